@@ -1,0 +1,25 @@
+export { createLogger, nopLogger, jsonLineToLogfmt, LOG_LEVELS } from './logger.js';
+export type { Logger, LogFormat, LogLevel, LoggerOptions } from './logger.js';
+export { Prober } from './prober.js';
+export { createRegistry, VERSION } from './metrics.js';
+export { HttpServer } from './http-server.js';
+export type { HttpServerOptions, RouteHandler } from './http-server.js';
+export { parseHostPort } from './address.js';
+export { runUntilSignal } from './service.js';
+export type { Service } from './service.js';
+export {
+  InvalidArgumentError,
+  UnavailableError,
+  LimitExceededError,
+  NotFoundError,
+  UserError,
+  wrapError,
+} from './errors.js';
+export {
+  parsePromDuration,
+  formatPromDuration,
+  parseGoDuration,
+  formatGoDuration,
+  parseTimeOrDuration,
+  formatRFC3339,
+} from './duration.js';
