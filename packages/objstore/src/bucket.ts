@@ -1,0 +1,84 @@
+import type { Readable } from 'node:stream';
+
+/** DIR_DELIM separates "directories" in object names, as in Thanos (`objstore.DirDelim`). */
+export const DIR_DELIM = '/';
+
+/** UploadBody is what upload accepts: a Node stream, or bytes already in memory (Buffer included). */
+export type UploadBody = Readable | Uint8Array;
+
+export interface UploadOptions {
+  /**
+   * Body size in bytes when known. Backends use it to plan multipart uploads and
+   * fail the upload if the body turns out to have a different length.
+   */
+  size?: number;
+}
+
+export interface IterOptions {
+  /** List every object below dir instead of its direct children. */
+  recursive?: boolean;
+}
+
+export interface ObjectAttributes {
+  size: number;
+  lastModified: Date;
+}
+
+/** IterFn receives full object names; an error it throws stops iteration and is rethrown as is. */
+export type IterFn = (name: string) => void | Promise<void>;
+
+/**
+ * Bucket is the one object storage interface every component talks to
+ * (Thanos `objstore.Bucket`). Object names are relative to the bucket and use
+ * "/" as directory delimiter; objects are immutable once uploaded.
+ */
+export interface Bucket {
+  /** name identifies the bucket in logs ("fs: /data/bucket", or the S3 bucket name). */
+  name(): string;
+
+  /** get streams a whole object. Throws ObjectNotFoundError if it does not exist. */
+  get(name: string): Promise<Readable>;
+
+  /**
+   * getRange streams length bytes from offset; length -1 or undefined reads to the end.
+   * A range reaching past the end is cut at the end; an offset at or past the end
+   * yields an empty stream. Throws ObjectNotFoundError if the object does not exist.
+   */
+  getRange(name: string, offset: number, length?: number): Promise<Readable>;
+
+  /** exists reports whether an object (not a directory) named name exists. */
+  exists(name: string): Promise<boolean>;
+
+  /** attributes returns size and modification time. Throws ObjectNotFoundError if missing. */
+  attributes(name: string): Promise<ObjectAttributes>;
+
+  /**
+   * upload stores body under name, replacing any existing object. Readers see
+   * either the old object or the complete new one, never a partial write. If
+   * the body stream errors, nothing is stored and the stream is destroyed.
+   */
+  upload(name: string, body: UploadBody, opts?: UploadOptions): Promise<void>;
+
+  /**
+   * delete removes an object. Deleting a missing object succeeds: S3 cannot
+   * tell without an extra request, and idempotent deletes make retries safe.
+   */
+  delete(name: string): Promise<void>;
+
+  /**
+   * iter calls fn for each entry under dir ("" is the root; "a" and "a/" are the
+   * same directory), one at a time, in lexicographic order. Names are full object
+   * names. Non-recursive iteration reports direct children, subdirectories with a
+   * trailing "/"; recursive iteration reports only objects. A missing dir yields nothing.
+   */
+  iter(dir: string, fn: IterFn, opts?: IterOptions): Promise<void>;
+
+  /** close releases connections; the bucket must not be used afterwards. */
+  close(): Promise<void>;
+}
+
+/** Logger is the minimal structured logger backends accept (pino-compatible). */
+export interface Logger {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}

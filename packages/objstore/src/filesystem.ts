@@ -1,0 +1,261 @@
+import { randomBytes } from 'node:crypto';
+import type { Dir, Dirent, Stats } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+
+import { DIR_DELIM } from './bucket.js';
+import type { Bucket, IterFn, IterOptions, ObjectAttributes, UploadBody, UploadOptions } from './bucket.js';
+import { notFound, wrapError } from './errors.js';
+import { ObjectReader, checkRange, emptyReader, holdErrors, rangeContext, toBuffer } from './streams.js';
+
+/**
+ * Uploads are written to a temporary file beside the target and renamed into
+ * place. Names starting with this prefix are reserved: iter hides them, so a
+ * listing never shows an object that is still being written.
+ */
+const TMP_PREFIX = '.objstore-tmp-';
+
+/**
+ * FilesystemBucket stores objects as files under a root directory (Thanos
+ * FILESYSTEM provider, meant for tests and demos). Object names map to paths
+ * below the root; names with empty, "." or ".." segments are rejected, so no
+ * name can reach outside it. Symbolic links are not followed by iter.
+ */
+export class FilesystemBucket implements Bucket {
+  readonly #root: string;
+
+  constructor(directory: string) {
+    if (directory === '') throw new Error('filesystem bucket: directory is required');
+    this.#root = path.resolve(directory);
+  }
+
+  name(): string {
+    return `fs: ${this.#root}`;
+  }
+
+  get(name: string): Promise<Readable> {
+    return this.#open(`get ${name}`, name, 0, -1);
+  }
+
+  async getRange(name: string, offset: number, length?: number): Promise<Readable> {
+    const len = checkRange(name, offset, length);
+    return this.#open(rangeContext(name, offset, len), name, offset, len);
+  }
+
+  async #open(op: string, name: string, offset: number, length: number): Promise<Readable> {
+    const file = this.#path(op, name);
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(file, 'r');
+    } catch (err) {
+      throw isMissing(err) ? notFound(op, name, err) : wrapError(op, err);
+    }
+    // The open handle pins the file: a concurrent upload renames a new file
+    // over the name, but this reader keeps seeing the complete old one.
+    let isDir: boolean;
+    try {
+      isDir = (await fh.stat()).isDirectory();
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw wrapError(op, err);
+    }
+    if (isDir || length === 0) {
+      await fh.close().catch(() => {});
+      if (isDir) throw notFound(op, name);
+      return emptyReader();
+    }
+    const end = length < 0 ? Infinity : offset + length - 1;
+    return new ObjectReader(fh.createReadStream({ start: offset, end }), op);
+  }
+
+  async exists(name: string): Promise<boolean> {
+    const op = `exists ${name}`;
+    try {
+      return !(await fs.stat(this.#path(op, name))).isDirectory();
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw wrapError(op, err);
+    }
+  }
+
+  async attributes(name: string): Promise<ObjectAttributes> {
+    const op = `attributes ${name}`;
+    let st: Stats;
+    try {
+      st = await fs.stat(this.#path(op, name));
+    } catch (err) {
+      throw isMissing(err) ? notFound(op, name, err) : wrapError(op, err);
+    }
+    if (st.isDirectory()) throw notFound(op, name);
+    return { size: st.size, lastModified: st.mtime };
+  }
+
+  async upload(name: string, body: UploadBody, opts?: UploadOptions): Promise<void> {
+    const op = `upload ${name}`;
+    let file: string;
+    try {
+      file = this.#path(op, name);
+    } catch (err) {
+      destroyBody(body);
+      throw err;
+    }
+    holdErrors(body);
+    const dir = path.dirname(file);
+    const tmp = path.join(dir, TMP_PREFIX + randomBytes(8).toString('hex'));
+    let fh: fs.FileHandle | undefined;
+    try {
+      fh = await createExclusive(dir, tmp);
+      let written = 0;
+      if (body instanceof Uint8Array) {
+        await fh.writeFile(body);
+        written = body.byteLength;
+      } else {
+        for await (const chunk of body) {
+          const buf = toBuffer(chunk);
+          // writeFile (unlike write) loops until the whole chunk is written.
+          await fh.writeFile(buf);
+          written += buf.length;
+        }
+      }
+      if (opts?.size !== undefined && opts.size !== written) {
+        throw new Error(`body has ${written} bytes, expected ${opts.size}`);
+      }
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      await fs.rename(tmp, file);
+    } catch (err) {
+      destroyBody(body);
+      await fh?.close().catch(() => {});
+      await fs.rm(tmp, { force: true }).catch(() => {});
+      throw wrapError(op, err);
+    }
+  }
+
+  async delete(name: string): Promise<void> {
+    const op = `delete ${name}`;
+    const file = this.#path(op, name);
+    try {
+      // A directory is not an object: like a missing object, deleting it is a no-op.
+      if ((await fs.lstat(file)).isDirectory()) return;
+      await fs.unlink(file);
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw wrapError(op, err);
+    }
+    // Prune directories left empty, as Thanos does, so iter shows no stale "dir/".
+    // rmdir refuses non-empty directories, which makes this safe against a
+    // concurrent upload (its temporary file keeps the directory non-empty).
+    for (let d = path.dirname(file); d !== this.#root && d.startsWith(this.#root); d = path.dirname(d)) {
+      try {
+        await fs.rmdir(d);
+      } catch {
+        break;
+      }
+    }
+  }
+
+  async iter(dir: string, fn: IterFn, opts?: IterOptions): Promise<void> {
+    const op = `iter ${dir === '' ? '/' : dir}`;
+    let rel = '';
+    if (dir !== '') {
+      rel = dir.endsWith(DIR_DELIM) ? dir : dir + DIR_DELIM;
+      checkName(op, rel.slice(0, -1));
+    }
+    await this.#walk(op, path.join(this.#root, rel), rel, fn, opts?.recursive ?? false);
+  }
+
+  async #walk(op: string, abs: string, rel: string, fn: IterFn, recursive: boolean): Promise<void> {
+    let dirents: Dirent[];
+    try {
+      dirents = await fs.readdir(abs, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw wrapError(op, err);
+    }
+    const entries: { name: string; isDir: boolean }[] = [];
+    for (const d of dirents) {
+      if (d.name.startsWith(TMP_PREFIX)) continue;
+      if (d.isDirectory()) {
+        // Recursion skips empty directories on its own; only a flat listing must
+        // check, since it reports "dir/" without descending.
+        if (!recursive && !(await hasEntries(path.join(abs, d.name)))) continue;
+        entries.push({ name: d.name + DIR_DELIM, isDir: true });
+      } else {
+        entries.push({ name: d.name, isDir: false });
+      }
+    }
+    // Sorting "dir/" rather than "dir" makes the order match S3's key order.
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (e.isDir && recursive) await this.#walk(op, path.join(abs, e.name), rel + e.name, fn, true);
+      else await fn(rel + e.name);
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  /** #path maps an object name to its file, rejecting names that are not plain relative paths. */
+  #path(op: string, name: string): string {
+    checkName(op, name);
+    return path.join(this.#root, name);
+  }
+}
+
+function checkName(op: string, name: string): void {
+  if (name === '') throw new Error(`${op}: object name is empty`);
+  for (const seg of name.split(DIR_DELIM)) {
+    if (seg === '' || seg === '.' || seg === '..' || seg.includes('\0')) {
+      throw new Error(`${op}: invalid object name "${name}": empty, "." and ".." path segments are not allowed`);
+    }
+  }
+}
+
+/** createExclusive creates the temporary file, creating parent directories as needed. */
+async function createExclusive(dir: string, tmp: string): Promise<fs.FileHandle> {
+  for (let attempt = 0; ; attempt++) {
+    await fs.mkdir(dir, { recursive: true });
+    try {
+      return await fs.open(tmp, 'wx');
+    } catch (err) {
+      // A concurrent delete may prune the directory between mkdir and open.
+      if (attempt < 3 && isMissing(err)) continue;
+      throw err;
+    }
+  }
+}
+
+/**
+ * hasEntries reports whether dir holds an object at any depth (in-flight
+ * temporary files do not count), so a flat listing reports "dir/" exactly when
+ * a recursive one would find something below it, as on S3. It stops at the
+ * first object, which in a real bucket is almost always the first entry.
+ */
+async function hasEntries(dir: string): Promise<boolean> {
+  let handle: Dir;
+  try {
+    handle = await fs.opendir(dir);
+  } catch (err) {
+    if (isMissing(err)) return false;
+    throw err;
+  }
+  try {
+    for (let d = await handle.read(); d !== null; d = await handle.read()) {
+      if (d.name.startsWith(TMP_PREFIX)) continue;
+      if (!d.isDirectory() || (await hasEntries(path.join(dir, d.name)))) return true;
+    }
+    return false;
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function destroyBody(body: UploadBody): void {
+  if (!(body instanceof Uint8Array)) body.destroy();
+}
