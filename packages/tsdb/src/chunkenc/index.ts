@@ -1,0 +1,17 @@
+export {
+  Encoding,
+  EncNone,
+  EncXOR,
+  EncHistogram,
+  EncFloatHistogram,
+  encodingName,
+  ValueType,
+  MAX_SAMPLES_PER_CHUNK,
+  MAX_BYTES_PER_XOR_CHUNK,
+  UnsupportedChunkEncodingError,
+} from './chunk.js';
+export type { Chunk, ChunkIterator } from './chunk.js';
+export { chunkFromBytes } from './chunk-from-bytes.js';
+export { XorChunk, XorAppender, XorIterator } from './xor.js';
+export { BitReader, BitWriter } from './bstream.js';
+export { STALE_NAN, NORMAL_NAN, isStaleNaN, floatFromBits, floatHiBits, floatLoBits } from './float-bits.js';

@@ -1,0 +1,1 @@
+export { ulid, isValidUlid, ulidTime } from './ulid.js';
