@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
 // workspace package), so `vitest` needs no build; e2e tests spawn bin/thanos-ts and
 // therefore run after `pnpm build` (see the root "test" script).
 export default defineConfig({
-  resolve: { conditions: ['source', 'import', 'module', 'node', 'default'] },
+  resolve: { conditions: ['source', 'node', 'import', 'default'] },
+  ssr: { resolve: { conditions: ['source', 'node', 'import', 'default']} },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'e2e/**/*.test.ts'],
     testTimeout: 30_000,

@@ -23,3 +23,4 @@ export {
   parseTimeOrDuration,
   formatRFC3339,
 } from './duration.js';
+export { mapConcurrent } from './concurrency.js';
