@@ -485,9 +485,17 @@ function thanosFields(t: ThanosMeta): GoStruct {
  * trailing newline).
  */
 export function encodeBlockMeta(meta: BlockMeta): string {
+  return `${goMarshal(fullFields(meta), '\t')}\n`;
+}
+
+/** The same JSON on one line (json.Marshal), for JSON-lines output. */
+export function encodeBlockMetaCompact(meta: BlockMeta): string {
+  return goMarshal(fullFields(meta));
+}
+
+function fullFields(meta: BlockMeta): GoStruct {
   const prom = promFields(meta);
-  const full = new GoStruct([...prom.fields, ['thanos', thanosFields(meta.thanos ?? emptyBlockMeta().thanos)]]);
-  return `${goMarshal(full, '\t')}\n`;
+  return new GoStruct([...prom.fields, ['thanos', thanosFields(meta.thanos ?? emptyBlockMeta().thanos)]]);
 }
 
 /** The Prometheus-only meta.json as Prometheus writes it (json.MarshalIndent, no trailing newline). */

@@ -11,6 +11,7 @@ export {
   parseBlockMeta,
   readBlockMeta,
   encodeBlockMeta,
+  encodeBlockMetaCompact,
   encodePromBlockMeta,
   writeBlockMeta,
 } from './block-meta.js';

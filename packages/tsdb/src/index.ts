@@ -1,0 +1,16 @@
+// @thanos-ts/tsdb: Prometheus TSDB blocks, read and written to the byte.
+// One sub-directory per concern, as Prometheus' tsdb/ packages; each has its own face.
+export * from './encoding/index.js';
+export * from './labels/index.js';
+export * from './matchers/index.js';
+export * from './chunkenc/index.js';
+export * from './chunks/index.js';
+export * from './index/index.js';
+export * from './postings/index.js';
+export * from './tombstones/index.js';
+export * from './block-meta/index.js';
+export * from './ulid/index.js';
+export * from './textparse/index.js';
+export * from './storage/index.js';
+// Both matchers and textparse quote strings like Go; the matcher one is the public one.
+export { goQuote } from './matchers/index.js';

@@ -1,0 +1,1 @@
+export type { SeriesIterator, Series, SeriesChunk, ChunkSeries, SelectHints, Querier, Queryable } from './interface.js';
