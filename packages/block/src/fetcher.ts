@@ -83,7 +83,7 @@ export function timePartitionFilter(minTime: number, maxTime: number): MetaFilte
     name: 'time-excluded',
     filter: async (metas) => {
       const out = new Set<string>();
-      for (const [id, m] of metas) if (m.maxTime <= minTime || m.minTime > maxTime) out.add(id);
+      for (const [id, m] of metas) if (m.maxTime < minTime || m.minTime > maxTime) out.add(id);
       return out;
     },
   };

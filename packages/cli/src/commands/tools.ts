@@ -1,6 +1,76 @@
 import type { Command } from 'commander';
+import { bucketInspect, bucketLs, bucketVerify, DEFAULT_VERIFY_ISSUES, INSPECT_COLUMNS, parseFlagLabels } from '@thanos-ts/tools';
+import { UserError } from '@thanos-ts/runtime';
+import { addObjstoreFlags, bucketFromOptions, collect, loggerFor, timeFlag } from './common.js';
 
 export function registerTools(program: Command): void {
   const tools = program.command('tools').description('Tools utility commands');
-  tools.command('bucket').description('Bucket utility commands');
+  const bucket = tools.command('bucket').description('Bucket utility commands');
+
+  addObjstoreFlags(bucket.command('ls').description('List all blocks in the bucket.'))
+    .option('-o, --output <format>', "Optional format in which to print each block's information. Options are 'table', 'json' or 'wide'.", '')
+    .option('--exclude-delete', 'Exclude blocks marked for deletion.', false)
+    .option('--min-time <time>', 'Start of time range limit to list blocks (RFC3339 or a duration relative to now such as -1d).', timeFlag('min-time'))
+    .option('--max-time <time>', 'End of time range limit to list blocks (RFC3339 or a duration relative to now).', timeFlag('max-time'))
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const logger = loggerFor(cmd);
+      const bkt = (await bucketFromOptions(opts, logger))!;
+      try {
+        const { text, blocks } = await bucketLs(bkt, {
+          output: opts.output as string,
+          excludeDelete: opts.excludeDelete as boolean,
+          minTime: opts.minTime as number | undefined,
+          maxTime: opts.maxTime as number | undefined,
+        });
+        process.stdout.write(text);
+        logger.info({ objects: blocks }, 'ls done');
+      } finally {
+        await bkt.close();
+      }
+    });
+
+  addObjstoreFlags(bucket.command('inspect').description('Inspect all blocks in the bucket in detailed, table-like way.'))
+    .option('-l, --selector <name=value>', 'Selects blocks based on label, e.g. \'-l key1="value1" -l key2="value2"\'. All key value pairs must match.', collect)
+    .option('--sort-by <column>', `Sort by columns (repeatable): ${INSPECT_COLUMNS.join(', ')}.`, collect)
+    .option('--output <format>', 'Output format for result. Currently supports table, csv, tsv.', 'table')
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const logger = loggerFor(cmd);
+      const selector = parseFlagLabels((opts.selector as string[]) ?? [], '--selector');
+      const bkt = (await bucketFromOptions(opts, logger))!;
+      try {
+        process.stdout.write(
+          await bucketInspect(bkt, { selector, sortBy: (opts.sortBy as string[]) ?? ['FROM', 'UNTIL'], output: opts.output as string }),
+        );
+      } finally {
+        await bkt.close();
+      }
+    });
+
+  addObjstoreFlags(
+    bucket
+      .command('verify')
+      .description('Verify all blocks in the bucket against specified issues: index and chunk integrity, overlaps, duplicated compactions.'),
+  )
+    .option('-i, --issues <issue>', 'Issues to verify (repeatable): index_known_issues, overlapped_blocks, duplicated_compaction.', collect)
+    .option('--id <ulid>', 'Block IDs to verify (and optionally repair) only (repeatable).', collect)
+    .option('-r, --repair', 'Attempt to repair blocks for which issues were detected (not supported yet).', false)
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const logger = loggerFor(cmd);
+      if (opts.repair) throw new UserError('--repair is not supported yet: verify reports problems only');
+      const bkt = (await bucketFromOptions(opts, logger))!;
+      try {
+        const problems = await bucketVerify(bkt, {
+          issues: (opts.issues as string[]) ?? DEFAULT_VERIFY_ISSUES,
+          ids: opts.id as string[] | undefined,
+          logger,
+        });
+        for (const p of problems) process.stdout.write(`block ${p.block}: ${p.issue}: ${p.problem}\n`);
+        if (problems.length > 0) {
+          throw new UserError(`verify found ${problems.length} problem(s) in ${new Set(problems.map((p) => p.block)).size} block(s)`);
+        }
+        logger.info({}, 'verify done: no problems found');
+      } finally {
+        await bkt.close();
+      }
+    });
 }
