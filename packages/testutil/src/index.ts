@@ -1,0 +1,22 @@
+export { freePort } from './net.js';
+export { tempDir, removeTempDir, removeTempDirs } from './temp-dir.js';
+export { waitFor, errorMessage } from './wait-for.js';
+export type { WaitForOptions, Truthy } from './wait-for.js';
+export { findBinary, LogBuffer } from './process.js';
+export { startPrometheus } from './prometheus.js';
+export type { PrometheusOptions, PrometheusInstance } from './prometheus.js';
+export { promtool, createBlocksFromOpenMetrics, dumpBlocks, analyzeBlock, listBlocks } from './promtool.js';
+export type {
+  PromtoolResult,
+  PromtoolOptions,
+  CreateBlocksOptions,
+  DumpOptions,
+  BlockAnalysis,
+  ListedBlock,
+} from './promtool.js';
+export { parseDump, parseGoG, unquoteGo } from './dump.js';
+export type { DumpLabel, DumpedSample, DumpedSeries } from './dump.js';
+export { startS3Server } from './s3.js';
+export type { S3Server, S3ServerOptions } from './s3.js';
+export { startExporter } from './exporter.js';
+export type { Exporter } from './exporter.js';
