@@ -12,5 +12,6 @@ export * from './block-meta/index.js';
 export * from './ulid/index.js';
 export * from './textparse/index.js';
 export * from './storage/index.js';
+export * from './block/index.js';
 // Both matchers and textparse quote strings like Go; the matcher one is the public one.
 export { goQuote } from './matchers/index.js';

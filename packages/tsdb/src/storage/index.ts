@@ -1,1 +1,13 @@
-export type { SeriesIterator, Series, SeriesChunk, ChunkSeries, SelectHints, Querier, Queryable } from './interface.js';
+export type {
+  SeriesIterator,
+  Series,
+  SeriesChunk,
+  ChunkSeries,
+  SelectHints,
+  Querier,
+  Queryable,
+  ChunkQuerier,
+  ChunkQueryable,
+} from './interface.js';
+export { OutOfOrderSampleError, DuplicateSampleForTimestampError } from './errors.js';
+export { mergeQueriers, mergeSeriesSets, ChainedSeries, ChainSampleIterator } from './merge.js';

@@ -30,6 +30,7 @@ export interface SeriesChunk {
 /** A series as its encoded chunks, for code that passes chunks through (StoreAPI). */
 export interface ChunkSeries {
   readonly labels: Labels;
+  /** The chunks in time order, not overlapping. */
   chunks(): Iterable<SeriesChunk>;
 }
 
@@ -65,4 +66,18 @@ export interface Querier {
 /** Anything that can open a Querier over [mint, maxt] (ms, inclusive). */
 export interface Queryable {
   querier(mint: number, maxt: number): Promise<Querier>;
+}
+
+/** Like Querier, but series come as encoded chunks (storage.ChunkQuerier). */
+export interface ChunkQuerier {
+  /** Chunk series matching all matchers, sorted by labels; streamed like Querier.select. */
+  select(hints: SelectHints, matchers: Matcher[]): AsyncIterable<ChunkSeries>;
+  labelNames(matchers: Matcher[]): Promise<string[]>;
+  labelValues(name: string, matchers: Matcher[]): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** Anything that can open a ChunkQuerier over [mint, maxt] (ms, inclusive). */
+export interface ChunkQueryable {
+  chunkQuerier(mint: number, maxt: number): Promise<ChunkQuerier>;
 }
