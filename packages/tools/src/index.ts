@@ -7,3 +7,5 @@ export type { VerifyOptions, VerifyProblem } from './bucket-verify.js';
 export { renderTable, formatCount } from './table.js';
 export type { Table, TableFormat } from './table.js';
 export { parseFlagLabels } from './flags.js';
+export { bucketBackfill, DEFAULT_BACKFILL_BLOCK_DURATION } from './bucket-backfill.js';
+export type { BackfillOptions, BackfillResult } from './bucket-backfill.js';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { bucketInspect, bucketLs, bucketVerify, DEFAULT_VERIFY_ISSUES, INSPECT_COLUMNS, parseFlagLabels } from '@thanos-ts/tools';
+import { bucketBackfill, bucketInspect, bucketLs, bucketVerify, DEFAULT_VERIFY_ISSUES, INSPECT_COLUMNS, parseFlagLabels } from '@thanos-ts/tools';
+import { parsePromDuration } from '@thanos-ts/runtime';
 import { UserError } from '@thanos-ts/runtime';
 import { addObjstoreFlags, bucketFromOptions, collect, loggerFor, timeFlag } from './common.js';
 
@@ -69,6 +70,33 @@ export function registerTools(program: Command): void {
           throw new UserError(`verify found ${problems.length} problem(s) in ${new Set(problems.map((p) => p.block)).size} block(s)`);
         }
         logger.info({}, 'verify done: no problems found');
+      } finally {
+        await bkt.close();
+      }
+    });
+
+  addObjstoreFlags(
+    bucket
+      .command('backfill')
+      .description('Turn an OpenMetrics text file into 2h-aligned blocks uploaded with the given external labels.')
+      .argument('<file>', 'OpenMetrics text file (timestamps in seconds, ending with # EOF), as promtool tsdb create-blocks-from openmetrics reads it'),
+  )
+    .option('--label <name=value>', 'External label of the created blocks (repeatable, at least one), e.g. --label cluster="eu1".', collect)
+    .option('--block-duration <duration>', 'Duration of the created blocks.', '2h')
+    .action(async (file: string, opts: Record<string, unknown>, cmd: Command) => {
+      const logger = loggerFor(cmd);
+      const labels = parseFlagLabels((opts.label as string[]) ?? [], '--label');
+      let blockDuration: number;
+      try {
+        blockDuration = parsePromDuration(opts.blockDuration as string);
+      } catch (err) {
+        throw new UserError(`--block-duration: ${(err as Error).message}`);
+      }
+      const bkt = (await bucketFromOptions(opts, logger))!;
+      try {
+        const res = await bucketBackfill(bkt, { file, labels, logger, blockDuration });
+        for (const id of res.blocks) process.stdout.write(`${id}\n`);
+        logger.info({ blocks: res.blocks.length, series: res.series, samples: res.samples }, 'backfill done');
       } finally {
         await bkt.close();
       }
