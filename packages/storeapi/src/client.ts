@@ -1,0 +1,175 @@
+// A StoreAPI client for one endpoint: Series as an async iterable (backpressure flows to
+// the server through HTTP/2 flow control), LabelNames, LabelValues and Info, each with
+// a timeout and cancellation by AbortSignal. Failures come out as StoreAPIError, which
+// names the endpoint, the method and the gRPC status.
+
+import { Client, credentials, status as Status } from '@grpc/grpc-js';
+import type { ChannelOptions, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import { StoreAPIError } from './errors.js';
+import { thanos } from './proto.js';
+import type {
+  InfoResponse,
+  LabelNamesRequestInit,
+  LabelNamesResponse,
+  LabelValuesRequestInit,
+  LabelValuesResponse,
+  SeriesRequestInit,
+  SeriesResponse,
+} from './proto.js';
+import { MAX_INT32 } from './server.js';
+
+export interface StoreClientOptions {
+  /** Largest response accepted, bytes (default MaxInt32, as Thanos queriers). */
+  maxRecvMsgSize?: number;
+  /** Extra grpc-js channel options. */
+  channelOptions?: ChannelOptions;
+}
+
+export interface StoreCallOptions {
+  /** Fails the call with DEADLINE_EXCEEDED after this many milliseconds. */
+  timeoutMs?: number;
+  /** Aborting cancels the call; the pending operation rejects with signal.reason. */
+  signal?: AbortSignal;
+}
+
+const encodeSeriesRequest = (r: SeriesRequestInit): Buffer => thanos.SeriesRequest.encode(r).finish() as Buffer;
+const decodeSeriesResponse = (b: Buffer): SeriesResponse => thanos.SeriesResponse.decode(b) as SeriesResponse;
+
+export class StoreClient {
+  private readonly client: Client;
+
+  /** @param address HOST:PORT of the endpoint; dialled without TLS. */
+  constructor(
+    readonly address: string,
+    opts: StoreClientOptions = {},
+  ) {
+    this.client = new Client(address, credentials.createInsecure(), {
+      'grpc.max_receive_message_length': opts.maxRecvMsgSize ?? MAX_INT32,
+      'grpc.max_send_message_length': MAX_INT32,
+      ...opts.channelOptions,
+    });
+  }
+
+  /**
+   * Streams the SeriesResponse frames of a Series call. The call starts when iteration
+   * does; leaving the loop early (break, throw) cancels it.
+   */
+  series(req: SeriesRequestInit, opts: StoreCallOptions = {}): AsyncIterable<SeriesResponse> {
+    return {
+      [Symbol.asyncIterator]: () => this.seriesIterator(req, opts),
+    };
+  }
+
+  private async *seriesIterator(req: SeriesRequestInit, opts: StoreCallOptions): AsyncGenerator<SeriesResponse> {
+    const { signal } = opts;
+    signal?.throwIfAborted();
+    const call: ClientReadableStream<SeriesResponse> = this.client.makeServerStreamRequest(
+      '/thanos.Store/Series',
+      encodeSeriesRequest,
+      decodeSeriesResponse,
+      req,
+      { deadline: deadlineOf(opts) },
+    );
+    // After we cancel, grpc-js may still emit the CANCELLED status as an error event.
+    call.on('error', noop);
+    const onAbort = (): void => call.cancel();
+    signal?.addEventListener('abort', onAbort);
+    let finished = false;
+    try {
+      for await (const msg of call as AsyncIterable<SeriesResponse>) yield msg;
+      finished = true;
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      throw this.wrap('Series', err);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (!finished) call.cancel();
+    }
+  }
+
+  labelNames(req: LabelNamesRequestInit, opts: StoreCallOptions = {}): Promise<LabelNamesResponse> {
+    return this.unary(
+      'LabelNames',
+      '/thanos.Store/LabelNames',
+      thanos.LabelNamesRequest.encode(req).finish() as Buffer,
+      (b) => thanos.LabelNamesResponse.decode(b) as LabelNamesResponse,
+      opts,
+    );
+  }
+
+  labelValues(req: LabelValuesRequestInit, opts: StoreCallOptions = {}): Promise<LabelValuesResponse> {
+    return this.unary(
+      'LabelValues',
+      '/thanos.Store/LabelValues',
+      thanos.LabelValuesRequest.encode(req).finish() as Buffer,
+      (b) => thanos.LabelValuesResponse.decode(b) as LabelValuesResponse,
+      opts,
+    );
+  }
+
+  info(opts: StoreCallOptions = {}): Promise<InfoResponse> {
+    return this.unary(
+      'Info',
+      '/thanos.info.Info/Info',
+      Buffer.alloc(0),
+      (b) => thanos.info.InfoResponse.decode(b) as unknown as InfoResponse,
+      opts,
+    );
+  }
+
+  /** Resolves once the channel is connected (or rejects after timeoutMs). */
+  waitForReady(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.waitForReady(Date.now() + timeoutMs, (err) =>
+        err ? reject(new StoreAPIError(this.address, 'connect', Status.UNAVAILABLE, err.message)) : resolve(),
+      );
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private unary<T>(
+    name: string,
+    path: string,
+    body: Buffer,
+    decode: (b: Buffer) => T,
+    opts: StoreCallOptions,
+  ): Promise<T> {
+    const { signal } = opts;
+    return new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const onAbort = (): void => call.cancel();
+      const call = this.client.makeUnaryRequest(
+        path,
+        passthrough,
+        decode,
+        body,
+        { deadline: deadlineOf(opts) },
+        (err: ServiceError | null, value?: T) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (err) reject(signal?.aborted ? signal.reason : this.wrap(name, err));
+          else resolve(value as T);
+        },
+      );
+      signal?.addEventListener('abort', onAbort);
+    });
+  }
+
+  private wrap(method: string, err: unknown): Error {
+    const e = err as Partial<ServiceError>;
+    if (typeof e.code === 'number') return new StoreAPIError(this.address, method, e.code, e.details ?? e.message ?? '');
+    return new StoreAPIError(this.address, method, Status.UNKNOWN, (err as Error).message ?? String(err));
+  }
+}
+
+const passthrough = (b: Buffer): Buffer => b;
+const noop = (): void => {};
+
+function deadlineOf(opts: StoreCallOptions): number {
+  return opts.timeoutMs !== undefined && opts.timeoutMs > 0 ? Date.now() + opts.timeoutMs : Infinity;
+}

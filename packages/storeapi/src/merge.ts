@@ -1,0 +1,243 @@
+// K-way merge of label-sorted series streams, as Thanos's proxy does it
+// (pkg/store/proxy_merge.go): a heap over the head series of each stream; series with
+// equal labels, from different streams or split over consecutive frames of one, become
+// one series whose chunks are sorted by time with exact duplicates dropped. It streams:
+// at most one series per input is held, plus the parts of the series being merged.
+
+import { compareLabels, labelsToString } from '@thanos-ts/tsdb';
+import type { Labels } from '@thanos-ts/tsdb';
+import type { AggrChunk, SeriesResponse, StoreChunk, StoreSeries } from './proto.js';
+
+/** Where a cursor gets its next series; frames that are not series go to `side`. */
+interface Cursor {
+  readonly index: number;
+  cur: StoreSeries | null;
+  advance(): Promise<void>;
+}
+
+/**
+ * Merges label-sorted streams of series into one label-sorted stream. Series with the
+ * same labels are merged into one (see mergeChunks). Throws when an input is not sorted.
+ */
+export function mergeSeriesStreams(streams: AsyncIterable<StoreSeries>[]): AsyncIterable<StoreSeries> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      const cursors = streams.map((s, i) => new SeriesCursor(i, s[Symbol.asyncIterator]()));
+      return runMerge(cursors, null, (s) => s) as AsyncGenerator<StoreSeries>;
+    },
+  };
+}
+
+/**
+ * Merges StoreAPI Series responses from several stores: series (and batches, which are
+ * flattened) as mergeSeriesStreams does; warnings and hints are passed through as they
+ * arrive, ahead of the series that follow them. The output has one series per frame.
+ */
+export function mergeSeriesResponses(streams: AsyncIterable<SeriesResponse>[]): AsyncIterable<SeriesResponse> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      const side: SeriesResponse[] = [];
+      const cursors = streams.map((s, i) => new ResponseCursor(i, s[Symbol.asyncIterator](), side));
+      return runMerge(cursors, side, (series) => ({ result: 'series', series }));
+    },
+  };
+}
+
+async function* runMerge<T>(
+  cursors: (Cursor & { close(): Promise<void> })[],
+  side: SeriesResponse[] | null,
+  wrap: (s: StoreSeries) => T,
+): AsyncGenerator<T | SeriesResponse> {
+  try {
+    // Fetch the first series of every stream concurrently: stores answer in parallel.
+    await Promise.all(cursors.map((c) => c.advance()));
+    const heap = new CursorHeap(cursors.filter((c) => c.cur !== null));
+    for (;;) {
+      if (side !== null && side.length > 0) yield* side.splice(0);
+      const top = heap.top();
+      if (top === null) break;
+      const first = top.cur!;
+      let parts: StoreSeries[] | null = null;
+      await top.advance();
+      heap.fixTop();
+      for (let next = heap.top(); next !== null && compareLabels(next.cur!.labels, first.labels) === 0; next = heap.top()) {
+        (parts ??= [first]).push(next.cur!);
+        await next.advance();
+        heap.fixTop();
+      }
+      if (side !== null && side.length > 0) yield* side.splice(0);
+      yield wrap(parts === null ? first : { labels: first.labels, chunks: mergeChunks(parts) });
+    }
+  } finally {
+    // Early exit or failure: stop the inputs (for gRPC streams this cancels the calls).
+    await Promise.allSettled(cursors.map((c) => c.close()));
+  }
+}
+
+abstract class BaseCursor implements Cursor {
+  cur: StoreSeries | null = null;
+  private prev: Labels | null = null;
+
+  constructor(readonly index: number) {}
+
+  abstract advance(): Promise<void>;
+  abstract close(): Promise<void>;
+
+  protected set(s: StoreSeries | null): void {
+    if (s !== null && this.prev !== null && compareLabels(this.prev, s.labels) > 0) {
+      throw new Error(
+        `merge series: stream ${this.index} is not sorted: ${labelsToString(s.labels)} after ${labelsToString(this.prev)}`,
+      );
+    }
+    this.cur = s;
+    if (s !== null) this.prev = s.labels;
+  }
+}
+
+class SeriesCursor extends BaseCursor {
+  constructor(
+    index: number,
+    private readonly it: AsyncIterator<StoreSeries>,
+  ) {
+    super(index);
+  }
+
+  async advance(): Promise<void> {
+    const r = await this.it.next();
+    this.set(r.done ? null : r.value);
+  }
+
+  async close(): Promise<void> {
+    await this.it.return?.();
+  }
+}
+
+class ResponseCursor extends BaseCursor {
+  private batch: StoreSeries[] | null = null;
+  private batchPos = 0;
+
+  constructor(
+    index: number,
+    private readonly it: AsyncIterator<SeriesResponse>,
+    private readonly side: SeriesResponse[],
+  ) {
+    super(index);
+  }
+
+  async advance(): Promise<void> {
+    if (this.batch !== null && this.batchPos < this.batch.length) {
+      this.set(this.batch[this.batchPos++]);
+      return;
+    }
+    this.batch = null;
+    for (;;) {
+      const r = await this.it.next();
+      if (r.done) {
+        this.set(null);
+        return;
+      }
+      const f = r.value;
+      if (f.series) {
+        this.set(f.series);
+        return;
+      }
+      if (f.batch) {
+        if (f.batch.series.length === 0) continue;
+        this.batch = f.batch.series;
+        this.batchPos = 1;
+        this.set(this.batch[0]);
+        return;
+      }
+      if (f.warning || f.hints) this.side.push(f);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.it.return?.();
+  }
+}
+
+/** A binary min-heap of cursors ordered by their current labels, then by stream index. */
+class CursorHeap {
+  constructor(private readonly h: Cursor[]) {
+    for (let i = (h.length >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
+  top(): Cursor | null {
+    return this.h.length > 0 ? this.h[0] : null;
+  }
+
+  /** Restores the heap after the top cursor advanced (removing it when exhausted). */
+  fixTop(): void {
+    const h = this.h;
+    if (h[0].cur === null) {
+      const last = h.pop()!;
+      if (h.length === 0) return;
+      h[0] = last;
+    }
+    this.down(0);
+  }
+
+  private less(a: Cursor, b: Cursor): boolean {
+    const c = compareLabels(a.cur!.labels, b.cur!.labels);
+    return c < 0 || (c === 0 && a.index < b.index);
+  }
+
+  private down(i: number): void {
+    const h = this.h;
+    const n = h.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) return;
+      const r = l + 1;
+      const m = r < n && this.less(h[r], h[l]) ? r : l;
+      if (!this.less(h[m], h[i])) return;
+      [h[i], h[m]] = [h[m], h[i]];
+      i = m;
+    }
+  }
+}
+
+/**
+ * The chunks of several parts of one series, sorted by min time, then max time, then
+ * content (Thanos's AggrChunk.Compare order), with exact duplicates (same time range,
+ * encodings and bytes in every aggregate) dropped: replicas and overlapping blocks often
+ * send the same chunk twice.
+ */
+export function mergeChunks(parts: readonly StoreSeries[]): AggrChunk[] {
+  let n = 0;
+  for (const p of parts) n += p.chunks.length;
+  const all: AggrChunk[] = new Array<AggrChunk>(n);
+  let k = 0;
+  for (const p of parts) for (const c of p.chunks) all[k++] = c;
+  all.sort(compareAggrChunks);
+  let w = 0;
+  for (let i = 0; i < all.length; i++) {
+    if (w > 0 && compareAggrChunks(all[w - 1], all[i]) === 0) continue;
+    all[w++] = all[i];
+  }
+  all.length = w;
+  return all;
+}
+
+/** Orders AggrChunks by min time, max time, then each aggregate's encoding and bytes. */
+export function compareAggrChunks(a: AggrChunk, b: AggrChunk): number {
+  if (a.minTime !== b.minTime) return a.minTime < b.minTime ? -1 : 1;
+  if (a.maxTime !== b.maxTime) return a.maxTime < b.maxTime ? -1 : 1;
+  return (
+    compareStoreChunks(a.raw, b.raw) ||
+    compareStoreChunks(a.count, b.count) ||
+    compareStoreChunks(a.sum, b.sum) ||
+    compareStoreChunks(a.min, b.min) ||
+    compareStoreChunks(a.max, b.max) ||
+    compareStoreChunks(a.counter, b.counter)
+  );
+}
+
+function compareStoreChunks(a: StoreChunk | null | undefined, b: StoreChunk | null | undefined): number {
+  if (a == null || b == null) return a == null ? (b == null ? 0 : -1) : 1;
+  const ta = a.type ?? 0;
+  const tb = b.type ?? 0;
+  if (ta !== tb) return ta - tb;
+  return Buffer.compare(a.data, b.data);
+}
