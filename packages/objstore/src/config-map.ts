@@ -1,4 +1,4 @@
-import { parseDuration } from './duration.js';
+import { parseConfigDuration } from '@thanos-ts/runtime';
 
 /**
  * ConfigMap reads typed fields from one YAML mapping and remembers which keys
@@ -82,7 +82,7 @@ export class ConfigMap {
     if (v === null || v === undefined) return defMs;
     if (typeof v !== 'string') throw this.#fieldError(key, 'a duration such as "1m30s"', v);
     try {
-      return parseDuration(v);
+      return parseConfigDuration(v);
     } catch {
       throw this.#fieldError(key, 'a duration such as "1m30s"', v);
     }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startS3Server, type S3Server } from '@thanos-ts/testutil';
 
 import type { Bucket, Logger } from './bucket.js';
 import { chunked, describeBucketContract, failingStream, list } from './bucket.contract.js';
@@ -10,18 +11,23 @@ import { getBytes } from './helpers.js';
 import { PrefixedBucket } from './prefixed-bucket.js';
 import { S3Bucket } from './s3.js';
 import { parseS3Config } from './s3-config.js';
-import { startS3rver } from './testing/s3rver.js';
-import type { S3rverHandle } from './testing/s3rver.js';
 
 const MiB = 1024 * 1024;
 
-let s3: S3rverHandle;
+let s3: S3Server;
 beforeAll(async () => {
-  s3 = await startS3rver();
+  // In a child process, so that the >1000-object listing test does not run server and
+  // client in one thread.
+  s3 = await startS3Server({ childProcess: true });
 });
 afterAll(async () => {
-  await s3?.close();
+  await s3?.stop();
 });
+
+/** objstore.yml for `bucket` with the client's defaults, one retry, and `extra` config lines. */
+function s3Yaml(bucket: string, extra: string[] = []): string {
+  return s3.objstoreYaml({ bucket, extraConfig: ['max_retries: 1', ...extra], clientDefaults: true });
+}
 
 let buckets = 0;
 async function freshBucketName(): Promise<string> {
@@ -31,7 +37,7 @@ async function freshBucketName(): Promise<string> {
 }
 
 async function freshBucket(extra: string[] = [], logger?: Logger): Promise<Bucket> {
-  return bucketFromConfig(s3.s3Yaml(await freshBucketName(), extra), { logger });
+  return bucketFromConfig(s3Yaml(await freshBucketName(), extra), { logger });
 }
 
 // s3rver lists recursively in the order it walks its directory tree, not in key order.
@@ -41,7 +47,7 @@ describeBucketContract('S3', () => freshBucket(), { recursiveKeyOrder: false });
 describeBucketContract(
   'S3 (list_objects_version v1, prefix, 10 keys per page)',
   async () => {
-    const conf = parseBucketConfig(s3.s3Yaml(await freshBucketName(), ['list_objects_version: v1']));
+    const conf = parseBucketConfig(s3Yaml(await freshBucketName(), ['list_objects_version: v1']));
     return new PrefixedBucket(new S3Bucket(parseS3Config(conf.config), { listMaxKeys: 10 }), 'tenant/a');
   },
   { listPageSize: 10, recursiveKeyOrder: false },
@@ -124,7 +130,7 @@ describe('S3Bucket', () => {
   });
 
   it('does not confuse a missing bucket with a missing object', async () => {
-    const bkt = await bucketFromConfig(s3.s3Yaml('no-such-bucket'));
+    const bkt = await bucketFromConfig(s3Yaml('no-such-bucket'));
     const err = await bkt.get('obj').catch((e: unknown) => e);
     expect(isObjectNotFound(err)).toBe(false);
     expect((err as Error).message).toBe('get obj: s3 NoSuchBucket (404): The specified bucket does not exist');
@@ -135,7 +141,7 @@ describe('S3Bucket', () => {
   it('retries failed requests and then reports the cause with context', async () => {
     const log = recorder();
     // Port 1 on localhost refuses connections.
-    const yaml = s3.s3Yaml('test').replace(s3.endpoint, '127.0.0.1:1');
+    const yaml = s3Yaml('test').replace(s3.endpoint, '127.0.0.1:1');
     const bkt = await bucketFromConfig(yaml, { logger: log });
     const err = await bkt.getRange('chunks/000001', 8, 1024).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/^get range chunks\/000001 \[8, 1032\): .*ECONNREFUSED/);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { formatGoDuration, formatPromDuration, parseGoDuration, parsePromDuration, parseTimeOrDuration } from './index.js';
+import {
+  formatGoDuration,
+  formatPromDuration,
+  parseConfigDuration,
+  parseGoDuration,
+  parsePromDuration,
+  parseTimeOrDuration,
+} from './index.js';
 
 describe('durations', () => {
   it('parses and formats Prometheus durations', () => {
@@ -28,5 +35,27 @@ describe('durations', () => {
     expect(parseTimeOrDuration('-2w', now)).toBe(now - 14 * 86_400_000);
     expect(parseTimeOrDuration('2024-01-01T00:00:00Z', now)).toBe(Date.UTC(2024, 0, 1));
     expect(() => parseTimeOrDuration('yesterday', now)).toThrow('neither an RFC3339 time nor a duration');
+  });
+});
+
+describe('parseConfigDuration', () => {
+  it.each([
+    ['0', 0],
+    ['1m30s', 90_000],
+    ['2m', 120_000],
+    ['10s', 10_000],
+    ['500ms', 500],
+    ['1.5s', 1_500],
+    ['1h2m3s4ms', 3_723_004],
+    ['1d', 86_400_000],
+    ['1w', 604_800_000],
+    ['250us', 0.25],
+    ['1000000ns', 1],
+  ])('%s = %d ms', (s, ms) => {
+    expect(parseConfigDuration(s)).toBe(ms);
+  });
+
+  it.each(['', '1', '1x', 'm', '-1s', '1s ', ' 1s', '1.s.5'])('rejects %j', (s) => {
+    expect(() => parseConfigDuration(s)).toThrow();
   });
 });

@@ -50,6 +50,25 @@ export function formatPromDuration(ms: number): string {
   return out;
 }
 
+// Go's time.ParseDuration units, and the same plus Prometheus model.Duration's d/w/y
+// for config files. Fractions ("1.5h") and any order of units are allowed.
+const GO_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3600_000 };
+const CONFIG_UNITS_MS: Record<string, number> = { ...GO_UNITS_MS, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+const GO_TERM = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+const CONFIG_TERM = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d|w|y)/y;
+
+/** The sum of `s`'s terms in milliseconds, or null unless `s` is one or more terms and nothing else. */
+function sumTerms(s: string, term: RegExp, units: Record<string, number>): number | null {
+  let total = 0;
+  term.lastIndex = 0;
+  while (term.lastIndex < s.length) {
+    const m = term.exec(s);
+    if (m === null) return null;
+    total += Number(m[1]) * units[m[2]];
+  }
+  return s === '' ? null : total;
+}
+
 /**
  * Parses a Go time.ParseDuration string ("1m30s", "500ms", "1.5h", "2h45m"), as used by
  * flags like --query.timeout and objstore http_config. Returns milliseconds.
@@ -62,18 +81,23 @@ export function parseGoDuration(s: string): number {
     s = s.slice(1);
   }
   if (s === '0') return 0;
-  if (s === '') throw new Error(`time: invalid duration "${src}"`);
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3600_000 };
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
-  let total = 0;
-  let pos = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    total += Number(m[1]) * units[m[2]];
-    pos = re.lastIndex;
-  }
-  if (pos !== s.length || pos === 0) throw new Error(`time: invalid duration "${src}"`);
+  const total = sumTerms(s, GO_TERM, GO_UNITS_MS);
+  if (total === null) throw new Error(`time: invalid duration "${src}"`);
   return sign * total;
+}
+
+/**
+ * Parses the durations found in Thanos YAML configs ("1m30s", "2m", "500ms", "1d", "0")
+ * into milliseconds: the union of Go's time.ParseDuration units and Prometheus
+ * model.Duration's d/w/y, fractions allowed. Signs are rejected, since every such
+ * duration is a timeout or an interval.
+ */
+export function parseConfigDuration(s: string): number {
+  if (s === '0') return 0;
+  if (s === '') throw new Error('empty duration');
+  const total = sumTerms(s, CONFIG_TERM, CONFIG_UNITS_MS);
+  if (total === null || !Number.isFinite(total)) throw new Error(`invalid duration "${s}"`);
+  return total;
 }
 
 /** Formats milliseconds like Go's time.Duration.String(): "2h0m0s", "1m30s", "500ms", "0s". */

@@ -19,6 +19,7 @@ export {
   parsePromDuration,
   formatPromDuration,
   parseGoDuration,
+  parseConfigDuration,
   formatGoDuration,
   parseTimeOrDuration,
   formatRFC3339,

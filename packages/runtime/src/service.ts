@@ -12,7 +12,13 @@ export interface Service {
  * signal during shutdown exits at once.
  */
 export async function runUntilSignal(svc: Service, logger: Logger, gracePeriodMs = 30_000): Promise<void> {
-  await svc.start();
+  try {
+    await svc.start();
+  } catch (err) {
+    // Release whatever start() had already opened (listeners, timers) so the process exits.
+    await svc.stop().catch((e: unknown) => logger.warn({ err: e }, 'cleanup after failed start'));
+    throw err;
+  }
   await new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (sig: NodeJS.Signals): void => {

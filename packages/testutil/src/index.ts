@@ -1,6 +1,7 @@
 export { freePort } from './net.js';
 export { tempDir, removeTempDir, removeTempDirs } from './temp-dir.js';
 export { waitFor, errorMessage } from './wait-for.js';
+export { rng } from './random.js';
 export type { WaitForOptions, Truthy } from './wait-for.js';
 export { findBinary, LogBuffer } from './process.js';
 export { startPrometheus } from './prometheus.js';
@@ -17,6 +18,6 @@ export type {
 export { parseDump, parseGoG, unquoteGo } from './dump.js';
 export type { DumpLabel, DumpedSample, DumpedSeries } from './dump.js';
 export { startS3Server } from './s3.js';
-export type { S3Server, S3ServerOptions } from './s3.js';
+export type { ObjstoreYamlOptions, S3Server, S3ServerOptions } from './s3.js';
 export { startExporter } from './exporter.js';
 export type { Exporter } from './exporter.js';

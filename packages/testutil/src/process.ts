@@ -28,11 +28,18 @@ export class LogBuffer {
 
 /**
  * Spawns a process that must not outlive the test process: it is SIGKILLed when this
- * process exits or receives SIGINT/SIGTERM/SIGHUP. stdout and stderr go to `log`.
+ * process exits or receives SIGINT/SIGTERM/SIGHUP. stdout and stderr go to `log`; stdin
+ * is closed unless `opts.stdin` is "pipe".
  */
-export function spawnTracked(cmd: string, args: string[], log: LogBuffer, opts: SpawnOptions = {}): ChildProcess {
+export function spawnTracked(
+  cmd: string,
+  args: string[],
+  log: LogBuffer,
+  opts: SpawnOptions & { stdin?: 'ignore' | 'pipe' } = {},
+): ChildProcess {
   hookExit();
-  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { stdin = 'ignore', ...spawnOpts } = opts;
+  const child = spawn(cmd, args, { ...spawnOpts, stdio: [stdin, 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   child.once('error', () => children.delete(child));

@@ -2,6 +2,7 @@
 // One sub-directory per concern, as Prometheus' tsdb/ packages; each has its own face.
 export * from './encoding/index.js';
 export * from './labels/index.js';
+export { goQuote, parseGoFloat } from './strconv/index.js';
 export * from './matchers/index.js';
 export * from './chunkenc/index.js';
 export * from './chunks/index.js';
@@ -13,5 +14,3 @@ export * from './ulid/index.js';
 export * from './textparse/index.js';
 export * from './storage/index.js';
 export * from './block/index.js';
-// Both matchers and textparse quote strings like Go; the matcher one is the public one.
-export { goQuote } from './matchers/index.js';

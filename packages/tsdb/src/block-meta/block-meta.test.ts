@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeTempDir, tempDir } from '@thanos-ts/testutil';
 import {
   emptyBlockMeta,
   encodeBlockMeta,
@@ -23,7 +24,7 @@ import {
 } from './index.js';
 import type { BlockMeta } from './index.js';
 import { ulid } from '../ulid/index.js';
-import { promtoolCreateBlocks, removeDir, tempDir } from '../chunks/promtool-fixture.js';
+import { promtoolCreateBlocks } from '../block/test-fixture.js';
 
 /** Go's ulid.MustNew(ms, nil). */
 const goUlid = (ms: number): string => ulid(ms, new Uint8Array(10));
@@ -309,13 +310,13 @@ describe('meta.json parsing', () => {
 
 describe('meta.json files', () => {
   let work = '';
-  beforeAll(() => {
-    work = tempDir('block-meta');
+  beforeAll(async () => {
+    work = await tempDir('block-meta');
   });
-  afterAll(() => removeDir(work));
+  afterAll(() => removeTempDir(work));
 
-  it('re-encodes the Prometheus part of a promtool-written meta.json byte for byte', () => {
-    const blocks = promtoolCreateBlocks(
+  it('re-encodes the Prometheus part of a promtool-written meta.json byte for byte', async () => {
+    const blocks = await promtoolCreateBlocks(
       [{ name: 'up', samples: Array.from({ length: 10 }, (_, i) => ({ t: 1000 + i * 1000, v: i })) }],
       join(work, 'prom'),
     );

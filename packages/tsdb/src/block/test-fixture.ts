@@ -1,22 +1,227 @@
-// Test data shared by the block tests (excluded from the build as *-fixture.ts):
-// deterministic series with awkward values, their OpenMetrics text as promtool reads it,
-// and bit-exact sample comparison.
+// Test support shared by tsdb's tests (excluded from the build as *-fixture.ts). The
+// generic parts (temp dirs, promtool, a real Prometheus, a seeded PRNG) come from
+// @thanos-ts/testutil; this file holds what is specific to TSDB files:
+//  - series as tests write them, their OpenMetrics text as promtool reads it, and the
+//    blocks `promtool tsdb create-blocks-from openmetrics` builds from them;
+//  - small readers of chunk segment and index files, deliberately minimal and separate
+//    from the production readers so that golden tests do not check the code against
+//    itself;
+//  - deterministic block test data with awkward values, and bit-exact sample comparison.
 
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createBlocksFromOpenMetrics, rng, type CreateBlocksOptions } from '@thanos-ts/testutil';
 import { ValueType } from '../chunkenc/index.js';
 import { compareLabels, labelsFromRecord, labelsToString, type Labels } from '../labels/index.js';
 import type { Series, SeriesIterator } from '../storage/index.js';
 
-/** mulberry32: a small deterministic PRNG returning [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+// block.bench.ts takes its PRNG from here.
+export { rng };
+
+// --- OpenMetrics text as promtool reads it ---
+
+/**
+ * promtool's openmetrics parser reads a timestamp as int64(ParseFloat(s) * 1000),
+ * truncating. JS and Go parse decimal strings to the same (correctly rounded) double and
+ * multiply alike, so this is what promtool makes of s.
+ */
+function omSecondsToMs(s: string): number {
+  return Math.trunc(Number(s) * 1000);
 }
+
+/** Formats a ms timestamp as OpenMetrics seconds that promtool reads back as exactly tMs. */
+export function omTimestamp(tMs: number): string {
+  let s = String(tMs / 1000);
+  if (omSecondsToMs(s) !== tMs) s = String((tMs + (tMs < 0 ? -0.5 : 0.5)) / 1000);
+  if (omSecondsToMs(s) !== tMs) throw new Error(`cannot express ${tMs} ms as an OpenMetrics timestamp`);
+  return s;
+}
+
+function omValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  if (Object.is(v, -0)) return '-0';
+  return String(v);
+}
+
+function omEscape(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** `name{a="x",b="y"}`, or just `name` without labels. */
+function omMetric(name: string, labels: readonly (readonly [string, string])[]): string {
+  if (labels.length === 0) return name;
+  return `${name}{${labels.map(([k, v]) => `${k}="${omEscape(v)}"`).join(',')}}`;
+}
+
+/** A sample as it will be parsed by Prometheus: ms timestamp, float value. */
+export interface FixtureSample {
+  t: number;
+  v: number;
+}
+
+export interface FixtureSeries {
+  name: string;
+  labels?: Record<string, string>;
+  samples: FixtureSample[];
+}
+
+/** OpenMetrics text (gauges, explicit timestamps, `# EOF`) for the given series. */
+export function openMetricsText(series: readonly FixtureSeries[]): string {
+  const out: string[] = [];
+  for (const s of series) {
+    out.push(`# TYPE ${s.name} gauge`);
+    const metric = omMetric(s.name, Object.entries(s.labels ?? {}));
+    for (const smp of s.samples) out.push(`${metric} ${omValue(smp.v)} ${omTimestamp(smp.t)}`);
+  }
+  out.push('# EOF', '');
+  return out.join('\n');
+}
+
+export interface FixtureBlock {
+  dir: string;
+  meta: { ulid: string; minTime: number; maxTime: number; [k: string]: unknown };
+  metaText: string;
+}
+
+/**
+ * Runs `promtool tsdb create-blocks-from openmetrics` on the series into outDir and
+ * returns the blocks it created, sorted by minTime.
+ */
+export async function promtoolCreateBlocks(
+  series: readonly FixtureSeries[],
+  outDir: string,
+  opts: CreateBlocksOptions = {},
+): Promise<FixtureBlock[]> {
+  const ulids = await createBlocksFromOpenMetrics(openMetricsText(series), outDir, opts);
+  const blocks = await Promise.all(
+    ulids.map(async (u) => {
+      const dir = join(outDir, u);
+      const metaText = await readFile(join(dir, 'meta.json'), 'utf8');
+      return { dir, meta: JSON.parse(metaText) as FixtureBlock['meta'], metaText };
+    }),
+  );
+  return blocks.sort((a, b) => a.meta.minTime - b.meta.minTime);
+}
+
+// --- Independent minimal readers of chunk segment and index files ---
+
+function uvarintAt(b: Uint8Array, pos: number): [number, number] {
+  let v = 0;
+  let mul = 1;
+  for (;;) {
+    const x = b[pos++];
+    v += (x & 0x7f) * mul;
+    if (x < 0x80) return [v, pos];
+    mul *= 128;
+  }
+}
+
+function varintAt(b: Uint8Array, pos: number): [number, number] {
+  const [u, p] = uvarintAt(b, pos);
+  return [u % 2 === 0 ? u / 2 : -(u + 1) / 2, p];
+}
+
+export interface FixtureChunkRecord {
+  offset: number;
+  encoding: number;
+  data: Uint8Array;
+}
+
+/** All chunk records of one segment file, in file order (no CRC check). */
+export function readChunkRecords(file: string): FixtureChunkRecord[] {
+  const b = new Uint8Array(readFileSync(file));
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (view.getUint32(0) !== 0x85bd40dd) throw new Error(`${file}: bad magic`);
+  const out: FixtureChunkRecord[] = [];
+  let pos = 8;
+  while (pos < b.length) {
+    const offset = pos;
+    const [len, p] = uvarintAt(b, pos);
+    const encoding = b[p];
+    out.push({ offset, encoding, data: b.slice(p + 1, p + 1 + len) });
+    pos = p + 1 + len + 4;
+  }
+  return out;
+}
+
+export interface FixtureIndexSeries {
+  /** Series ref: the entry's byte offset / 16. */
+  ref: number;
+  labels: Record<string, string>;
+  chunks: { mint: number; maxt: number; ref: number }[];
+}
+
+/** The series entries of an index file (format v2), with labels and chunk metas. */
+export function readIndexSeries(file: string): FixtureIndexSeries[] {
+  const b = new Uint8Array(readFileSync(file));
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const toc = b.length - 52;
+  const off = (i: number): number => Number(view.getBigUint64(toc + i * 8));
+  const [symbolsOff, seriesOff, labelIndicesOff, , postingsOff] = [0, 1, 2, 3, 4].map(off);
+  const symbols: string[] = [];
+  const dec = new TextDecoder();
+  const nsym = view.getUint32(symbolsOff + 4);
+  let pos = symbolsOff + 8;
+  for (let i = 0; i < nsym; i++) {
+    const [len, p] = uvarintAt(b, pos);
+    symbols.push(dec.decode(b.subarray(p, p + len)));
+    pos = p + len;
+  }
+  const end = labelIndicesOff > seriesOff ? labelIndicesOff : postingsOff;
+  const out: FixtureIndexSeries[] = [];
+  pos = seriesOff;
+  for (;;) {
+    pos = Math.ceil(pos / 16) * 16;
+    if (pos >= end) break;
+    const ref = pos / 16;
+    const [len, bodyStart] = uvarintAt(b, pos);
+    if (len === 0) break;
+    let p = bodyStart;
+    let n: number;
+    [n, p] = uvarintAt(b, p);
+    const labels: Record<string, string> = {};
+    for (let i = 0; i < n; i++) {
+      let k: number;
+      let v: number;
+      [k, p] = uvarintAt(b, p);
+      [v, p] = uvarintAt(b, p);
+      labels[symbols[k]] = symbols[v];
+    }
+    let nc: number;
+    [nc, p] = uvarintAt(b, p);
+    const chunks: FixtureIndexSeries['chunks'] = [];
+    let prevMaxt = 0;
+    let prevRef = 0;
+    for (let i = 0; i < nc; i++) {
+      let mint: number;
+      let d: number;
+      let r: number;
+      if (i === 0) {
+        [mint, p] = varintAt(b, p);
+        [d, p] = uvarintAt(b, p);
+        [r, p] = uvarintAt(b, p);
+      } else {
+        [mint, p] = uvarintAt(b, p);
+        mint += prevMaxt;
+        [d, p] = uvarintAt(b, p);
+        [r, p] = varintAt(b, p);
+        r += prevRef;
+      }
+      const maxt = mint + d;
+      chunks.push({ mint, maxt, ref: r });
+      prevMaxt = maxt;
+      prevRef = r;
+    }
+    out.push({ ref, labels, chunks });
+    pos = bodyStart + len + 4;
+  }
+  return out;
+}
+
+// --- Block test data ---
 
 /** Samples of one series; values in a Float64Array so NaN payloads survive. */
 export interface InputSeries {
@@ -39,13 +244,9 @@ export function bitsOf(v: number): string {
   return U[HI].toString(16).padStart(8, '0') + U[LO].toString(16).padStart(8, '0');
 }
 
-/**
- * Whether promtool's openmetrics parser (ts = int64(ParseFloat(s) * 1000)) reads the
- * seconds string we print for t back as exactly t ms. JS and Go parse decimal strings
- * to the same (correctly rounded) double and multiply alike.
- */
+/** Whether the seconds string we print for t reads back as exactly t ms (see omTimestamp). */
 function exactInOpenMetrics(t: number): boolean {
-  return Math.trunc(Number(String(t / 1000)) * 1000) === t;
+  return omSecondsToMs(String(t / 1000)) === t;
 }
 
 /**
@@ -130,28 +331,16 @@ export function makeInput(seed: number, count: number, start: number, durationMs
   return out.sort((a, b) => compareLabels(a.labels, b.labels));
 }
 
-function omEscape(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-function omValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  if (Object.is(v, -0)) return '-0';
-  return String(v);
-}
-
 /** OpenMetrics text with every sample in time order (series interleaved), as a scrape log. */
 export function toOpenMetrics(series: readonly InputSeries[]): string {
   const lines: { t: number; line: string }[] = [];
   for (const s of series) {
     const name = s.labels.find((l) => l.name === '__name__')!.value;
-    const ls = s.labels
-      .filter((l) => l.name !== '__name__')
-      .map((l) => `${l.name}="${omEscape(l.value)}"`)
-      .join(',');
-    for (let i = 0; i < s.ts.length; i++) lines.push({ t: s.ts[i], line: `${name}{${ls}} ${omValue(s.vs[i])} ${s.ts[i] / 1000}` });
+    const metric = omMetric(
+      name,
+      s.labels.filter((l) => l.name !== '__name__').map((l) => [l.name, l.value] as const),
+    );
+    for (let i = 0; i < s.ts.length; i++) lines.push({ t: s.ts[i], line: `${metric} ${omValue(s.vs[i])} ${omTimestamp(s.ts[i])}` });
   }
   lines.sort((a, b) => a.t - b.t);
   return lines.map((l) => l.line).join('\n') + '\n# EOF\n';

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { rng } from '@thanos-ts/testutil';
 import { BitReader, BitWriter } from './bstream.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('BitWriter', () => {
   it('writes MSB first and zero-pads the last byte', () => {

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeTempDir, rng, tempDir } from '@thanos-ts/testutil';
 import {
   chunkFromBytes,
   EncXOR,
@@ -16,19 +17,7 @@ import {
   BitWriter,
 } from './index.js';
 import { isCorruption } from '../encoding/index.js';
-import type { FixtureSample, FixtureSeries } from '../chunks/promtool-fixture.js';
-import { promtoolCreateBlocks, readChunkRecords, readIndexSeries, removeDir, tempDir } from '../chunks/promtool-fixture.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { promtoolCreateBlocks, readChunkRecords, readIndexSeries, type FixtureSample, type FixtureSeries } from '../block/test-fixture.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const bitsOf = (v: number): string =>
@@ -268,10 +257,10 @@ describe('XOR chunk encoding', () => {
 // Golden test: the chunks promtool writes for the same samples must be byte-identical.
 describe('XOR chunk vs promtool (Prometheus 2.42)', () => {
   let work = '';
-  beforeAll(() => {
-    work = tempDir('xor-golden');
+  beforeAll(async () => {
+    work = await tempDir('xor-golden');
   });
-  afterAll(() => removeDir(work));
+  afterAll(() => removeTempDir(work));
 
   function goldenSeries(): FixtureSeries[] {
     const rand = rng(11);
@@ -335,9 +324,9 @@ describe('XOR chunk vs promtool (Prometheus 2.42)', () => {
     return series;
   }
 
-  it('encodes byte-identical chunks and decodes promtool chunks to the input samples', () => {
+  it('encodes byte-identical chunks and decodes promtool chunks to the input samples', async () => {
     const series = goldenSeries();
-    const blocks = promtoolCreateBlocks(series, join(work, 'data'), { maxBlockDuration: '486h' });
+    const blocks = await promtoolCreateBlocks(series, join(work, 'data'), { maxBlockDuration: '486h' });
     expect(blocks.length).toBeGreaterThan(1);
     const byName = new Map(series.map((s) => [s.name, samplesOf(s.samples)]));
     const seen = new Map<string, number>(); // samples consumed per series

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeTempDir, tempDir } from '@thanos-ts/testutil';
 import {
   ChunkReader,
   ChunkWriter,
@@ -12,7 +13,7 @@ import {
 } from './index.js';
 import { CorruptionError, crc32c } from '../encoding/index.js';
 import { chunkFromBytes, EncXOR, ValueType, XorChunk } from '../chunkenc/index.js';
-import { promtoolCreateBlocks, readChunkRecords, readIndexSeries, removeDir, tempDir } from './promtool-fixture.js';
+import { promtoolCreateBlocks, readChunkRecords, readIndexSeries } from '../block/test-fixture.js';
 
 function payload(i: number, len: number): Uint8Array {
   const b = new Uint8Array(len);
@@ -22,10 +23,10 @@ function payload(i: number, len: number): Uint8Array {
 
 describe('chunk segment files', () => {
   let work = '';
-  beforeAll(() => {
-    work = tempDir('chunks');
+  beforeAll(async () => {
+    work = await tempDir('chunks');
   });
-  afterAll(() => removeDir(work));
+  afterAll(() => removeTempDir(work));
 
   it('names segments and packs refs like Prometheus', () => {
     expect(chunkSegmentFileName(1)).toBe('000001');
@@ -117,7 +118,7 @@ describe('chunk segment files', () => {
       name: `m_${String(s).padStart(2, '0')}`,
       samples: Array.from({ length: 130 + s * 7 }, (_, i) => ({ t: 1000 + i * 15_000 + ((i * s) % 5), v: Math.round(Math.sin(i / 10 + s) * 1000) / 10 })),
     }));
-    const [block] = promtoolCreateBlocks(series, join(work, 'prom'));
+    const [block] = await promtoolCreateBlocks(series, join(work, 'prom'));
     const promFile = join(block.dir, 'chunks', '000001');
     const records = readChunkRecords(promFile);
     // re-write promtool's records through our writer: the file must be identical

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeTempDirs, tempDir } from '../../../testutil/src/index.js';
+import { removeTempDirs, rng, tempDir } from '@thanos-ts/testutil';
 import { CorruptionError, crc32c } from '../encoding/index.js';
 import { compareLabels, compareStrings, labelsFromStrings, type Labels } from '../labels/index.js';
 import { MatchType, newMatcher } from '../matchers/index.js';
@@ -16,17 +16,6 @@ import {
 } from './index.js';
 
 afterAll(removeTempDirs);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface TestSeries {
   labels: Labels;

@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeBlock, createBlocksFromOpenMetrics, dumpBlocks, removeTempDirs, tempDir } from '../../../testutil/src/index.js';
+import { analyzeBlock, createBlocksFromOpenMetrics, dumpBlocks, removeTempDirs, rng, tempDir } from '@thanos-ts/testutil';
 import { EncXOR, ValueType, XorChunk, XorIterator } from '../chunkenc/index.js';
 import { ChunkReader, ChunkWriter } from '../chunks/index.js';
 import { compareLabels, compareStrings, labelsFromRecord, labelsToString, type Labels } from '../labels/index.js';
@@ -19,17 +19,6 @@ import { ulid } from '../ulid/index.js';
 import { IndexReader, IndexWriter, readPostingsOffsetTable, type ChunkMeta } from './index.js';
 
 afterAll(removeTempDirs);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface InputSeries {
   labels: Labels;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FastRegexMatcher, MatchType, Matcher, RegexpSyntaxError, goQuote, newMatcher, translateRE2 } from './index.js';
+import { goQuote } from '../strconv/index.js';
+import { FastRegexMatcher, MatchType, Matcher, RegexpSyntaxError, newMatcher, translateRE2 } from './index.js';
 
 interface Oracle {
   values: string[];

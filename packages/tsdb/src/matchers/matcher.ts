@@ -1,4 +1,5 @@
 // Label matchers with Prometheus semantics (model/labels/matcher.go).
+import { goQuote } from '../strconv/index.js';
 import { FastRegexMatcher } from './fast-regex.js';
 
 /** Match types; the numbers are those of the Thanos/Prometheus protobuf enums. */
@@ -103,55 +104,4 @@ function shouldQuoteName(name: string): boolean {
     if (!ok) return true;
   }
   return false;
-}
-
-// Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
-
-/** Quotes s like Go's strconv.Quote. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const r = ch.codePointAt(0)!;
-    if (r === 0x22 || r === 0x5c) {
-      out += '\\' + ch;
-      continue;
-    }
-    if (r >= 0x20 && r < 0x7f) {
-      out += ch;
-      continue;
-    }
-    if (r >= 0x80 && (r < 0xd800 || r > 0xdfff) && PRINTABLE.test(ch)) {
-      out += ch;
-      continue;
-    }
-    switch (r) {
-      case 0x07:
-        out += '\\a';
-        continue;
-      case 0x08:
-        out += '\\b';
-        continue;
-      case 0x0c:
-        out += '\\f';
-        continue;
-      case 0x0a:
-        out += '\\n';
-        continue;
-      case 0x0d:
-        out += '\\r';
-        continue;
-      case 0x09:
-        out += '\\t';
-        continue;
-      case 0x0b:
-        out += '\\v';
-        continue;
-    }
-    if (r < 0x20 || r === 0x7f) out += '\\x' + r.toString(16).padStart(2, '0');
-    else if (r >= 0xd800 && r <= 0xdfff) out += '\ufffd'; // a lone surrogate reaches Go as U+FFFD
-    else if (r < 0x10000) out += '\\u' + r.toString(16).padStart(4, '0');
-    else out += '\\U' + r.toString(16).padStart(8, '0');
-  }
-  return out + '"';
 }

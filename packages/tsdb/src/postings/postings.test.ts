@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rng } from '@thanos-ts/testutil';
 import { labelsFromStrings, type Labels } from '../labels/index.js';
 import { MatchType, newMatcher, type Matcher } from '../matchers/index.js';
 import {
@@ -16,18 +17,6 @@ import {
   type IndexPostingsReader,
   type Postings,
 } from './index.js';
-
-// Deterministic PRNG (mulberry32) so failures reproduce.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomList(r: () => number, max: number, density: number): Uint32Array {
   const out: number[] = [];

@@ -8,4 +8,3 @@ export {
   parseOpenMetricsString,
 } from './openmetrics-parser.js';
 export { PromParser, parsePromText, parsePromTextBatches, parsePromTextString } from './prom-parser.js';
-export { parseGoFloat, goQuote } from './go-strconv.js';

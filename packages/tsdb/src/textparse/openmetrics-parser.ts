@@ -19,7 +19,7 @@
 
 import { MetricType, TextFormat, type TextEntry, type TextParseOptions } from './entry.js';
 import * as chars from './chars.js';
-import { goQuote } from './go-strconv.js';
+import { goQuote } from '../strconv/index.js';
 import type { TextInput } from './line-splitter.js';
 import { unescapeLabelValue } from './series-labels.js';
 import { parseAll, parseBatches, TextParser, Token as TokenExport, tokenName } from './text-parser.js';

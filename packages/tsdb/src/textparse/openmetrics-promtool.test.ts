@@ -5,25 +5,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-// testutil is a test-only workspace package that itself depends on tsdb, so tsdb's tests
-// reach it by path rather than as a dependency.
-import { createBlocksFromOpenMetrics, dumpBlocks, promtool, removeTempDirs, tempDir } from '../../../testutil/src/index.js';
+import { createBlocksFromOpenMetrics, dumpBlocks, promtool, removeTempDirs, rng, tempDir } from '@thanos-ts/testutil';
 import { compareLabels, labelsKey, type Labels } from '../labels/index.js';
 import { parseOpenMetrics, parseOpenMetricsString, TextParseError, type SampleEntry } from './index.js';
 
 afterAll(removeTempDirs);
-
-/** A deterministic PRNG, so a failure can be reproduced. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Builds a document in scrape order (all series at one time, then the next), spanning

@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, it } from 'vitest';
-// testutil depends on tsdb, so tsdb's tests reach it by path (see openmetrics-promtool.test.ts).
 import {
   parseGoG,
   removeTempDirs,
@@ -7,7 +6,7 @@ import {
   startPrometheus,
   waitFor,
   type Exporter,
-} from '../../../testutil/src/index.js';
+} from '@thanos-ts/testutil';
 import { labelsFromRecord, labelsFromStrings, labelsKey, labelsToRecord, type Labels } from '../labels/index.js';
 import { parsePromText, parsePromTextString, TextParseError, type SampleEntry, type TextEntry } from './index.js';
 

@@ -11,7 +11,7 @@
 
 import { MetricType, TextFormat, type TextEntry, type TextParseOptions } from './entry.js';
 import * as chars from './chars.js';
-import { goQuote, parseGoInt } from './go-strconv.js';
+import { goQuote, parseGoInt } from '../strconv/index.js';
 import type { TextInput } from './line-splitter.js';
 import { unescapeHelp } from './series-labels.js';
 import { parseAll, parseBatches, TextParser, Token as TokenExport, tokenName } from './text-parser.js';

@@ -6,7 +6,7 @@ import {
   type TextFormat,
   type TextParseOptions,
 } from './entry.js';
-import { goQuote, parseGoFloat } from './go-strconv.js';
+import { goQuote, parseGoFloat } from '../strconv/index.js';
 import { LineSplitter, LineTooLongError, toBuffer, type LineSink, type TextInput } from './line-splitter.js';
 import { buildLabels } from './series-labels.js';
 

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeTempDir, startPrometheus, tempDir, type PrometheusInstance } from '@thanos-ts/testutil';
 import {
   addInterval,
   decodeTombstones,
@@ -13,14 +14,7 @@ import {
 } from './index.js';
 import type { Interval, TombstoneReader } from './index.js';
 import { CorruptionError, crc32c } from '../encoding/index.js';
-import {
-  promtoolCreateBlocks,
-  readIndexSeries,
-  removeDir,
-  startPrometheus,
-  tempDir,
-} from '../chunks/promtool-fixture.js';
-import type { RunningPrometheus } from '../chunks/promtool-fixture.js';
+import { promtoolCreateBlocks, readIndexSeries } from '../block/test-fixture.js';
 
 const iv = (mint: number, maxt: number): Interval => ({ mint, maxt });
 
@@ -63,10 +57,10 @@ describe('intervals', () => {
 
 describe('tombstones file', () => {
   let work = '';
-  beforeAll(() => {
-    work = tempDir('tombstones');
+  beforeAll(async () => {
+    work = await tempDir('tombstones');
   });
-  afterAll(() => removeDir(work));
+  afterAll(() => removeTempDir(work));
 
   it('encodes the Prometheus layout, CRC over entries only', () => {
     const ts = new MemTombstones();
@@ -131,19 +125,19 @@ describe('tombstones file', () => {
 // Interop: a real Prometheus deletes series in a promtool-built block; we read its file.
 describe('tombstones written by Prometheus 2.42', () => {
   let work = '';
-  let prom: RunningPrometheus | undefined;
-  beforeAll(() => {
-    work = tempDir('tombstones-prom');
+  let prom: PrometheusInstance | undefined;
+  beforeAll(async () => {
+    work = await tempDir('tombstones-prom');
   });
   afterAll(async () => {
     await prom?.stop();
-    removeDir(work);
+    await removeTempDir(work);
   });
 
   it('reads the exact series refs and intervals of admin-API deletions', async () => {
     const data = join(work, 'data');
     const samples = Array.from({ length: 41 }, (_, i) => ({ t: i * 15_000, v: i }));
-    const [block] = promtoolCreateBlocks(
+    const [block] = await promtoolCreateBlocks(
       ['x', 'y', 'z'].map((a) => ({ name: 'up', labels: { a }, samples })),
       data,
     );
@@ -152,7 +146,14 @@ describe('tombstones written by Prometheus 2.42', () => {
     const tombstonesPath = join(block.dir, TOMBSTONES_FILENAME);
     const before = existsSync(tombstonesPath) ? statSync(tombstonesPath).size : 0;
 
-    prom = await startPrometheus(data, work);
+    // No scrape jobs, so the data dir holds only the block; a retention long enough for
+    // samples from 1970.
+    prom = await startPrometheus({
+      dataDir: data,
+      scrapeSelf: false,
+      scrapeInterval: '15s',
+      extraArgs: ['--storage.tsdb.retention.time=100y'],
+    });
     const del = async (match: string, start: number, end: number): Promise<void> => {
       const q = new URLSearchParams({ 'match[]': match, start: String(start), end: String(end) });
       const res = await fetch(`${prom!.url}/api/v1/admin/tsdb/delete_series?${q}`, { method: 'POST' });

@@ -1,6 +1,7 @@
-// The parts of Go's strconv that the text formats lean on: ParseFloat's grammar (which
-// differs from JS Number(): no hex/binary literals, no surrounding whitespace, "Inf" and
-// "NaN" in any case) and Quote, for error messages that read like Prometheus's.
+// The parts of Go's strconv that Prometheus's formats lean on: ParseFloat's grammar
+// (which differs from JS Number(): no hex/binary literals, no surrounding whitespace,
+// "Inf" and "NaN" in any case), ParseInt, and Quote, for label matchers and for error
+// messages that read like Prometheus's.
 
 /** Exact powers of ten: 10^k is representable in a double for k <= 22. */
 const POW10 = [
@@ -124,32 +125,57 @@ export function parseGoInt(s: string, a: number, b: number): number {
   return c0 === 45 ? -v : v;
 }
 
-const NAMED_ESCAPES: Record<number, string> = {
-  7: '\\a',
-  8: '\\b',
-  9: '\\t',
-  10: '\\n',
-  11: '\\v',
-  12: '\\f',
-  13: '\\r',
-  34: '\\"',
-  92: '\\\\',
-};
+// Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
+const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
 
 /**
- * Go's strconv.Quote for the strings that occur in our messages: named escapes, \xHH for
- * other ASCII control characters, everything else verbatim. (Go additionally escapes
- * non-printable non-ASCII runes as \u; we leave those as they are.)
+ * Quotes s like Go's strconv.Quote: `"` and `\` escaped, named escapes (\n, \t, ...) and
+ * \xHH for other ASCII control characters, printable runes verbatim, other runes as \u or
+ * \U.
  */
 export function goQuote(s: string): string {
   let out = '"';
-  let from = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x20 && c !== 0x7f && c !== 34 && c !== 92) continue;
-    out += s.slice(from, i);
-    out += NAMED_ESCAPES[c] ?? '\\x' + c.toString(16).padStart(2, '0');
-    from = i + 1;
+  for (const ch of s) {
+    const r = ch.codePointAt(0)!;
+    if (r === 0x22 || r === 0x5c) {
+      out += '\\' + ch;
+      continue;
+    }
+    if (r >= 0x20 && r < 0x7f) {
+      out += ch;
+      continue;
+    }
+    if (r >= 0x80 && (r < 0xd800 || r > 0xdfff) && PRINTABLE.test(ch)) {
+      out += ch;
+      continue;
+    }
+    switch (r) {
+      case 0x07:
+        out += '\\a';
+        continue;
+      case 0x08:
+        out += '\\b';
+        continue;
+      case 0x0c:
+        out += '\\f';
+        continue;
+      case 0x0a:
+        out += '\\n';
+        continue;
+      case 0x0d:
+        out += '\\r';
+        continue;
+      case 0x09:
+        out += '\\t';
+        continue;
+      case 0x0b:
+        out += '\\v';
+        continue;
+    }
+    if (r < 0x20 || r === 0x7f) out += '\\x' + r.toString(16).padStart(2, '0');
+    else if (r >= 0xd800 && r <= 0xdfff) out += '\ufffd'; // a lone surrogate reaches Go as U+FFFD
+    else if (r < 0x10000) out += '\\u' + r.toString(16).padStart(4, '0');
+    else out += '\\U' + r.toString(16).padStart(8, '0');
   }
-  return out + s.slice(from) + '"';
+  return out + '"';
 }

@@ -1,0 +1,1 @@
+export { goQuote, parseGoFloat, parseGoInt } from './go-strconv.js';
