@@ -3,9 +3,11 @@ import { bucketBackfill, bucketInspect, bucketLs, bucketVerify, DEFAULT_VERIFY_I
 import { parsePromDuration } from '@thanos-ts/runtime';
 import { UserError } from '@thanos-ts/runtime';
 import { addObjstoreFlags, bucketFromOptions, collect, loggerFor, timeFlag } from './common.js';
+import { registerToolsStore } from './tools-store.js';
 
 export function registerTools(program: Command): void {
   const tools = program.command('tools').description('Tools utility commands');
+  registerToolsStore(tools);
   const bucket = tools.command('bucket').description('Bucket utility commands');
 
   addObjstoreFlags(bucket.command('ls').description('List all blocks in the bucket.'))

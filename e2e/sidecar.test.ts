@@ -1,0 +1,204 @@
+// The sidecar beside a real Prometheus (Debian's 2.42): StoreAPI answers with exactly
+// Prometheus's samples, blocks are shipped to a filesystem bucket and to S3 exactly once,
+// and an outage of Prometheus is a clear gRPC error that heals by itself.
+
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bucketFromConfig, getBytes } from '@thanos-ts/objstore';
+import type { Bucket } from '@thanos-ts/objstore';
+import { listBlockIds } from '@thanos-ts/block';
+import { chunkFromBytes, labelsToString, parseBlockMeta, ValueType } from '@thanos-ts/tsdb';
+import { StoreClient } from '@thanos-ts/storeapi';
+import type { StoreAPIError } from '@thanos-ts/storeapi';
+import { freePort, removeTempDirs, startPrometheus, startS3Server, tempDir, waitFor } from '@thanos-ts/testutil';
+import type { PrometheusInstance, S3Server } from '@thanos-ts/testutil';
+import { startComponent } from './components.js';
+import type { Component } from './components.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  await removeTempDirs();
+});
+
+/** Prometheus with external labels cutting a block every 20s, and our sidecar shipping to `objstore`. */
+async function stack(objstoreYaml: string): Promise<{ prom: PrometheusInstance; sidecar: Component; client: StoreClient; cfg: string }> {
+  const prom = await startPrometheus({ externalLabels: { cluster: 'eu1', replica: 'a' }, blockDuration: '20s', scrapeInterval: '1s' });
+  cleanups.push(() => prom.stop());
+  const cfg = join(await tempDir('sidecar-cfg'), 'objstore.yml');
+  await writeFile(cfg, objstoreYaml);
+  const sidecar = await startComponent([
+    'sidecar',
+    '--prometheus.url',
+    prom.url,
+    '--tsdb.path',
+    prom.dataDir,
+    '--objstore.config-file',
+    cfg,
+    '--shipper.sync-interval',
+    '2s',
+  ]);
+  cleanups.push(() => sidecar.stop());
+  const client = new StoreClient(sidecar.grpcAddress);
+  cleanups.push(async () => client.close());
+  return { prom, sidecar, client, cfg };
+}
+
+async function collectSeries(client: StoreClient, matchers: { type: number; name: string; value: string }[], minTime: number, maxTime: number) {
+  const out: { labels: string; samples: [number, number][] }[] = [];
+  for await (const r of client.series({ minTime, maxTime, matchers })) {
+    if (!r.series) continue;
+    const samples: [number, number][] = [];
+    for (const c of r.series.chunks) {
+      const it = chunkFromBytes(c.raw!.type + 1, c.raw!.data).iterator();
+      while (it.next() !== ValueType.None) if (it.atT() >= minTime && it.atT() <= maxTime) samples.push([it.atT(), it.atF()]);
+    }
+    out.push({ labels: labelsToString(r.series.labels), samples });
+  }
+  return out;
+}
+
+async function shippedBlocks(bkt: Bucket, want: number): Promise<string[]> {
+  return waitFor(
+    async () => {
+      const ids = await listBlockIds(bkt);
+      return ids.length >= want ? ids : null;
+    },
+    { timeoutMs: 90_000, intervalMs: 1000, what: `${want} blocks in the bucket` },
+  );
+}
+
+describe('sidecar with a filesystem bucket', () => {
+  it('serves Prometheus over StoreAPI, ships blocks once, and survives Prometheus going away', async () => {
+    const dir = await tempDir('sidecar-bkt');
+    const { prom, sidecar, client, cfg } = await stack(`type: FILESYSTEM\nconfig:\n  directory: ${dir}\n`);
+
+    // Info: component type and external labels.
+    const info = await client.info();
+    expect(info.ComponentType).toBe('sidecar');
+    expect(info.labelSets.map((s) => labelsToString(s.labels))).toEqual(['{cluster="eu1", replica="a"}']);
+    expect(info.store?.supportsWithoutReplicaLabels).toBe(true);
+
+    // Series == the raw samples Prometheus itself returns for the same selector and range.
+    await waitFor(async () => {
+      const r = await (await fetch(`${prom.url}/api/v1/query?query=count(up)`)).json();
+      return r.data?.result?.length > 0;
+    });
+    await new Promise((r) => setTimeout(r, 5_000));
+    const end = Date.now() - 1000;
+    const start = end - 60_000;
+    const q = await (await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent('{__name__=~"up|prometheus_tsdb_head_series"}[60s]')}&time=${end / 1000}`)).json();
+    const want = (q.data.result as { metric: Record<string, string>; values: [number, string][] }[])
+      .map((s) => ({
+        labels: labelsToString(Object.entries({ ...s.metric, cluster: 'eu1', replica: 'a' }).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, value]) => ({ name, value }))),
+        samples: s.values.map(([t, v]) => [Math.round(t * 1000), Number(v)] as [number, number]),
+      }))
+      .sort((a, b) => (a.labels < b.labels ? -1 : 1));
+    // Prometheus 2.42 range selectors are closed at the start: [end-60s, end].
+    const got = await collectSeries(client, [{ type: 2, name: '__name__', value: 'up|prometheus_tsdb_head_series' }], end - 60_000, end);
+    expect(got.length).toBe(2);
+    expect(got).toEqual(want);
+    expect(got[0].samples.length).toBeGreaterThan(3);
+
+    // Blocks reach the bucket with a Thanos meta.json.
+    const bkt = await bucketFromConfig(await readFile(cfg, 'utf8'));
+    const ids = await shippedBlocks(bkt, 1);
+    const meta = parseBlockMeta(await getBytes(bkt, `${ids[0]}/meta.json`));
+    expect(meta.thanos.labels).toEqual({ cluster: 'eu1', replica: 'a' });
+    expect(meta.thanos.source).toBe('sidecar');
+    expect(meta.thanos.files?.map((f) => f.rel_path)).toEqual(['chunks/000001', 'index', 'meta.json']);
+    expect(meta.compaction.level).toBe(1);
+
+    // A restarted sidecar uploads nothing twice.
+    await sidecar.restart();
+    await new Promise((r) => setTimeout(r, 4_000));
+    const shipped = JSON.parse(await readFile(join(prom.dataDir, 'thanos.shipper.json'), 'utf8')).uploaded as string[];
+    const inBucket = await listBlockIds(bkt);
+    expect([...shipped].sort()).toEqual(inBucket);
+    expect(new Set(inBucket).size).toBe(inBucket.length);
+    const uploadLines = sidecar.logs().split('\n').filter((l) => l.includes('msg="upload new block"'));
+    const uploadedIds = uploadLines.map((l) => /block=(\w+)/.exec(l)![1]);
+    expect(new Set(uploadedIds).size).toBe(uploadedIds.length);
+
+    // Prometheus down: a clear UNAVAILABLE; back up: the sidecar recovers by itself.
+    await prom.stop();
+    const err = (await collectSeries(client, [{ type: 0, name: '__name__', value: 'up' }], start, end).catch((e) => e)) as StoreAPIError;
+    expect(err.codeName).toBe('Unavailable');
+    expect(err.message).toContain(`request ${prom.url}/api/v1/read`);
+    await prom.restart();
+    const again = await waitFor(async () => (await collectSeries(client, [{ type: 0, name: '__name__', value: 'up' }], start, end).catch(() => null))?.length, {
+      timeoutMs: 30_000,
+      what: 'sidecar to answer again',
+    });
+    expect(again).toBe(1);
+  }, 180_000);
+});
+
+describe('sidecar with S3', () => {
+  let s3: S3Server;
+  it('ships blocks to an S3 endpoint', async () => {
+    s3 = await startS3Server();
+    cleanups.push(() => s3.stop());
+    const { client } = await stack(s3.objstoreYaml('sidecar'));
+    expect((await client.info()).ComponentType).toBe('sidecar');
+    const bkt = await bucketFromConfig(s3.objstoreYaml('sidecar'));
+    const ids = await shippedBlocks(bkt, 1);
+    const meta = parseBlockMeta(await getBytes(bkt, `${ids[0]}/meta.json`));
+    expect(meta.thanos.labels).toEqual({ cluster: 'eu1', replica: 'a' });
+    expect(meta.thanos.source).toBe('sidecar');
+    expect(meta.stats.numSamples).toBeGreaterThan(0);
+  }, 180_000);
+});
+
+describe('sidecar bad input', () => {
+  let fake: Server;
+  it('maps bad requests to INVALID_ARGUMENT and a failing Prometheus to UNAVAILABLE', async () => {
+    // A Prometheus whose remote read answers 500.
+    const port = await freePort();
+    fake = createServer((req, res) => {
+      if (req.url?.startsWith('/api/v1/status/config')) {
+        res.end(JSON.stringify({ status: 'success', data: { yaml: 'global:\n  external_labels:\n    cluster: fake\n' } }));
+      } else if (req.url?.startsWith('/metrics')) {
+        res.end('# TYPE prometheus_tsdb_lowest_timestamp_seconds gauge\nprometheus_tsdb_lowest_timestamp_seconds 1000\n');
+      } else if (req.url?.startsWith('/api/v1/read')) {
+        res.writeHead(500).end('internal meltdown');
+      } else res.end('{}');
+    });
+    await new Promise<void>((r) => fake.listen(port, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise((r) => fake.close(r)));
+    const sidecar = await startComponent(['sidecar', '--prometheus.url', `http://127.0.0.1:${port}`, '--tsdb.path', await tempDir('fake-tsdb')]);
+    cleanups.push(() => sidecar.stop());
+    const client = new StoreClient(sidecar.grpcAddress);
+    cleanups.push(async () => client.close());
+    const call = (req: object) => collectSeries(client, (req as { matchers: never }).matchers, (req as { minTime: number }).minTime, (req as { maxTime: number }).maxTime).catch((e: StoreAPIError) => e);
+    const bad = (await call({ matchers: [{ type: 2, name: 'job', value: '(' }], minTime: 0, maxTime: 10 })) as StoreAPIError;
+    expect(bad.codeName).toBe('InvalidArgument');
+    const minMax = (await call({ matchers: [{ type: 0, name: 'job', value: 'x' }], minTime: 10, maxTime: 0 })) as StoreAPIError;
+    expect(minMax.codeName).toBe('InvalidArgument');
+    const unknownType = (await call({ matchers: [{ type: 9, name: 'job', value: 'x' }], minTime: 0, maxTime: 10 })) as StoreAPIError;
+    expect(unknownType.codeName).toBe('InvalidArgument');
+    const onlyExt = (await call({ matchers: [{ type: 0, name: 'cluster', value: 'fake' }], minTime: 0, maxTime: 10 })) as StoreAPIError;
+    expect(onlyExt.message).toContain('no matchers specified (excluding external labels)');
+    const down = (await call({ matchers: [{ type: 0, name: 'job', value: 'x' }], minTime: 0, maxTime: 10 })) as StoreAPIError;
+    expect(down.codeName).toBe('Unavailable');
+    expect(down.message).toContain('500');
+    // Still serving afterwards.
+    expect((await client.info()).ComponentType).toBe('sidecar');
+    expect(sidecar.logs()).not.toContain('    at ');
+  }, 60_000);
+
+  it('refuses to start when Prometheus has no external labels', async () => {
+    const prom = await startPrometheus({});
+    cleanups.push(() => prom.stop());
+    const sidecar = await startComponent(['sidecar', '--prometheus.url', prom.url, '--tsdb.path', prom.dataDir], { waitReady: false });
+    const code = await waitFor(async () => {
+      const l = sidecar.logs();
+      return l.includes('error: no external labels configured') ? l : null;
+    });
+    expect(code).toContain('uniquely identifying external labels must be configured');
+    expect(await sidecar.stop()).toBe(1);
+  }, 60_000);
+});

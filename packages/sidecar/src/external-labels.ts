@@ -1,0 +1,81 @@
+// External labels on StoreAPI requests and responses, as Thanos' sidecar applies them.
+
+import { compareLabels, compareStrings } from '@thanos-ts/tsdb';
+import type { Label, Labels, Matcher } from '@thanos-ts/tsdb';
+
+/**
+ * Checks matchers on external label names against the external values
+ * (matchesExternalLabels): returns null when some matcher rules this store out,
+ * else the matchers left for Prometheus.
+ */
+export function matchExternalLabels(matchers: readonly Matcher[], ext: Labels): Matcher[] | null {
+  const rest: Matcher[] = [];
+  for (const m of matchers) {
+    const e = ext.find((l) => l.name === m.name);
+    if (e === undefined) {
+      rest.push(m);
+      continue;
+    }
+    if (!m.matches(e.value)) return null;
+  }
+  return rest;
+}
+
+/**
+ * Adds the external labels to a series' labels, external winning on a clash (Thanos'
+ * ExtendSortedLabels), and drops `drop` names (without_replica_labels that are external).
+ */
+export function withExternalLabels(ls: Labels, ext: Labels): Label[] {
+  const out: Label[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < ls.length || j < ext.length) {
+    if (j >= ext.length) out.push(ls[i++]);
+    else if (i >= ls.length) out.push(ext[j++]);
+    else {
+      const c = compareStrings(ls[i].name, ext[j].name);
+      if (c < 0) out.push(ls[i++]);
+      else if (c > 0) out.push(ext[j++]);
+      else {
+        out.push(ext[j++]);
+        i++;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Restores label order after external labels are added to a stream sorted without them.
+ *
+ * Adding the same labels E to every series keeps two series in order unless one's label
+ * set is a proper prefix of the other's and some label of E sorts after the longer one's
+ * extra label: {a="1"} < {a="1",b="2"}, yet {a="1",c="x"} > {a="1",b="2",c="x"}. Series
+ * that extend a label set follow it directly in sorted order, so only such runs need
+ * sorting: a run is held while the next series extends its first one, then sorted and
+ * released. Thanos instead buffers and re-sorts a whole response; this keeps streaming.
+ */
+export class PrefixRunSorter<T> {
+  private run: { key: Labels; final: Labels; item: T }[] = [];
+
+  constructor(private readonly emit: (final: Labels, item: T) => Promise<void> | void) {}
+
+  /** `key`: labels in the order the input is sorted by; `final`: labels the output is sorted by. */
+  async push(key: Labels, final: Labels, item: T): Promise<void> {
+    if (this.run.length > 0 && !isProperPrefix(this.run[0].key, key)) await this.flush();
+    this.run.push({ key, final, item });
+  }
+
+  async flush(): Promise<void> {
+    const run = this.run;
+    this.run = [];
+    if (run.length > 1) run.sort((a, b) => compareLabels(a.final, b.final));
+    for (const r of run) await this.emit(r.final, r.item);
+  }
+}
+
+function isProperPrefix(p: Labels, ls: Labels): boolean {
+  if (p.length >= ls.length) return false;
+  for (let i = 0; i < p.length; i++) if (p[i].name !== ls[i].name || p[i].value !== ls[i].value) return false;
+  return true;
+}

@@ -1,0 +1,6 @@
+export { Sidecar } from './sidecar.js';
+export type { SidecarConfig } from './sidecar.js';
+export { PromClient } from './promclient.js';
+export { PrometheusStore } from './prometheus-store.js';
+export type { PrometheusStoreOptions } from './prometheus-store.js';
+export { matchExternalLabels, withExternalLabels, PrefixRunSorter } from './external-labels.js';
