@@ -13,6 +13,8 @@ export interface Component {
   stop(): Promise<number | null>;
   /** Starts it again with the same arguments and ports. */
   restart(): Promise<void>;
+  /** Resolves with the exit code once the process exits by itself. */
+  exited(): Promise<number | null>;
 }
 
 const running = new Set<ChildProcess>();
@@ -69,5 +71,9 @@ export async function startComponent(args: string[], opts: { waitReady?: boolean
       await stop();
       await launch();
     },
+    exited: () =>
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve(child.exitCode)
+        : new Promise((r) => child.once('exit', (code) => r(code))),
   };
 }

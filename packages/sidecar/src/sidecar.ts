@@ -50,6 +50,7 @@ export class Sidecar {
   private readonly abort = new AbortController();
   private syncing: Promise<void> | null = null;
   private readonly upGauge: Gauge;
+  private grpcStarted = false;
 
   constructor(private readonly cfg: SidecarConfig) {
     this.client = new PromClient(cfg.prometheusUrl);
@@ -117,6 +118,7 @@ export class Sidecar {
     }
 
     await this.grpc.start();
+    this.grpcStarted = true;
     this.prober.ready();
 
     const refresh = setInterval(() => void this.refresh(), this.cfg.refreshIntervalMs ?? 30_000);
@@ -223,7 +225,7 @@ export class Sidecar {
     this.watcher?.close();
     this.prober.notReady(new Error('shutting down'));
     await this.syncing;
-    await this.grpc.stop();
+    if (this.grpcStarted) await this.grpc.stop();
     await this.http.stop();
     await this.cfg.bucket?.close();
   }
