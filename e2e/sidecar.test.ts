@@ -15,6 +15,7 @@ import { StoreClient } from '@thanos-ts/storeapi';
 import type { StoreAPIError } from '@thanos-ts/storeapi';
 import { freePort, removeTempDirs, startPrometheus, startS3Server, tempDir, waitFor } from '@thanos-ts/testutil';
 import type { PrometheusInstance, S3Server } from '@thanos-ts/testutil';
+import { runCli } from './cli.js';
 import { startComponent } from './components.js';
 import type { Component } from './components.js';
 
@@ -102,6 +103,20 @@ describe('sidecar with a filesystem bucket', () => {
     expect(got.length).toBe(2);
     expect(got).toEqual(want);
     expect(got[0].samples.length).toBeGreaterThan(3);
+
+    // Label names and values come from Prometheus's API, plus the external labels.
+    const names = await client.labelNames({ start: start, end: end, matchers: [] });
+    expect(names.names).toEqual(expect.arrayContaining(['__name__', 'cluster', 'instance', 'job', 'replica']));
+    expect((await client.labelValues({ label: 'job', start, end, matchers: [] })).values).toEqual(['prometheus']);
+    expect((await client.labelValues({ label: 'cluster', start, end, matchers: [] })).values).toEqual(['eu1']);
+    expect((await client.labelValues({ label: 'job', start, end, matchers: [{ type: 0, name: 'cluster', value: 'us1' }] })).values).toEqual([]);
+
+    // The debugging client prints the same series.
+    const cli = await runCli(['tools', 'store', 'series', '--endpoint', sidecar.grpcAddress, '--match', 'up', '--min-time', String(end - 60_000), '--max-time', String(end)]);
+    expect(cli.code).toBe(0);
+    const upSamples = got.find((g) => g.labels.startsWith('{__name__="up"'))!.samples.length;
+    expect(cli.stdout).toContain(`{__name__="up", cluster="eu1", instance="${prom.url.replace('http://', '')}", job="prometheus", replica="a"} chunks=`);
+    expect(cli.stdout).toMatch(new RegExp(`series=1 chunks=\\d+ samples=${upSamples} `));
 
     // Blocks reach the bucket with a Thanos meta.json.
     const bkt = await bucketFromConfig(await readFile(cfg, 'utf8'));

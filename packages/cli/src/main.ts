@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { UserError, VERSION } from '@thanos-ts/runtime';
+import { registerQuickstart } from './commands/quickstart.js';
 import { registerSidecar } from './commands/sidecar.js';
 import { registerTools } from './commands/tools.js';
 
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .option('--log.format <format>', 'Log format to use. Possible options: logfmt or json.', 'logfmt')
     .showHelpAfterError(false)
     .exitOverride();
+  registerQuickstart(program);
   registerSidecar(program);
   registerTools(program);
   return program;

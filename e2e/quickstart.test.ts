@@ -1,0 +1,53 @@
+// The README's main job: `thanos-ts quickstart` brings up clusters of real Prometheus
+// replicas with sidecars and stops every process on Ctrl-C.
+
+import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StoreClient } from '@thanos-ts/storeapi';
+import { freePort, removeTempDirs, tempDir, waitFor } from '@thanos-ts/testutil';
+import { BIN } from './cli.js';
+
+afterAll(removeTempDirs);
+
+function childPids(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)]).toString().trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+describe('quickstart', () => {
+  it('runs 2 clusters x 2 replicas with sidecars and stops them all on SIGINT', async () => {
+    const dir = await tempDir('quickstart');
+    const base = await freePort();
+    const qs = spawn(process.execPath, [BIN, 'quickstart', '--data-dir', dir, '--base-port', String(base + 10)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    qs.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    qs.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    try {
+      await waitFor(async () => out.includes('Ctrl-C stops everything.'), { timeoutMs: 90_000, what: `quickstart up:\n${out}` });
+      const endpoints = [...out.matchAll(/\s(127\.0\.0\.1:\d+)\s+http:\/\/127\.0\.0\.1:\d+\n/g)].map((m) => m[1]);
+      expect(endpoints).toHaveLength(4);
+      const labels = new Set<string>();
+      for (const e of endpoints) {
+        const c = new StoreClient(e);
+        const info = await c.info();
+        expect(info.ComponentType).toBe('sidecar');
+        labels.add(info.labelSets[0].labels.map((l) => `${l.name}=${l.value}`).join(','));
+        c.close();
+      }
+      expect([...labels].sort()).toEqual(['cluster=cluster-0,replica=0', 'cluster=cluster-0,replica=1', 'cluster=cluster-1,replica=0', 'cluster=cluster-1,replica=1']);
+      expect(childPids(qs.pid!)).toHaveLength(8);
+    } finally {
+      const pids = childPids(qs.pid!);
+      const exited = new Promise((r) => qs.once('exit', r));
+      qs.kill('SIGINT');
+      await exited;
+      for (const p of pids) {
+        expect(() => process.kill(p, 0)).toThrow();
+      }
+    }
+  }, 120_000);
+});
