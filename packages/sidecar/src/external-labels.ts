@@ -1,7 +1,7 @@
 // External labels on StoreAPI requests and responses, as Thanos' sidecar applies them.
 
-import { compareLabels, compareStrings } from '@thanos-ts/tsdb';
-import type { Label, Labels, Matcher } from '@thanos-ts/tsdb';
+import { compareLabels, mergeLabels } from '@thanos-ts/tsdb';
+import type { Labels, Matcher } from '@thanos-ts/tsdb';
 
 /**
  * Checks matchers on external label names against the external values
@@ -23,26 +23,10 @@ export function matchExternalLabels(matchers: readonly Matcher[], ext: Labels): 
 
 /**
  * Adds the external labels to a series' labels, external winning on a clash (Thanos'
- * ExtendSortedLabels), and drops `drop` names (without_replica_labels that are external).
+ * ExtendSortedLabels).
  */
-export function withExternalLabels(ls: Labels, ext: Labels): Label[] {
-  const out: Label[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < ls.length || j < ext.length) {
-    if (j >= ext.length) out.push(ls[i++]);
-    else if (i >= ls.length) out.push(ext[j++]);
-    else {
-      const c = compareStrings(ls[i].name, ext[j].name);
-      if (c < 0) out.push(ls[i++]);
-      else if (c > 0) out.push(ext[j++]);
-      else {
-        out.push(ext[j++]);
-        i++;
-      }
-    }
-  }
-  return out;
+export function withExternalLabels(ls: Labels, ext: Labels): Labels {
+  return mergeLabels(ls, ext, true);
 }
 
 /**
