@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StoreClient } from '@thanos-ts/storeapi';
-import { freePort, removeTempDirs, tempDir, waitFor } from '@thanos-ts/testutil';
+import { removeTempDirs, tempDir, waitFor } from '@thanos-ts/testutil';
 import { BIN } from './cli.js';
 
 afterAll(removeTempDirs);
@@ -21,13 +21,21 @@ function childPids(pid: number): number[] {
 describe('quickstart', () => {
   it('runs 2 clusters x 2 replicas with sidecars and stops them all on SIGINT', async () => {
     const dir = await tempDir('quickstart');
-    const base = await freePort();
-    const qs = spawn(process.execPath, [BIN, 'quickstart', '--data-dir', dir, '--base-port', String(base + 10)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A run of fixed ports below Linux's ephemeral range, so freePort() users elsewhere don't collide.
+    const base = 20_000 + Math.floor(Math.random() * 9_000);
+    const qs = spawn(process.execPath, [BIN, 'quickstart', '--data-dir', dir, '--base-port', String(base)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => qs.once('exit', (code) => r(code)));
     let out = '';
     qs.stdout.on('data', (b: Buffer) => (out += b.toString()));
     qs.stderr.on('data', (b: Buffer) => (out += b.toString()));
     try {
-      await waitFor(async () => out.includes('Ctrl-C stops everything.'), { timeoutMs: 90_000, what: `quickstart up:\n${out}` });
+      await waitFor(
+        async () => {
+          if (qs.exitCode !== null) throw new Error(`quickstart exited with ${qs.exitCode}:\n${out}`);
+          return out.includes('Ctrl-C stops everything.');
+        },
+        { timeoutMs: 90_000, what: 'quickstart to come up' },
+      );
       const endpoints = [...out.matchAll(/\s(127\.0\.0\.1:\d+)\s+http:\/\/127\.0\.0\.1:\d+\n/g)].map((m) => m[1]);
       expect(endpoints).toHaveLength(4);
       const labels = new Set<string>();
@@ -42,7 +50,6 @@ describe('quickstart', () => {
       expect(childPids(qs.pid!)).toHaveLength(8);
     } finally {
       const pids = childPids(qs.pid!);
-      const exited = new Promise((r) => qs.once('exit', r));
       qs.kill('SIGINT');
       await exited;
       for (const p of pids) {
