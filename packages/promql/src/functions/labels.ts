@@ -1,0 +1,210 @@
+// Label functions: label_replace, label_join (promql/functions.go evalLabelReplace,
+// evalLabelJoin) and the label set absent()/absent_over_time() return.
+//
+// Prometheus applies label_replace/label_join to whole series (the evaluated matrix), then
+// merges series that end up with the same labels. The compile* functions give the
+// evaluator a per-series rewriter for that; the vector kernels apply it to one step.
+
+import { METRIC_NAME, MatchType, RegexpSyntaxError, compareStrings, getLabel, translateRE2 } from '@thanos-ts/tsdb';
+import type { Label, Labels, Matcher } from '@thanos-ts/tsdb';
+import { isValidUTF8 } from '../go-strconv.js';
+import type { Sample, Vector } from '../value.js';
+import type { Annotations } from './annotations.js';
+import { FunctionError, type VectorCall } from './types.js';
+
+/** model.UTF8Validation.IsValidLabelName: any non-empty valid UTF-8 string. */
+export function isValidLabelName(name: string): boolean {
+  return name.length > 0 && isValidUTF8(name);
+}
+
+/**
+ * ls with name set to value (labels.Builder.Set): an empty value deletes the label. Returns
+ * ls itself when nothing changes.
+ */
+export function setLabel(ls: Labels, name: string, value: string): Labels {
+  let i = 0;
+  while (i < ls.length && compareStrings(ls[i].name, name) < 0) i++;
+  const exists = i < ls.length && ls[i].name === name;
+  if (value === '') {
+    if (!exists) return ls;
+    return ls.slice(0, i).concat(ls.slice(i + 1));
+  }
+  if (exists && ls[i].value === value) return ls;
+  const out: Label[] = ls.slice(0, i);
+  out.push({ name, value });
+  for (let j = exists ? i + 1 : i; j < ls.length; j++) out.push(ls[j]);
+  return out;
+}
+
+/**
+ * Rewrites one series' labels; null when the labels stay as they are and the series keeps
+ * its dropName flag. Otherwise the series' dropName becomes false when `dst` is
+ * `__name__` (see `setsMetricName`) and stays unchanged else.
+ */
+export interface LabelRewriter {
+  (metric: Labels): Labels | null;
+  /** Whether the rewritten label is __name__ (then the series keeps its name). */
+  readonly setsMetricName: boolean;
+}
+
+// One template piece of a replacement: literal text, a group number or a group name.
+type Piece = string | number | { name: string };
+
+const NAME_CHAR = /[\p{L}\p{Nd}_]/u;
+
+/**
+ * Parses a replacement template as Go's Regexp.Expand reads it: `$$` is `$`, `$name` takes
+ * the longest run of letters, digits and `_` (so `$1x` is `${1x}`), `${name}` is braced,
+ * numbers with a leading zero are names, and a malformed `$` stays literal.
+ */
+export function parseExpandTemplate(template: string): Piece[] {
+  const pieces: Piece[] = [];
+  let lit = '';
+  let i = 0;
+  while (i < template.length) {
+    const d = template.indexOf('$', i);
+    if (d < 0) break;
+    lit += template.slice(i, d);
+    i = d + 1;
+    if (template[i] === '$') {
+      lit += '$';
+      i++;
+      continue;
+    }
+    let j = i;
+    const brace = template[j] === '{';
+    if (brace) j++;
+    const nameStart = j;
+    while (j < template.length) {
+      const cp = template.codePointAt(j)!;
+      const ch = String.fromCodePoint(cp);
+      if (!NAME_CHAR.test(ch)) break;
+      j += ch.length;
+    }
+    const name = template.slice(nameStart, j);
+    if (name === '' || (brace && template[j] !== '}')) {
+      lit += '$'; // malformed: the `$` is kept as text, parsing resumes after it
+      continue;
+    }
+    if (brace) j++;
+    i = j;
+    if (lit !== '') {
+      pieces.push(lit);
+      lit = '';
+    }
+    let num = 0;
+    for (let k = 0; k < name.length; k++) {
+      const c = name.charCodeAt(k);
+      if (c < 0x30 || c > 0x39 || num >= 1e8) {
+        num = -1;
+        break;
+      }
+      num = num * 10 + (c - 0x30);
+    }
+    if (name[0] === '0' && name.length > 1) num = -1;
+    pieces.push(num >= 0 ? num : { name });
+  }
+  lit += template.slice(i);
+  if (lit !== '') pieces.push(lit);
+  return pieces;
+}
+
+function expand(pieces: readonly Piece[], m: RegExpExecArray): string {
+  let out = '';
+  for (const p of pieces) {
+    if (typeof p === 'string') out += p;
+    else if (typeof p === 'number') out += m[p] ?? '';
+    else out += m.groups?.[p.name] ?? '';
+  }
+  return out;
+}
+
+/**
+ * label_replace(v, dst, replacement, src, regex) for one series: if regex (RE2, fully
+ * anchored) matches the value of src, dst is set to the expanded replacement. Throws
+ * FunctionError with Prometheus's message for an invalid regex or destination name.
+ */
+export function compileLabelReplace(dst: string, replacement: string, src: string, regex: string): LabelRewriter {
+  let re: RegExp;
+  try {
+    re = translateRE2(regex, { captures: true });
+  } catch (e) {
+    if (e instanceof RegexpSyntaxError) throw new FunctionError(`invalid regular expression in label_replace(): ${regex}`);
+    throw e;
+  }
+  if (!isValidLabelName(dst)) throw new FunctionError(`invalid destination label name in label_replace(): ${dst}`);
+  const pieces = parseExpandTemplate(replacement);
+  const rewrite = (metric: Labels): Labels | null => {
+    const m = re.exec(getLabel(metric, src));
+    if (m === null) return null;
+    return setLabel(metric, dst, expand(pieces, m));
+  };
+  return Object.assign(rewrite, { setsMetricName: dst === METRIC_NAME });
+}
+
+/**
+ * label_join(v, dst, separator, src...) for one series: dst is set to the values of the
+ * src labels (missing ones empty) joined by separator. Throws FunctionError for an invalid
+ * label name (sources checked first, as Prometheus).
+ */
+export function compileLabelJoin(dst: string, separator: string, srcLabels: readonly string[]): LabelRewriter {
+  for (const src of srcLabels) {
+    if (!isValidLabelName(src)) throw new FunctionError(`invalid source label name in label_join(): ${src}`);
+  }
+  if (!isValidLabelName(dst)) throw new FunctionError(`invalid destination label name in label_join(): ${dst}`);
+  const rewrite = (metric: Labels): Labels => {
+    let joined = '';
+    for (let i = 0; i < srcLabels.length; i++) {
+      if (i > 0) joined += separator;
+      joined += getLabel(metric, srcLabels[i]);
+    }
+    return setLabel(metric, dst, joined);
+  };
+  return Object.assign(rewrite, { setsMetricName: dst === METRIC_NAME });
+}
+
+function applyRewriter(vec: Vector, rewrite: LabelRewriter): Vector {
+  const out: Sample[] = new Array<Sample>(vec.length);
+  for (let i = 0; i < vec.length; i++) {
+    const s = vec[i];
+    const metric = rewrite(s.metric);
+    out[i] = metric === null ? s : { ...s, metric, dropName: rewrite.setsMetricName ? false : s.dropName };
+  }
+  return out;
+}
+
+/**
+ * label_replace over one instant vector: strings = [dst, replacement, src, regex]. The
+ * caller checks the result for duplicate label sets.
+ */
+export function funcLabelReplace(vec: Vector, call: VectorCall, _ann: Annotations): Vector {
+  const [dst, replacement, src, regex] = call.strings;
+  return applyRewriter(vec, compileLabelReplace(dst, replacement, src, regex));
+}
+
+/** label_join over one instant vector: strings = [dst, separator, ...src]. */
+export function funcLabelJoin(vec: Vector, call: VectorCall, _ann: Annotations): Vector {
+  const [dst, separator, ...src] = call.strings;
+  return applyRewriter(vec, compileLabelJoin(dst, separator, src));
+}
+
+/**
+ * The labels of absent()'s / absent_over_time()'s output series: the equality matchers of
+ * the selector, except __name__, and except names matched more than once or by a
+ * non-equality matcher (createLabelsForAbsentFunction). Pass [] for arguments that are
+ * not selectors.
+ */
+export function absentLabels(matchers: readonly Matcher[]): Labels {
+  let ls: Labels = [];
+  const has = new Set<string>();
+  for (const m of matchers) {
+    if (m.name === METRIC_NAME) continue;
+    if (m.type === MatchType.EQ && !has.has(m.name)) {
+      ls = setLabel(ls, m.name, m.value);
+      has.add(m.name);
+    } else {
+      ls = setLabel(ls, m.name, '');
+    }
+  }
+  return ls;
+}
