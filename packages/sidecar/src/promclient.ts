@@ -113,7 +113,7 @@ export class PromClient {
     for (const e of parsePromTextString(text, { defaultTimestamp: 0 })) {
       if (e.kind === 'sample' && e.labels.length === 1 && e.labels[0].value === 'prometheus_tsdb_lowest_timestamp_seconds') {
         const ms = e.v * 1000;
-        return ms >= 9.2e18 ? Number.MIN_SAFE_INTEGER : Math.floor(ms);
+        return ms >= 9.2e18 ? -(2 ** 63) : Math.floor(ms);
       }
     }
     throw new Error(`metrics of ${this.base} did not contain prometheus_tsdb_lowest_timestamp_seconds`);

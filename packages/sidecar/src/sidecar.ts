@@ -33,8 +33,8 @@ export interface SidecarConfig {
   logger: Logger;
 }
 
-/** MaxInt64 does not fit a JS number; the largest safe integer is as good as "no end". */
-const MAX_TIME = Number.MAX_SAFE_INTEGER;
+/** "No end", as Thanos's math.MaxInt64: storeapi saturates 2^63 to MaxInt64 on the wire. */
+const MAX_TIME = 2 ** 63;
 
 export class Sidecar {
   readonly prober = new Prober();
@@ -44,7 +44,7 @@ export class Sidecar {
   private readonly grpc: StoreServer;
   private shipper: Shipper | null = null;
   private extLabels: Labels = [];
-  private minTime = Number.MIN_SAFE_INTEGER;
+  private minTime = -(2 ** 63);
   private readonly timers: NodeJS.Timeout[] = [];
   private watcher: FSWatcher | null = null;
   private readonly abort = new AbortController();

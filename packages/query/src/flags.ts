@@ -1,0 +1,177 @@
+// The query component's flags as Thanos spells them (cmd/thanos/query.go), and their
+// translation into a QueryConfig. The CLI registers QUERY_FLAGS and hands the parsed
+// values to queryConfigFromFlags; nothing here knows about the CLI library.
+
+import { parseGoDuration, parsePromDuration, UserError } from '@thanos-ts/runtime';
+import type { Logger } from '@thanos-ts/runtime';
+import { compareStrings } from '@thanos-ts/tsdb';
+import type { Label, Labels } from '@thanos-ts/tsdb';
+import { DedupFunc } from './dedup/iter.js';
+import type { QueryConfig } from './query.js';
+
+export interface QueryFlagSpec {
+  /** The flag without dashes, e.g. "query.replica-label". */
+  name: string;
+  help: string;
+  /** string: one value; strings: repeatable; bool: with a --no- form. */
+  kind: 'string' | 'strings' | 'bool';
+  /** Default as Thanos prints it (absent: none). */
+  default?: string | boolean;
+  /** Placeholder for the value in --help. */
+  placeholder?: string;
+}
+
+/** Every flag of `thanos-ts query` besides the global --log.* ones. */
+export const QUERY_FLAGS: readonly QueryFlagSpec[] = [
+  { name: 'grpc-address', kind: 'string', default: '0.0.0.0:10901', placeholder: '<host:port>', help: 'Listen ip:port address for gRPC endpoints (StoreAPI). Make sure this address is routable from other components.' },
+  { name: 'grpc-grace-period', kind: 'string', default: '2m', placeholder: '<duration>', help: 'Time to wait after an interrupt received for GRPC Server.' },
+  { name: 'http-address', kind: 'string', default: '0.0.0.0:10902', placeholder: '<host:port>', help: 'Listen host:port for HTTP endpoints.' },
+  { name: 'web.route-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'Prefix for API and UI endpoints. Defaults to the value of --web.external-prefix.' },
+  { name: 'web.external-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'Static prefix for all HTML links and redirect URLs in the UI query web interface. Actual endpoints are still served on / or the web.route-prefix.' },
+  { name: 'endpoint', kind: 'strings', placeholder: '<endpoint>', help: 'Addresses of statically configured Thanos API servers (repeatable).' },
+  { name: 'store', kind: 'strings', placeholder: '<store>', help: 'Deprecated alias of --endpoint (repeatable).' },
+  { name: 'endpoint-strict', kind: 'strings', placeholder: '<endpoint-strict>', help: 'Addresses of statically configured Thanos API servers that are always used, even if the health check fails (repeatable).' },
+  { name: 'endpoint.sd-files', kind: 'strings', placeholder: '<path>', help: 'Path to files that contain addresses of store API servers, in Prometheus file_sd format (YAML or JSON). The path can be a glob pattern (repeatable).' },
+  { name: 'store.sd-files', kind: 'strings', placeholder: '<path>', help: 'Deprecated alias of --endpoint.sd-files (repeatable).' },
+  { name: 'store.sd-interval', kind: 'string', default: '5m', placeholder: '<duration>', help: 'Refresh interval to re-read file SD files. It is used as a resync fallback.' },
+  { name: 'store.unhealthy-timeout', kind: 'string', default: '5m', placeholder: '<duration>', help: 'Timeout before an unhealthy store is cleaned from the store UI page and no longer queried.' },
+  { name: 'store.response-timeout', kind: 'string', default: '0ms', placeholder: '<duration>', help: "If a Store doesn't send any data in this specified duration then a Store will be ignored and partial data will be returned if it's enabled. 0 disables timeout." },
+  { name: 'endpoint.info-timeout', kind: 'string', default: '5s', placeholder: '<duration>', help: 'Timeout of gRPC Info requests; endpoints are also asked for Info this often.' },
+  { name: 'query.replica-label', kind: 'strings', placeholder: '<replica-label>', help: "Labels to treat as a replica indicator along which data is deduplicated. Still you will be able to query without deduplication using 'dedup=false' parameter. Flag may be specified multiple times as well as a comma separated list of labels." },
+  { name: 'deduplication.func', kind: 'string', default: 'penalty', placeholder: '<func>', help: "Deduplication algorithm for merging overlapping series. Possible values are: 'penalty', 'chain'. With 'penalty' the replicas are merged with a penalty-based algorithm; 'chain' merges them sample by sample (for receive replicas with identical data)." },
+  { name: 'query.partial-response', kind: 'bool', default: true, help: 'Enable partial response for queries if no partial_response param is specified. --no-query.partial-response for disabling.' },
+  { name: 'query.timeout', kind: 'string', default: '2m', placeholder: '<duration>', help: 'Maximum time to process query by query node.' },
+  { name: 'query.max-concurrent', kind: 'string', default: '20', placeholder: '<n>', help: 'Maximum number of queries processed concurrently by query node.' },
+  { name: 'query.max-concurrent-select', kind: 'string', default: '4', placeholder: '<n>', help: 'Maximum number of select requests made concurrently per a query.' },
+  { name: 'query.lookback-delta', kind: 'string', placeholder: '<duration>', help: 'The maximum lookback duration for retrieving metrics during expression evaluations. If unset it will use the promql default of 5m.' },
+  { name: 'query.default-evaluation-interval', kind: 'string', default: '1m', placeholder: '<duration>', help: 'Set default evaluation interval for sub queries.' },
+  { name: 'query.auto-downsampling', kind: 'bool', default: false, help: 'Enable automatic adjustment (step / 5) to what source of data should be used in store gateways if no max_source_resolution param is specified.' },
+  { name: 'selector-label', kind: 'strings', placeholder: '<name>="<value>"', help: 'Query selector labels that will be exposed in info endpoint (repeated).' },
+];
+
+/** commander's key for an option: dashes inside each dot-separated part camel-cased. */
+function camelKey(name: string): string {
+  return name
+    .split('.')
+    .map((part) => part.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()))
+    .join('.');
+}
+
+/**
+ * Parses `<name>="<value>"` flag labels (Thanos parseFlagLabels): the value is a
+ * double-quoted string with Go escapes.
+ */
+export function parseFlagLabels(flags: readonly string[], flag = 'selector-label'): Labels {
+  const out: Label[] = [];
+  for (const f of flags) {
+    const eq = f.indexOf('=');
+    if (eq < 0) throw new UserError(`--${flag}: unrecognized label "${f}"`);
+    const name = f.slice(0, eq);
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw new UserError(`--${flag}: unsupported format for label ${f}`);
+    const raw = f.slice(eq + 1);
+    let value: string;
+    try {
+      if (!raw.startsWith('"')) throw new Error('invalid syntax');
+      value = JSON.parse(raw) as string;
+      if (typeof value !== 'string') throw new Error('invalid syntax');
+    } catch {
+      throw new UserError(`--${flag}: unquote label value: invalid syntax in ${f}`);
+    }
+    out.push({ name, value });
+  }
+  out.sort((a, b) => compareStrings(a.name, b.name));
+  for (let i = 1; i < out.length; i++) {
+    if (out[i].name === out[i - 1].name) throw new UserError(`--${flag}: duplicate label name ${out[i].name}`);
+  }
+  return out;
+}
+
+/** Replica labels from repeated, possibly comma-separated flag values; unique, in order. */
+export function parseReplicaLabels(values: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    for (const l of v.split(',')) {
+      const t = l.trim();
+      if (t !== '' && !out.includes(t)) out.push(t);
+    }
+  }
+  return out;
+}
+
+/**
+ * The QueryConfig for parsed flag values, keyed by flag name ("query.replica-label") or
+ * by commander's camel-cased key ("query.replicaLabel"). Missing flags take Thanos's
+ * defaults. Bad values throw UserError naming the flag.
+ */
+export function queryConfigFromFlags(values: Record<string, unknown>, logger: Logger): QueryConfig {
+  const spec = new Map(QUERY_FLAGS.map((f) => [f.name, f]));
+  const get = (name: string): unknown => {
+    const v = values[name] ?? values[camelKey(name)];
+    return v ?? spec.get(name)?.default;
+  };
+  const str = (name: string): string => String(get(name) ?? '');
+  const strs = (name: string): string[] => {
+    const v = get(name);
+    if (v === undefined || v === null) return [];
+    return (Array.isArray(v) ? v : [v]).map(String);
+  };
+  const bool = (name: string): boolean => {
+    const v = get(name);
+    return v === true || v === 'true';
+  };
+  // Thanos model.Duration flags ("5m", "0ms"); --query.lookback-delta is a Go duration.
+  const modelDuration = (name: string): number => {
+    try {
+      return parsePromDuration(str(name));
+    } catch (err) {
+      throw new UserError(`--${name}: ${(err as Error).message}`);
+    }
+  };
+  const int = (name: string): number => {
+    const n = Number(str(name));
+    if (!Number.isInteger(n) || n < 0) throw new UserError(`--${name}: expected a non-negative integer, got "${str(name)}"`);
+    return n;
+  };
+  const dedupFunc = str('deduplication.func');
+  if (dedupFunc !== DedupFunc.PENALTY && dedupFunc !== DedupFunc.CHAIN) {
+    throw new UserError(`--deduplication.func: enum value must be one of penalty,chain, got '${dedupFunc}'`);
+  }
+  let lookbackDeltaMs = 0;
+  const lb = get('query.lookback-delta');
+  if (lb !== undefined && lb !== '') {
+    try {
+      lookbackDeltaMs = parseGoDuration(String(lb));
+    } catch (err) {
+      throw new UserError(`--query.lookback-delta: ${(err as Error).message}`);
+    }
+  }
+  const externalPrefix = str('web.external-prefix');
+  const routePrefix = str('web.route-prefix') || externalPrefix;
+  const infoTimeoutMs = modelDuration('endpoint.info-timeout');
+  return {
+    grpcAddress: str('grpc-address'),
+    grpcGracePeriodMs: modelDuration('grpc-grace-period'),
+    httpAddress: str('http-address'),
+    webRoutePrefix: routePrefix === '/' ? '' : routePrefix.replace(/\/+$/, ''),
+    webExternalPrefix: externalPrefix,
+    endpoints: [...strs('endpoint'), ...strs('store')],
+    strictEndpoints: strs('endpoint-strict'),
+    sdFiles: [...strs('endpoint.sd-files'), ...strs('store.sd-files')],
+    sdIntervalMs: modelDuration('store.sd-interval'),
+    unhealthyTimeoutMs: modelDuration('store.unhealthy-timeout'),
+    responseTimeoutMs: modelDuration('store.response-timeout'),
+    infoTimeoutMs,
+    infoIntervalMs: infoTimeoutMs,
+    replicaLabels: parseReplicaLabels(strs('query.replica-label')),
+    dedupFunc,
+    partialResponse: bool('query.partial-response'),
+    queryTimeoutMs: modelDuration('query.timeout'),
+    maxConcurrent: int('query.max-concurrent'),
+    maxConcurrentSelect: int('query.max-concurrent-select'),
+    lookbackDeltaMs,
+    defaultEvaluationIntervalMs: modelDuration('query.default-evaluation-interval'),
+    autoDownsampling: bool('query.auto-downsampling'),
+    selectorLabels: parseFlagLabels(strs('selector-label')),
+    logger,
+  };
+}

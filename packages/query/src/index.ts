@@ -1,0 +1,49 @@
+// @thanos-ts/query: the data path of the query component. Endpoints discovered and
+// health-checked (EndpointSet), a StoreAPI proxy over them (ProxyStore, also served over
+// gRPC), query-time deduplication of replicas (dedup/), and the tsdb Queryable the PromQL
+// engine reads through (StoreQueryable).
+export { EndpointSet, EndpointRef, UNKNOWN_STORE_API, formatGoTime, marshalStoresView } from './endpointset.js';
+export type { EndpointSetOptions, EndpointSpec, EndpointStatus, EndpointStatusJSON } from './endpointset.js';
+export { FileSD, parseFileSD } from './file-sd.js';
+export type { FileSDOptions } from './file-sd.js';
+export { ProxyStore, PartialResponseStrategy, MIN_TIME, MAX_TIME, NO_STORES_AVAILABLE, mergeSortedUnique } from './proxy.js';
+export type {
+  ProxyStoreOptions,
+  ProxySeriesRequest,
+  ProxyLabelsRequest,
+  StoreEndpoint,
+  StoreEndpointClient,
+} from './proxy.js';
+export { labelSetsMatch, matchesExternalLabels, storeMatchersMatchAddress, timeRangesOverlap } from './store-matching.js';
+export {
+  Aggr,
+  aggrsFromFunc,
+  maxResolutionForSelect,
+  chunksIterator,
+  ChunkSeriesIterator,
+  CounterResetsIterator,
+  AverageIterator,
+  BoundedIterator,
+  StoreChunkSeries,
+} from './chunk-series.js';
+export type { ChunkOpener } from './chunk-series.js';
+export {
+  DedupFunc,
+  DedupSeriesIterator,
+  CounterErrAdjustIterator,
+  NoopAdjustIterator,
+  INITIAL_PENALTY_MS,
+  isCounterFunc,
+  dedupIterator,
+  chainIterator,
+} from './dedup/iter.js';
+export type { AdjustableIterator } from './dedup/iter.js';
+export { overlapSplit } from './dedup/overlap-split.js';
+export { dedupSeriesSet, DedupSeries } from './dedup/series-set.js';
+export type { DedupOptions } from './dedup/series-set.js';
+export { StoreQueryable, StoreQuerier } from './querier.js';
+export type { StoreQueryableOptions, SeriesProxy } from './querier.js';
+export { Query } from './query.js';
+export type { QueryConfig } from './query.js';
+export { QUERY_FLAGS, queryConfigFromFlags, parseFlagLabels, parseReplicaLabels } from './flags.js';
+export type { QueryFlagSpec } from './flags.js';

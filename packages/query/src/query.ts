@@ -1,0 +1,165 @@
+// The query service: flags → QueryConfig → start()/stop(). It runs the endpoint set,
+// serves the proxy as StoreAPI (and Info) over gRPC so query components can be stacked,
+// and serves /metrics, /-/healthy and /-/ready over HTTP; ready once the endpoint set has
+// asked every endpoint for Info once. The PromQL HTTP API mounts its routes on `http`
+// and builds its Queryables with queryable().
+
+import { createRegistry, HttpServer, Prober } from '@thanos-ts/runtime';
+import type { Logger, Service } from '@thanos-ts/runtime';
+import { ComponentType, labelsToProto, StoreServer } from '@thanos-ts/storeapi';
+import type { InfoResponseInit } from '@thanos-ts/storeapi';
+import type { Labels } from '@thanos-ts/tsdb';
+import type { Registry } from 'prom-client';
+import { DedupFunc } from './dedup/iter.js';
+import { EndpointSet } from './endpointset.js';
+import { ProxyStore } from './proxy.js';
+import { StoreQueryable } from './querier.js';
+import type { StoreQueryableOptions } from './querier.js';
+
+export interface QueryConfig {
+  grpcAddress: string;
+  /** How long stop() lets running gRPC calls finish (ms). */
+  grpcGracePeriodMs: number;
+  httpAddress: string;
+  /** --web.route-prefix (defaults to --web.external-prefix), without a trailing slash. */
+  webRoutePrefix: string;
+  webExternalPrefix: string;
+  /** --endpoint and --store. */
+  endpoints: string[];
+  /** --endpoint-strict. */
+  strictEndpoints: string[];
+  /** --endpoint.sd-files and --store.sd-files. */
+  sdFiles: string[];
+  sdIntervalMs: number;
+  unhealthyTimeoutMs: number;
+  /** --store.response-timeout (0: none). */
+  responseTimeoutMs: number;
+  infoTimeoutMs: number;
+  infoIntervalMs: number;
+  replicaLabels: string[];
+  dedupFunc: DedupFunc;
+  /** Default of the partial_response parameter. */
+  partialResponse: boolean;
+  queryTimeoutMs: number;
+  /** For the PromQL API: queries evaluated at once. */
+  maxConcurrent: number;
+  maxConcurrentSelect: number;
+  /** For the PromQL engine; 0: its default (5m). */
+  lookbackDeltaMs: number;
+  /** For the PromQL engine: default subquery step. */
+  defaultEvaluationIntervalMs: number;
+  /** max_source_resolution defaults to step / 5 when set. */
+  autoDownsampling: boolean;
+  /** --selector-label. */
+  selectorLabels: Labels;
+  logger: Logger;
+}
+
+/** The query component without its PromQL HTTP API. */
+export class Query implements Service {
+  readonly prober = new Prober();
+  readonly registry: Registry = createRegistry('query');
+  readonly endpoints: EndpointSet;
+  readonly proxy: ProxyStore;
+  /** The HTTP server: /metrics, /-/healthy, /-/ready; API routes are added here. */
+  readonly http: HttpServer;
+  private readonly grpc: StoreServer;
+  private readonly logger: Logger;
+  private grpcStarted = false;
+  private readyWait: Promise<void> | null = null;
+
+  constructor(readonly cfg: QueryConfig) {
+    this.logger = cfg.logger;
+    this.endpoints = new EndpointSet({
+      endpoints: cfg.endpoints,
+      strictEndpoints: cfg.strictEndpoints,
+      sdFiles: cfg.sdFiles,
+      sdIntervalMs: cfg.sdIntervalMs,
+      infoIntervalMs: cfg.infoIntervalMs,
+      infoTimeoutMs: cfg.infoTimeoutMs,
+      unhealthyTimeoutMs: cfg.unhealthyTimeoutMs,
+      closeDelayMs: cfg.queryTimeoutMs,
+      logger: this.logger.child({ component: 'endpointset' }),
+      registry: this.registry,
+    });
+    this.proxy = new ProxyStore({
+      endpoints: () => this.endpoints.storeEndpoints(),
+      selectorLabels: cfg.selectorLabels,
+      responseTimeoutMs: cfg.responseTimeoutMs,
+      logger: this.logger.child({ component: 'proxy' }),
+    });
+    this.http = new HttpServer({
+      address: cfg.httpAddress,
+      registry: this.registry,
+      prober: this.prober,
+      logger: this.logger,
+      routePrefix: cfg.webRoutePrefix,
+    });
+    this.grpc = new StoreServer({ address: cfg.grpcAddress, store: this.proxy, info: { info: () => this.info() }, logger: this.logger });
+  }
+
+  get grpcAddress(): string {
+    return this.grpc.address;
+  }
+
+  get httpAddress(): string {
+    return this.http.address();
+  }
+
+  /**
+   * Info of this query component: its proxy's label sets and range. The StoreAPI part is
+   * left out until ready, so a query above it does not take an empty answer for data.
+   */
+  info(): InfoResponseInit {
+    const info = this.proxy.info();
+    if (this.prober.notReadyReason() !== null) {
+      return { ComponentType: ComponentType.QUERY, labelSets: info.labelSets };
+    }
+    return info;
+  }
+
+  async start(): Promise<void> {
+    await this.http.start();
+    this.prober.healthy();
+    this.prober.notReady(new Error('waiting for the first pass over the endpoints'));
+    if (this.cfg.replicaLabels.length > 0) this.logger.info({ replicaLabels: this.cfg.replicaLabels }, 'deduplicating along replica labels');
+    if (this.cfg.selectorLabels.length > 0) this.logger.info({ selectorLabels: labelsToProto(this.cfg.selectorLabels) }, 'selector labels');
+    await this.endpoints.start();
+    await this.grpc.start();
+    this.grpcStarted = true;
+    this.readyWait = this.endpoints.waitForFirstUpdate().then(() => {
+      this.prober.ready();
+      this.logger.info({ endpoints: this.endpoints.storeEndpoints().length }, 'first pass over the endpoints done; ready');
+    });
+  }
+
+  /** Resolves once ready (after start()). */
+  async ready(): Promise<void> {
+    await this.readyWait;
+  }
+
+  async stop(): Promise<void> {
+    this.prober.notReady(new Error('shutting down'));
+    if (this.grpcStarted) await this.grpc.stop(this.cfg.grpcGracePeriodMs);
+    await this.endpoints.stop();
+    await this.http.stop();
+  }
+
+  /**
+   * A Queryable over all endpoints with this component's defaults (replica labels,
+   * dedup function, partial response, timeouts); per-request parameters override them.
+   */
+  queryable(overrides: Partial<Omit<StoreQueryableOptions, 'proxy'>> = {}): StoreQueryable {
+    return new StoreQueryable({
+      proxy: this.proxy,
+      deduplicate: true,
+      replicaLabels: this.cfg.replicaLabels,
+      dedupFunc: this.cfg.dedupFunc,
+      partialResponse: this.cfg.partialResponse,
+      selectTimeoutMs: this.cfg.queryTimeoutMs,
+      maxConcurrentSelects: this.cfg.maxConcurrentSelect,
+      logger: this.logger,
+      ...overrides,
+    });
+  }
+}
