@@ -64,3 +64,20 @@ export { FloatPoints, HistogramPoints, matrixValue, newSeries, scalarValue, seri
 export type { DurationContext } from './durations.js';
 export { DurationError, calculateDurationMs, evaluateDurationExpr, resolveDurationExprs } from './durations.js';
 export { goPow } from './go-math.js';
+export type { EngineOptions, QueryOptions, QueryResult } from './engine/index.js';
+export {
+  DEFAULT_LOOKBACK_DELTA,
+  DEFAULT_MAX_SAMPLES,
+  DEFAULT_TIMEOUT,
+  Engine,
+  ErrorWithAnnotations,
+  EvalError,
+  QueryCanceledError,
+  QueryTimeoutError,
+  StorageError,
+  TooManySamplesError,
+  UnsupportedError,
+} from './engine/index.js';
+export type { ConformanceOutcome, EvalOutcome, EvalTag, Tally } from './promqltest/index.js';
+export { MemStorage, almostEqual, newTestEngine, parseScript, runConformance, runScript, summarize } from './promqltest/index.js';
+export { Annotation, AnnotationKind, Annotations } from './functions/annotations.js';

@@ -1,0 +1,66 @@
+// Point buffers for one query. A query builds thousands of series, most of them small
+// (instant queries: one point each); giving each its own pair of Float64Arrays costs an
+// ArrayBuffer allocation (zeroing, GC bookkeeping) apiece. Small buffers are therefore
+// carved out of shared slabs; large ones are allocated directly, at their final size
+// when it is known. Series grow by doubling, up to the bound the caller gives (a series
+// of a range evaluation never has more points than there are steps left).
+
+import { FloatPoints } from '../value.js';
+
+const SLAB = 1 << 15;
+const SMALL = SLAB >> 4;
+
+export class PointsArena {
+  private t = new Float64Array(0);
+  private f = new Float64Array(0);
+  private used = 0;
+
+  /** Buffers for cap points: [t, f]. */
+  take(cap: number): [Float64Array, Float64Array] {
+    if (cap > SMALL) return [new Float64Array(cap), new Float64Array(cap)];
+    if (this.used + cap > this.t.length) {
+      this.t = new Float64Array(SLAB);
+      this.f = new Float64Array(SLAB);
+      this.used = 0;
+    }
+    const from = this.used;
+    this.used += cap;
+    return [this.t.subarray(from, from + cap), this.f.subarray(from, from + cap)];
+  }
+
+  /** Empty points with room for cap, never growing beyond max (unless pushed past it). */
+  points(cap: number, max = Infinity): FloatPoints {
+    return new ArenaPoints(this, Math.max(1, Math.min(cap, max)), max);
+  }
+
+  /** A copy of t[from..to), f[from..to) at its exact size. */
+  copy(t: Float64Array, f: Float64Array, from: number, to: number): FloatPoints {
+    const p = new ArenaPoints(this, Math.max(1, to - from), to - from);
+    p.t.set(t.subarray(from, to));
+    p.f.set(f.subarray(from, to));
+    p.length = to - from;
+    return p;
+  }
+}
+
+/** FloatPoints whose buffers come from a PointsArena. */
+class ArenaPoints extends FloatPoints {
+  constructor(
+    private readonly arena: PointsArena,
+    cap: number,
+    private readonly max: number,
+  ) {
+    super(0);
+    [this.t, this.f] = arena.take(cap);
+  }
+
+  override grow(n: number): void {
+    if (n <= this.t.length) return;
+    const cap = Math.max(n, Math.min(this.t.length * 2, this.max));
+    const [t, f] = this.arena.take(cap);
+    t.set(this.t.subarray(0, this.length));
+    f.set(this.f.subarray(0, this.length));
+    this.t = t;
+    this.f = f;
+  }
+}

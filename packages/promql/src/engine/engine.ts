@@ -1,0 +1,221 @@
+// The PromQL engine (promql/engine.go Engine): instant and range queries over a
+// Queryable. A query runs in three phases, like Prometheus's:
+//  1. preparation: parse (or copy) the expression and preprocess it for the query's
+//     time range (step invariants, `@ start()`, durations);
+//  2. selection: one querier for the whole time range the query reads, one select per
+//     vector selector with hints (start/end/step/func/range/grouping) so that a
+//     StoreAPI-backed queryable can push work down; samples land in typed arrays;
+//  3. evaluation, synchronous, step by step (evaluator.ts).
+
+import { type Queryable, compareLabels } from '@thanos-ts/tsdb';
+import type { Expr } from '../ast.js';
+import { inspect } from '../ast.js';
+import { Annotations } from '../functions/annotations.js';
+import { FUNCTION_KERNELS } from '../functions/index.js';
+import type { KernelEntry } from '../functions/types.js';
+import { printExpr } from '../printer.js';
+import { ALL_FEATURES, type ParseOptions, parseExpr } from '../parser.js';
+import type { Matrix, Value } from '../value.js';
+import { matrixValue, scalarValue, stringValue, vectorValue } from '../value.js';
+import { documentedType } from '../value-type.js';
+import { PointsArena } from './arena.js';
+import { EvalError, QUERY_EXECUTION } from './errors.js';
+import { infoCandidateSelector } from './info.js';
+import { Evaluator, QueryState, StringResult } from './evaluator.js';
+import { type EvalStatement, cloneExpr, findMinMaxTime, forEachSelector, preprocessExpr, selectHints, setOffsetForAtModifier } from './preprocess.js';
+import { type SelectedData, selectSeries } from './select.js';
+
+export const DEFAULT_LOOKBACK_DELTA = 5 * 60 * 1000;
+export const DEFAULT_TIMEOUT = 2 * 60 * 1000;
+export const DEFAULT_MAX_SAMPLES = 50_000_000;
+
+/** Engine settings (Prometheus's EngineOpts and feature flags). Durations in ms. */
+export interface EngineOptions {
+  /** How far back an instant selector looks for a sample (default 5m). */
+  lookbackDelta?: number;
+  /** Maximum run time of a query (default 2m); Infinity for none. */
+  timeout?: number;
+  /** Maximum number of samples a query may hold in memory (default 50 million). */
+  maxSamples?: number;
+  /**
+   * Delay dropping __name__ to the end of evaluation (Prometheus's
+   * promql-delayed-name-removal feature flag; default off, as in Prometheus).
+   */
+  enableDelayedNameRemoval?: boolean;
+  /** Experimental functions and aggregations (promql-experimental-functions; default off). */
+  enableExperimentalFunctions?: boolean;
+  /** Full parser switches; overrides enableExperimentalFunctions when given. */
+  parseOptions?: ParseOptions;
+  /** The step of subqueries written without one, given their range (default 1m). */
+  noStepSubqueryInterval?: (rangeMs: number) => number;
+  /** Function kernels by name (default: the package's FUNCTION_KERNELS). */
+  kernels?: ReadonlyMap<string, KernelEntry>;
+  /**
+   * Use the start timestamps of samples where the storage knows them (Prometheus's
+   * use-start-timestamps feature; default off): rate, irate, increase, resets and
+   * start_timestamp() read them.
+   */
+  useStartTimestamps?: boolean;
+}
+
+/** Per-query settings. */
+export interface QueryOptions {
+  /** Aborts the query: it fails with QueryCanceledError. */
+  signal?: AbortSignal;
+  /** Overrides the engine's lookback delta for this query. */
+  lookbackDelta?: number;
+}
+
+/** The outcome of a query: its value and annotations. */
+export interface QueryResult {
+  value: Value;
+  annotations: Annotations;
+  /** Warnings rendered against the query text: `PromQL warning: … (1:5)`. */
+  warnings: string[];
+  /** Infos rendered against the query text. */
+  infos: string[];
+}
+
+/** Evaluates PromQL queries over any Queryable. Stateless between queries; safe to share. */
+export class Engine {
+  readonly lookbackDelta: number;
+  readonly timeout: number;
+  readonly maxSamples: number;
+  readonly enableDelayedNameRemoval: boolean;
+  readonly parseOptions: ParseOptions;
+  private readonly noStepSubqueryInterval: (rangeMs: number) => number;
+  private readonly kernels: ReadonlyMap<string, KernelEntry>;
+  readonly useStartTimestamps: boolean;
+
+  constructor(opts: EngineOptions = {}) {
+    this.lookbackDelta = opts.lookbackDelta ?? DEFAULT_LOOKBACK_DELTA;
+    this.timeout = opts.timeout ?? DEFAULT_TIMEOUT;
+    this.maxSamples = opts.maxSamples ?? DEFAULT_MAX_SAMPLES;
+    this.enableDelayedNameRemoval = opts.enableDelayedNameRemoval ?? false;
+    this.parseOptions = opts.parseOptions ?? {
+      enableExperimentalFunctions: opts.enableExperimentalFunctions ?? false,
+      // Duration expressions are always on in Prometheus 3.14.
+      experimentalDurationExpr: true,
+      enableExtendedRangeSelectors: false,
+      enableBinopFillModifiers: false,
+    };
+    this.noStepSubqueryInterval = opts.noStepSubqueryInterval ?? (() => 60_000);
+    this.kernels = opts.kernels ?? FUNCTION_KERNELS;
+    this.useStartTimestamps = opts.useStartTimestamps ?? false;
+  }
+
+  /** An engine with every feature on: the settings of Prometheus's PromQL tests (NewTestEngine). */
+  static forTests(opts: EngineOptions = {}): Engine {
+    return new Engine({ enableDelayedNameRemoval: true, useStartTimestamps: true, parseOptions: ALL_FEATURES, ...opts });
+  }
+
+  /** Parses a query with the engine's parser settings (throws ParseErrors). */
+  parse(query: string): Expr {
+    return parseExpr(query, this.parseOptions);
+  }
+
+  /** Evaluates query at ts (Unix ms). */
+  async instantQuery(queryable: Queryable, query: string | Expr, ts: number, opts: QueryOptions = {}): Promise<QueryResult> {
+    const { expr, text } = this.prepare(query);
+    return this.exec(queryable, expr, text, ts, ts, 0, opts);
+  }
+
+  /** Evaluates query at start, start+step, … ≤ end (Unix ms; step > 0). */
+  async rangeQuery(queryable: Queryable, query: string | Expr, start: number, end: number, step: number, opts: QueryOptions = {}): Promise<QueryResult> {
+    const { expr, text } = this.prepare(query);
+    if (expr.valueType !== 'vector' && expr.valueType !== 'scalar') {
+      throw new EvalError(`invalid expression type "${documentedType(expr.valueType)}" for range query, must be Scalar or instant Vector`);
+    }
+    if (!(step > 0)) throw new EvalError('zero or negative query resolution step widths are not accepted. Try a positive integer');
+    if (end < start) throw new EvalError('end timestamp must not be before start time');
+    return this.exec(queryable, expr, text, start, end, step, opts);
+  }
+
+  private prepare(query: string | Expr): { expr: Expr; text: string } {
+    if (typeof query === 'string') return { expr: this.parse(query), text: query };
+    return { expr: cloneExpr(query), text: printExpr(query) };
+  }
+
+  private async exec(queryable: Queryable, parsed: Expr, text: string, start: number, end: number, interval: number, opts: QueryOptions): Promise<QueryResult> {
+    const lookbackDelta = opts.lookbackDelta !== undefined && opts.lookbackDelta > 0 ? opts.lookbackDelta : this.lookbackDelta;
+    const expr = preprocessExpr(parsed, start, end, interval);
+    const annos = new Annotations();
+    const deadline = this.timeout === Infinity ? Infinity : Date.now() + this.timeout;
+    const data: SelectedData = new Map();
+    const arena = new PointsArena();
+    const state = new QueryState(
+      {
+        lookbackDelta,
+        maxSamples: this.maxSamples,
+        enableDelayedNameRemoval: this.enableDelayedNameRemoval,
+        noStepSubqueryInterval: this.noStepSubqueryInterval,
+        kernel: (name) => this.kernels.get(name),
+        useStartTimestamps: this.useStartTimestamps,
+      },
+      data,
+      annos,
+      deadline,
+      opts.signal,
+      arena,
+    );
+    state.checkDone(QUERY_EXECUTION);
+
+    const stmt: EvalStatement = { start, end, interval, lookbackDelta };
+    const { mint, maxt } = findMinMaxTime(stmt, expr);
+    const querier = await queryable.querier(mint, maxt);
+    try {
+      // Selection: every selector once, concurrently (remote stores answer in parallel).
+      const selects: Promise<void>[] = [];
+      forEachSelector(expr, (vs, path, evalRange) => {
+        const hints = selectHints(stmt, vs, path, evalRange, this.noStepSubqueryInterval);
+        selects.push(
+          selectSeries(querier, hints, vs, evalRange > 0, () => state.checkDone(QUERY_EXECUTION), arena).then((series) => {
+            data.set(vs, series);
+          }),
+        );
+      });
+      // info() calls: their candidate info series (info.ts).
+      inspect(expr, (n, path) => {
+        if (n.type !== 'Call' || n.func.name !== 'info') return;
+        const vs = infoCandidateSelector(n);
+        const hints = { ...selectHints(stmt, vs, [...path, n], 0, this.noStepSubqueryInterval), func: 'info' };
+        selects.push(
+          selectSeries(querier, hints, vs, false, () => state.checkDone(QUERY_EXECUTION), arena).then((series) => {
+            state.infoCandidates.set(n, series);
+          }),
+        );
+      });
+      await Promise.all(selects);
+
+      setOffsetForAtModifier(start, expr);
+      const instant = start === end && interval === 0;
+      const ev = new Evaluator(state, start, end, instant ? 1 : interval);
+      const val = ev.evalTop(expr);
+      const value = toValue(val, expr, start, instant);
+      const rendered = annos.asStrings(text);
+      return { value, annotations: annos, warnings: rendered.warnings, infos: rendered.infos };
+    } finally {
+      await querier.close();
+    }
+  }
+}
+
+/** The API value of an evaluation result (execEvalStmt's conversions). */
+function toValue(val: Matrix | StringResult, expr: Expr, start: number, instant: boolean): Value {
+  if (val instanceof StringResult) return stringValue(val.t, val.v);
+  if (!instant) return matrixValue(sortMatrix(val));
+  switch (expr.valueType) {
+    case 'vector':
+      return vectorValue(val.map((s) => ({ metric: s.metric, t: start, f: s.floats.f[0], h: null, dropName: s.dropName })));
+    case 'scalar':
+      return scalarValue(start, val.length > 0 ? val[0].floats.f[0] : NaN);
+    case 'matrix':
+      return matrixValue(sortMatrix(val));
+    default:
+      throw new EvalError(`unexpected expression type "${expr.valueType}"`);
+  }
+}
+
+function sortMatrix(m: Matrix): Matrix {
+  return m.sort((a, b) => compareLabels(a.metric, b.metric));
+}
