@@ -74,7 +74,7 @@ export function jsonLineToLogfmt(line: string): string {
     push(k, v);
   }
   if ('msg' in obj) push('msg', obj.msg);
-  if (obj.err && typeof obj.err === 'object') push('err', (obj.err as { message?: unknown }).message ?? obj.err);
+  if (obj.err !== undefined) push('err', typeof obj.err === 'object' && obj.err !== null ? ((obj.err as { message?: unknown }).message ?? obj.err) : obj.err);
   return parts.join(' ');
 }
 

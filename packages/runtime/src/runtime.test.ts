@@ -8,6 +8,10 @@ describe('logger', () => {
       'ts=2024-01-01T00:00:00.000Z level=info component=sidecar msg="starting up"',
     );
   });
+  it('keeps err fields that are strings or errors', () => {
+    expect(jsonLineToLogfmt('{"level":"warn","msg":"x","err":"boom"}')).toBe('level=warn msg=x err=boom');
+    expect(jsonLineToLogfmt('{"level":"warn","msg":"x","err":{"type":"Error","message":"bad thing"}}')).toBe('level=warn msg=x err="bad thing"');
+  });
   it('writes json with level names and ts', async () => {
     const out = new PassThrough();
     const lines: string[] = [];
