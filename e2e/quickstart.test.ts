@@ -1,5 +1,5 @@
 // The README's main job: `thanos-ts quickstart` brings up clusters of real Prometheus
-// replicas with sidecars and stops every process on Ctrl-C.
+// replicas with sidecars and a query over them, and stops every process on Ctrl-C.
 
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -19,7 +19,7 @@ function childPids(pid: number): number[] {
 }
 
 describe('quickstart', () => {
-  it('runs 2 clusters x 2 replicas with sidecars and stops them all on SIGINT', async () => {
+  it('runs 2 clusters x 2 replicas with sidecars and a deduplicating query, and stops them all on SIGINT', async () => {
     const dir = await tempDir('quickstart');
     // A run of fixed ports below Linux's ephemeral range, so freePort() users elsewhere don't collide.
     const base = 20_000 + Math.floor(Math.random() * 9_000);
@@ -47,7 +47,19 @@ describe('quickstart', () => {
         c.close();
       }
       expect([...labels].sort()).toEqual(['cluster=cluster-0,replica=0', 'cluster=cluster-0,replica=1', 'cluster=cluster-1,replica=0', 'cluster=cluster-1,replica=1']);
-      expect(childPids(qs.pid!)).toHaveLength(8);
+      expect(childPids(qs.pid!)).toHaveLength(9);
+
+      // The query is printed first, on base-port+100, and sees one `up` per target:
+      // 2 clusters × 2 Prometheus targets, each scraped by both replicas of its cluster.
+      const queryUrl = `http://127.0.0.1:${base + 100}`;
+      expect(out.split('\n')[0]).toContain(queryUrl);
+      const countUp = async (dedup: boolean): Promise<string | null> => {
+        const r = await fetch(`${queryUrl}/api/v1/query?query=count(up)&dedup=${dedup}`);
+        const body = (await r.json()) as { status: string; data: { result: { value: [number, string] }[] } };
+        return body.data.result[0]?.value[1] ?? null;
+      };
+      await waitFor(async () => (await countUp(false)) === '8', { timeoutMs: 20_000, what: 'every replica to scrape every target' });
+      expect(await countUp(true)).toBe('4');
     } finally {
       const pids = childPids(qs.pid!);
       qs.kill('SIGINT');

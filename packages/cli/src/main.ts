@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { UserError, VERSION } from '@thanos-ts/runtime';
+import { registerQuery } from './commands/query.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerSidecar } from './commands/sidecar.js';
 import { registerTools } from './commands/tools.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerQuickstart(program);
   registerSidecar(program);
+  registerQuery(program);
   registerTools(program);
   return program;
 }

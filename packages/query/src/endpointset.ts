@@ -304,7 +304,7 @@ export class EndpointSet {
             ref = new EndpointRef(spec.address, spec.strict, this.now(), this.opts.clientOptions);
           } catch (err) {
             // A malformed address: grpc-js refuses to create the channel.
-            this.logger.warn({ address: spec.address, err: (err as Error).message }, 'new endpoint creation failed');
+            this.logger.warn({ address: spec.address, err: err as Error }, 'new endpoint creation failed');
             return;
           }
           this.refs.set(spec.address, ref);
@@ -340,9 +340,9 @@ export class EndpointSet {
     } catch (err) {
       ref.failed(err);
       if (wasHealthy || ref.lastSuccess === null) {
-        this.logger.warn({ address: ref.address, err: `getting metadata: ${ref.lastError}` }, 'update of endpoint failed');
+        this.logger.warn({ address: ref.address, err: new Error(`getting metadata: ${ref.lastError}`) }, 'update of endpoint failed');
       } else {
-        this.logger.debug({ address: ref.address, err: ref.lastError }, 'endpoint still unhealthy');
+        this.logger.debug({ address: ref.address, err: new Error(ref.lastError ?? '') }, 'endpoint still unhealthy');
       }
     }
   }

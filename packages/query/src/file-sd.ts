@@ -131,7 +131,7 @@ export class FileSD {
       } catch (err) {
         // A file that is gone contributes nothing any more (as with Prometheus's glob).
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        this.logger.error({ err: (err as Error).message, file: f }, 'file SD: error reading file, keeping its previous targets');
+        this.logger.error({ err: err as Error, file: f }, 'file SD: error reading file, keeping its previous targets');
         const prev = this.byFile.get(f);
         if (prev) next.set(f, prev);
       }
@@ -161,7 +161,7 @@ export class FileSD {
       try {
         for (const name of await readdir(dir)) if (re.test(name)) out.add(join(dir, name));
       } catch (err) {
-        this.logger.warn({ err: (err as Error).message, pattern: p }, 'file SD: cannot list directory');
+        this.logger.warn({ err: err as Error, pattern: p }, 'file SD: cannot list directory');
       }
     }
     return [...out].sort();

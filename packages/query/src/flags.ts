@@ -172,6 +172,22 @@ export function queryConfigFromFlags(values: Record<string, unknown>, logger: Lo
     defaultEvaluationIntervalMs: modelDuration('query.default-evaluation-interval'),
     autoDownsampling: bool('query.auto-downsampling'),
     selectorLabels: parseFlagLabels(strs('selector-label')),
+    flags: queryFlagsMap(values),
     logger,
   };
+}
+
+/**
+ * Every flag of QUERY_FLAGS with its value as a string, as /api/v1/status/flags lists
+ * them (Thanos flagsMap): defaults included, repeated flags joined by commas.
+ */
+export function queryFlagsMap(values: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of QUERY_FLAGS) {
+    const v = values[f.name] ?? values[camelKey(f.name)] ?? f.default;
+    if (v === undefined || v === null) out[f.name] = '';
+    else if (Array.isArray(v)) out[f.name] = v.map(String).join(',');
+    else out[f.name] = String(v);
+  }
+  return out;
 }

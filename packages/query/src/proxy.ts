@@ -375,7 +375,7 @@ export class ProxyStore implements StoreAPI, InfoAPI {
       const e = timedOut
         ? new StoreAPIError(st.address, 'Series', Status.DEADLINE_EXCEEDED, `failed to receive any data in ${formatGoDuration(timeoutMs)}`)
         : asStoreError(st.address, 'Series', err);
-      this.logger.warn({ store: st.address, err: e.message }, 'series request to store failed');
+      this.logger.warn({ store: st.address, err: e }, 'series request to store failed');
       if (abortOnError) throw e;
       yield { result: 'warning', warning: e.message };
     } finally {
@@ -440,7 +440,7 @@ export class ProxyStore implements StoreAPI, InfoAPI {
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         const e = asStoreError(st.address, method, err);
-        this.logger.warn({ store: st.address, err: e.message }, `${method} request to store failed`);
+        this.logger.warn({ store: st.address, err: e }, `${method} request to store failed`);
         if (abortOnError) throw e;
         warnings.push(e.message);
         return [];

@@ -10,6 +10,7 @@ import { aggrsFromFunc, maxResolutionForSelect, StoreChunkSeries } from './chunk
 import type { Aggr } from './chunk-series.js';
 import { DedupFunc } from './dedup/iter.js';
 import { dedupSeriesSet, sortedByMinTime } from './dedup/series-set.js';
+import { Gate } from './gate.js';
 import { PartialResponseStrategy } from './proxy.js';
 import type { ProxyLabelsRequest, ProxySeriesRequest } from './proxy.js';
 import type { SeriesResponse, LabelNamesResponse, LabelValuesResponse } from '@thanos-ts/storeapi';
@@ -67,28 +68,6 @@ export class StoreQueryable implements Queryable {
       this.seen.add(w);
       this.warnings.push(w);
     });
-  }
-}
-
-/** A simple counting gate: at most `n` holders. */
-class Gate {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private readonly n: number) {}
-
-  async acquire(): Promise<void> {
-    if (this.active < this.n) {
-      this.active++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
   }
 }
 
@@ -160,7 +139,7 @@ export class StoreQuerier implements Querier {
     const req = this.seriesRequest(hints, matchers);
     const aggrs = req.aggregates as Aggr[];
     const signal = this.selectSignal();
-    await this.gate.acquire();
+    await this.gate.acquire(signal);
     try {
       const series = this.storeSeries(this.opts.proxy.seriesStream(req, signal));
       if (!this.dedupEnabled) {

@@ -1,17 +1,19 @@
 // The query service: flags → QueryConfig → start()/stop(). It runs the endpoint set,
 // serves the proxy as StoreAPI (and Info) over gRPC so query components can be stacked,
-// and serves /metrics, /-/healthy and /-/ready over HTTP; ready once the endpoint set has
-// asked every endpoint for Info once. The PromQL HTTP API mounts its routes on `http`
-// and builds its Queryables with queryable().
+// and serves the Prometheus HTTP API v1 (PromQL over the endpoints, deduplicated),
+// /metrics, /-/healthy and /-/ready over HTTP; ready once the endpoint set has asked
+// every endpoint for Info once.
 
 import { createRegistry, HttpServer, Prober } from '@thanos-ts/runtime';
 import type { Logger, Service } from '@thanos-ts/runtime';
 import { ComponentType, labelsToProto, StoreServer } from '@thanos-ts/storeapi';
 import type { InfoResponseInit } from '@thanos-ts/storeapi';
 import type { Labels } from '@thanos-ts/tsdb';
+import { DEFAULT_LOOKBACK_DELTA, Engine } from '@thanos-ts/promql';
 import type { Registry } from 'prom-client';
+import { QueryAPI } from './api/query-api.js';
 import { DedupFunc } from './dedup/iter.js';
-import { EndpointSet } from './endpointset.js';
+import { EndpointSet, marshalStoresView } from './endpointset.js';
 import { ProxyStore } from './proxy.js';
 import { StoreQueryable } from './querier.js';
 import type { StoreQueryableOptions } from './querier.js';
@@ -52,6 +54,8 @@ export interface QueryConfig {
   autoDownsampling: boolean;
   /** --selector-label. */
   selectorLabels: Labels;
+  /** Every flag's value as Thanos prints it, for /api/v1/status/flags. */
+  flags?: Record<string, string>;
   logger: Logger;
 }
 
@@ -61,8 +65,11 @@ export class Query implements Service {
   readonly registry: Registry = createRegistry('query');
   readonly endpoints: EndpointSet;
   readonly proxy: ProxyStore;
-  /** The HTTP server: /metrics, /-/healthy, /-/ready; API routes are added here. */
+  /** The HTTP server: /metrics, /-/healthy, /-/ready and the API. */
   readonly http: HttpServer;
+  /** The PromQL engine behind the API. */
+  readonly engine: Engine;
+  readonly api: QueryAPI;
   private readonly grpc: StoreServer;
   private readonly logger: Logger;
   private grpcStarted = false;
@@ -96,6 +103,27 @@ export class Query implements Service {
       routePrefix: cfg.webRoutePrefix,
     });
     this.grpc = new StoreServer({ address: cfg.grpcAddress, store: this.proxy, info: { info: () => this.info() }, logger: this.logger });
+    this.engine = new Engine({
+      lookbackDelta: cfg.lookbackDeltaMs > 0 ? cfg.lookbackDeltaMs : DEFAULT_LOOKBACK_DELTA,
+      timeout: cfg.queryTimeoutMs > 0 ? cfg.queryTimeoutMs : Infinity,
+      noStepSubqueryInterval: () => cfg.defaultEvaluationIntervalMs,
+    });
+    this.api = new QueryAPI({
+      engine: this.engine,
+      queryable: (o) => this.queryable(o),
+      storesJSON: () => marshalStoresView(this.endpoints.storesView()),
+      replicaLabels: cfg.replicaLabels,
+      partialResponse: cfg.partialResponse,
+      autoDownsampling: cfg.autoDownsampling,
+      queryTimeoutMs: cfg.queryTimeoutMs,
+      lookbackDeltaMs: cfg.lookbackDeltaMs,
+      maxConcurrent: cfg.maxConcurrent,
+      flags: cfg.flags,
+      routePrefix: cfg.webRoutePrefix,
+      registry: this.registry,
+      logger: this.logger.child({ component: 'api' }),
+    });
+    this.api.register(this.http);
   }
 
   get grpcAddress(): string {

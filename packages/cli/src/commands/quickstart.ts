@@ -1,7 +1,9 @@
 // `thanos-ts quickstart`: the whole stack as local processes on one machine, for trying
 // thanos-ts out: N clusters × M Prometheus replicas (Debian's prometheus binary), each
-// with our sidecar shipping to a filesystem bucket. Components run as child processes
-// of this binary, exactly as an operator would run them; Ctrl-C stops everything.
+// with our sidecar shipping to a filesystem bucket, and one query over all sidecars on a
+// fixed port (base port + 100: http://127.0.0.1:19190 by default), deduplicating along
+// the `replica` label. Components run as child processes of this binary, exactly as an
+// operator would run them; Ctrl-C stops everything.
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -43,12 +45,12 @@ async function waitReady(url: string, proc: Proc, timeoutMs = 60_000): Promise<v
 export function registerQuickstart(program: Command): void {
   program
     .command('quickstart')
-    .description('Run a local demo stack: clusters of Prometheus replicas with sidecars and a filesystem bucket. Ctrl-C stops it.')
+    .description('Run a local demo stack: clusters of Prometheus replicas with sidecars, a filesystem bucket and a query over them all. Ctrl-C stops it.')
     .option('--data-dir <dir>', 'Where Prometheus data, the bucket and logs go.', './data/quickstart')
     .option('--clusters <n>', 'Number of clusters.', (v) => Number(v), 2)
     .option('--replicas <n>', 'Prometheus replicas per cluster.', (v) => Number(v), 2)
     .option('--block-duration <duration>', 'Prometheus block duration (min = max, as the sidecar requires); short so blocks reach the bucket soon.', '10m')
-    .option('--base-port <port>', 'First port; Prometheus, sidecar gRPC and HTTP ports are allocated from here.', (v) => Number(v), 19090)
+    .option('--base-port <port>', 'First port; Prometheus, sidecar gRPC and HTTP ports are allocated from here, the query listens on base+100 (HTTP) and base+101 (gRPC).', (v) => Number(v), 19090)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const logger = loggerFor(cmd).child({ component: 'quickstart' });
       const prometheusBin = findOnPath('prometheus');
@@ -144,7 +146,36 @@ export function registerQuickstart(program: Command): void {
         throw err;
       }
 
+      // One query over every sidecar, on a fixed port so its URL can be bookmarked.
+      const queryHttp = `127.0.0.1:${(opts.basePort as number) + 100}`;
+      const queryGrpc = `127.0.0.1:${(opts.basePort as number) + 101}`;
+      const queryUrl = `http://${queryHttp}`;
+      try {
+        if (port > (opts.basePort as number) + 100) throw new UserError('too many clusters × replicas for the ports below base-port+100');
+        const q = start(
+          'query',
+          process.execPath,
+          [
+            self,
+            'query',
+            '--http-address',
+            queryHttp,
+            '--grpc-address',
+            queryGrpc,
+            '--query.replica-label=replica',
+            ...sidecars.flatMap((e) => ['--endpoint', e]),
+          ],
+          queryUrl,
+        );
+        await waitReady(queryUrl, q);
+      } catch (err) {
+        await stopAll();
+        throw err;
+      }
+
       const w = (s: string): boolean => process.stdout.write(s + '\n');
+      w(`Query: ${queryUrl}   (Prometheus HTTP API over all replicas, deduplicated; StoreAPI gRPC on ${queryGrpc})`);
+      w('');
       w('thanos-ts quickstart is running:');
       w('');
       w('  Prometheus replica            Prometheus              sidecar StoreAPI (gRPC)   sidecar HTTP');
@@ -154,6 +185,8 @@ export function registerQuickstart(program: Command): void {
       w(`  logs: ${logDir}`);
       w('');
       w('Try:');
+      w(`  promtool query instant ${queryUrl} 'count by (cluster) (up)'`);
+      w(`  curl '${queryUrl}/api/v1/query?query=up&dedup=false'`);
       w(`  ${self} tools store series --endpoint ${sidecars[0]} --match up --min-time -5m`);
       w(`  ${self} tools bucket ls --objstore.config-file ${objstore} -o table   # blocks appear every ${opts.blockDuration as string} or so`);
       w('');

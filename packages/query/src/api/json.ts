@@ -1,0 +1,256 @@
+// The JSON of Prometheus's HTTP API v1, byte for byte (web/api/v1/json_codec.go,
+// util/jsonutil/marshal.go, encoded by jsoniter's ConfigCompatibleWithStandardLibrary):
+//
+//   {"status":"success","data":{"resultType":"vector","result":[
+//     {"metric":{"__name__":"up","job":"x"},"value":[1700000000.123,"1"]}]},
+//    "warnings":["…"],"infos":["…"]}
+//   {"status":"error","errorType":"bad_data","error":"…"}
+//
+// Sample values are strings of Go's shortest float formatting ('f', or 'e' below 1e-6
+// and from 1e21 on; "NaN", "+Inf", "-Inf"); timestamps are seconds with the
+// milliseconds as a three-digit fraction, left out when zero. Strings are escaped as
+// jsoniter does with EscapeHTML: <, > and & as \u003c…, U+2028/2029 escaped, control
+// characters other than \n \r \t as \u00XX. The response is built as a list of parts
+// joined once, so no intermediate object per sample is made.
+
+import type { FloatHistogram, Value } from '@thanos-ts/promql';
+import { bucketEntries, exponentialBound, isCustomBucketsSchema } from '@thanos-ts/promql';
+import type { Labels } from '@thanos-ts/tsdb';
+
+/** Prometheus's jsonutil.MarshalFloat without the quotes. */
+export function formatSampleValue(f: number): string {
+  if (f !== f) return 'NaN';
+  if (f === Infinity) return '+Inf';
+  if (f === -Infinity) return '-Inf';
+  if (f === 0) return Object.is(f, -0) ? '-0' : '0';
+  const abs = f < 0 ? -f : f;
+  if (abs < 1e-6 || abs >= 1e21) {
+    // Go's 'e' with shortest precision: at least two exponent digits, explicit sign.
+    const e = f.toExponential();
+    const i = e.indexOf('e');
+    const sign = e[i + 1];
+    const digits = e.slice(i + 2);
+    return `${e.slice(0, i)}e${sign}${digits.length < 2 ? '0' + digits : digits}`;
+  }
+  // Between 1e-6 and 1e21 JS prints the same shortest digits in plain decimal notation.
+  return String(f);
+}
+
+/** Prometheus's jsonutil.MarshalTimestamp: unix ms as seconds, e.g. 1700000000.5 → "1700000000.500". */
+export function formatTimestamp(t: number): string {
+  let neg = '';
+  if (t < 0) {
+    neg = '-';
+    t = -t;
+  }
+  const sec = Math.floor(t / 1000);
+  const frac = t - sec * 1000;
+  if (frac === 0) return `${neg}${sec}`;
+  return `${neg}${sec}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
+}
+
+const HEX = '0123456789abcdef';
+// fast path: printable ASCII without the characters that need escaping
+const PLAIN = /^[\x20\x21\x23-\x25\x27-\x3b\x3d\x3f-\x5b\x5d-\x7e]*$/;
+
+/** A JSON string literal as jsoniter writes it with EscapeHTML (Go's encoding/json rules). */
+export function jsonString(s: string): string {
+  if (PLAIN.test(s)) return `"${s}"`;
+  let out = '"';
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let esc: string | null = null;
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26) {
+      esc = c === 0x22 ? '\\"' : c === 0x5c ? '\\\\' : c === 0x0a ? '\\n' : c === 0x0d ? '\\r' : c === 0x09 ? '\\t' : `\\u00${HEX[c >> 4]}${HEX[c & 15]}`;
+    } else if (c === 0x2028 || c === 0x2029) {
+      esc = c === 0x2028 ? '\\u2028' : '\\u2029';
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      // A valid surrogate pair is one rune; a lone surrogate stands for bytes that were
+      // not UTF-8, which Go writes as the replacement character.
+      if (c <= 0xdbff && i + 1 < s.length) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          i++;
+          continue;
+        }
+      }
+      esc = '\\ufffd';
+    }
+    if (esc !== null) {
+      out += s.slice(from, i) + esc;
+      from = i + 1;
+    }
+  }
+  return out + s.slice(from) + '"';
+}
+
+/** {"name":"value",…} in label order. */
+export function labelsJSON(ls: Labels): string {
+  let out = '{';
+  for (let i = 0; i < ls.length; i++) {
+    if (i > 0) out += ',';
+    out += jsonString(ls[i].name) + ':' + jsonString(ls[i].value);
+  }
+  return out + '}';
+}
+
+/** One bucket of a native histogram in its API form. */
+interface Bucket {
+  lower: number;
+  upper: number;
+  lowerInclusive: boolean;
+  upperInclusive: boolean;
+  count: number;
+}
+
+/** The buckets of h as Prometheus's AllBucketIterator lists them: negative (highest index first), zero, positive. */
+function histogramBuckets(h: FloatHistogram): Bucket[] {
+  const out: Bucket[] = [];
+  const custom = isCustomBucketsSchema(h.schema);
+  const upperOf = (idx: number): number => {
+    if (!custom) return exponentialBound(idx, h.schema);
+    const cv = h.customValues ?? [];
+    return idx < cv.length ? cv[idx] : Infinity;
+  };
+  const lowerOf = (idx: number): number => (custom ? (idx === 0 ? -Infinity : upperOf(idx - 1)) : exponentialBound(idx - 1, h.schema));
+  const zt = h.zeroThreshold;
+  const clamp = (b: Bucket): Bucket => {
+    if (b.upper < 0 && b.upper > -zt) b.upper = -zt;
+    else if (b.lower > 0 && b.lower < zt) b.lower = zt;
+    return b;
+  };
+  const neg = [...bucketEntries(h.negativeSpans, h.negativeBuckets)];
+  for (let i = neg.length - 1; i >= 0; i--) {
+    const [idx, count] = neg[i];
+    out.push(clamp({ lower: -upperOf(idx), upper: -lowerOf(idx), lowerInclusive: true, upperInclusive: false, count }));
+  }
+  if (!custom && h.zeroCount > 0) {
+    out.push({ lower: -zt, upper: zt, lowerInclusive: true, upperInclusive: true, count: h.zeroCount });
+  }
+  for (const [idx, count] of bucketEntries(h.positiveSpans, h.positiveBuckets)) {
+    out.push(clamp({ lower: lowerOf(idx), upper: upperOf(idx), lowerInclusive: false, upperInclusive: true, count }));
+  }
+  return out;
+}
+
+/** jsonutil.MarshalHistogram: count, sum and the non-empty buckets. */
+export function histogramJSON(h: FloatHistogram): string {
+  let out = `{"count":"${formatSampleValue(h.count)}","sum":"${formatSampleValue(h.sum)}"`;
+  let first = true;
+  for (const b of histogramBuckets(h)) {
+    if (b.count === 0) continue;
+    out += first ? ',"buckets":[' : ',';
+    first = false;
+    const boundaries = b.lowerInclusive ? (b.upperInclusive ? 3 : 1) : b.upperInclusive ? 0 : 2;
+    out += `[${boundaries},"${formatSampleValue(b.lower)}","${formatSampleValue(b.upper)}","${formatSampleValue(b.count)}"]`;
+  }
+  if (!first) out += ']';
+  return out + '}';
+}
+
+/**
+ * The `data` of a query response for an engine value, as parts to be joined:
+ * {"resultType":"matrix","result":[…]}.
+ */
+export function queryDataParts(v: Value, out: string[] = []): string[] {
+  out.push(`{"resultType":"${v.type}","result":`);
+  switch (v.type) {
+    case 'scalar':
+      out.push(`[${formatTimestamp(v.scalar.t)},"${formatSampleValue(v.scalar.v)}"]`);
+      break;
+    case 'string':
+      out.push(`[${formatTimestamp(v.string.t)},${jsonString(v.string.v)}]`);
+      break;
+    case 'vector': {
+      out.push('[');
+      const vec = v.vector;
+      for (let i = 0; i < vec.length; i++) {
+        const s = vec[i];
+        if (i > 0) out.push(',');
+        const point = s.h === null ? `"value":[${formatTimestamp(s.t)},"${formatSampleValue(s.f)}"]` : `"histogram":[${formatTimestamp(s.t)},${histogramJSON(s.h)}]`;
+        out.push(`{"metric":${labelsJSON(s.metric)},${point}}`);
+      }
+      out.push(']');
+      break;
+    }
+    case 'matrix': {
+      out.push('[');
+      const m = v.matrix;
+      for (let i = 0; i < m.length; i++) {
+        const s = m[i];
+        if (i > 0) out.push(',');
+        out.push(`{"metric":${labelsJSON(s.metric)}`);
+        const fl = s.floats;
+        if (fl.length > 0) {
+          // One string per series keeps the parts list short for long series.
+          let pts = ',"values":[';
+          for (let j = 0; j < fl.length; j++) {
+            if (j > 0) pts += ',';
+            pts += `[${formatTimestamp(fl.t[j])},"${formatSampleValue(fl.f[j])}"]`;
+          }
+          out.push(pts + ']');
+        }
+        const hs = s.histograms;
+        if (hs !== null && hs.length > 0) {
+          let pts = ',"histograms":[';
+          for (let j = 0; j < hs.length; j++) {
+            if (j > 0) pts += ',';
+            pts += `[${formatTimestamp(hs.t[j])},${histogramJSON(hs.h[j])}]`;
+          }
+          out.push(pts + ']');
+        }
+        out.push('}');
+      }
+      out.push(']');
+      break;
+    }
+  }
+  out.push('}');
+  return out;
+}
+
+/** A JSON array of strings. */
+export function stringsJSON(values: readonly string[]): string {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    out += jsonString(values[i]);
+  }
+  return out + ']';
+}
+
+/**
+ * Any plain JSON value (objects, arrays, strings, finite numbers, booleans, null) with
+ * jsoniter's string escaping and Go's map key order (sorted) for `sortKeys` objects.
+ */
+export function plainJSON(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'string') return jsonString(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v);
+  if (Array.isArray(v)) return '[' + v.map(plainJSON).join(',') + ']';
+  const parts: string[] = [];
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (x === undefined) continue;
+    parts.push(jsonString(k) + ':' + plainJSON(x));
+  }
+  return '{' + parts.join(',') + '}';
+}
+
+/** Response.Warnings/Infos: omitted when empty. */
+function annotationsJSON(warnings: readonly string[], infos: readonly string[]): string {
+  let out = '';
+  if (warnings.length > 0) out += ',"warnings":' + stringsJSON(warnings);
+  if (infos.length > 0) out += ',"infos":' + stringsJSON(infos);
+  return out;
+}
+
+/** A success envelope around already encoded `data` parts. */
+export function successBody(dataParts: readonly string[], warnings: readonly string[] = [], infos: readonly string[] = []): string {
+  return '{"status":"success","data":' + dataParts.join('') + annotationsJSON(warnings, infos) + '}';
+}
+
+/** An error envelope: {"status":"error","errorType":…,"error":…}. */
+export function errorBody(errorType: string, message: string): string {
+  return `{"status":"error","errorType":${jsonString(errorType)},"error":${jsonString(message)}}`;
+}

@@ -1,0 +1,761 @@
+// The Prometheus HTTP API v1 of the query component (Prometheus web/api/v1/api.go with
+// Thanos's additions from pkg/api/query/v1.go): PromQL queries, series, label names and
+// values, status, and Thanos's /api/v1/stores. Parameters, error types, messages and
+// status codes are Prometheus's; the Thanos parameters dedup, partial_response,
+// max_source_resolution, replicaLabels[] and storeMatch[] choose how the StoreAPI
+// endpoints are read for each request.
+
+import { gzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { nopLogger, VERSION } from '@thanos-ts/runtime';
+import type { HttpServer, Logger } from '@thanos-ts/runtime';
+import { ParseErrors, parseMetricSelector } from '@thanos-ts/promql';
+import type { Engine, Expr, QueryResult } from '@thanos-ts/promql';
+import { compareLabels, compareStrings, goQuote, labelsEqual } from '@thanos-ts/tsdb';
+import type { Labels, Matcher } from '@thanos-ts/tsdb';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { Gate } from '../gate.js';
+import type { StoreQueryable, StoreQueryableOptions } from '../querier.js';
+import { ApiError, apiErrorOf, badData, ErrorType, invalidParam, statusCodeOf } from './errors.js';
+import { errorBody, labelsJSON, plainJSON, queryDataParts, stringsJSON, successBody } from './json.js';
+import { API_MAX_TIME, API_MIN_TIME, Form, FormError, parseBool, parseDuration, parseLimit, parseTime, parseTimeParam, readForm } from './params.js';
+
+const gzipAsync = promisify(gzip);
+
+/** Downsampling resolutions (Thanos downsample.ResLevel0/1/2), ms. */
+const RES_LEVELS = [0, 5 * 60_000, 60 * 60_000] as const;
+
+/** Prometheus caps the annotations of one response at this many warnings and infos each. */
+const MAX_ANNOTATIONS = 10;
+
+/** Range queries: at most this many points per series (Prometheus's safety limit). */
+const MAX_POINTS = 11_000;
+
+export interface QueryAPIOptions {
+  engine: Engine;
+  /** A Queryable over the endpoints with the component's defaults, overridden per request. */
+  queryable: (overrides: Partial<Omit<StoreQueryableOptions, 'proxy'>>) => StoreQueryable;
+  /** The /api/v1/stores data, as JSON (EndpointSet.storesView through marshalStoresView). */
+  storesJSON: () => string;
+  /** --query.replica-label: the default of replicaLabels[]. */
+  replicaLabels: readonly string[];
+  /** --query.partial-response: the default of partial_response. */
+  partialResponse: boolean;
+  /** --query.auto-downsampling: max_source_resolution defaults to step / 5. */
+  autoDownsampling?: boolean;
+  /** --query.timeout (ms): the longest a query may run; 0 for no limit. */
+  queryTimeoutMs: number;
+  /** --query.lookback-delta (ms; 0: the engine's default, 5m). */
+  lookbackDeltaMs?: number;
+  /** --query.max-concurrent: queries evaluated at once. */
+  maxConcurrent: number;
+  /** Step of range queries without one (Thanos --query.default-step, 1s). */
+  defaultStepMs?: number;
+  /** /api/v1/status/flags. */
+  flags?: Record<string, string>;
+  /** Path prefix the server adds to every route (--web.route-prefix). */
+  routePrefix?: string;
+  registry?: Registry;
+  logger?: Logger;
+  /** Clock (unix ms), for tests. */
+  now?: () => number;
+}
+
+/** A successful API answer: encoded data and its annotations. */
+interface ApiResult {
+  data: string[];
+  warnings?: string[];
+  infos?: string[];
+}
+
+interface RequestContext {
+  form: Form;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+  /** The path parameter of /label/<name>/values. */
+  name?: string;
+}
+
+type Handler = (ctx: RequestContext) => Promise<ApiResult>;
+
+interface Route {
+  handler: Handler;
+  /** Methods served besides OPTIONS. */
+  post: boolean;
+  name: string;
+}
+
+// Thanos's CORS headers: any origin may call the API.
+const CORS_HEADERS: Record<string, string> = {
+  'Access-Control-Allow-Headers': 'Accept, Accept-Encoding, Authorization, Content-Type, Origin',
+  'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'Date',
+};
+
+/** The per-request settings of the StoreAPI reads (Thanos queryableCreate's arguments). */
+interface StoreParams {
+  deduplicate: boolean;
+  replicaLabels: readonly string[];
+  partialResponse: boolean;
+  storeMatchers: Matcher[][];
+}
+
+export class QueryAPI {
+  private readonly routes = new Map<string, Route>();
+  private readonly gate: Gate;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly prefix: string;
+  private readonly metrics: {
+    requests: Counter<'code' | 'handler' | 'method'>;
+    duration: Histogram<'code' | 'handler' | 'method'>;
+    rangeSpan: Histogram;
+  } | null;
+
+  constructor(private readonly opts: QueryAPIOptions) {
+    this.gate = new Gate(Math.max(1, opts.maxConcurrent));
+    this.logger = opts.logger ?? nopLogger();
+    this.now = opts.now ?? Date.now;
+    this.prefix = (opts.routePrefix ?? '').replace(/\/+$/, '') + '/api/v1';
+    this.metrics = opts.registry ? this.registerMetrics(opts.registry) : null;
+
+    const add = (path: string, name: string, post: boolean, handler: Handler): void => {
+      this.routes.set(path, { handler, post, name });
+    };
+    add('/query', 'query', true, (c) => this.query(c));
+    add('/query_range', 'query_range', true, (c) => this.queryRange(c));
+    add('/query_exemplars', 'exemplars', true, (c) => this.queryExemplars(c));
+    add('/series', 'series', true, (c) => this.series(c));
+    add('/labels', 'label_names', true, (c) => this.labelNames(c));
+    add('/label/values', 'label_values', false, (c) => this.labelValues(c));
+    add('/metadata', 'metadata', false, async () => ({ data: ['{}'] }));
+    add('/alerts', 'alerts', false, async () => ({ data: ['{"alerts":[]}'] }));
+    add('/rules', 'rules', false, async () => ({ data: ['{"groups":[]}'] }));
+    add('/status/buildinfo', 'status_build', false, async () => ({ data: [this.buildInfoJSON()] }));
+    add('/status/flags', 'status_flags', false, async () => ({ data: [this.flagsJSON()] }));
+    add('/stores', 'stores', false, async () => ({ data: [this.opts.storesJSON()] }));
+  }
+
+  /** Serves the API under /api/v1 of the server. */
+  register(http: HttpServer): void {
+    http.route('/api/v1/', (req, res, url) => this.handle(req, res, url));
+  }
+
+  /** Handles a request whose path starts with <route prefix>/api/v1/. */
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const started = performance.now();
+    let path = url.pathname.startsWith(this.prefix) ? url.pathname.slice(this.prefix.length) : url.pathname;
+    let name: string | undefined;
+    const lv = /^\/label\/([^/]*)\/values$/.exec(path);
+    if (lv) {
+      path = '/label/values';
+      try {
+        name = decodeURIComponent(lv[1]);
+      } catch {
+        name = lv[1];
+      }
+    }
+    const route = this.routes.get(path);
+    const method = req.method ?? 'GET';
+    for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
+    if (!route) {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
+      return;
+    }
+    if (method === 'OPTIONS') {
+      res.writeHead(204).end();
+      return;
+    }
+    if (method !== 'GET' && !(route.post && method === 'POST')) {
+      res.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8', Allow: route.post ? 'GET, OPTIONS, POST' : 'GET, OPTIONS' }).end('Method Not Allowed\n');
+      return;
+    }
+
+    const ac = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) ac.abort(new DOMException('client closed the connection', 'AbortError'));
+    });
+    let code = 200;
+    try {
+      let form: Form;
+      try {
+        form = await readForm(req, url);
+      } catch (err) {
+        throw err instanceof FormError ? new ApiError(ErrorType.BAD_DATA, `error parsing form values: ${err.message}`) : err;
+      }
+      const result = await route.handler({ form, signal: ac.signal, name });
+      const warnings = result.warnings ?? [];
+      const body = successBody(result.data, warnings, result.infos ?? []);
+      const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+      // Answers missing data must not be cached (Thanos: any non-PromQL warning).
+      if (warnings.some((w) => !w.startsWith('PromQL '))) headers['Cache-Control'] = 'no-store';
+      await this.send(req, res, 200, headers, body);
+    } catch (err) {
+      const apiErr = err instanceof ApiError ? err : apiErrorOf(err);
+      code = statusCodeOf(apiErr.type);
+      if (code >= 500) this.logger.warn({ path, err: apiErr }, 'api request failed');
+      else this.logger.debug({ path, err: apiErr }, 'api request failed');
+      if (!res.headersSent && !res.destroyed) {
+        await this.send(req, res, code, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }, errorBody(apiErr.type, apiErr.message));
+      }
+    } finally {
+      if (this.metrics) {
+        const labels = { code: String(code), handler: route.name, method: method.toLowerCase() };
+        this.metrics.requests.inc(labels);
+        this.metrics.duration.observe(labels, (performance.now() - started) / 1000);
+      }
+    }
+  }
+
+  /** Writes the body, gzipped when the client takes it and it is big enough to be worth it (gzhttp's 1 KiB). */
+  private async send(req: IncomingMessage, res: ServerResponse, code: number, headers: Record<string, string>, body: string): Promise<void> {
+    const accept = String(req.headers['accept-encoding'] ?? '');
+    if (body.length >= 1024 && /\bgzip\b/.test(accept)) {
+      const zipped = await gzipAsync(Buffer.from(body, 'utf8'), { level: 1 });
+      if (res.destroyed) return;
+      res.writeHead(code, { ...headers, 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding', 'Content-Length': String(zipped.length) });
+      res.end(zipped);
+      return;
+    }
+    res.writeHead(code, { ...headers, 'Content-Length': String(Buffer.byteLength(body, 'utf8')) });
+    res.end(body);
+  }
+
+  // ---------------------------------------------------------------------------
+  // PromQL
+  // ---------------------------------------------------------------------------
+
+  private async query(ctx: RequestContext): Promise<ApiResult> {
+    const { form } = ctx;
+    const limit = this.limitParam(form);
+    let ts: number;
+    try {
+      ts = parseTimeParam(form, 'time', this.now());
+    } catch (err) {
+      throw invalidParam(err, 'time');
+    }
+    const timeoutMs = this.timeoutParam(form);
+    const lookbackFromReq = this.lookbackDeltaParam(form);
+    const store = this.storeParams(form);
+    const msr = this.maxSourceResolutionParam(form, 0);
+    const text = form.value('query');
+    this.parseQuery(text);
+    const lookbackDelta = lookbackFromReq > 0 ? lookbackFromReq : this.lookbackDeltaFor(msr);
+    return this.exec(ctx, text, timeoutMs, store, msr, limit, (queryable, signal) =>
+      this.opts.engine.instantQuery(queryable, text, ts, { signal, lookbackDelta }),
+    );
+  }
+
+  private async queryRange(ctx: RequestContext): Promise<ApiResult> {
+    const { form } = ctx;
+    const limit = this.limitParam(form);
+    let start: number;
+    let end: number;
+    try {
+      start = parseTime(form.value('start'));
+    } catch (err) {
+      throw invalidParam(err, 'start');
+    }
+    try {
+      end = parseTime(form.value('end'));
+    } catch (err) {
+      throw invalidParam(err, 'end');
+    }
+    if (end < start) throw invalidParam(new Error('end timestamp must not be before start time'), 'end');
+    let step: number;
+    const stepParam = form.value('step');
+    if (stepParam === '') {
+      // Thanos: without a step, max(range / 250, --query.default-step), whole seconds.
+      step = Math.max(Math.floor((end - start) / 1000 / 250), Math.floor((this.opts.defaultStepMs ?? 1000) / 1000)) * 1000;
+    } else {
+      try {
+        step = parseDuration(stepParam);
+      } catch (err) {
+        throw invalidParam(err, 'step');
+      }
+    }
+    if (step <= 0) throw invalidParam(new Error('zero or negative query resolution step widths are not accepted. Try a positive integer'), 'step');
+    if (Math.trunc((end - start) / step) > MAX_POINTS) {
+      throw new ApiError(ErrorType.BAD_DATA, 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+    }
+    const timeoutMs = this.timeoutParam(form);
+    const lookbackFromReq = this.lookbackDeltaParam(form);
+    const store = this.storeParams(form);
+    // Without max_source_resolution, fit at least 5 samples into a step.
+    const msr = this.maxSourceResolutionParam(form, Math.floor(step / 5));
+    const text = form.value('query');
+    const expr = this.parseQuery(text);
+    if (expr.valueType !== 'vector' && expr.valueType !== 'scalar') {
+      const t = expr.valueType === 'matrix' ? 'range vector' : expr.valueType;
+      throw invalidParam(new Error(`invalid expression type "${t}" for range query, must be Scalar or instant Vector`), 'query');
+    }
+    this.metrics?.rangeSpan.observe((end - start) / 1000);
+    const lookbackDelta = lookbackFromReq > 0 ? lookbackFromReq : this.lookbackDeltaFor(msr);
+    return this.exec(ctx, text, timeoutMs, store, msr, limit, (queryable, signal) =>
+      this.opts.engine.rangeQuery(queryable, text, start, end, step, { signal, lookbackDelta }),
+    );
+  }
+
+  /** Parses the query for its errors (the engine parses again, keeping positions for annotations). */
+  private parseQuery(text: string): Expr {
+    try {
+      return this.opts.engine.parse(text);
+    } catch (err) {
+      if (err instanceof ParseErrors) throw invalidParam(err, 'query');
+      throw invalidParam(err, 'query');
+    }
+  }
+
+  /**
+   * Runs a query under the concurrency gate and the deadline (the timeout parameter,
+   * at most --query.timeout), and renders its value with the StoreAPI warnings and the
+   * PromQL annotations.
+   */
+  private async exec(
+    ctx: RequestContext,
+    text: string,
+    timeoutMs: number,
+    store: StoreParams,
+    maxSourceResolutionMs: number,
+    limit: number,
+    run: (queryable: StoreQueryable, signal: AbortSignal) => Promise<QueryResult>,
+  ): Promise<ApiResult> {
+    const limits = [this.opts.queryTimeoutMs, timeoutMs].filter((t) => t > 0);
+    const deadline = limits.length > 0 ? Math.min(...limits) : 0;
+    const ac = new AbortController();
+    let timedOut = false;
+    const timer =
+      deadline > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            ac.abort(new DOMException('query timed out', 'TimeoutError'));
+          }, deadline)
+        : null;
+    const onClientGone = (): void => ac.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', onClientGone, { once: true });
+    try {
+      try {
+        await this.gate.acquire(ac.signal);
+      } catch (err) {
+        throw apiErrorOf(err, timedOut);
+      }
+      try {
+        const queryable = this.opts.queryable({
+          deduplicate: store.deduplicate,
+          replicaLabels: store.replicaLabels,
+          partialResponse: store.partialResponse,
+          storeMatchers: store.storeMatchers,
+          maxSourceResolutionMs,
+          signal: ac.signal,
+          logger: this.logger,
+        });
+        let res: QueryResult;
+        try {
+          res = await run(queryable, ac.signal);
+        } catch (err) {
+          if (err instanceof ParseErrors) throw invalidParam(err, 'query');
+          throw apiErrorOf(err, timedOut);
+        }
+        const annos = res.annotations.asStrings(text, 0, MAX_ANNOTATIONS);
+        // StoreAPI warnings and PromQL warnings share Prometheus's cap of ten.
+        const warnings = capWarnings([...queryable.warnings, ...annos.warnings]);
+        let value = res.value;
+        if (limit > 0) {
+          if (value.type === 'vector' && value.vector.length > limit) {
+            value = { type: 'vector', vector: value.vector.slice(0, limit) };
+            warnings.push('results truncated due to limit');
+          } else if (value.type === 'matrix' && value.matrix.length > limit) {
+            value = { type: 'matrix', matrix: value.matrix.slice(0, limit) };
+            warnings.push('results truncated due to limit');
+          }
+        }
+        return { data: queryDataParts(value), warnings, infos: annos.infos };
+      } finally {
+        this.gate.release();
+      }
+    } finally {
+      if (timer) clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onClientGone);
+    }
+  }
+
+  private async queryExemplars(ctx: RequestContext): Promise<ApiResult> {
+    const { form } = ctx;
+    let start: number;
+    let end: number;
+    try {
+      start = parseTimeParam(form, 'start', API_MIN_TIME);
+    } catch (err) {
+      throw invalidParam(err, 'start');
+    }
+    try {
+      end = parseTimeParam(form, 'end', API_MAX_TIME);
+    } catch (err) {
+      throw invalidParam(err, 'end');
+    }
+    if (end < start) throw new ApiError(ErrorType.BAD_DATA, 'end timestamp must not be before start timestamp');
+    try {
+      this.opts.engine.parse(form.value('query'));
+    } catch (err) {
+      throw badData(err);
+    }
+    // No endpoint serves exemplars yet.
+    return { data: ['[]'] };
+  }
+
+  // ---------------------------------------------------------------------------
+  // Metadata: series, label names, label values
+  // ---------------------------------------------------------------------------
+
+  private async series(ctx: RequestContext): Promise<ApiResult> {
+    const { form } = ctx;
+    const matchParams = form.values('match[]');
+    if (matchParams.length === 0) throw new ApiError(ErrorType.BAD_DATA, 'no match[] parameter provided');
+    const limit = this.limitParam(form);
+    const { start, end } = this.metadataRange(form);
+    let sets: Matcher[][];
+    try {
+      sets = parseMatchersParam(matchParams);
+    } catch (err) {
+      throw invalidParam(err, 'match[]');
+    }
+    const store = this.storeParams(form);
+    const queryable = this.opts.queryable({
+      deduplicate: store.deduplicate,
+      replicaLabels: store.replicaLabels,
+      partialResponse: store.partialResponse,
+      storeMatchers: store.storeMatchers,
+      skipChunks: true,
+      signal: ctx.signal,
+      logger: this.logger,
+    });
+    const querier = await queryable.querier(start, end);
+    const found: Labels[] = [];
+    const warnings: string[] = [];
+    try {
+      for (const matchers of sets) {
+        for await (const s of querier.select({ start, end, func: 'series' }, matchers)) {
+          found.push(s.labels);
+          if (sets.length === 1 && limit > 0 && found.length > limit) break;
+        }
+      }
+    } catch (err) {
+      throw apiErrorOf(err);
+    } finally {
+      await querier.close();
+    }
+    let out = found;
+    if (sets.length > 1) {
+      // Several selectors: their union, sorted, each label set once.
+      out = found.slice().sort(compareLabels);
+      out = out.filter((ls, i) => i === 0 || !labelsEqual(ls, out[i - 1]));
+    }
+    warnings.push(...queryable.warnings);
+    if (limit > 0 && out.length > limit) {
+      out = out.slice(0, limit);
+      warnings.push('results truncated due to limit');
+    }
+    const parts = ['['];
+    for (let i = 0; i < out.length; i++) parts.push(i === 0 ? labelsJSON(out[i]) : ',' + labelsJSON(out[i]));
+    parts.push(']');
+    return { data: parts, warnings: capWarnings(warnings) };
+  }
+
+  private async labelNames(ctx: RequestContext): Promise<ApiResult> {
+    return this.labels(ctx, null);
+  }
+
+  private async labelValues(ctx: RequestContext): Promise<ApiResult> {
+    let name = ctx.name ?? '';
+    if (name.startsWith('U__')) name = unescapeName(name);
+    if (name === '' || !isValidUTF8(name)) throw new ApiError(ErrorType.BAD_DATA, `invalid label name: ${goQuote(name)}`);
+    return this.labels(ctx, name);
+  }
+
+  /**
+   * Label names (name null) or values of a label across the endpoints. As in Thanos,
+   * replica labels are not removed here: they are listed like any other label.
+   */
+  private async labels(ctx: RequestContext, name: string | null): Promise<ApiResult> {
+    const { form } = ctx;
+    const limit = this.limitParam(form);
+    const { start, end } = this.metadataRange(form);
+    let sets: Matcher[][];
+    try {
+      sets = parseMatchersParam(form.values('match[]'));
+    } catch (err) {
+      throw badData(err);
+    }
+    const store = this.storeParams(form);
+    const queryable = this.opts.queryable({
+      deduplicate: false,
+      replicaLabels: [],
+      partialResponse: store.partialResponse,
+      storeMatchers: store.storeMatchers,
+      signal: ctx.signal,
+      logger: this.logger,
+    });
+    const querier = await queryable.querier(start, end);
+    let values: string[];
+    try {
+      const call = (ms: Matcher[]): Promise<string[]> => (name === null ? querier.labelNames(ms) : querier.labelValues(name, ms));
+      if (sets.length <= 1) {
+        values = await call(sets[0] ?? []);
+      } else {
+        const all = new Set<string>();
+        for (const ms of sets) for (const v of await call(ms)) all.add(v);
+        values = [...all].sort(compareStrings);
+      }
+    } catch (err) {
+      const e = apiErrorOf(err);
+      throw e.type === ErrorType.CANCELED ? e : new ApiError(ErrorType.EXECUTION, e.message);
+    } finally {
+      await querier.close();
+    }
+    const warnings = [...queryable.warnings];
+    if (limit > 0 && values.length > limit) {
+      values = values.slice(0, limit);
+      warnings.push('results truncated due to limit');
+    }
+    return { data: [stringsJSON(values)], warnings: capWarnings(warnings) };
+  }
+
+  // ---------------------------------------------------------------------------
+  // Parameters
+  // ---------------------------------------------------------------------------
+
+  private limitParam(form: Form): number {
+    try {
+      return parseLimit(form.value('limit'));
+    } catch (err) {
+      throw invalidParam(err, 'limit');
+    }
+  }
+
+  private timeoutParam(form: Form): number {
+    const v = form.value('timeout');
+    if (v === '') return 0;
+    try {
+      return parseDuration(v);
+    } catch (err) {
+      throw invalidParam(err, 'timeout');
+    }
+  }
+
+  private lookbackDeltaParam(form: Form): number {
+    const v = form.value('lookback_delta');
+    if (v === '') return 0;
+    try {
+      return parseDuration(v);
+    } catch (err) {
+      throw new ApiError(ErrorType.BAD_DATA, `error parsing lookback delta duration: ${(err as Error).message}`);
+    }
+  }
+
+  /** start/end of the metadata calls: all time when absent. */
+  private metadataRange(form: Form): { start: number; end: number } {
+    let start: number;
+    let end: number;
+    try {
+      start = parseTimeParam(form, 'start', API_MIN_TIME);
+    } catch (err) {
+      throw invalidParam(err, 'start');
+    }
+    try {
+      end = parseTimeParam(form, 'end', API_MAX_TIME);
+    } catch (err) {
+      throw invalidParam(err, 'end');
+    }
+    return { start, end };
+  }
+
+  /** dedup, replicaLabels[], partial_response and storeMatch[] (Thanos). */
+  private storeParams(form: Form): StoreParams {
+    let deduplicate = true;
+    const d = form.value('dedup');
+    if (d !== '') {
+      try {
+        deduplicate = parseBool(d);
+      } catch (err) {
+        throw new ApiError(ErrorType.BAD_DATA, `'dedup' parameter: ${(err as Error).message}`);
+      }
+    }
+    let partialResponse = this.opts.partialResponse;
+    const p = form.value('partial_response');
+    if (p !== '') {
+      try {
+        partialResponse = parseBool(p);
+      } catch (err) {
+        throw new ApiError(ErrorType.BAD_DATA, `'partial_response' parameter: ${(err as Error).message}`);
+      }
+    }
+    const fromReq = form.values('replicaLabels[]');
+    const replicaLabels = fromReq.length > 0 ? fromReq : this.opts.replicaLabels;
+    const storeMatchers: Matcher[][] = [];
+    for (const s of form.values('storeMatch[]')) {
+      try {
+        storeMatchers.push(parseMetricSelector(s));
+      } catch (err) {
+        throw badData(err);
+      }
+    }
+    return { deduplicate, replicaLabels, partialResponse, storeMatchers };
+  }
+
+  /**
+   * max_source_resolution in ms (Thanos parseDownsamplingParamMillis): a duration, or
+   * "auto" (and --query.auto-downsampling) for `auto` (range queries: step / 5).
+   */
+  private maxSourceResolutionParam(form: Form, auto: number): number {
+    const v = form.value('max_source_resolution');
+    let msr = 0;
+    if (this.opts.autoDownsampling || v === 'auto') msr = auto;
+    if (v !== '' && v !== 'auto') {
+      try {
+        msr = parseDuration(v);
+      } catch (err) {
+        throw new ApiError(ErrorType.BAD_DATA, `'max_source_resolution' parameter: ${(err as Error).message}`);
+      }
+    }
+    if (msr < 0) throw new ApiError(ErrorType.BAD_DATA, "negative 'max_source_resolution' is not accepted. Try a positive integer");
+    return msr;
+  }
+
+  /**
+   * The lookback delta for a max source resolution (Thanos LookbackDeltaFactory with
+   * dynamic lookback): downsampled data has a sample every 5m or 1h, so the lookback
+   * grows to the resolution read.
+   */
+  lookbackDeltaFor(maxSourceResolutionMs: number): number {
+    const ld = this.opts.lookbackDeltaMs ?? 0;
+    const lds: number[] = [];
+    let cur = ld;
+    for (const r of RES_LEVELS) {
+      if (ld < r) cur = r;
+      lds.push(cur);
+    }
+    for (let i = RES_LEVELS.length - 1; i >= 1; i--) {
+      if (Math.max(RES_LEVELS[i - 1], ld) < maxSourceResolutionMs) return lds[i];
+    }
+    return lds[0];
+  }
+
+  // ---------------------------------------------------------------------------
+  // Status
+  // ---------------------------------------------------------------------------
+
+  private buildInfoJSON(): string {
+    return plainJSON({
+      version: VERSION,
+      revision: 'unknown',
+      branch: 'main',
+      buildUser: '',
+      buildDate: '',
+      goVersion: `node${process.versions.node}`,
+    });
+  }
+
+  private flagsJSON(): string {
+    const flags = this.opts.flags ?? {};
+    const sorted: Record<string, string> = {};
+    for (const k of Object.keys(flags).sort(compareStrings)) sorted[k] = flags[k];
+    return plainJSON(sorted);
+  }
+
+  private registerMetrics(registry: Registry): NonNullable<QueryAPI['metrics']> {
+    const gate = this.gate;
+    new Gauge({
+      name: 'thanos_query_concurrent_gate_queries_in_flight',
+      help: 'Number of queries that are currently in flight.',
+      registers: [registry],
+      collect() {
+        this.set(gate.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'thanos_query_concurrent_gate_queries_max',
+      help: 'Maximum number of concurrent queries.',
+      registers: [registry],
+    }).set(Math.max(1, this.opts.maxConcurrent));
+    return {
+      requests: new Counter({
+        name: 'http_requests_total',
+        help: 'Tracks the number of HTTP requests.',
+        labelNames: ['code', 'handler', 'method'],
+        registers: [registry],
+      }),
+      duration: new Histogram({
+        name: 'http_request_duration_seconds',
+        help: 'Tracks the latencies for HTTP requests.',
+        labelNames: ['code', 'handler', 'method'],
+        buckets: [0.001, 0.01, 0.1, 0.3, 0.6, 1, 3, 6, 9, 20, 30, 60, 90, 120],
+        registers: [registry],
+      }),
+      rangeSpan: new Histogram({
+        name: 'thanos_query_range_requested_timespan_duration_seconds',
+        help: 'A histogram of the query range window in seconds',
+        buckets: Array.from({ length: 12 }, (_, i) => 15 * 60 * 2 ** i),
+        registers: [registry],
+      }),
+    };
+  }
+}
+
+/** match[] selectors, each needing one matcher that does not match the empty string. */
+function parseMatchersParam(values: readonly string[]): Matcher[][] {
+  const sets = values.map((v) => parseMetricSelector(v));
+  for (const ms of sets) {
+    if (!ms.some((m) => !m.matches(''))) throw new Error('match[] must contain at least one non-empty matcher');
+  }
+  return sets;
+}
+
+/** Prometheus's cap: ten warnings, then "N more warning annotations omitted". */
+function capWarnings(ws: string[]): string[] {
+  const seen = new Set<string>();
+  const uniq = ws.filter((w) => (seen.has(w) ? false : (seen.add(w), true)));
+  if (uniq.length <= MAX_ANNOTATIONS) return uniq;
+  const out = uniq.slice(0, MAX_ANNOTATIONS);
+  out.push(`${uniq.length - MAX_ANNOTATIONS} more warning annotations omitted`);
+  return out;
+}
+
+function isValidUTF8(s: string): boolean {
+  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+
+/**
+ * model.UnescapeName with ValueEncodingEscaping: "U__" then the name with "__" for "_"
+ * and "_<hex>_" for any other character not valid in legacy names. Invalid input is
+ * returned unchanged, as Prometheus does.
+ */
+export function unescapeName(name: string): string {
+  if (!name.startsWith('U__')) return name;
+  const s = name.slice(3);
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c !== '_') {
+      if (!/[a-zA-Z0-9:]/.test(c)) return name;
+      out += c;
+      continue;
+    }
+    if (s[i + 1] === '_') {
+      out += '_';
+      i++;
+      continue;
+    }
+    const end = s.indexOf('_', i + 1);
+    if (end < 0) return name;
+    const hex = s.slice(i + 1, end);
+    if (!/^[0-9a-fA-F]+$/.test(hex)) return name;
+    const cp = parseInt(hex, 16);
+    if (cp > 0x10ffff) return name;
+    out += String.fromCodePoint(cp);
+    i = end;
+  }
+  return out;
+}
