@@ -155,6 +155,12 @@ describe('histogram_quantile', () => {
     expect(ann.size).toBe(0);
   });
 
+  it('keeps apart histograms whose label texts contain the character ÿ', () => {
+    // {a="1ÿbÿ2"} and {a="1", b="2"} would share a key joined with '\xff'.
+    const out = funcHistogramQuantile([bucket('1', 1, 'a', '1\xffb\xff2'), bucket('+Inf', 2, 'a', '1\xffb\xff2'), bucket('1', 2, 'a', '1', 'b', '2'), bucket('+Inf', 2, 'a', '1', 'b', '2')], call(0.5), new Annotations());
+    expect(out.map((s) => [s.metric.length, s.f])).toEqual([[2, 1], [3, 0.5]]);
+  });
+
   it('warns about bad le labels and invalid quantiles', () => {
     const ann = new Annotations();
     const out = funcHistogramQuantile([bucket('foo', 1), bucket('1', 1), bucket('+Inf', 1), { ...bucket('x', 1), metric: labelsFromStrings('__name__', 'm_bucket') }], call(2), ann);
@@ -184,6 +190,54 @@ describe('histogram_quantile', () => {
   });
 });
 
+describe('histogram_quantile across the steps of a range query', () => {
+  // The evaluator passes the same label-set objects at every step; the output labels must
+  // then be the same objects too (its series lookup by identity), and each step's buckets
+  // must be computed afresh.
+  const step = (vec: Sample[], evalTs: number, ann = new Annotations()): Sample[] => funcHistogramQuantile(vec, { ...call(0.5), evalTs }, ann);
+  const at = (s: Sample, f: number): Sample => ({ ...s, f });
+
+  it('returns the same output labels at every step, with each step computed afresh', () => {
+    const [a1, aInf, b1, bInf] = [bucket('1', 0, 'job', 'a'), bucket('+Inf', 0, 'job', 'a'), bucket('1', 0, 'job', 'b'), bucket('+Inf', 0, 'job', 'b')];
+    const first = step([at(a1, 1), at(aInf, 2), at(b1, 3), at(bInf, 4)], 60_000);
+    const second = step([at(a1, 4), at(aInf, 4), at(b1, 1), at(bInf, 2)], 120_000);
+    expect(first.map((s) => s.f)).toEqual([1, 2 / 3]);
+    expect(second.map((s) => s.f)).toEqual([0.5, 1]);
+    expect(second[0].metric).toBe(first[0].metric);
+    expect(second[1].metric).toBe(first[1].metric);
+    expect(second[0].metric).toEqual(labelsFromStrings('__name__', 'm_bucket', 'job', 'a'));
+    // A step where a group is missing, then back.
+    const third = step([at(b1, 1), at(bInf, 1)], 180_000);
+    expect(third.map((s) => [s.metric, s.f])).toEqual([[first[1].metric, 0.5]]);
+    expect(third[0].metric).toBe(first[1].metric);
+    expect(step([at(a1, 1), at(aInf, 1)], 240_000)[0].metric).toBe(first[0].metric);
+  });
+
+  it('groups buckets by labels, not by the identity of their groups', () => {
+    // le="2" first appears with the others at the second step: one group, which all its
+    // buckets share from then on.
+    const [l1, lInf] = [bucket('1', 1), bucket('+Inf', 4)];
+    const first = step([l1, lInf], 60_000);
+    const l2 = bucket('2', 3);
+    const second = step([l2, l1, lInf], 120_000);
+    expect(second).toHaveLength(1);
+    expect(second[0].f).toBe(1.5);
+    expect(second[0].metric).toEqual(first[0].metric);
+    const third = step([l1, l2, lInf], 180_000);
+    expect(third[0].metric).toBe(second[0].metric);
+    expect(step([l2, lInf], 240_000)[0].metric).toBe(second[0].metric);
+  });
+
+  it('warns about a bad le at every step', () => {
+    const bad = bucket('foo', 1);
+    for (const ts of [60_000, 120_000]) {
+      const ann = new Annotations();
+      expect(step([bad, bucket('+Inf', 1)], ts, ann)).toHaveLength(1);
+      expect(ann.asStrings(QUERY).warnings).toEqual(['PromQL warning: bucket label "le" is missing or has a malformed value of "foo" for metric name "m_bucket" (1:25)']);
+    }
+  });
+});
+
 describe('histogram_fraction', () => {
   it('computes fractions of classic histograms', () => {
     const out = funcHistogramFraction([bucket('1', 2), bucket('2', 6), bucket('+Inf', 10)], call(0, 1), new Annotations());
@@ -207,6 +261,15 @@ describe('histogram_quantiles', () => {
       ['1.0', 2],
     ]);
     expect(out[0].metric.map((l) => l.name)).toEqual(['__name__', 'q']);
+  });
+
+  it('returns the same labels for each quantile at every step', () => {
+    const vec = [bucket('1', 1), bucket('2', 2), bucket('+Inf', 2)];
+    const first = funcHistogramQuantiles(vec, qcall(0.5, 1), new Annotations());
+    const second = funcHistogramQuantiles(vec, qcall(0.5, 1), new Annotations());
+    expect(second.map((s) => s.metric)).toEqual(first.map((s) => s.metric));
+    for (let i = 0; i < first.length; i++) expect(second[i].metric).toBe(first[i].metric);
+    expect(first[0].metric).not.toBe(first[1].metric);
   });
 
   it('reuses the sorted and coalesced buckets between quantiles, as Prometheus does', () => {
