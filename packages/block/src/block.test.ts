@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilesystemBucket, getBytes } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
 import { parseBlockMeta, parseDeletionMark, readBlockMeta, writeBlockMeta } from '@thanos-ts/tsdb';
-import { createBlocksFromOpenMetrics, removeTempDirs, tempDir } from '@thanos-ts/testutil';
+import { createBlocksFromOpenMetrics, removeTempDirs, tempDir, wrapMethods } from '@thanos-ts/testutil';
 import {
   deleteBlock,
   downloadBlock,
@@ -36,8 +36,8 @@ afterAll(removeTempDirs);
 describe('block upload, fetch, download, delete', () => {
   it('uploads chunks, index and meta.json with thanos.files', async () => {
     const order: string[] = [];
-    const spy: Bucket = Object.assign(Object.create(bkt), {
-      upload: (name: string, body: never, o: never) => {
+    const spy = wrapMethods<Bucket>(bkt, {
+      upload: (name, body, o) => {
         order.push(name);
         return bkt.upload(name, body, o);
       },

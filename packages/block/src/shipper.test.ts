@@ -5,7 +5,7 @@ import { FilesystemBucket, getBytes } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
 import { parseBlockMeta, readBlockMeta, writeBlockMeta } from '@thanos-ts/tsdb';
 import { nopLogger } from '@thanos-ts/runtime';
-import { createBlocksFromOpenMetrics, removeTempDirs, tempDir } from '@thanos-ts/testutil';
+import { createBlocksFromOpenMetrics, removeTempDirs, tempDir, wrapMethods } from '@thanos-ts/testutil';
 import { listBlockIds, Shipper } from './index.js';
 
 afterAll(removeTempDirs);
@@ -46,15 +46,7 @@ describe('shipper', () => {
     const { dir, ids } = await tsdbDir();
     const real = new FilesystemBucket(await tempDir('shipper-bkt2'));
     let failNext = true;
-    const flaky: Bucket = {
-      name: () => real.name(),
-      get: (n) => real.get(n),
-      getRange: (n, o, l) => real.getRange(n, o, l),
-      exists: (n) => real.exists(n),
-      attributes: (n) => real.attributes(n),
-      delete: (n) => real.delete(n),
-      iter: (d, f, o) => real.iter(d, f, o),
-      close: () => real.close(),
+    const flaky = wrapMethods<Bucket>(real, {
       upload: (name, body, o) => {
         if (failNext && name.endsWith('/index')) {
           failNext = false;
@@ -62,7 +54,7 @@ describe('shipper', () => {
         }
         return real.upload(name, body, o);
       },
-    };
+    });
     const s = new Shipper({ dir, bucket: flaky, logger: nopLogger(), labels: () => ({ a: 'b' }), source: 'sidecar' });
     await expect(s.sync()).rejects.toThrow('failed to sync 1 block(s)');
     expect((await listBlockIds(real)).length).toBe(2);

@@ -21,3 +21,4 @@ export { startS3Server } from './s3.js';
 export type { ObjstoreYamlOptions, S3Server, S3ServerOptions } from './s3.js';
 export { startExporter } from './exporter.js';
 export type { Exporter } from './exporter.js';
+export { wrapMethods } from './wrap.js';

@@ -5,7 +5,7 @@ import { FilesystemBucket } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
 import { listBlockIds, MetaFetcher } from '@thanos-ts/block';
 import { nopLogger } from '@thanos-ts/runtime';
-import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
+import { removeTempDirs, tempDir, wrapMethods } from '@thanos-ts/testutil';
 import { bucketBackfill } from './index.js';
 
 afterAll(removeTempDirs);
@@ -37,20 +37,12 @@ describe('bucketBackfill', () => {
     const file = await omFile(6);
     const real = new FilesystemBucket(await tempDir('bf-fail'));
     let metas = 0;
-    const failing: Bucket = {
-      name: () => real.name(),
-      get: (n) => real.get(n),
-      getRange: (n, o, l) => real.getRange(n, o, l),
-      exists: (n) => real.exists(n),
-      attributes: (n) => real.attributes(n),
-      delete: (n) => real.delete(n),
-      iter: (d, f, o) => real.iter(d, f, o),
-      close: () => real.close(),
+    const failing = wrapMethods<Bucket>(real, {
       upload: (name, body, o) => {
         if (name.endsWith('meta.json') && ++metas === 3) return Promise.reject(new Error('bucket timed out'));
         return real.upload(name, body, o);
       },
-    };
+    });
     await expect(bucketBackfill(failing, { file, labels: { c: '1' }, logger: nopLogger() })).rejects.toThrow('bucket timed out');
     expect(await listBlockIds(real)).toEqual([]);
   });

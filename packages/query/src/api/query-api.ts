@@ -384,18 +384,7 @@ export class QueryAPI {
 
   private async queryExemplars(ctx: RequestContext): Promise<ApiResult> {
     const { form } = ctx;
-    let start: number;
-    let end: number;
-    try {
-      start = parseTimeParam(form, 'start', API_MIN_TIME);
-    } catch (err) {
-      throw invalidParam(err, 'start');
-    }
-    try {
-      end = parseTimeParam(form, 'end', API_MAX_TIME);
-    } catch (err) {
-      throw invalidParam(err, 'end');
-    }
+    const { start, end } = this.metadataRange(form);
     if (end < start) throw new ApiError(ErrorType.BAD_DATA, 'end timestamp must not be before start timestamp');
     try {
       this.opts.engine.parse(form.value('query'));
