@@ -52,4 +52,4 @@ export type { QueryAPIOptions } from './api/query-api.js';
 export { ApiError, ErrorType, apiErrorOf, statusCodeOf } from './api/errors.js';
 export { formatSampleValue, formatTimestamp, jsonString, labelsJSON, queryDataParts } from './api/json.js';
 export { parseTime, parseDuration, parseBool, API_MIN_TIME, API_MAX_TIME } from './api/params.js';
-export { Gate } from './gate.js';
+export { Gate } from '@thanos-ts/runtime';

@@ -10,7 +10,7 @@ import { aggrsFromFunc, maxResolutionForSelect, StoreChunkSeries } from './chunk
 import type { Aggr } from './chunk-series.js';
 import { DedupFunc } from './dedup/iter.js';
 import { dedupSeriesSet, sortedByMinTime } from './dedup/series-set.js';
-import { Gate } from './gate.js';
+import { Gate } from '@thanos-ts/runtime';
 import { PartialResponseStrategy } from './proxy.js';
 import type { ProxyLabelsRequest, ProxySeriesRequest } from './proxy.js';
 import type { SeriesResponse, LabelNamesResponse, LabelValuesResponse } from '@thanos-ts/storeapi';

@@ -25,3 +25,5 @@ export {
   formatRFC3339,
 } from './duration.js';
 export { mapConcurrent } from './concurrency.js';
+export { Gate } from './gate.js';
+export { parseBytes, formatBytes } from './bytes.js';

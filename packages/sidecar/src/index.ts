@@ -3,4 +3,4 @@ export type { SidecarConfig } from './sidecar.js';
 export { PromClient } from './promclient.js';
 export { PrometheusStore } from './prometheus-store.js';
 export type { PrometheusStoreOptions } from './prometheus-store.js';
-export { matchExternalLabels, withExternalLabels, PrefixRunSorter } from './external-labels.js';
+export { matchExternalLabels, withExternalLabels, PrefixRunSorter } from '@thanos-ts/storeapi';

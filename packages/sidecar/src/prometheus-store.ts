@@ -5,7 +5,7 @@
 import { InvalidArgumentError } from '@thanos-ts/runtime';
 import { compareLabels, labelsEqual, labelsFromRecord, withoutLabels } from '@thanos-ts/tsdb';
 import type { Labels, Matcher } from '@thanos-ts/tsdb';
-import { matchersToPromProto } from '@thanos-ts/storeapi';
+import { matchersToPromProto, matchExternalLabels, PrefixRunSorter, withExternalLabels } from '@thanos-ts/storeapi';
 import type {
   AggrChunk,
   LabelNamesResponse,
@@ -16,7 +16,6 @@ import type {
   ValidatedLabelValuesRequest,
   ValidatedSeriesRequest,
 } from '@thanos-ts/storeapi';
-import { matchExternalLabels, PrefixRunSorter, withExternalLabels } from './external-labels.js';
 import type { PromClient } from './promclient.js';
 
 export interface PrometheusStoreOptions {

@@ -12,3 +12,4 @@ export * from './snappy.js';
 export * from './remote-read.js';
 export * from './debug-client.js';
 export * from './testing.js';
+export * from './external-labels.js';

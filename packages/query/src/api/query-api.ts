@@ -16,7 +16,7 @@ import { compareLabels, compareStrings, goQuote, labelsEqual } from '@thanos-ts/
 import type { Labels, Matcher } from '@thanos-ts/tsdb';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
-import { Gate } from '../gate.js';
+import { Gate } from '@thanos-ts/runtime';
 import type { StoreQueryable, StoreQueryableOptions } from '../querier.js';
 import { ApiError, apiErrorOf, badData, ErrorType, invalidParam, statusCodeOf } from './errors.js';
 import { errorBody, labelsJSON, plainJSON, queryDataParts, stringsJSON, successBody } from './json.js';
