@@ -14,7 +14,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { EncHistogram, EncFloatHistogram, EncXOR } from '../chunkenc/index.js';
+import { CHUNK_ENC_AGGR, EncHistogram, EncFloatHistogram, EncXOR } from '../chunkenc/index.js';
 import { ChunkWriter, syncDir } from '../chunks/index.js';
 import {
   encodePromBlockMeta,
@@ -165,6 +165,7 @@ export class BlockWriter {
     metas.length = 0;
     let samples = 0;
     let floats = 0;
+    let histograms = 0;
     try {
       for (const c of chunks) {
         const ref = this.cw.writeChunk(c.chunk.encoding, c.chunk.bytes());
@@ -172,6 +173,7 @@ export class BlockWriter {
         const n = c.chunk.numSamples();
         samples += n;
         if (c.chunk.encoding === EncXOR) floats += n;
+        else if (c.chunk.encoding !== CHUNK_ENC_AGGR) histograms += n;
       }
       this.iw.addSeries(labels, metas);
     } catch (err) {
@@ -183,7 +185,8 @@ export class BlockWriter {
     this.st.numChunks += chunks.length;
     this.st.numSamples += samples;
     this.st.numFloatSamples += floats;
-    this.st.numHistogramSamples += samples - floats;
+    // Aggregate (0xFF) chunks count to numSamples only, as Thanos' downsampler counts them.
+    this.st.numHistogramSamples += histograms;
   }
 
   private validate(labels: Labels, chunks: readonly SeriesChunk[]): void {
@@ -204,7 +207,9 @@ export class BlockWriter {
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i];
       const enc = c.chunk.encoding;
-      if (enc !== EncXOR && enc !== EncHistogram && enc !== EncFloatHistogram) fail(`chunk ${i}: unsupported encoding ${enc}`);
+      if (enc !== EncXOR && enc !== EncHistogram && enc !== EncFloatHistogram && enc !== CHUNK_ENC_AGGR) {
+        fail(`chunk ${i}: unsupported encoding ${enc}`);
+      }
       if (!Number.isSafeInteger(c.mint) || !Number.isSafeInteger(c.maxt) || c.mint > c.maxt) {
         fail(`chunk ${i}: invalid time range [${c.mint}, ${c.maxt}]`);
       }
@@ -212,7 +217,8 @@ export class BlockWriter {
       if (c.mint < this.mint || c.maxt >= this.maxt) {
         fail(`chunk ${i} [${c.mint}, ${c.maxt}] is outside the block range [${this.mint}, ${this.maxt})`);
       }
-      if (c.chunk.numSamples() === 0) fail(`chunk ${i} has no samples`);
+      // An aggregate chunk's sample count is that of its count aggregate, which may be absent.
+      if (c.chunk.numSamples() === 0 && enc !== CHUNK_ENC_AGGR) fail(`chunk ${i} has no samples`);
       prevMaxt = c.maxt;
     }
   }

@@ -15,3 +15,16 @@ export { chunkFromBytes } from './chunk-from-bytes.js';
 export { XorChunk, XorAppender, XorIterator } from './xor.js';
 export { BitReader, BitWriter } from './bstream.js';
 export { STALE_NAN, NORMAL_NAN, isStaleNaN, floatFromBits, floatHiBits, floatLoBits } from './float-bits.js';
+export {
+  CHUNK_ENC_AGGR,
+  AggrType,
+  AGGR_COUNT,
+  AGGR_TYPES,
+  aggrTypeName,
+  encodeAggrChunk,
+  decodeAggrChunk,
+  getAggrPart,
+  aggrChunkIterator,
+  AggrChunk,
+} from './aggr.js';
+export type { AggrPart, AggrParts, AggrPartInput } from './aggr.js';
