@@ -4,7 +4,7 @@
 
 import type { Bucket } from '@thanos-ts/objstore';
 import { getBytes, isObjectNotFound } from '@thanos-ts/objstore';
-import { DELETION_MARK_FILENAME, isValidUlid, META_FILENAME, parseBlockMeta, parseDeletionMark } from '@thanos-ts/tsdb';
+import { DELETION_MARK_FILENAME, isValidUlid, META_FILENAME, parseBlockMeta, parseDeletionMark, ulidTime } from '@thanos-ts/tsdb';
 import type { BlockMeta, DeletionMark } from '@thanos-ts/tsdb';
 import { mapConcurrent } from '@thanos-ts/runtime';
 
@@ -132,4 +132,26 @@ export class IgnoreDeletionMarkFilter implements MetaFilter {
     });
     return out;
   }
+}
+
+/**
+ * Hides blocks younger than `delayMs` by their ULID time, so that an eventually
+ * consistent bucket has shown all their files (Thanos ConsistencyDelayMetaFilter). Blocks
+ * made by the compactor or a repair are exempt: they are uploaded whole before anyone
+ * can see them.
+ */
+export function consistencyDelayFilter(delayMs: number, now: () => number = Date.now): MetaFilter {
+  return {
+    name: 'too-fresh',
+    filter: async (metas) => {
+      const out = new Set<string>();
+      if (delayMs <= 0) return out;
+      for (const [id, m] of metas) {
+        const src = m.thanos.source ?? '';
+        if (src === 'compactor' || src === 'compactor.repair' || src === 'bucket.repair') continue;
+        if (now() - ulidTime(id) < delayMs) out.add(id);
+      }
+      return out;
+    },
+  };
 }
