@@ -6,6 +6,7 @@ import { UserError, VERSION } from '@thanos-ts/runtime';
 import { registerQuery } from './commands/query.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerSidecar } from './commands/sidecar.js';
+import { registerStore } from './commands/store.js';
 import { registerTools } from './commands/tools.js';
 
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerQuickstart(program);
   registerSidecar(program);
   registerQuery(program);
+  registerStore(program);
   registerTools(program);
   return program;
 }

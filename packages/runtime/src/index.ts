@@ -27,3 +27,5 @@ export {
 export { mapConcurrent } from './concurrency.js';
 export { Gate } from './gate.js';
 export { parseBytes, formatBytes } from './bytes.js';
+export { FlagValues, flagKey } from './flags.js';
+export type { FlagSpec } from './flags.js';

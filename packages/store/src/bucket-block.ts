@@ -1,0 +1,398 @@
+// One block in the bucket as the store gateway reads it (Thanos bucketBlock): postings,
+// series and chunks come from ranged reads of `index` and `chunks/NNNNNN`, merged across
+// small gaps, checked against their CRCs and cached; the label index comes from the
+// block's local index-header. Nothing here holds data per series between requests except
+// through the bounded index cache.
+
+import type { Bucket } from '@thanos-ts/objstore';
+import { getRangeBytes } from '@thanos-ts/objstore';
+import { thanos } from '@thanos-ts/storeapi';
+import type { AggrChunk, StoreChunk } from '@thanos-ts/storeapi';
+import {
+  AggrType,
+  chunkRefOffset,
+  chunkRefSegment,
+  chunkSegmentFileName,
+  CorruptionError,
+  decodeAggrChunk,
+  decodeSeries,
+  emptyPostings,
+  expandPostings,
+  listPostings,
+  merge,
+  parseChunkRecord,
+  postingsForMatchers,
+  readPostingsList,
+  BigEndianPostings,
+  CHUNK_ENC_AGGR,
+} from '@thanos-ts/tsdb';
+import type { BlockMeta, ChunkMeta, IndexPostingsReader, Labels, Matcher, Postings, SeriesEntry } from '@thanos-ts/tsdb';
+import type { IndexCache } from './index-cache.js';
+import type { LazyIndexHeader } from './lazy-index-header.js';
+import { partitionRanges } from './partitioner.js';
+import type { QueryStats } from './stats.js';
+
+/** Thanos' EstimatedMaxSeriesSize: bytes read per series entry when its size is unknown. */
+export const ESTIMATED_MAX_SERIES_SIZE = 64 * 1024;
+/** Thanos' EstimatedMaxChunkSize. */
+export const ESTIMATED_MAX_CHUNK_SIZE = 16000;
+
+const Aggr = thanos.Aggr;
+
+/** A series entry of this block with the chunks that overlap the request. */
+export interface BlockSeries {
+  labels: Labels;
+  metas: ChunkMeta[];
+  chunks: AggrChunk[];
+}
+
+export interface BucketBlockOptions {
+  meta: BlockMeta;
+  bkt: Bucket;
+  header: LazyIndexHeader;
+  indexCache: IndexCache;
+  /** Largest gap bridged by one ranged read. */
+  maxGapBytes?: number;
+}
+
+// A non-empty stand-in while the matcher plan is worked out (see expandedPostings).
+const PLACEHOLDER = (): Postings => listPostings([0]);
+
+export class BucketBlock {
+  readonly id: string;
+  readonly meta: BlockMeta;
+  private readonly indexFile: string;
+  private readonly maxGap: number;
+  private readonly seriesSizeEstimate: number;
+  private readonly chunkSizeEstimate: number;
+  /** Set once the block has left the store: running queries finish, new ones skip it. */
+  dropped = false;
+
+  constructor(private readonly opts: BucketBlockOptions) {
+    this.meta = opts.meta;
+    this.id = opts.meta.ulid;
+    this.indexFile = `${this.id}/index`;
+    this.maxGap = opts.maxGapBytes ?? 512 * 1024;
+    const stats = opts.meta.thanos.index_stats ?? {};
+    this.seriesSizeEstimate = stats.series_max_size && stats.series_max_size > 0 ? stats.series_max_size : ESTIMATED_MAX_SERIES_SIZE;
+    this.chunkSizeEstimate = stats.chunk_max_size && stats.chunk_max_size > 0 ? stats.chunk_max_size : ESTIMATED_MAX_CHUNK_SIZE;
+  }
+
+  get header(): LazyIndexHeader {
+    return this.opts.header;
+  }
+
+  get resolution(): number {
+    return this.meta.thanos.downsample?.resolution ?? 0;
+  }
+
+  /**
+   * The refs of the series matching all matchers (none on external labels), ascending.
+   * The matcher plan runs twice: once over placeholders to learn which posting lists it
+   * reads, then, after one batched fetch of those, over the real lists, so the result
+   * has exactly Prometheus' PostingsForMatchers semantics.
+   */
+  async expandedPostings(matchers: readonly Matcher[], stats: QueryStats, signal?: AbortSignal): Promise<Uint32Array> {
+    const hdr = await this.opts.header.acquire();
+    try {
+      const wanted = new Map<string, Set<string>>();
+      const want = (name: string, values: Iterable<string>): void => {
+        let s = wanted.get(name);
+        if (s === undefined) wanted.set(name, (s = new Set()));
+        for (const v of values) s.add(v);
+      };
+      const planner: IndexPostingsReader = {
+        postings: (name, ...values) => (want(name, values), PLACEHOLDER()),
+        postingsForLabelMatching: (name, match) => (want(name, hdr.labelValues(name, match)), PLACEHOLDER()),
+        postingsForAllLabelValues: (name) => (want(name, hdr.labelValues(name)), PLACEHOLDER()),
+      };
+      postingsForMatchers(planner, matchers);
+
+      const lists = await this.fetchPostings(hdr, wanted, stats, signal);
+      const get = (name: string, value: string): Postings => {
+        const b = lists.get(name)?.get(value);
+        if (b === undefined) return emptyPostings();
+        const { start, count } = readPostingsList(b, 0, this.indexFile);
+        return new BigEndianPostings(b, start, count);
+      };
+      const unionOf = (name: string, values: Iterable<string>): Postings => {
+        const its: Postings[] = [];
+        for (const v of values) {
+          const p = get(name, v);
+          its.push(p);
+        }
+        return its.length === 0 ? emptyPostings() : merge(...its);
+      };
+      const reader: IndexPostingsReader = {
+        postings: (name, ...values) => unionOf(name, values),
+        postingsForLabelMatching: (name, match) => unionOf(name, [...(lists.get(name)?.keys() ?? [])].filter(match)),
+        postingsForAllLabelValues: (name) => unionOf(name, lists.get(name)?.keys() ?? []),
+      };
+      const p = postingsForMatchers(reader, matchers);
+      const refs = expandPostings(p);
+      const err = p.err();
+      if (err) throw err;
+      return refs;
+    } finally {
+      this.opts.header.release();
+    }
+  }
+
+  /** Posting lists (whole sections, CRC-checked) by name and value; unknown values are left out. */
+  private async fetchPostings(
+    hdr: Awaited<ReturnType<LazyIndexHeader['acquire']>>,
+    wanted: Map<string, Set<string>>,
+    stats: QueryStats,
+    signal?: AbortSignal,
+  ): Promise<Map<string, Map<string, Uint8Array>>> {
+    const out = new Map<string, Map<string, Uint8Array>>();
+    const missing: { name: string; value: string; start: number; end: number }[] = [];
+    for (const [name, set] of wanted) {
+      const values = [...set];
+      const m = new Map<string, Uint8Array>();
+      out.set(name, m);
+      const ranges = hdr.postingsRanges(name, values);
+      const keys = values.map((value) => ({ name, value }));
+      const cached = this.opts.indexCache.fetchPostings(this.id, keys);
+      for (let i = 0; i < values.length; i++) {
+        const r = ranges[i];
+        if (r === null) continue;
+        stats.postingsTouched++;
+        stats.postingsTouchedBytes += r.end - r.start;
+        const c = cached[i];
+        if (c !== undefined) m.set(values[i], c);
+        else missing.push({ name, value: values[i], start: r.start, end: r.end });
+      }
+    }
+    if (missing.length === 0) return out;
+    missing.sort((a, b) => a.start - b.start);
+    const parts = partitionRanges(
+      missing.map((x) => x.start),
+      missing.map((x) => x.end),
+      this.maxGap,
+    );
+    await Promise.all(
+      parts.map(async (part) => {
+        signal?.throwIfAborted();
+        const buf = await getRangeBytes(this.opts.bkt, this.indexFile, part.start, part.end - part.start);
+        stats.postingsFetchCount++;
+        stats.postingsFetchedBytes += buf.length;
+        if (buf.length < part.end - part.start) {
+          throw new CorruptionError(this.indexFile, part.start + buf.length, `read postings: object ends ${part.end - part.start - buf.length} bytes early`);
+        }
+        for (let i = part.from; i < part.to; i++) {
+          const x = missing[i];
+          const list = buf.subarray(x.start - part.start, x.end - part.start);
+          readPostingsList(list, 0, this.indexFile, x.start); // CRC check before it is cached or used
+          stats.postingsFetched++;
+          this.opts.indexCache.storePostings(this.id, x.name, x.value, list);
+          out.get(x.name)!.set(x.value, list);
+        }
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * The series entries (uvarint length ‖ body ‖ CRC) of ascending refs. Ranges are
+   * estimated (up to the next wanted entry, at most the block's largest series size) and
+   * an entry that turns out longer is fetched again on its own.
+   */
+  async loadSeries(refs: Uint32Array, stats: QueryStats, signal?: AbortSignal): Promise<Uint8Array[]> {
+    const out = this.opts.indexCache.fetchSeries(this.id, refs) as Uint8Array[];
+    const idx: number[] = [];
+    for (let i = 0; i < refs.length; i++) if (out[i] === undefined) idx.push(i);
+    stats.seriesTouched += refs.length;
+    if (idx.length > 0) {
+      const starts = new Float64Array(idx.length);
+      const ends = new Float64Array(idx.length);
+      for (let k = 0; k < idx.length; k++) starts[k] = refs[idx[k]] * 16;
+      for (let k = 0; k < idx.length; k++) {
+        const est = starts[k] + this.seriesSizeEstimate;
+        ends[k] = k + 1 < idx.length ? Math.min(est, starts[k + 1]) : est;
+      }
+      const parts = partitionRanges(starts, ends, this.maxGap);
+      await Promise.all(
+        parts.map(async (part) => {
+          signal?.throwIfAborted();
+          const buf = await getRangeBytes(this.opts.bkt, this.indexFile, part.start, part.end - part.start);
+          stats.seriesFetchCount++;
+          stats.seriesFetchedBytes += buf.length;
+          for (let k = part.from; k < part.to; k++) {
+            const off = starts[k] - part.start;
+            let entry = seriesEntryAt(buf, off);
+            if (entry === null) {
+              // Longer than estimated: read exactly this entry (its length is known or
+              // at least the next estimate is).
+              stats.seriesRefetches++;
+              const size = seriesEntrySize(buf, off) ?? this.seriesSizeEstimate * 4;
+              const again = await getRangeBytes(this.opts.bkt, this.indexFile, starts[k], size);
+              stats.seriesFetchCount++;
+              stats.seriesFetchedBytes += again.length;
+              entry = seriesEntryAt(again, 0);
+              if (entry === null) throw new CorruptionError(this.indexFile, starts[k], 'read series: entry runs past the end of the index');
+            }
+            stats.seriesFetched++;
+            this.opts.indexCache.storeSeries(this.id, refs[idx[k]], entry);
+            out[idx[k]] = entry;
+          }
+        }),
+      );
+    }
+    for (const e of out) stats.seriesTouchedBytes += e.length;
+    return out;
+  }
+
+  /** Decodes series entries with the header's symbols. `out` entries are reused. */
+  async decodeSeries(entries: Uint8Array[], refs: Uint32Array, fn: (e: SeriesEntry, i: number) => void): Promise<void> {
+    const hdr = await this.opts.header.acquire();
+    try {
+      const lookup = (ref: number): string => hdr.lookupSymbol(ref);
+      for (let i = 0; i < entries.length; i++) {
+        const e: SeriesEntry = { labels: [], chunks: [] };
+        decodeSeries(entries[i], 0, this.indexFile, lookup, e, refs[i] * 16);
+        fn(e, i);
+      }
+    } finally {
+      this.opts.header.release();
+    }
+  }
+
+  /**
+   * Fills `series[i].chunks` from `series[i].metas` with ranged reads of the chunk
+   * segments. Returns the bytes fetched (what the batch pins in memory).
+   */
+  async loadChunks(series: BlockSeries[], aggrs: readonly number[], stats: QueryStats, signal?: AbortSignal): Promise<number> {
+    // Every wanted chunk, grouped by segment and sorted by offset.
+    interface Want {
+      seg: number;
+      off: number;
+      s: number;
+      c: number;
+    }
+    const wants: Want[] = [];
+    for (let s = 0; s < series.length; s++) {
+      const metas = series[s].metas;
+      series[s].chunks = new Array<AggrChunk>(metas.length);
+      for (let c = 0; c < metas.length; c++) wants.push({ seg: chunkRefSegment(metas[c].ref), off: chunkRefOffset(metas[c].ref), s, c });
+    }
+    wants.sort((a, b) => a.seg - b.seg || a.off - b.off);
+    let fetched = 0;
+    const jobs: Promise<void>[] = [];
+    for (let i = 0; i < wants.length; ) {
+      let j = i;
+      while (j < wants.length && wants[j].seg === wants[i].seg) j++;
+      const group = wants.slice(i, j);
+      const seg = wants[i].seg;
+      const file = `${this.id}/chunks/${chunkSegmentFileName(seg + 1)}`;
+      const starts = new Float64Array(group.length);
+      const ends = new Float64Array(group.length);
+      for (let k = 0; k < group.length; k++) starts[k] = group[k].off;
+      for (let k = 0; k < group.length; k++) {
+        // A record ends before the next wanted one starts (records never overlap).
+        const est = starts[k] + this.chunkSizeEstimate + 10;
+        ends[k] = k + 1 < group.length && starts[k + 1] > starts[k] ? Math.min(est, starts[k + 1]) : est;
+      }
+      for (const part of partitionRanges(starts, ends, this.maxGap)) {
+        jobs.push(
+          (async () => {
+            signal?.throwIfAborted();
+            const buf = await getRangeBytes(this.opts.bkt, file, part.start, part.end - part.start);
+            stats.chunksFetchCount++;
+            stats.chunksFetchedBytes += buf.length;
+            fetched += buf.length;
+            for (let k = part.from; k < part.to; k++) {
+              const w = group[k];
+              let b = buf;
+              let at = starts[k] - part.start;
+              let size = chunkRecordSize(b, at);
+              if (size < 0 || at + size > b.length) {
+                stats.chunkRefetches++;
+                const want = size > 0 ? size : this.chunkSizeEstimate * 4;
+                b = await getRangeBytes(this.opts.bkt, file, starts[k], want);
+                stats.chunksFetchCount++;
+                stats.chunksFetchedBytes += b.length;
+                fetched += b.length;
+                at = 0;
+                size = chunkRecordSize(b, 0);
+                if (size < 0 || size > b.length) throw new CorruptionError(file, starts[k], 'read chunk: record runs past the end of the segment');
+              }
+              const rec = parseChunkRecord(b, at, file, starts[k] - at);
+              stats.chunksFetched++;
+              stats.chunksTouched++;
+              stats.chunksTouchedBytes += rec.size;
+              const meta = series[w.s].metas[w.c];
+              series[w.s].chunks[w.c] = toAggrChunk(rec.encoding, rec.data, meta, aggrs, file, starts[k]);
+            }
+          })(),
+        );
+      }
+      i = j;
+    }
+    await Promise.all(jobs);
+    return fetched;
+  }
+}
+
+/** The series entry at buf[off] if it is complete, else null. */
+function seriesEntryAt(buf: Uint8Array, off: number): Uint8Array | null {
+  const size = seriesEntrySize(buf, off);
+  if (size === null || off + size > buf.length) return null;
+  return buf.subarray(off, off + size);
+}
+
+/** Length varint + body + CRC of the entry at buf[off], or null if the varint is cut off. */
+function seriesEntrySize(buf: Uint8Array, off: number): number | null {
+  let n = 0;
+  let mul = 1;
+  for (let p = off; p < buf.length && p < off + 10; p++) {
+    const b = buf[p];
+    n += (b & 0x7f) * mul;
+    if (b < 0x80) return p - off + 1 + n + 4;
+    mul *= 128;
+  }
+  return null;
+}
+
+/** Whole size of the chunk record at buf[off] (len varint + encoding + data + CRC), or -1 if the varint is cut off. */
+function chunkRecordSize(buf: Uint8Array, off: number): number {
+  let n = 0;
+  let mul = 1;
+  for (let p = off; p < buf.length && p < off + 5; p++) {
+    const b = buf[p];
+    n += (b & 0x7f) * mul;
+    if (b < 0x80) return p - off + 1 + 1 + n + 4;
+    mul *= 128;
+  }
+  return -1;
+}
+
+/**
+ * The wire form of one chunk: raw chunks as they are (encoding − 1, see StoreChunkEncoding),
+ * downsampled ones as the requested aggregates.
+ */
+function toAggrChunk(encoding: number, data: Uint8Array, meta: ChunkMeta, aggrs: readonly number[], file: string, off: number): AggrChunk {
+  const c: AggrChunk = { minTime: meta.mint, maxTime: meta.maxt };
+  if (encoding !== CHUNK_ENC_AGGR) {
+    c.raw = { type: encoding - 1, data };
+    return c;
+  }
+  let parts;
+  try {
+    parts = decodeAggrChunk(data);
+  } catch (err) {
+    throw new CorruptionError(file, off, `read aggregate chunk: ${(err as Error).message}`);
+  }
+  const sub = (t: number): StoreChunk | null => {
+    const p = parts[t];
+    return p ? { type: p.encoding - 1, data: p.data } : null;
+  };
+  for (const a of aggrs.length > 0 ? aggrs : [Aggr.COUNT, Aggr.SUM]) {
+    if (a === Aggr.COUNT) c.count = sub(AggrType.COUNT);
+    else if (a === Aggr.SUM) c.sum = sub(AggrType.SUM);
+    else if (a === Aggr.MIN) c.min = sub(AggrType.MIN);
+    else if (a === Aggr.MAX) c.max = sub(AggrType.MAX);
+    else if (a === Aggr.COUNTER) c.counter = sub(AggrType.COUNTER);
+  }
+  return c;
+}

@@ -1,0 +1,579 @@
+// The bucket store (Thanos BucketStore): StoreAPI and Info over the blocks of a bucket.
+// A periodic sync keeps the set of blocks in step with the bucket (new blocks get an
+// index-header built on local disk; gone ones are dropped); queries pick blocks per
+// external label set and resolution, stream each block's series in label order in
+// batches, and merge the blocks' streams into one sorted stream.
+
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MetaFetcher } from '@thanos-ts/block';
+import type { MetaFilter } from '@thanos-ts/block';
+import type { Bucket } from '@thanos-ts/objstore';
+import { Gate, LimitExceededError, mapConcurrent, nopLogger } from '@thanos-ts/runtime';
+import type { Logger } from '@thanos-ts/runtime';
+import {
+  ComponentType,
+  hintspb,
+  labelsToProto,
+  mergeSeriesStreams,
+  PrefixRunSorter,
+  typeUrl,
+  withExternalLabels,
+} from '@thanos-ts/storeapi';
+import type {
+  AggrChunk,
+  InfoAPI,
+  InfoResponseInit,
+  LabelNamesResponse,
+  LabelValuesResponse,
+  SeriesSink,
+  StoreAPI,
+  StoreSeries,
+  ValidatedLabelNamesRequest,
+  ValidatedLabelValuesRequest,
+  ValidatedSeriesRequest,
+} from '@thanos-ts/storeapi';
+import { compareLabels, encodeBlockMeta, isValidUlid, labelsFromRecord, labelsKey, MatchType, newMatcher } from '@thanos-ts/tsdb';
+import type { BlockMeta, Labels, Matcher } from '@thanos-ts/tsdb';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { BlockSet } from './block-set.js';
+import { BucketBlock } from './bucket-block.js';
+import type { BlockSeries } from './bucket-block.js';
+import type { IndexCache } from './index-cache.js';
+import { LazyIndexHeader } from './lazy-index-header.js';
+import { BytesPool, Limiter, MAX_SAMPLES_PER_CHUNK } from './limiter.js';
+import { fetchedBytes, newQueryStats } from './stats.js';
+import type { QueryStats } from './stats.js';
+
+/** Thanos' SeriesBatchSize: series entries (and their chunks) fetched per round. */
+export const SERIES_BATCH_SIZE = 10_000;
+/** Go's math.MinInt64/MaxInt64 as Thanos reports an empty store's range (saturated numbers). */
+const MIN_TIME = -(2 ** 63);
+const MAX_TIME = 2 ** 63;
+
+export interface BucketStoreOptions {
+  bkt: Bucket;
+  /** Local directory for index-headers and meta.json copies. */
+  dataDir: string;
+  indexCache: IndexCache;
+  /** --chunk-pool-size in bytes. */
+  chunkPoolBytes: number;
+  /** --store.limits.request-series (0: none). */
+  seriesLimit?: number;
+  /** --store.limits.request-samples / --store.grpc.series-sample-limit (0: none). */
+  samplesLimit?: number;
+  /** --store.grpc.series-max-concurrency. */
+  maxConcurrency?: number;
+  /** Series calls allowed to wait for a turn before new ones are refused (default: maxConcurrency × 4). */
+  maxQueued?: number;
+  blockSyncConcurrency?: number;
+  metaFetchConcurrency?: number;
+  /** Meta filters (time partition, relabel, deletion marks, consistency delay). */
+  filters?: MetaFilter[];
+  /** --min-time / --max-time, to clamp what Info advertises. */
+  minTime?: number;
+  maxTime?: number;
+  postingOffsetsInMemSampling?: number;
+  /** Unload index-headers idle this long (ms); 0 never. */
+  indexHeaderIdleTimeoutMs?: number;
+  seriesBatchSize?: number;
+  logger?: Logger;
+  registry?: Registry;
+}
+
+interface LoadedBlock {
+  block: BucketBlock;
+  setKey: string;
+}
+
+export class BucketStore implements StoreAPI, InfoAPI {
+  private readonly blocks = new Map<string, LoadedBlock>();
+  private readonly sets = new Map<string, BlockSet>();
+  private readonly fetcher: MetaFetcher;
+  private readonly gate: Gate;
+  private readonly pool: BytesPool;
+  private readonly logger: Logger;
+  private readonly m: ReturnType<typeof storeMetrics>;
+  private readonly maxQueued: number;
+  private loadedHeaderBytes = 0;
+  private syncing: Promise<void> | null = null;
+
+  constructor(private readonly opts: BucketStoreOptions) {
+    this.logger = opts.logger ?? nopLogger();
+    this.fetcher = new MetaFetcher(opts.bkt, { concurrency: opts.metaFetchConcurrency ?? 32, filters: opts.filters ?? [] });
+    const conc = opts.maxConcurrency ?? 20;
+    this.gate = new Gate(conc);
+    this.maxQueued = opts.maxQueued ?? conc * 4;
+    this.pool = new BytesPool(opts.chunkPoolBytes);
+    this.m = storeMetrics(opts.registry, this);
+  }
+
+  /** Blocks being served. */
+  get blockCount(): number {
+    return this.blocks.size;
+  }
+
+  /** meta.json of every block served, by ULID. */
+  metas(): BlockMeta[] {
+    return [...this.blocks.values()].map((b) => b.block.meta).sort((a, b) => (a.ulid < b.ulid ? -1 : 1));
+  }
+
+  blockIds(): string[] {
+    return [...this.blocks.keys()].sort();
+  }
+
+  /** Bytes of index-headers held in memory now. */
+  get indexHeaderBytes(): number {
+    return this.loadedHeaderBytes;
+  }
+
+  get chunkPoolInUse(): number {
+    return this.pool.inUse;
+  }
+
+  /**
+   * Brings the served blocks in line with the bucket. Concurrent calls share one pass.
+   * A block whose index-header cannot be built is skipped (and retried next time).
+   */
+  async syncBlocks(): Promise<void> {
+    this.syncing ??= this.doSync().finally(() => {
+      this.syncing = null;
+    });
+    return this.syncing;
+  }
+
+  private async doSync(): Promise<void> {
+    const res = await this.fetcher.fetch();
+    for (const [id, err] of res.corrupted) this.logger.warn({ block: id, err: err.message }, 'skipping block with corrupted meta.json');
+    this.m.syncs.inc();
+    const toAdd = [...res.metas.values()].filter((m) => !this.blocks.has(m.ulid));
+    await mapConcurrent(toAdd, this.opts.blockSyncConcurrency ?? 20, async (meta) => {
+      const t0 = performance.now();
+      try {
+        await this.addBlock(meta);
+        this.m.blockLoads.inc();
+        this.m.blockLoadDuration.observe((performance.now() - t0) / 1000);
+      } catch (err) {
+        this.m.blockLoadFailures.inc();
+        this.logger.warn({ block: meta.ulid, err: (err as Error).message }, 'loading block failed');
+      }
+    });
+    for (const id of [...this.blocks.keys()]) {
+      if (res.metas.has(id)) continue;
+      try {
+        await this.removeBlock(id);
+        this.m.blockDrops.inc();
+      } catch (err) {
+        this.m.blockDropFailures.inc();
+        this.logger.warn({ block: id, err: (err as Error).message }, 'dropping block failed');
+      }
+    }
+    if (toAdd.length > 0 || this.blocks.size !== res.metas.size) {
+      this.logger.info({ blocks: this.blocks.size, added: toAdd.length, filtered: res.filtered.size, partial: res.partial.size }, 'synchronized blocks');
+    }
+    this.m.lastLoaded.set(Date.now() / 1000);
+  }
+
+  /** Removes local directories of blocks no longer served (after the first sync). */
+  async cleanDataDir(): Promise<void> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.opts.dataDir);
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (isValidUlid(e) && !this.blocks.has(e)) await rm(path.join(this.opts.dataDir, e), { recursive: true, force: true });
+    }
+  }
+
+  private async addBlock(meta: BlockMeta): Promise<void> {
+    const dir = path.join(this.opts.dataDir, meta.ulid);
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'meta.json'), encodeBlockMeta(meta));
+    const header = new LazyIndexHeader({
+      bkt: this.opts.bkt,
+      blockId: meta.ulid,
+      file: path.join(dir, 'index-header'),
+      postingOffsetsInMemSampling: this.opts.postingOffsetsInMemSampling ?? 32,
+      logger: this.logger,
+      onLoad: (bytes) => {
+        this.loadedHeaderBytes += bytes;
+      },
+    });
+    if (!(await fileExists(path.join(dir, 'index-header')))) {
+      const fetched = await header.build();
+      this.m.indexHeaderBuildBytes.inc(fetched);
+    }
+    const block = new BucketBlock({ meta, bkt: this.opts.bkt, header, indexCache: this.opts.indexCache });
+    const ext = labelsFromRecord(meta.thanos.labels ?? {});
+    const key = labelsKey(ext);
+    let set = this.sets.get(key);
+    if (set === undefined) this.sets.set(key, (set = new BlockSet(ext)));
+    set.add(block);
+    this.blocks.set(meta.ulid, { block, setKey: key });
+  }
+
+  private async removeBlock(id: string): Promise<void> {
+    const b = this.blocks.get(id);
+    if (b === undefined) return;
+    this.blocks.delete(id);
+    const set = this.sets.get(b.setKey);
+    set?.remove(id);
+    if (set && set.size === 0) this.sets.delete(b.setKey);
+    b.block.dropped = true;
+    b.block.header.unload();
+    this.opts.indexCache.dropBlock(id);
+    await rm(path.join(this.opts.dataDir, id), { recursive: true, force: true });
+  }
+
+  /** Unloads index-headers idle longer than the configured timeout. */
+  unloadIdleHeaders(now = Date.now()): number {
+    const idle = this.opts.indexHeaderIdleTimeoutMs ?? 0;
+    if (idle <= 0) return 0;
+    let n = 0;
+    for (const { block } of this.blocks.values()) if (block.header.unloadIfIdle(now - idle)) n++;
+    return n;
+  }
+
+  /** Drops every block from memory (shutdown). */
+  close(): void {
+    for (const { block } of this.blocks.values()) block.header.unload();
+  }
+
+  /** [min, max] over all blocks (max inclusive), clamped to --min-time/--max-time. */
+  timeRange(): [number, number] {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const s of this.sets.values()) {
+      const r = s.timeRange();
+      if (r === null) continue;
+      if (r[0] < min) min = r[0];
+      if (r[1] > max) max = r[1];
+    }
+    if (min === Infinity) return [MAX_TIME, MIN_TIME];
+    if (this.opts.minTime !== undefined && this.opts.minTime > min) min = this.opts.minTime;
+    if (this.opts.maxTime !== undefined && this.opts.maxTime < max) max = this.opts.maxTime;
+    return [min, max];
+  }
+
+  info(): InfoResponseInit {
+    const [minTime, maxTime] = this.timeRange();
+    const labelSets = [...this.sets.values()].map((s) => s.labels).sort(compareLabels);
+    return {
+      ComponentType: ComponentType.STORE,
+      labelSets: labelSets.map((labels) => ({ labels: labelsToProto(labels) })),
+      store: {
+        minTime,
+        maxTime,
+        supportsSharding: false,
+        supportsWithoutReplicaLabels: true,
+        tsdbInfos: [...this.sets.values()].map((s) => {
+          const r = s.timeRange() ?? [minTime, maxTime];
+          return { labels: { labels: labelsToProto(s.labels) }, minTime: r[0], maxTime: r[1] };
+        }),
+      },
+    };
+  }
+
+  /** Waits for a Series turn; refuses at once when too many are already waiting. */
+  private async acquire(signal: AbortSignal): Promise<void> {
+    if (this.gate.inFlight >= (this.opts.maxConcurrency ?? 20) && this.gate.queued >= this.maxQueued) {
+      this.m.queriesDropped.inc({ reason: 'concurrency' });
+      throw new LimitExceededError(
+        `too many concurrent Series calls: ${this.gate.inFlight} running and ${this.gate.queued} waiting (--store.grpc.series-max-concurrency=${this.opts.maxConcurrency ?? 20})`,
+      );
+    }
+    await this.gate.acquire(signal);
+  }
+
+  /** The blocks a request reads, each with the matchers left after its external labels. */
+  private blocksFor(matchers: readonly Matcher[], mint: number, maxt: number, maxResolution: number): { block: BucketBlock; set: BlockSet; matchers: Matcher[] }[] {
+    const out: { block: BucketBlock; set: BlockSet; matchers: Matcher[] }[] = [];
+    for (const set of this.sets.values()) {
+      const ms = set.labelMatchers(matchers);
+      if (ms === null) continue;
+      for (const block of set.getFor(mint, maxt, maxResolution)) out.push({ block, set, matchers: ms.length > 0 ? ms : [ALL_SERIES] });
+    }
+    return out;
+  }
+
+  async series(req: ValidatedSeriesRequest, sink: SeriesSink, signal: AbortSignal): Promise<void> {
+    const t0 = performance.now();
+    await this.acquire(signal);
+    const stats = newQueryStats();
+    try {
+      const mint = req.minTime;
+      const maxt = req.maxTime;
+      const drop = new Set(req.withoutReplicaLabels ?? []);
+      const seriesLimiter = new Limiter(this.opts.seriesLimit ?? 0, 'series', this.m.queriesDropped);
+      const samples = this.opts.samplesLimit ?? 0;
+      const chunksLimiter = new Limiter(samples > 0 ? Math.max(1, Math.floor(samples / MAX_SAMPLES_PER_CHUNK)) : 0, 'chunks', this.m.queriesDropped);
+      const jobs = this.blocksFor(req.parsedMatchers, mint, maxt, req.maxResolutionWindow ?? 0);
+      stats.blocksQueried = jobs.length;
+      const streams = jobs.map((j) =>
+        this.blockSeries(j.block, j.matchers, j.set.labels.filter((l) => !drop.has(l.name)), req, seriesLimiter, chunksLimiter, stats, signal),
+      );
+      const limit = Number(req.limit ?? 0);
+      let sent = 0;
+      for await (const s of mergeSeriesStreams(streams)) {
+        const p = sink.series(s);
+        if (p) await p;
+        stats.mergedSeries++;
+        stats.mergedChunks += s.chunks.length;
+        if (limit > 0 && ++sent >= limit) break;
+      }
+      const hints = hintspb.SeriesResponseHints.encode({
+        queriedBlocks: jobs.map((j) => ({ id: j.block.id })),
+        queryStats: {
+          blocksQueried: stats.blocksQueried,
+          mergedSeriesCount: stats.mergedSeries,
+          mergedChunksCount: stats.mergedChunks,
+          postingsTouched: stats.postingsTouched,
+          postingsTouchedSizeSum: stats.postingsTouchedBytes,
+          postingsToFetch: stats.postingsFetched,
+          postingsFetched: stats.postingsFetched,
+          postingsFetchedSizeSum: stats.postingsFetchedBytes,
+          postingsFetchCount: stats.postingsFetchCount,
+          seriesTouched: stats.seriesTouched,
+          seriesTouchedSizeSum: stats.seriesTouchedBytes,
+          seriesFetched: stats.seriesFetched,
+          seriesFetchedSizeSum: stats.seriesFetchedBytes,
+          seriesFetchCount: stats.seriesFetchCount,
+          chunksTouched: stats.chunksTouched,
+          chunksTouchedSizeSum: stats.chunksTouchedBytes,
+          chunksFetched: stats.chunksFetched,
+          chunksFetchedSizeSum: stats.chunksFetchedBytes,
+          chunksFetchCount: stats.chunksFetchCount,
+          dataDownloadedSizeSum: fetchedBytes(stats),
+        },
+      }).finish();
+      const p = sink.hints({ type_url: typeUrl('hintspb.SeriesResponseHints'), value: hints });
+      if (p) await p;
+    } finally {
+      this.gate.release();
+      this.observe(stats, performance.now() - t0);
+    }
+  }
+
+  /** The last query's statistics, for tests and the bench. */
+  lastStats: QueryStats | null = null;
+
+  private observe(stats: QueryStats, ms: number): void {
+    this.lastStats = stats;
+    this.m.seriesBlocksQueried.observe(stats.blocksQueried);
+    this.m.seriesGetAllDuration.observe(ms / 1000);
+    this.m.resultSeries.observe(stats.mergedSeries);
+    for (const [type, touched, touchedBytes, fetched, fetchedBytes] of [
+      ['postings', stats.postingsTouched, stats.postingsTouchedBytes, stats.postingsFetched, stats.postingsFetchedBytes],
+      ['series', stats.seriesTouched, stats.seriesTouchedBytes, stats.seriesFetched, stats.seriesFetchedBytes],
+      ['chunks', stats.chunksTouched, stats.chunksTouchedBytes, stats.chunksFetched, stats.chunksFetchedBytes],
+    ] as const) {
+      this.m.dataTouched.observe({ data_type: type }, touched);
+      this.m.dataSizeTouched.observe({ data_type: type }, touchedBytes);
+      this.m.dataFetched.observe({ data_type: type }, fetched);
+      this.m.dataSizeFetched.observe({ data_type: type }, fetchedBytes);
+      this.m.bytesFetched.inc({ data_type: type }, fetchedBytes);
+    }
+    this.m.seriesRefetches.inc(stats.seriesRefetches);
+    this.m.chunkRefetches.inc(stats.chunkRefetches);
+  }
+
+  /**
+   * One block's matching series with external labels added, sorted, fetched in batches;
+   * the next batch is fetched while the current one is consumed.
+   */
+  private async *blockSeries(
+    block: BucketBlock,
+    matchers: Matcher[],
+    ext: Labels,
+    req: ValidatedSeriesRequest,
+    seriesLimiter: Limiter,
+    chunksLimiter: Limiter,
+    stats: QueryStats,
+    signal: AbortSignal,
+  ): AsyncGenerator<StoreSeries> {
+    const refs = await block.expandedPostings(matchers, stats, signal);
+    seriesLimiter.reserve(refs.length);
+    const batch = this.opts.seriesBatchSize ?? SERIES_BATCH_SIZE;
+    const out: StoreSeries[] = [];
+    const sorter = new PrefixRunSorter<AggrChunk[]>((labels, chunks) => {
+      out.push({ labels, chunks });
+    });
+    const load = async (from: number): Promise<{ series: BlockSeries[]; release: () => void }> => {
+      const batchRefs = refs.subarray(from, Math.min(refs.length, from + batch));
+      const entries = await block.loadSeries(batchRefs, stats, signal);
+      const kept: BlockSeries[] = [];
+      await block.decodeSeries(entries, batchRefs, (e) => {
+        const metas = e.chunks.filter((c) => c.maxt >= req.minTime && c.mint <= req.maxTime);
+        if (metas.length > 0) kept.push({ labels: e.labels, metas, chunks: [] });
+      });
+      if (req.skipChunks) return { series: kept, release: noop };
+      let n = 0;
+      for (const s of kept) n += s.metas.length;
+      chunksLimiter.reserve(n);
+      const bytes = await block.loadChunks(kept, req.aggregates ?? [], stats, signal);
+      return { series: kept, release: this.pool.reserve(bytes) };
+    };
+    let next: Promise<{ series: BlockSeries[]; release: () => void }> | null = refs.length > 0 ? load(0) : null;
+    let cur: { series: BlockSeries[]; release: () => void } | null = null;
+    try {
+      for (let from = 0; next !== null; from += batch) {
+        cur = await next;
+        next = from + batch < refs.length ? load(from + batch) : null;
+        // An abandoned prefetch must not surface as an unhandled rejection.
+        next?.catch(noop);
+        for (const s of cur.series) await sorter.push(s.labels, withExternalLabels(s.labels, ext), s.chunks);
+        if (next === null) await sorter.flush();
+        for (const s of out.splice(0)) yield s;
+        cur.release();
+        cur = null;
+      }
+    } finally {
+      cur?.release();
+      if (next !== null) {
+        const pending = next;
+        pending.then((b) => b.release(), noop);
+      }
+    }
+  }
+
+  async labelNames(req: ValidatedLabelNamesRequest, signal: AbortSignal): Promise<LabelNamesResponse> {
+    const drop = new Set(req.withoutReplicaLabels ?? []);
+    const names = new Set<string>();
+    const stats = newQueryStats();
+    const jobs = this.blocksForLabels(req.parsedMatchers, req.start, req.end);
+    await mapConcurrent(jobs, 8, async ({ block, set, matchers }) => {
+      let found = false;
+      if (matchers.length === 0) {
+        const hdr = await block.header.acquire();
+        try {
+          for (const n of hdr.labelNames()) {
+            names.add(n);
+            found = true;
+          }
+        } finally {
+          block.header.release();
+        }
+      } else {
+        await this.eachSeries(block, matchers, stats, signal, (labels) => {
+          found = true;
+          for (const l of labels) names.add(l.name);
+        });
+      }
+      if (found) for (const l of set.labels) if (!drop.has(l.name)) names.add(l.name);
+    });
+    for (const d of drop) names.delete(d);
+    return { names: limitList([...names].sort(), req.limit), warnings: [] };
+  }
+
+  async labelValues(req: ValidatedLabelValuesRequest, signal: AbortSignal): Promise<LabelValuesResponse> {
+    const name = req.label;
+    if (req.withoutReplicaLabels?.includes(name)) return { values: [], warnings: [] };
+    const values = new Set<string>();
+    const stats = newQueryStats();
+    const jobs = this.blocksForLabels(req.parsedMatchers, req.start, req.end);
+    await mapConcurrent(jobs, 8, async ({ block, set, matchers }) => {
+      const extValue = set.labels.find((l) => l.name === name)?.value;
+      if (extValue !== undefined) {
+        // An external label: every series of the block has it.
+        if (matchers.length === 0) values.add(extValue);
+        else await this.eachSeries(block, matchers, stats, signal, () => values.add(extValue), 1);
+        return;
+      }
+      if (matchers.length === 0) {
+        const hdr = await block.header.acquire();
+        try {
+          for (const v of hdr.labelValues(name)) values.add(v);
+        } finally {
+          block.header.release();
+        }
+        return;
+      }
+      const ms = [...matchers, newMatcher(MatchType.RE, name, '.+')];
+      await this.eachSeries(block, ms, stats, signal, (labels) => {
+        const v = labels.find((l) => l.name === name)?.value;
+        if (v !== undefined) values.add(v);
+      });
+    });
+    return { values: limitList([...values].sort(), req.limit), warnings: [] };
+  }
+
+  /** Blocks overlapping [start, end] at any resolution whose external labels pass the matchers. */
+  private blocksForLabels(matchers: readonly Matcher[], start: number, end: number): { block: BucketBlock; set: BlockSet; matchers: Matcher[] }[] {
+    const out: { block: BucketBlock; set: BlockSet; matchers: Matcher[] }[] = [];
+    for (const set of this.sets.values()) {
+      const ms = set.labelMatchers(matchers);
+      if (ms === null) continue;
+      for (const block of set.getFor(start, end, Infinity)) out.push({ block, set, matchers: ms });
+    }
+    return out;
+  }
+
+  /** Calls fn with the labels of each series of a block matching the matchers (stops after `max`). */
+  private async eachSeries(block: BucketBlock, matchers: Matcher[], stats: QueryStats, signal: AbortSignal, fn: (labels: Labels) => void, max = Infinity): Promise<void> {
+    const refs = await block.expandedPostings(matchers, stats, signal);
+    const batch = this.opts.seriesBatchSize ?? SERIES_BATCH_SIZE;
+    for (let from = 0; from < refs.length && from < max; from += batch) {
+      const batchRefs = refs.subarray(from, Math.min(refs.length, from + batch, max));
+      const entries = await block.loadSeries(batchRefs, stats, signal);
+      await block.decodeSeries(entries, batchRefs, (e) => fn(e.labels));
+    }
+  }
+
+  /** Bytes fetched from the bucket by the last Series call (bench, tests). */
+  lastFetchedBytes(): number {
+    return this.lastStats ? fetchedBytes(this.lastStats) : 0;
+  }
+}
+
+/** Every series: the index's all-postings key. */
+const ALL_SERIES = newMatcher(MatchType.EQ, '', '');
+
+function noop(): void {}
+
+function limitList(xs: string[], limit: unknown): string[] {
+  const n = Number(limit ?? 0);
+  return n > 0 && xs.length > n ? xs.slice(0, n) : xs;
+}
+
+async function fileExists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function storeMetrics(registry: Registry | undefined, store: BucketStore) {
+  const registers = registry ? [registry] : [];
+  const dataType = ['data_type'] as const;
+  const sizeBuckets = [1024, 32 * 1024, 256 * 1024, 1024 * 1024, 8 * 1024 * 1024, 64 * 1024 * 1024, 512 * 1024 * 1024];
+  const countBuckets = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
+  new Gauge({ name: 'thanos_bucket_store_blocks_loaded', help: 'Number of currently loaded blocks.', registers, collect() { this.set(store.blockCount); } });
+  new Gauge({ name: 'thanos_bucket_store_indexheader_loaded_bytes', help: 'Bytes of index-headers currently held in memory (lazy reader).', registers, collect() { this.set(store.indexHeaderBytes); } });
+  new Gauge({ name: 'thanos_bucket_store_chunk_pool_in_use_bytes', help: 'Bytes of fetched chunk data reserved from the chunk pool.', registers, collect() { this.set(store.chunkPoolInUse); } });
+  return {
+    syncs: new Counter({ name: 'thanos_bucket_store_block_syncs_total', help: 'Total number of block syncs against the bucket.', registers }),
+    blockLoads: new Counter({ name: 'thanos_bucket_store_block_loads_total', help: 'Total number of remote block loading attempts.', registers }),
+    blockLoadFailures: new Counter({ name: 'thanos_bucket_store_block_load_failures_total', help: 'Total number of failed remote block loading attempts.', registers }),
+    blockDrops: new Counter({ name: 'thanos_bucket_store_block_drops_total', help: 'Total number of local blocks that were dropped.', registers }),
+    blockDropFailures: new Counter({ name: 'thanos_bucket_store_block_drop_failures_total', help: 'Total number of local blocks that failed to be dropped.', registers }),
+    lastLoaded: new Gauge({ name: 'thanos_bucket_store_blocks_last_loaded_timestamp_seconds', help: 'Timestamp when last batch of blocks were loaded.', registers }),
+    blockLoadDuration: new Histogram({ name: 'thanos_bucket_store_block_load_duration_seconds', help: 'The total time taken to load a block.', buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 120], registers }),
+    indexHeaderBuildBytes: new Counter({ name: 'thanos_bucket_store_indexheader_build_fetched_bytes_total', help: 'Bytes read from the bucket to build index-headers.', registers }),
+    dataTouched: new Histogram({ name: 'thanos_bucket_store_series_data_touched', help: 'Number of items of a data type touched to fulfill a single Store API series request.', labelNames: dataType, buckets: countBuckets, registers }),
+    dataFetched: new Histogram({ name: 'thanos_bucket_store_series_data_fetched', help: 'Number of items of a data type retrieved to fulfill a single Store API series request.', labelNames: dataType, buckets: countBuckets, registers }),
+    dataSizeTouched: new Histogram({ name: 'thanos_bucket_store_series_data_size_touched_bytes', help: 'Total size of items of a data type touched to fulfill a single Store API series request in Bytes.', labelNames: dataType, buckets: sizeBuckets, registers }),
+    dataSizeFetched: new Histogram({ name: 'thanos_bucket_store_series_data_size_fetched_bytes', help: 'Total size of items of a data type fetched to fulfill a single Store API series request in Bytes.', labelNames: dataType, buckets: sizeBuckets, registers }),
+    bytesFetched: new Counter({ name: 'thanos_bucket_store_fetched_bytes_total', help: 'Bytes fetched from the bucket by Series calls, by data type.', labelNames: dataType, registers }),
+    seriesBlocksQueried: new Histogram({ name: 'thanos_bucket_store_series_blocks_queried', help: 'Number of blocks in a bucket store that were touched to satisfy a query.', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers }),
+    seriesGetAllDuration: new Histogram({ name: 'thanos_bucket_store_series_get_all_duration_seconds', help: 'Time it takes until all per-block prepares and loads for a query are finished.', buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60], registers }),
+    resultSeries: new Histogram({ name: 'thanos_bucket_store_series_result_series', help: 'Number of series observed in the final result of a query.', buckets: countBuckets, registers }),
+    queriesDropped: new Counter({ name: 'thanos_bucket_store_queries_dropped_total', help: 'Number of queries that were dropped due to the limit.', labelNames: ['reason'] as const, registers }),
+    seriesRefetches: new Counter({ name: 'thanos_bucket_store_series_refetches_total', help: 'Total number of cases where configured estimated series bytes was not enough was to fetch series from index, resulting in refetch.', registers }),
+    chunkRefetches: new Counter({ name: 'thanos_bucket_store_chunk_refetches_total', help: 'Total number of cases where configured estimated chunk bytes was not enough was to fetch chunks from object store, resulting in refetch.', registers }),
+  };
+}

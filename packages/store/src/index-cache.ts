@@ -1,0 +1,211 @@
+// The index cache (Thanos pkg/store/cache): postings lists and series entries, keyed by
+// block, held in one LRU bounded by bytes (--index-cache-size, or the IN-MEMORY config of
+// --index-cache.config-file). Entries are the raw index bytes, checked when fetched, so
+// a hit needs no second check. Items larger than max_item_size are not cached at all.
+
+import { parseBytes, UserError } from '@thanos-ts/runtime';
+import { Counter, Gauge } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { parse as parseYaml } from 'yaml';
+
+export const CacheItemType = { POSTINGS: 'Postings', SERIES: 'Series' } as const;
+export type CacheItemType = (typeof CacheItemType)[keyof typeof CacheItemType];
+
+/** What the store needs from an index cache. */
+export interface IndexCache {
+  fetchPostings(block: string, keys: readonly { name: string; value: string }[]): (Uint8Array | undefined)[];
+  storePostings(block: string, name: string, value: string, v: Uint8Array): void;
+  fetchSeries(block: string, refs: ArrayLike<number>): (Uint8Array | undefined)[];
+  storeSeries(block: string, ref: number, v: Uint8Array): void;
+  /** Drops every item of a block that left the store. */
+  dropBlock(block: string): void;
+}
+
+export interface InMemoryIndexCacheConfig {
+  maxSizeBytes: number;
+  maxItemSizeBytes: number;
+  /** Item types cached; empty means all. */
+  enabledItems: CacheItemType[];
+}
+
+export const DEFAULT_INDEX_CACHE_SIZE = 250 * 1024 * 1024;
+
+/**
+ * Parses --index-cache.config(-file) (Thanos' `type` + `config` shape). Only IN-MEMORY
+ * exists here yet; MEMCACHED and REDIS are recognised and refused by name.
+ */
+export function parseIndexCacheConfig(text: string, source = 'index cache config'): InMemoryIndexCacheConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new UserError(`${source}: parse YAML: ${(err as Error).message}`);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new UserError(`${source}: expected a mapping with "type" and "config"`);
+  const { type, config, ...rest } = doc as Record<string, unknown>;
+  const extra = Object.keys(rest).filter((k) => k !== 'enabled_items' && k !== 'ttl');
+  if (extra.length > 0) throw new UserError(`${source}: field ${extra[0]} not found in type storecache.IndexCacheConfig`);
+  const t = String(type ?? '').toUpperCase();
+  if (t === 'MEMCACHED' || t === 'REDIS') throw new UserError(`${source}: index cache type ${t} is not supported by thanos-ts yet; use IN-MEMORY`);
+  if (t !== 'IN-MEMORY' && t !== 'INMEMORY') throw new UserError(`${source}: unsupported index cache type: ${String(type ?? '')}`);
+  const c = (config ?? {}) as Record<string, unknown>;
+  if (typeof c !== 'object' || Array.isArray(c)) throw new UserError(`${source}: config must be a mapping`);
+  for (const k of Object.keys(c)) {
+    if (k !== 'max_size' && k !== 'max_item_size' && k !== 'enabled_items') throw new UserError(`${source}: field ${k} not found in type storecache.InMemoryIndexCacheConfig`);
+  }
+  const size = (v: unknown, def: number, field: string): number => {
+    if (v === undefined || v === null) return def;
+    try {
+      return typeof v === 'number' ? v : parseBytes(String(v));
+    } catch (err) {
+      throw new UserError(`${source}: ${field}: ${(err as Error).message}`);
+    }
+  };
+  const maxSizeBytes = size(c.max_size, DEFAULT_INDEX_CACHE_SIZE, 'max_size');
+  const maxItemSizeBytes = size(c.max_item_size, 125 * 1024 * 1024, 'max_item_size');
+  if (maxItemSizeBytes > maxSizeBytes) {
+    throw new UserError(`${source}: max item size (${maxItemSizeBytes}) cannot be bigger than overall cache size (${maxSizeBytes})`);
+  }
+  const items = (c.enabled_items ?? (doc as Record<string, unknown>).enabled_items ?? []) as unknown[];
+  if (!Array.isArray(items)) throw new UserError(`${source}: enabled_items must be a list`);
+  const enabledItems: CacheItemType[] = [];
+  for (const i of items) {
+    if (i === CacheItemType.POSTINGS || i === CacheItemType.SERIES) enabledItems.push(i);
+    else if (i === 'ExpandedPostings') continue; // we do not cache expanded postings; accepted for config compatibility
+    else throw new UserError(`${source}: unsupported item type ${String(i)}`);
+  }
+  return { maxSizeBytes, maxItemSizeBytes, enabledItems };
+}
+
+// Per-entry bookkeeping on top of the value's own bytes (key string, Map slot).
+const ENTRY_OVERHEAD = 64;
+
+interface Entry {
+  type: CacheItemType;
+  block: string;
+  value: Uint8Array;
+  size: number;
+}
+
+/** An LRU of index items bounded by bytes. */
+export class InMemoryIndexCache implements IndexCache {
+  // Map iteration order is insertion order: re-inserting on a hit makes the first key the LRU one.
+  private readonly entries = new Map<string, Entry>();
+  private curSize = 0;
+  private readonly enabled: Set<CacheItemType>;
+  private readonly m: ReturnType<typeof cacheMetrics>;
+
+  constructor(
+    readonly cfg: InMemoryIndexCacheConfig,
+    registry?: Registry,
+  ) {
+    this.enabled = new Set(cfg.enabledItems.length > 0 ? cfg.enabledItems : Object.values(CacheItemType));
+    this.m = cacheMetrics(registry, cfg, () => this.curSize);
+  }
+
+  get size(): number {
+    return this.curSize;
+  }
+
+  get length(): number {
+    return this.entries.size;
+  }
+
+  fetchPostings(block: string, keys: readonly { name: string; value: string }[]): (Uint8Array | undefined)[] {
+    return keys.map((k) => this.get(CacheItemType.POSTINGS, postingsKey(block, k.name, k.value)));
+  }
+
+  storePostings(block: string, name: string, value: string, v: Uint8Array): void {
+    this.set(CacheItemType.POSTINGS, block, postingsKey(block, name, value), v);
+  }
+
+  fetchSeries(block: string, refs: ArrayLike<number>): (Uint8Array | undefined)[] {
+    const out = new Array<Uint8Array | undefined>(refs.length);
+    for (let i = 0; i < refs.length; i++) out[i] = this.get(CacheItemType.SERIES, seriesKey(block, refs[i]));
+    return out;
+  }
+
+  storeSeries(block: string, ref: number, v: Uint8Array): void {
+    this.set(CacheItemType.SERIES, block, seriesKey(block, ref), v);
+  }
+
+  dropBlock(block: string): void {
+    for (const [k, e] of this.entries) {
+      if (e.block === block) this.remove(k, e, false);
+    }
+  }
+
+  private get(type: CacheItemType, key: string): Uint8Array | undefined {
+    if (!this.enabled.has(type)) return undefined;
+    this.m.requests.inc({ item_type: type });
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    this.m.hits.inc({ item_type: type });
+    return e.value;
+  }
+
+  private set(type: CacheItemType, block: string, key: string, value: Uint8Array): void {
+    if (!this.enabled.has(type)) return;
+    const size = value.byteLength + key.length + ENTRY_OVERHEAD;
+    if (size > this.cfg.maxItemSizeBytes || size > this.cfg.maxSizeBytes) {
+      this.m.overflowed.inc({ item_type: type });
+      return;
+    }
+    const old = this.entries.get(key);
+    if (old !== undefined) this.remove(key, old, false);
+    while (this.curSize + size > this.cfg.maxSizeBytes) {
+      const first = this.entries.entries().next();
+      if (first.done === true) break;
+      this.remove(first.value[0], first.value[1], true);
+    }
+    // Copy: the value may be a view into a large fetched range that must not stay pinned.
+    const own = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice();
+    this.entries.set(key, { type, block, value: own, size });
+    this.curSize += size;
+    this.m.added.inc({ item_type: type });
+    this.m.items.inc({ item_type: type });
+    this.m.itemsSize.inc({ item_type: type }, size);
+  }
+
+  private remove(key: string, e: Entry, evicted: boolean): void {
+    this.entries.delete(key);
+    this.curSize -= e.size;
+    if (evicted) this.m.evicted.inc({ item_type: e.type });
+    this.m.items.dec({ item_type: e.type });
+    this.m.itemsSize.dec({ item_type: e.type }, e.size);
+  }
+}
+
+function postingsKey(block: string, name: string, value: string): string {
+  // \xff cannot occur in a ULID, and label names cannot contain it either.
+  return `P${block}\xff${name}\xff${value}`;
+}
+
+function seriesKey(block: string, ref: number): string {
+  return `S${block}\xff${ref}`;
+}
+
+function cacheMetrics(registry: Registry | undefined, cfg: InMemoryIndexCacheConfig, size: () => number) {
+  const registers = registry ? [registry] : [];
+  const labelNames = ['item_type'] as const;
+  const m = {
+    requests: new Counter({ name: 'thanos_store_index_cache_requests_total', help: 'Total number of items requests to the cache.', labelNames, registers }),
+    hits: new Counter({ name: 'thanos_store_index_cache_hits_total', help: 'Total number of items requests to the cache that were a hit.', labelNames, registers }),
+    added: new Counter({ name: 'thanos_store_index_cache_items_added_total', help: 'Total number of items that were added to the index cache.', labelNames, registers }),
+    evicted: new Counter({ name: 'thanos_store_index_cache_items_evicted_total', help: 'Total number of items that were evicted from the index cache.', labelNames, registers }),
+    overflowed: new Counter({ name: 'thanos_store_index_cache_items_overflowed_total', help: 'Total number of items that could not be added to the cache due to being too big.', labelNames, registers }),
+    items: new Gauge({ name: 'thanos_store_index_cache_items', help: 'Current number of items in the index cache.', labelNames, registers }),
+    itemsSize: new Gauge({ name: 'thanos_store_index_cache_items_size_bytes', help: 'Current byte size of items in the index cache.', labelNames, registers }),
+  };
+  new Gauge({ name: 'thanos_store_index_cache_total_size_bytes', help: 'Current byte size of items (both value and key) in the index cache.', registers, collect() { this.set(size()); } });
+  new Gauge({ name: 'thanos_store_index_cache_max_size_bytes', help: 'Maximum number of bytes to be held in the index cache.', registers }).set(cfg.maxSizeBytes);
+  new Gauge({ name: 'thanos_store_index_cache_max_item_size_bytes', help: 'Maximum number of bytes for single entry to be held in the index cache.', registers }).set(cfg.maxItemSizeBytes);
+  for (const t of Object.values(CacheItemType)) {
+    for (const c of [m.requests, m.hits, m.added, m.evicted, m.overflowed]) c.inc({ item_type: t }, 0);
+    m.items.set({ item_type: t }, 0);
+    m.itemsSize.set({ item_type: t }, 0);
+  }
+  return m;
+}

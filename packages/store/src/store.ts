@@ -1,0 +1,174 @@
+// The store gateway component: flags → StoreConfig → a Service that syncs the bucket's
+// blocks and serves them over StoreAPI (gRPC) with /metrics, probes and the blocks API
+// on HTTP.
+
+import { mkdir } from 'node:fs/promises';
+import { consistencyDelayFilter, IgnoreDeletionMarkFilter, labelFilter, timePartitionFilter } from '@thanos-ts/block';
+import type { MetaFilter } from '@thanos-ts/block';
+import type { Bucket } from '@thanos-ts/objstore';
+import { createRegistry, HttpServer, Prober, UserError } from '@thanos-ts/runtime';
+import type { Logger, Service } from '@thanos-ts/runtime';
+import { StoreServer } from '@thanos-ts/storeapi';
+import { labelsFromRecord, parseRelabelConfigs, relabel } from '@thanos-ts/tsdb';
+import type { Registry } from 'prom-client';
+import { parse as parseYaml } from 'yaml';
+import { BucketStore } from './bucket-store.js';
+import { InMemoryIndexCache } from './index-cache.js';
+import type { InMemoryIndexCacheConfig } from './index-cache.js';
+
+export interface StoreConfig {
+  bkt: Bucket;
+  grpcAddress: string;
+  grpcGracePeriodMs: number;
+  httpAddress: string;
+  webRoutePrefix: string;
+  dataDir: string;
+  indexCache: InMemoryIndexCacheConfig;
+  chunkPoolBytes: number;
+  seriesLimit: number;
+  samplesLimit: number;
+  maxConcurrency: number;
+  syncIntervalMs: number;
+  blockSyncConcurrency: number;
+  metaFetchConcurrency: number;
+  minTime: number;
+  maxTime: number;
+  /** --selector.relabel-config(-file) YAML; '' for none. */
+  relabelConfig: string;
+  consistencyDelayMs: number;
+  ignoreDeletionMarksDelayMs: number;
+  postingOffsetsInMemSampling: number;
+  /** 0: keep index-headers loaded once read. */
+  indexHeaderIdleTimeoutMs: number;
+  seriesBatchSize: number;
+  flags?: Record<string, string>;
+  logger: Logger;
+}
+
+/**
+ * Block filter from --selector.relabel-config: relabels each block's external labels
+ * plus `__block_id` and keeps the block unless the result is dropped (Thanos
+ * LabelShardedMetaFilter), which is how store gateways shard a bucket.
+ */
+export function relabelBlockFilter(yamlText: string, source = '--selector.relabel-config'): MetaFilter | null {
+  if (yamlText.trim() === '') return null;
+  let raw: unknown;
+  try {
+    raw = parseYaml(yamlText);
+  } catch (err) {
+    throw new UserError(`${source}: parse relabel configuration: ${(err as Error).message}`);
+  }
+  let cfgs;
+  try {
+    cfgs = parseRelabelConfigs(raw ?? [], source);
+  } catch (err) {
+    throw new UserError(`${source}: ${(err as Error).message}`);
+  }
+  if (cfgs.length === 0) return null;
+  return labelFilter('label-excluded', (labels, meta) => relabel(labelsFromRecord({ ...labels, __block_id: meta.ulid }), cfgs) !== null);
+}
+
+export class Store implements Service {
+  readonly prober = new Prober();
+  readonly registry: Registry = createRegistry('store');
+  readonly bucketStore: BucketStore;
+  readonly http: HttpServer;
+  private readonly grpc: StoreServer;
+  private readonly logger: Logger;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private grpcStarted = false;
+  private lastSync = 0;
+
+  constructor(readonly cfg: StoreConfig) {
+    this.logger = cfg.logger;
+    const filters: MetaFilter[] = [timePartitionFilter(cfg.minTime, cfg.maxTime)];
+    const rl = relabelBlockFilter(cfg.relabelConfig);
+    if (rl) filters.push(rl);
+    filters.push(consistencyDelayFilter(cfg.consistencyDelayMs));
+    filters.push(new IgnoreDeletionMarkFilter(cfg.ignoreDeletionMarksDelayMs, cfg.metaFetchConcurrency));
+    this.bucketStore = new BucketStore({
+      bkt: cfg.bkt,
+      dataDir: cfg.dataDir,
+      indexCache: new InMemoryIndexCache(cfg.indexCache, this.registry),
+      chunkPoolBytes: cfg.chunkPoolBytes,
+      seriesLimit: cfg.seriesLimit,
+      samplesLimit: cfg.samplesLimit,
+      maxConcurrency: cfg.maxConcurrency,
+      blockSyncConcurrency: cfg.blockSyncConcurrency,
+      metaFetchConcurrency: cfg.metaFetchConcurrency,
+      filters,
+      minTime: cfg.minTime,
+      maxTime: cfg.maxTime,
+      postingOffsetsInMemSampling: cfg.postingOffsetsInMemSampling,
+      indexHeaderIdleTimeoutMs: cfg.indexHeaderIdleTimeoutMs,
+      seriesBatchSize: cfg.seriesBatchSize,
+      logger: this.logger.child({ component: 'bucket-store' }),
+      registry: this.registry,
+    });
+    this.http = new HttpServer({ address: cfg.httpAddress, registry: this.registry, prober: this.prober, logger: this.logger, routePrefix: cfg.webRoutePrefix });
+    this.http.route('/api/v1/blocks', (_req, res) => {
+      const body = JSON.stringify({
+        status: 'success',
+        data: { blocks: this.bucketStore.metas(), label: '', refreshedAt: new Date(this.lastSync).toISOString() },
+      });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+    this.grpc = new StoreServer({ address: cfg.grpcAddress, store: this.bucketStore, info: this.bucketStore, logger: this.logger });
+  }
+
+  get grpcAddress(): string {
+    return this.grpc.address;
+  }
+
+  get httpAddress(): string {
+    return this.http.address();
+  }
+
+  async start(): Promise<void> {
+    await this.http.start();
+    this.prober.healthy();
+    this.prober.notReady(new Error('initial sync of blocks from the bucket'));
+    await mkdir(this.cfg.dataDir, { recursive: true });
+    this.logger.info({ bucket: this.cfg.bkt.name(), dataDir: this.cfg.dataDir }, 'initial sync of blocks started');
+    const t0 = Date.now();
+    try {
+      await this.bucketStore.syncBlocks();
+    } catch (err) {
+      throw new Error(`bucket store initial sync: ${(err as Error).message}`);
+    }
+    this.lastSync = Date.now();
+    await this.bucketStore.cleanDataDir();
+    this.logger.info({ blocks: this.bucketStore.blockCount, durationMs: Date.now() - t0 }, 'initial sync done');
+    await this.grpc.start();
+    this.grpcStarted = true;
+    this.syncTimer = setInterval(() => void this.sync(), Math.max(this.cfg.syncIntervalMs, 100));
+    if (this.cfg.indexHeaderIdleTimeoutMs > 0) {
+      this.idleTimer = setInterval(() => this.bucketStore.unloadIdleHeaders(), Math.max(1000, Math.floor(this.cfg.indexHeaderIdleTimeoutMs / 2)));
+      this.idleTimer.unref();
+    }
+    this.prober.ready();
+    this.logger.info({ grpc: this.grpc.address, http: this.http.address() }, 'store gateway ready');
+  }
+
+  /** One sync pass now; failures are logged, and the blocks being served stay as they were. */
+  async sync(): Promise<void> {
+    try {
+      await this.bucketStore.syncBlocks();
+      this.lastSync = Date.now();
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'syncing blocks failed; serving the blocks from the last sync');
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.prober.notReady(new Error('shutting down'));
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    if (this.grpcStarted) await this.grpc.stop(this.cfg.grpcGracePeriodMs);
+    this.bucketStore.close();
+    await this.http.stop();
+    await this.cfg.bkt.close();
+  }
+}
