@@ -19,7 +19,7 @@ function childPids(pid: number): number[] {
 }
 
 describe('quickstart', () => {
-  it('runs 2 clusters x 2 replicas with sidecars and a deduplicating query, and stops them all on SIGINT', async () => {
+  it('runs 2 clusters x 2 replicas with sidecars, a store gateway and a deduplicating query, and stops them all on SIGINT', async () => {
     const dir = await tempDir('quickstart');
     // A run of fixed ports below Linux's ephemeral range, so freePort() users elsewhere don't collide.
     const base = 20_000 + Math.floor(Math.random() * 9_000);
@@ -47,7 +47,7 @@ describe('quickstart', () => {
         c.close();
       }
       expect([...labels].sort()).toEqual(['cluster=cluster-0,replica=0', 'cluster=cluster-0,replica=1', 'cluster=cluster-1,replica=0', 'cluster=cluster-1,replica=1']);
-      expect(childPids(qs.pid!)).toHaveLength(9);
+      expect(childPids(qs.pid!)).toHaveLength(10);
 
       // The query is printed first, on base-port+100, and sees one `up` per target:
       // 2 clusters × 2 Prometheus targets, each scraped by both replicas of its cluster.
@@ -60,6 +60,15 @@ describe('quickstart', () => {
       };
       await waitFor(async () => (await countUp(false)) === '8', { timeoutMs: 20_000, what: 'every replica to scrape every target' });
       expect(await countUp(true)).toBe('4');
+
+      // The store gateway on base+103 serves the bucket the sidecars ship to, and the
+      // query knows it as a store endpoint.
+      const store = new StoreClient(`127.0.0.1:${base + 103}`);
+      expect((await store.info()).ComponentType).toBe('store');
+      store.close();
+      const stores = (await (await fetch(`${queryUrl}/api/v1/stores`)).json()) as { data: Record<string, { name: string }[]> };
+      expect(stores.data.store?.map((s) => s.name)).toEqual([`127.0.0.1:${base + 103}`]);
+      expect((await fetch(`http://127.0.0.1:${base + 102}/api/v1/blocks`)).status).toBe(200);
     } finally {
       const pids = childPids(qs.pid!);
       qs.kill('SIGINT');

@@ -62,7 +62,9 @@ export function parseIndexCacheConfig(text: string, source = 'index cache config
     }
   };
   const maxSizeBytes = size(c.max_size, DEFAULT_INDEX_CACHE_SIZE, 'max_size');
-  const maxItemSizeBytes = size(c.max_item_size, 125 * 1024 * 1024, 'max_item_size');
+  // Thanos defaults max_item_size to 125MB and then refuses a smaller max_size without
+  // one; we default it to half of a small max_size instead.
+  const maxItemSizeBytes = size(c.max_item_size, Math.min(125 * 1024 * 1024, Math.floor(maxSizeBytes / 2)), 'max_item_size');
   if (maxItemSizeBytes > maxSizeBytes) {
     throw new UserError(`${source}: max item size (${maxItemSizeBytes}) cannot be bigger than overall cache size (${maxSizeBytes})`);
   }

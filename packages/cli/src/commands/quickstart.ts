@@ -146,12 +146,22 @@ export function registerQuickstart(program: Command): void {
         throw err;
       }
 
-      // One query over every sidecar, on a fixed port so its URL can be bookmarked.
+      // One query over every sidecar and the store gateway, on a fixed port so its URL can
+      // be bookmarked; the store gateway serves what the sidecars have shipped to the bucket.
       const queryHttp = `127.0.0.1:${(opts.basePort as number) + 100}`;
       const queryGrpc = `127.0.0.1:${(opts.basePort as number) + 101}`;
+      const storeHttp = `127.0.0.1:${(opts.basePort as number) + 102}`;
+      const storeGrpc = `127.0.0.1:${(opts.basePort as number) + 103}`;
       const queryUrl = `http://${queryHttp}`;
       try {
         if (port > (opts.basePort as number) + 100) throw new UserError('too many clusters × replicas for the ports below base-port+100');
+        const st = start(
+          'store',
+          process.execPath,
+          [self, 'store', '--objstore.config-file', objstore, '--data-dir', join(dataDir, 'store'), '--sync-block-duration', '30s', '--http-address', storeHttp, '--grpc-address', storeGrpc],
+          `http://${storeHttp}`,
+        );
+        await waitReady(`http://${storeHttp}`, st);
         const q = start(
           'query',
           process.execPath,
@@ -163,7 +173,7 @@ export function registerQuickstart(program: Command): void {
             '--grpc-address',
             queryGrpc,
             '--query.replica-label=replica',
-            ...sidecars.flatMap((e) => ['--endpoint', e]),
+            ...[...sidecars, storeGrpc].flatMap((e) => ['--endpoint', e]),
           ],
           queryUrl,
         );
@@ -181,6 +191,7 @@ export function registerQuickstart(program: Command): void {
       w('  Prometheus replica            Prometheus              sidecar StoreAPI (gRPC)   sidecar HTTP');
       for (const r of rows) w(`  ${r[0].padEnd(28)}  ${r[1].padEnd(22)}  ${r[2].padEnd(24)}  ${r[3]}`);
       w('');
+      w(`  store gateway: StoreAPI ${storeGrpc}, HTTP http://${storeHttp} (blocks it serves: /api/v1/blocks)`);
       w(`  bucket (FILESYSTEM): ${bucketDir}   objstore config: ${objstore}`);
       w(`  logs: ${logDir}`);
       w('');

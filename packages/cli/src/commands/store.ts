@@ -1,6 +1,7 @@
 // `thanos-ts store`: the store gateway with Thanos's flags (STORE_FLAGS plus the objstore
 // flags): StoreAPI over the blocks in object storage. Runs until SIGTERM/SIGINT.
 
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { runUntilSignal } from '@thanos-ts/runtime';
 import type { FlagSpec } from '@thanos-ts/runtime';
@@ -30,6 +31,8 @@ export function addFlags(cmd: Command, specs: readonly FlagSpec[]): void {
       cmd.option(`--no-${f.name}`, `Disable --${f.name}.`);
     } else if (f.kind === 'strings') {
       cmd.option(`--${f.name} <${ph}>`, f.help, collect, []);
+    } else if (f.hidden) {
+      cmd.addOption(new Option(`--${f.name} <${ph}>`, f.help).default(f.default).hideHelp());
     } else {
       cmd.option(`--${f.name} <${ph}>`, f.help, f.default as string | undefined);
     }
