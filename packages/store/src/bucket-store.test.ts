@@ -290,6 +290,16 @@ describe('BucketStore', () => {
     expect((await collect(store, request([eq('cluster', 'b')], 0, 4 * H))).series.length).toBe(120);
   });
 
+  it('serves only data within --min-time/--max-time', async () => {
+    const store = await newStore({ minTime: 2 * H + 30 * 60_000, maxTime: 3 * H });
+    const ms = [eq('__name__', 'up'), eq('instance', 'host-4:9100')];
+    const { series } = await collect(store, request(ms, 0, 4 * H));
+    expect(series.length).toBeGreaterThan(0);
+    for (const s of series) for (const c of s.chunks) expect(c.maxTime >= 2 * H + 30 * 60_000 && c.minTime <= 3 * H).toBe(true);
+    expect(samplesOf(series, 2 * H + 30 * 60_000, 3 * H)).toEqual(expected(ms, 2 * H + 30 * 60_000, 3 * H));
+    expect(store.info().store).toMatchObject({ minTime: 2 * H + 30 * 60_000, maxTime: 3 * H });
+  });
+
   it('loads index-headers lazily and unloads idle ones', async () => {
     const store = await newStore({ indexHeaderIdleTimeoutMs: 1 });
     expect(store.indexHeaderBytes).toBe(0);

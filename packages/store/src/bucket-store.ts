@@ -277,6 +277,11 @@ export class BucketStore implements StoreAPI, InfoAPI {
     };
   }
 
+  /** A request's time range cut to --min-time/--max-time. */
+  private clamp(mint: number, maxt: number): [number, number] {
+    return [Math.max(mint, this.opts.minTime ?? -Infinity), Math.min(maxt, this.opts.maxTime ?? Infinity)];
+  }
+
   /** Waits for a Series turn; refuses at once when too many are already waiting. */
   private async acquire(signal: AbortSignal): Promise<void> {
     if (this.gate.inFlight >= (this.opts.maxConcurrency ?? 20) && this.gate.queued >= this.maxQueued) {
@@ -304,8 +309,8 @@ export class BucketStore implements StoreAPI, InfoAPI {
     await this.acquire(signal);
     const stats = newQueryStats();
     try {
-      const mint = req.minTime;
-      const maxt = req.maxTime;
+      // Only data inside --min-time/--max-time is served, to the chunk (Thanos limitMinTime).
+      const [mint, maxt] = this.clamp(req.minTime, req.maxTime);
       const drop = new Set(req.withoutReplicaLabels ?? []);
       const seriesLimiter = new Limiter(this.opts.seriesLimit ?? 0, 'series', this.m.queriesDropped);
       const samples = this.opts.samplesLimit ?? 0;
@@ -313,7 +318,7 @@ export class BucketStore implements StoreAPI, InfoAPI {
       const jobs = this.blocksFor(req.parsedMatchers, mint, maxt, req.maxResolutionWindow ?? 0);
       stats.blocksQueried = jobs.length;
       const streams = jobs.map((j) =>
-        this.blockSeries(j.block, j.matchers, j.set.labels.filter((l) => !drop.has(l.name)), req, seriesLimiter, chunksLimiter, stats, signal),
+        this.blockSeries(j.block, j.matchers, j.set.labels.filter((l) => !drop.has(l.name)), req, mint, maxt, seriesLimiter, chunksLimiter, stats, signal),
       );
       const limit = Number(req.limit ?? 0);
       let sent = 0;
@@ -389,6 +394,8 @@ export class BucketStore implements StoreAPI, InfoAPI {
     matchers: Matcher[],
     ext: Labels,
     req: ValidatedSeriesRequest,
+    mint: number,
+    maxt: number,
     seriesLimiter: Limiter,
     chunksLimiter: Limiter,
     stats: QueryStats,
@@ -406,7 +413,7 @@ export class BucketStore implements StoreAPI, InfoAPI {
       const entries = await block.loadSeries(batchRefs, stats, signal);
       const kept: BlockSeries[] = [];
       await block.decodeSeries(entries, batchRefs, (e) => {
-        const metas = e.chunks.filter((c) => c.maxt >= req.minTime && c.mint <= req.maxTime);
+        const metas = e.chunks.filter((c) => c.maxt >= mint && c.mint <= maxt);
         if (metas.length > 0) kept.push({ labels: e.labels, metas, chunks: [] });
       });
       if (req.skipChunks) return { series: kept, release: noop };
@@ -443,7 +450,7 @@ export class BucketStore implements StoreAPI, InfoAPI {
     const drop = new Set(req.withoutReplicaLabels ?? []);
     const names = new Set<string>();
     const stats = newQueryStats();
-    const jobs = this.blocksForLabels(req.parsedMatchers, req.start, req.end);
+    const jobs = this.blocksForLabels(req.parsedMatchers, ...this.clamp(req.start, req.end));
     await mapConcurrent(jobs, 8, async ({ block, set, matchers }) => {
       let found = false;
       if (matchers.length === 0) {
@@ -473,7 +480,7 @@ export class BucketStore implements StoreAPI, InfoAPI {
     if (req.withoutReplicaLabels?.includes(name)) return { values: [], warnings: [] };
     const values = new Set<string>();
     const stats = newQueryStats();
-    const jobs = this.blocksForLabels(req.parsedMatchers, req.start, req.end);
+    const jobs = this.blocksForLabels(req.parsedMatchers, ...this.clamp(req.start, req.end));
     await mapConcurrent(jobs, 8, async ({ block, set, matchers }) => {
       const extValue = set.labels.find((l) => l.name === name)?.value;
       if (extValue !== undefined) {

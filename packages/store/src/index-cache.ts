@@ -163,7 +163,8 @@ export class InMemoryIndexCache implements IndexCache {
       this.remove(first.value[0], first.value[1], true);
     }
     // Copy: the value may be a view into a large fetched range that must not stay pinned.
-    const own = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice();
+    // (Uint8Array's slice copies; Buffer's, which a Node Buffer would pick, does not.)
+    const own = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : Uint8Array.prototype.slice.call(value);
     this.entries.set(key, { type, block, value: own, size });
     this.curSize += size;
     this.m.added.inc({ item_type: type });
