@@ -1,7 +1,8 @@
 // Small helpers shared by the benchmarks.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export function tmp(prefix) {
   return mkdtempSync(join(tmpdir(), `thanos-ts-bench-${prefix}-`));
@@ -60,4 +61,55 @@ export function rng(seed = 42) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * A directory kept between bench runs for generated data (node_modules/.cache/thanos-ts-bench/<name>,
+ * or $THANOS_TS_BENCH_CACHE/<name>); delete it to regenerate.
+ */
+export function cacheDir(name) {
+  const root = process.env.THANOS_TS_BENCH_CACHE ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', '.cache', 'thanos-ts-bench');
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Resident memory of a process from /proc/<pid>/status (Linux): current (VmRSS) and peak (VmHWM), bytes. */
+export function procMemory(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key) => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+    return m ? Number(m[1]) * 1024 : NaN;
+  };
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * A /metrics page as a Map from the series as written (`name{labels}`) to its value.
+ * Enough for the flat output of prom-client and Prometheus (no timestamps, no spaces in values).
+ */
+export async function scrapeMetrics(url) {
+  const res = await fetch(url);
+  if (res.status !== 200) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  const out = new Map();
+  for (const line of (await res.text()).split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+export function fmtBytes(n) {
+  if (!Number.isFinite(n)) return String(n);
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KiB`;
+  return `${n} B`;
 }
