@@ -84,3 +84,50 @@ describe('storeConfigFromFlags', () => {
     expect(() => storeConfigFromFlags({ 'store.grpc.series-max-concurrency': '0' }, bkt, nopLogger())).toThrow(/series-max-concurrency/);
   });
 });
+
+describe('Store', () => {
+  it('serves blocks marked for deletion until --ignore-deletion-marks-delay has passed, and answers over gRPC', async () => {
+    const { markForDeletion, uploadBlock } = await import('@thanos-ts/block');
+    const { removeTempDirs, tempDir } = await import('@thanos-ts/testutil');
+    const { labelsFromRecord, SeriesBuilder } = await import('@thanos-ts/tsdb');
+    const { StoreClient } = await import('@thanos-ts/storeapi');
+    const { Store } = await import('./store.js');
+    const { storeConfigFromFlags: fromFlags } = await import('./flags.js');
+    try {
+      const bucketDir = await tempDir('store-svc-bucket');
+      const bkt = new FilesystemBucket(bucketDir);
+      const ids: string[] = [];
+      for (const [cluster, markedAgo] of [['fresh', 60_000], ['old', 48 * 3600_000], ['none', -1]] as const) {
+        const b = new SeriesBuilder();
+        for (let t = 0; t < 3600_000; t += 60_000) b.append(labelsFromRecord({ __name__: 'up', cluster_of: cluster }), t, 1);
+        const w = await b.writeBlock(await tempDir('store-svc-blocks'), { mint: 0, maxt: 3600_000, thanos: { labels: { cluster }, downsample: { resolution: 0 }, source: 'test', index_stats: {} } });
+        await uploadBlock(bkt, w!.dir);
+        if (markedAgo >= 0) await markForDeletion(bkt, w!.ulid, '', Date.now() - markedAgo);
+        ids.push(w!.ulid);
+      }
+      const store = new Store(
+        fromFlags({ 'grpc-address': '127.0.0.1:0', 'http-address': '127.0.0.1:0', 'data-dir': await tempDir('store-svc-data'), 'ignore-deletion-marks-delay': '24h' }, bkt, nopLogger()),
+      );
+      await store.start();
+      try {
+        expect(store.bucketStore.blockIds()).toEqual([ids[0], ids[2]].sort());
+        const client = new StoreClient(store.grpcAddress);
+        const info = await client.info();
+        expect(info.ComponentType).toBe('store');
+        expect(info.labelSets.map((s) => s.labels[0].value)).toEqual(['fresh', 'none']);
+        const series: string[] = [];
+        for await (const r of client.series({ minTime: 0, maxTime: 3600_000, matchers: [{ type: 0, name: '__name__', value: 'up' }] })) {
+          if (r.series) series.push(r.series.labels.map((l) => `${l.name}=${l.value}`).join(','));
+        }
+        expect(series).toEqual(['__name__=up,cluster=fresh,cluster_of=fresh', '__name__=up,cluster=none,cluster_of=none']);
+        client.close();
+        const ready = await fetch(`http://${store.httpAddress}/-/ready`);
+        expect(ready.status).toBe(200);
+      } finally {
+        await store.stop();
+      }
+    } finally {
+      await removeTempDirs();
+    }
+  });
+});
