@@ -78,6 +78,22 @@ export class BucketBlock {
     this.chunkSizeEstimate = stats.chunk_max_size && stats.chunk_max_size > 0 ? stats.chunk_max_size : ESTIMATED_MAX_CHUNK_SIZE;
   }
 
+  private labelNames: Set<string> | null = null;
+
+  /** Whether any series of the block has one of these label names (from the index-header, remembered). */
+  async hasAnyLabelName(names: readonly string[]): Promise<boolean> {
+    if (names.length === 0) return false;
+    if (this.labelNames === null) {
+      const hdr = await this.opts.header.acquire();
+      try {
+        this.labelNames = new Set(hdr.labelNames());
+      } finally {
+        this.opts.header.release();
+      }
+    }
+    return names.some((n) => this.labelNames!.has(n));
+  }
+
   get header(): LazyIndexHeader {
     return this.opts.header;
   }

@@ -403,6 +403,7 @@ export class BucketStore implements StoreAPI, InfoAPI {
   ): AsyncGenerator<StoreSeries> {
     const refs = await block.expandedPostings(matchers, stats, signal);
     seriesLimiter.reserve(refs.length);
+    const clash = await block.hasAnyLabelName(ext.map((l) => l.name));
     const batch = this.opts.seriesBatchSize ?? SERIES_BATCH_SIZE;
     const out: StoreSeries[] = [];
     const sorter = new PrefixRunSorter<AggrChunk[]>((labels, chunks) => {
@@ -433,7 +434,11 @@ export class BucketStore implements StoreAPI, InfoAPI {
         next?.catch(noop);
         for (const s of cur.series) await sorter.push(s.labels, withExternalLabels(s.labels, ext), s.chunks);
         if (next === null) await sorter.flush();
-        for (const s of out.splice(0)) yield s;
+        // When a series label shares its name with an external label, the external value
+        // replaces it and the block's order no longer holds: the slow path sorts the
+        // block's whole answer (Thanos re-sorts in this case too).
+        if (next === null && clash) out.sort((a, b) => compareLabels(a.labels, b.labels));
+        if (!clash || next === null) for (const s of out.splice(0)) yield s;
         cur.release();
         cur = null;
       }

@@ -110,7 +110,7 @@ export class Store implements Service {
     this.http.route('/api/v1/blocks', (_req, res) => {
       const body = JSON.stringify({
         status: 'success',
-        data: { blocks: this.bucketStore.metas(), label: '', refreshedAt: new Date(this.lastSync).toISOString() },
+        data: { blocks: this.bucketStore.metas(), label: '', refreshedAt: new Date(this.lastSync).toISOString(), err: null },
       });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(body);
