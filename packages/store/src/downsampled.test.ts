@@ -10,6 +10,7 @@ import { InMemoryIndexCache } from './index-cache.js';
 
 const H = 3600_000;
 const FIVE_M = 300_000;
+const ONE_H = 3600_000;
 const N = 10;
 let store: BucketStore;
 /** Raw samples per series index, for checking aggregates. */
@@ -41,7 +42,9 @@ beforeAll(async () => {
   }
   // Only the first 2h get a 5m block: queries at 5m must fill [2h, 4h) from raw.
   const ds = await downsampleBlock(dirs[0], local, FIVE_M);
-  for (const d of [...dirs, ds!.dir]) await uploadBlock(bkt, d);
+  // And a 1h block of the same 2h, made from the 5m block.
+  const ds1h = await downsampleBlock(ds!.dir, local, ONE_H);
+  for (const d of [...dirs, ds!.dir, ds1h!.dir]) await uploadBlock(bkt, d);
   store = new BucketStore({
     bkt,
     dataDir: await tempDir('ds-data'),
@@ -117,6 +120,18 @@ describe('BucketStore with downsampled blocks', () => {
       expect(sums.reduce((a, b) => a + b, 0)).toBeCloseTo(firstHalf.reduce((a, [, v]) => a + v, 0), 6);
       expect(counts).toHaveLength(24); // one window per 5 minutes
       expect(rawChunks.flatMap((c) => values(c.raw!.data).t)).toEqual(raw[i].t.filter((t) => t >= 2 * H));
+    }
+  });
+
+  it('picks the 1h block at a 1h resolution window and keeps counts intact', async () => {
+    const at5m = await series(FIVE_M, [thanos.Aggr.COUNT]);
+    const at1h = await series(ONE_H, [thanos.Aggr.COUNT]);
+    for (let k = 0; k < N; k++) {
+      const c5 = at5m[k].chunks.filter((c) => c.count).flatMap((c) => values(c.count!.data).v);
+      const c1 = at1h[k].chunks.filter((c) => c.count).flatMap((c) => values(c.count!.data).v);
+      expect(c1).toHaveLength(2); // two 1h windows
+      expect(c1.reduce((a, b) => a + b, 0)).toBe(c5.reduce((a, b) => a + b, 0));
+      expect(at1h[k].chunks.filter((c) => c.raw).every((c) => c.minTime >= 2 * H)).toBe(true);
     }
   });
 
