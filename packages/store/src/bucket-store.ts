@@ -317,9 +317,14 @@ export class BucketStore implements StoreAPI, InfoAPI {
       const chunksLimiter = new Limiter(samples > 0 ? Math.max(1, Math.floor(samples / MAX_SAMPLES_PER_CHUNK)) : 0, 'chunks', this.m.queriesDropped);
       const jobs = this.blocksFor(req.parsedMatchers, mint, maxt, req.maxResolutionWindow ?? 0);
       stats.blocksQueried = jobs.length;
-      const streams = jobs.map((j) =>
-        this.blockSeries(j.block, j.matchers, j.set.labels.filter((l) => !drop.has(l.name)), req, mint, maxt, seriesLimiter, chunksLimiter, stats, signal),
-      );
+      // The merge holds a batch of every block at once: with many blocks (a long range
+      // of uncompacted 2h blocks) batches shrink so that memory stays about the same, and
+      // at most LOADS_PER_REQUEST blocks fetch from the bucket at a time.
+      const base = this.opts.seriesBatchSize ?? SERIES_BATCH_SIZE;
+      const batch = Math.min(base, Math.max(MIN_BATCH, Math.floor((base * 4) / Math.max(4, jobs.length))));
+      const loads = new Gate(LOADS_PER_REQUEST);
+      const ctx: BlockSeriesContext = { req, mint, maxt, batch, loads, seriesLimiter, chunksLimiter, stats, signal };
+      const streams = jobs.map((j) => this.blockSeries(j.block, j.matchers, j.set.labels.filter((l) => !drop.has(l.name)), ctx));
       const limit = Number(req.limit ?? 0);
       let sent = 0;
       for await (const s of mergeSeriesStreams(streams)) {
@@ -389,27 +394,30 @@ export class BucketStore implements StoreAPI, InfoAPI {
    * One block's matching series with external labels added, sorted, fetched in batches;
    * the next batch is fetched while the current one is consumed.
    */
-  private async *blockSeries(
-    block: BucketBlock,
-    matchers: Matcher[],
-    ext: Labels,
-    req: ValidatedSeriesRequest,
-    mint: number,
-    maxt: number,
-    seriesLimiter: Limiter,
-    chunksLimiter: Limiter,
-    stats: QueryStats,
-    signal: AbortSignal,
-  ): AsyncGenerator<StoreSeries> {
-    const refs = await block.expandedPostings(matchers, stats, signal);
+  private async *blockSeries(block: BucketBlock, matchers: Matcher[], ext: Labels, ctx: BlockSeriesContext): AsyncGenerator<StoreSeries> {
+    const { req, mint, maxt, batch, loads, seriesLimiter, chunksLimiter, stats, signal } = ctx;
+    await loads.acquire(signal);
+    let refs: Uint32Array;
+    try {
+      refs = await block.expandedPostings(matchers, stats, signal);
+    } finally {
+      loads.release();
+    }
     seriesLimiter.reserve(refs.length);
     const clash = await block.hasAnyLabelName(ext.map((l) => l.name));
-    const batch = this.opts.seriesBatchSize ?? SERIES_BATCH_SIZE;
     const out: StoreSeries[] = [];
     const sorter = new PrefixRunSorter<AggrChunk[]>((labels, chunks) => {
       out.push({ labels, chunks });
     });
     const load = async (from: number): Promise<{ series: BlockSeries[]; release: () => void }> => {
+      await loads.acquire(signal);
+      try {
+        return await loadBatch(from);
+      } finally {
+        loads.release();
+      }
+    };
+    const loadBatch = async (from: number): Promise<{ series: BlockSeries[]; release: () => void }> => {
       const batchRefs = refs.subarray(from, Math.min(refs.length, from + batch));
       const entries = await block.loadSeries(batchRefs, stats, signal);
       const kept: BlockSeries[] = [];
@@ -538,6 +546,23 @@ export class BucketStore implements StoreAPI, InfoAPI {
   lastFetchedBytes(): number {
     return this.lastStats ? fetchedBytes(this.lastStats) : 0;
   }
+}
+
+/** Smallest series batch, however many blocks a request reads. */
+const MIN_BATCH = 256;
+/** Blocks of one Series call fetching from the bucket at once. */
+const LOADS_PER_REQUEST = 16;
+
+interface BlockSeriesContext {
+  req: ValidatedSeriesRequest;
+  mint: number;
+  maxt: number;
+  batch: number;
+  loads: Gate;
+  seriesLimiter: Limiter;
+  chunksLimiter: Limiter;
+  stats: QueryStats;
+  signal: AbortSignal;
 }
 
 /** Every series: the index's all-postings key. */

@@ -1,0 +1,70 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { uploadBlock } from '@thanos-ts/block';
+import { FilesystemBucket } from '@thanos-ts/objstore';
+import type { StoreSeries, ValidatedSeriesRequest } from '@thanos-ts/storeapi';
+import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
+import { labelsFromRecord, MatchType, newMatcher, SeriesBuilder, XorIterator } from '@thanos-ts/tsdb';
+import { BucketStore } from './bucket-store.js';
+import { InMemoryIndexCache } from './index-cache.js';
+
+afterAll(removeTempDirs);
+
+const BLOCKS = 60;
+const SERIES = 40;
+const SPAN = 10 * 60_000;
+
+describe('BucketStore over many blocks', () => {
+  it('merges the series of 60 consecutive blocks in order, sample for sample', async () => {
+    const local = await tempDir('many-blocks');
+    const bkt = new FilesystemBucket(await tempDir('many-bucket'));
+    for (let k = 0; k < BLOCKS; k++) {
+      const b = new SeriesBuilder();
+      // Some series exist only in some blocks.
+      for (let i = 0; i < SERIES; i++) {
+        if ((i + k) % 7 === 0) continue;
+        for (let t = k * SPAN; t < (k + 1) * SPAN; t += 30_000) b.append(labelsFromRecord({ __name__: 'm', i: String(i).padStart(3, '0') }), t, t / 1000 + i);
+      }
+      const w = await b.writeBlock(local, { mint: k * SPAN, maxt: (k + 1) * SPAN, thanos: { labels: { c: 'x' }, downsample: { resolution: 0 }, source: 'test', index_stats: {} } });
+      await uploadBlock(bkt, w!.dir);
+    }
+    const store = new BucketStore({
+      bkt,
+      dataDir: await tempDir('many-data'),
+      indexCache: new InMemoryIndexCache({ maxSizeBytes: 1 << 24, maxItemSizeBytes: 1 << 20, enabledItems: [] }),
+      chunkPoolBytes: 1 << 30,
+      seriesBatchSize: 400, // shrinks to the 256 minimum over 60 blocks
+    });
+    await store.syncBlocks();
+    expect(store.blockCount).toBe(BLOCKS);
+    const out: StoreSeries[] = [];
+    const req = {
+      minTime: 0,
+      maxTime: BLOCKS * SPAN,
+      parsedMatchers: [newMatcher(MatchType.EQ, '__name__', 'm')],
+      matchers: [],
+      maxResolutionWindow: 0,
+      aggregates: [],
+      skipChunks: false,
+      withoutReplicaLabels: [],
+      limit: 0,
+    } as unknown as ValidatedSeriesRequest;
+    await store.series(req, { series: (s) => void out.push(s), warning: () => undefined, hints: () => undefined }, new AbortController().signal);
+    expect(out).toHaveLength(SERIES);
+    for (let i = 0; i < SERIES; i++) {
+      const s = out[i];
+      expect(s.labels.find((l) => l.name === 'i')!.value).toBe(String(i).padStart(3, '0'));
+      const ts: number[] = [];
+      for (const c of s.chunks) {
+        const it = new XorIterator(c.raw!.data);
+        while (it.next()) {
+          expect(it.atF()).toBe(it.atT() / 1000 + i);
+          ts.push(it.atT());
+        }
+      }
+      const want: number[] = [];
+      for (let k = 0; k < BLOCKS; k++) if ((i + k) % 7 !== 0) for (let t = k * SPAN; t < (k + 1) * SPAN; t += 30_000) want.push(t);
+      expect(ts).toEqual(want);
+    }
+    expect(store.lastStats!.blocksQueried).toBe(BLOCKS);
+  });
+});
