@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AggrChunk } from '@thanos-ts/storeapi';
-import { ValueType, XorIterator } from '@thanos-ts/tsdb';
-import { Aggr, aggrsFromFunc, ChunkSeriesIterator, chunksIterator, CounterResetsIterator, maxResolutionForSelect } from './chunk-series.js';
+import { ApplyCounterResetsIterator, ValueType, XorIterator } from '@thanos-ts/tsdb';
+import { Aggr, aggrsFromFunc, ChunkSeriesIterator, chunksIterator, maxResolutionForSelect } from './chunk-series.js';
 import { expand, expandFrom, samplesEvery, xorChunk } from './testing.js';
 
 describe('aggrsFromFunc / maxResolutionForSelect', () => {
@@ -88,7 +88,7 @@ describe('chunksIterator', () => {
     // repeated at the last timestamp (equal to the aggregate here).
     const c1: AggrChunk = { minTime: 0, maxTime: 20, counter: xorChunk([[0, 1], [10, 5], [20, 8], [20, 8]]).raw };
     const c2: AggrChunk = { minTime: 30, maxTime: 50, counter: xorChunk([[30, 2], [40, 4], [50, 9], [50, 9]]).raw };
-    expect(expand(new CounterResetsIterator([c1, c2], (c) => new XorIterator(c.counter!.data)))).toEqual([
+    expect(expand(new ApplyCounterResetsIterator([c1, c2].map((c) => new XorIterator(c.counter!.data))))).toEqual([
       [0, 1],
       [10, 5],
       [20, 8],

@@ -5,7 +5,7 @@
 
 import { thanos, StoreChunkEncoding } from '@thanos-ts/storeapi';
 import type { AggrChunk, StoreChunk } from '@thanos-ts/storeapi';
-import { UnsupportedChunkEncodingError, ValueType, XorIterator } from '@thanos-ts/tsdb';
+import { ApplyCounterResetsIterator, UnsupportedChunkEncodingError, ValueType, XorIterator } from '@thanos-ts/tsdb';
 import type { Labels, Series, SeriesIterator } from '@thanos-ts/tsdb';
 
 /** thanos.Aggr: which aggregate of a downsampled chunk to read. */
@@ -266,91 +266,6 @@ export class ChunkSeriesIterator implements SeriesIterator {
 }
 
 /**
- * Counter samples with resets folded in: every drop adds the value after it, so the
- * result never decreases (Thanos downsample.ApplyCounterResetsSeriesIterator). Reads the
- * COUNTER aggregate of downsampled chunks, whose last sample is repeated with the same
- * timestamp to carry the true last raw value across chunk boundaries. NaNs (including
- * staleness markers) are skipped.
- */
-export class CounterResetsIterator implements SeriesIterator {
-  private i = 0;
-  private cur: SeriesIterator | null = null;
-  /** The decoder of the chunk finished last, recycled for the next one. */
-  private spare: SeriesIterator | null = null;
-  private total = 0;
-  private lastT = -Infinity;
-  private lastV = 0;
-  private totalV = 0;
-  private error: Error | null = null;
-
-  constructor(
-    private readonly chunks: readonly AggrChunk[],
-    private readonly open: ChunkOpener,
-  ) {}
-
-  next(): ValueType {
-    for (;;) {
-      if (this.error !== null || this.i >= this.chunks.length) return ValueType.None;
-      if (this.cur === null) this.cur = this.open(this.chunks[this.i], this.spare);
-      const it = this.cur;
-      if (it.next() === ValueType.None) {
-        const e = it.err();
-        if (e !== null) {
-          this.error = e;
-          return ValueType.None;
-        }
-        this.i++;
-        this.spare = it;
-        this.cur = null;
-        // Chunks are ordered but may overlap: never go back in time.
-        return this.seek(this.lastT + 1);
-      }
-      const t = it.atT();
-      const v = it.atF();
-      if (Number.isNaN(v)) continue;
-      if (this.total === 0) {
-        // The first sample sets the counter's initial state.
-        this.total++;
-        this.lastT = t;
-        this.lastV = v;
-        this.totalV = v;
-        return ValueType.Float;
-      }
-      if (t > this.lastT) {
-        this.totalV += v >= this.lastV ? v - this.lastV : v;
-        this.lastT = t;
-        this.lastV = v;
-        this.total++;
-        return ValueType.Float;
-      }
-      // Same timestamp: the true last raw value, which decides whether the next chunk
-      // starts with a reset. Earlier: the series went back in time; skip it.
-      if (t === this.lastT) this.lastV = v;
-    }
-  }
-
-  seek(t: number): ValueType {
-    // Never seek the chunks: every sample on the way may be a reset to account for.
-    for (;;) {
-      if (this.total > 0 && this.lastT >= t) return this.error === null ? ValueType.Float : ValueType.None;
-      if (this.next() === ValueType.None) return ValueType.None;
-    }
-  }
-
-  atT(): number {
-    return this.lastT;
-  }
-
-  atF(): number {
-    return this.totalV;
-  }
-
-  err(): Error | null {
-    return this.error;
-  }
-}
-
-/**
  * Samples restricted to [mint, maxt] (Thanos dedup.NewBoundedSeriesIterator): stores
  * return whole chunks, which may reach beyond the range asked for.
  */
@@ -395,7 +310,7 @@ export class BoundedIterator implements SeriesIterator {
 /**
  * The sample iterator of a series' chunks for a selection wanting `aggrs`, bounded to
  * [mint, maxt] (Thanos chunkSeries.Iterator). Raw chunks are read as they are for every
- * function. For COUNTER, counter resets are folded in (CounterResetsIterator) when at
+ * function. For COUNTER, counter resets are folded in (tsdb's ApplyCounterResetsIterator) when at
  * least one chunk is a downsampled counter aggregate; for raw-only series that step is
  * skipped, which keeps rate() & co. bit-identical to Prometheus and resets() correct
  * (Thanos applies it to raw chunks too: thanos-io/thanos#3644).
@@ -418,7 +333,7 @@ export function chunksIterator(chunks: readonly AggrChunk[], aggrs: readonly Agg
         break;
       case Aggr.COUNTER:
         if (chunks.some((c) => c.counter)) {
-          return new BoundedIterator(new CounterResetsIterator(chunks, openCounter), mint, maxt);
+          return new BoundedIterator(new ApplyCounterResetsIterator(chunks.map((c) => openCounter(c, null))), mint, maxt);
         }
         open = openRaw;
         break;

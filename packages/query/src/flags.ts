@@ -2,24 +2,15 @@
 // translation into a QueryConfig. The CLI registers QUERY_FLAGS and hands the parsed
 // values to queryConfigFromFlags; nothing here knows about the CLI library.
 
-import { parseGoDuration, parsePromDuration, UserError } from '@thanos-ts/runtime';
-import type { Logger } from '@thanos-ts/runtime';
+import { FlagValues, parseGoDuration, UserError } from '@thanos-ts/runtime';
+import type { FlagSpec, Logger } from '@thanos-ts/runtime';
 import { compareStrings } from '@thanos-ts/tsdb';
 import type { Label, Labels } from '@thanos-ts/tsdb';
 import { DedupFunc } from './dedup/iter.js';
 import type { QueryConfig } from './query.js';
 
-export interface QueryFlagSpec {
-  /** The flag without dashes, e.g. "query.replica-label". */
-  name: string;
-  help: string;
-  /** string: one value; strings: repeatable; bool: with a --no- form. */
-  kind: 'string' | 'strings' | 'bool';
-  /** Default as Thanos prints it (absent: none). */
-  default?: string | boolean;
-  /** Placeholder for the value in --help. */
-  placeholder?: string;
-}
+/** A query flag (runtime's FlagSpec). */
+export type QueryFlagSpec = FlagSpec;
 
 /** Every flag of `thanos-ts query` besides the global --log.* ones. */
 export const QUERY_FLAGS: readonly QueryFlagSpec[] = [
@@ -48,14 +39,6 @@ export const QUERY_FLAGS: readonly QueryFlagSpec[] = [
   { name: 'query.auto-downsampling', kind: 'bool', default: false, help: 'Enable automatic adjustment (step / 5) to what source of data should be used in store gateways if no max_source_resolution param is specified.' },
   { name: 'selector-label', kind: 'strings', placeholder: '<name>="<value>"', help: 'Query selector labels that will be exposed in info endpoint (repeated).' },
 ];
-
-/** commander's key for an option: dashes inside each dot-separated part camel-cased. */
-function camelKey(name: string): string {
-  return name
-    .split('.')
-    .map((part) => part.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()))
-    .join('.');
-}
 
 /**
  * Parses `<name>="<value>"` flag labels (Thanos parseFlagLabels): the value is a
@@ -104,34 +87,14 @@ export function parseReplicaLabels(values: readonly string[]): string[] {
  * defaults. Bad values throw UserError naming the flag.
  */
 export function queryConfigFromFlags(values: Record<string, unknown>, logger: Logger): QueryConfig {
-  const spec = new Map(QUERY_FLAGS.map((f) => [f.name, f]));
-  const get = (name: string): unknown => {
-    const v = values[name] ?? values[camelKey(name)];
-    return v ?? spec.get(name)?.default;
-  };
-  const str = (name: string): string => String(get(name) ?? '');
-  const strs = (name: string): string[] => {
-    const v = get(name);
-    if (v === undefined || v === null) return [];
-    return (Array.isArray(v) ? v : [v]).map(String);
-  };
-  const bool = (name: string): boolean => {
-    const v = get(name);
-    return v === true || v === 'true';
-  };
+  const f = new FlagValues(values, QUERY_FLAGS);
+  const get = (name: string): unknown => f.raw(name);
+  const str = (name: string): string => f.str(name);
+  const strs = (name: string): string[] => f.strs(name);
+  const bool = (name: string): boolean => f.bool(name);
   // Thanos model.Duration flags ("5m", "0ms"); --query.lookback-delta is a Go duration.
-  const modelDuration = (name: string): number => {
-    try {
-      return parsePromDuration(str(name));
-    } catch (err) {
-      throw new UserError(`--${name}: ${(err as Error).message}`);
-    }
-  };
-  const int = (name: string): number => {
-    const n = Number(str(name));
-    if (!Number.isInteger(n) || n < 0) throw new UserError(`--${name}: expected a non-negative integer, got "${str(name)}"`);
-    return n;
-  };
+  const modelDuration = (name: string): number => f.duration(name);
+  const int = (name: string): number => f.int(name);
   const dedupFunc = str('deduplication.func');
   if (dedupFunc !== DedupFunc.PENALTY && dedupFunc !== DedupFunc.CHAIN) {
     throw new UserError(`--deduplication.func: enum value must be one of penalty,chain, got '${dedupFunc}'`);
@@ -182,12 +145,5 @@ export function queryConfigFromFlags(values: Record<string, unknown>, logger: Lo
  * them (Thanos flagsMap): defaults included, repeated flags joined by commas.
  */
 export function queryFlagsMap(values: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const f of QUERY_FLAGS) {
-    const v = values[f.name] ?? values[camelKey(f.name)] ?? f.default;
-    if (v === undefined || v === null) out[f.name] = '';
-    else if (Array.isArray(v)) out[f.name] = v.map(String).join(',');
-    else out[f.name] = String(v);
-  }
-  return out;
+  return new FlagValues(values, QUERY_FLAGS).asStrings();
 }

@@ -21,7 +21,6 @@ export {
   maxResolutionForSelect,
   chunksIterator,
   ChunkSeriesIterator,
-  CounterResetsIterator,
   AverageIterator,
   BoundedIterator,
   StoreChunkSeries,

@@ -1,10 +1,11 @@
 // Flags shared by components, spelled as Thanos spells them.
 
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { bucketFromFlags } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
 import { createLogger, parseTimeOrDuration, UserError } from '@thanos-ts/runtime';
-import type { Logger, LogFormat, LogLevel } from '@thanos-ts/runtime';
+import type { FlagSpec, Logger, LogFormat, LogLevel } from '@thanos-ts/runtime';
 
 export function addObjstoreFlags(cmd: Command, required = true): Command {
   const suffix = required ? '' : ' Optional: without it nothing is uploaded.';
@@ -50,4 +51,21 @@ export function timeFlag(flag: string): (v: string) => number {
       throw new UserError(`--${flag}: ${(err as Error).message}`);
     }
   };
+}
+
+/** Registers flag specs on a command: bool flags get a --no- form, repeatable ones collect. */
+export function addFlags(cmd: Command, specs: readonly FlagSpec[]): void {
+  for (const f of specs) {
+    const ph = (f.placeholder ?? '<value>').replace(/[<>]/g, '');
+    if (f.kind === 'bool') {
+      cmd.option(`--${f.name}`, f.help, f.default === true);
+      cmd.option(`--no-${f.name}`, `Disable --${f.name}.`);
+    } else if (f.kind === 'strings') {
+      cmd.option(`--${f.name} <${ph}>`, f.help, collect, []);
+    } else if (f.hidden) {
+      cmd.addOption(new Option(`--${f.name} <${ph}>`, f.help).default(f.default).hideHelp());
+    } else {
+      cmd.option(`--${f.name} <${ph}>`, f.help, f.default as string | undefined);
+    }
+  }
 }
