@@ -16,6 +16,8 @@ import { freePort, promtool, removeTempDirs, startExporter, startPrometheus, wai
 import type { Exporter, PrometheusInstance } from '@thanos-ts/testutil';
 import { startComponent } from './components.js';
 import type { Component } from './components.js';
+import { api } from './api.js';
+import type { ApiBody } from './api.js';
 
 const GRID = 2000;
 const CLUSTERS = [0, 1];
@@ -117,22 +119,6 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-interface ApiBody {
-  status: string;
-  data?: any;
-  errorType?: string;
-  error?: string;
-  warnings?: string[];
-  infos?: string[];
-}
-
-async function api(base: string, path: string, params: Record<string, string | string[]> = {}): Promise<{ status: number; body: ApiBody; text: string }> {
-  const u = new URL(base + path);
-  for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : [v]) u.searchParams.append(k, x);
-  const r = await fetch(u);
-  const text = await r.text();
-  return { status: r.status, body: JSON.parse(text) as ApiBody, text };
-}
 
 /** A selector builder: `m('up')` → `up{cluster="cluster-0"}` for the query, `up{}` for a Prometheus. */
 type Sel = (metric: string, extra?: string) => string;

@@ -21,6 +21,8 @@ import { runCli } from './cli.js';
 import { startComponent } from './components.js';
 import type { Component } from './components.js';
 import { AP, DAY, EU, HOUR, openMetrics, seriesCount, T0, US } from './store-data.js';
+import { api } from './api.js';
+import type { ApiBody } from './api.js';
 
 const MIN = 60_000;
 const SYNC_MS = 2000;
@@ -146,21 +148,6 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-interface ApiBody {
-  status: string;
-  data?: any;
-  errorType?: string;
-  error?: string;
-  warnings?: string[];
-}
-
-async function api(base: string, path: string, params: Record<string, string | string[]> = {}): Promise<{ status: number; body: ApiBody; text: string }> {
-  const u = new URL(base + path);
-  for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : [v]) u.searchParams.append(k, x);
-  const r = await fetch(u);
-  const text = await r.text();
-  return { status: r.status, body: JSON.parse(text) as ApiBody, text };
-}
 
 const metricKey = (m: Record<string, string>): string =>
   Object.keys(m)

@@ -2,12 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadBlock } from '@thanos-ts/block';
 import { FilesystemBucket } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
-import type { SeriesSink, StoreSeries, ValidatedSeriesRequest } from '@thanos-ts/storeapi';
+import type { StoreSeries, ValidatedSeriesRequest } from '@thanos-ts/storeapi';
 import { removeTempDirs, tempDir, wrapMethods } from '@thanos-ts/testutil';
 import { compareLabels, labelsFromRecord, labelsKey, labelsToString, MatchType, mergeLabels, newMatcher, SeriesBuilder, XorIterator } from '@thanos-ts/tsdb';
 import type { Labels, Matcher } from '@thanos-ts/tsdb';
 import { BucketStore } from './bucket-store.js';
 import { InMemoryIndexCache } from './index-cache.js';
+import { collectSeries, seriesRequest, testThanosMeta } from './series-fixture.js';
 
 const H = 3600_000;
 
@@ -50,7 +51,7 @@ async function writeBlock(parent: string, ext: Record<string, string>, mint: num
     }
     reference.push(ref);
   }
-  const w = await b.writeBlock(parent, { mint, maxt, thanos: { labels: ext, downsample: { resolution: 0 }, source: 'test', index_stats: {} } });
+  const w = await b.writeBlock(parent, { mint, maxt, thanos: testThanosMeta(ext) });
   return w!.dir;
 }
 
@@ -105,32 +106,9 @@ async function newStore(opts: Partial<ConstructorParameters<typeof BucketStore>[
   return s;
 }
 
-function request(matchers: Matcher[], minTime: number, maxTime: number, extra: Partial<ValidatedSeriesRequest> = {}): ValidatedSeriesRequest {
-  return {
-    minTime,
-    maxTime,
-    matchers: [],
-    parsedMatchers: matchers,
-    maxResolutionWindow: 0,
-    aggregates: [],
-    skipChunks: false,
-    withoutReplicaLabels: [],
-    limit: 0,
-    ...extra,
-  } as unknown as ValidatedSeriesRequest;
-}
-
-async function collect(store: BucketStore, req: ValidatedSeriesRequest): Promise<{ series: StoreSeries[]; hints: number }> {
-  const series: StoreSeries[] = [];
-  let hints = 0;
-  const sink: SeriesSink = {
-    series: (s) => void series.push(s),
-    warning: () => undefined,
-    hints: () => void hints++,
-  };
-  await store.series(req, sink, new AbortController().signal);
-  return { series, hints };
-}
+const request = (matchers: Matcher[], minTime: number, maxTime: number, extra: Partial<ValidatedSeriesRequest> = {}): ValidatedSeriesRequest =>
+  seriesRequest(matchers, minTime, maxTime, extra);
+const collect = collectSeries;
 
 /** Samples of a store answer within [mint, maxt], per series, empty ones dropped. */
 function samplesOf(series: StoreSeries[], mint: number, maxt: number): { labels: string; t: number[]; v: number[] }[] {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadBlock } from '@thanos-ts/block';
 import { FilesystemBucket } from '@thanos-ts/objstore';
 import type { SeriesSink, ValidatedSeriesRequest } from '@thanos-ts/storeapi';
+import { seriesRequest, testThanosMeta } from './series-fixture.js';
 import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
 import { labelsFromRecord, MatchType, newMatcher, SeriesBuilder } from '@thanos-ts/tsdb';
 import { BucketStore } from './bucket-store.js';
@@ -15,7 +16,7 @@ const ids: Record<string, string> = {};
 async function block(parent: string, cluster: string): Promise<string> {
   const b = new SeriesBuilder();
   for (let i = 0; i < 20; i++) for (let t = 0; t < 2 * H; t += 60_000) b.append(labelsFromRecord({ __name__: 'm', i: String(i) }), t, i + t / 1000);
-  const w = await b.writeBlock(parent, { mint: 0, maxt: 2 * H, thanos: { labels: { cluster }, downsample: { resolution: 0 }, source: 'test', index_stats: {} } });
+  const w = await b.writeBlock(parent, { mint: 0, maxt: 2 * H, thanos: testThanosMeta({ cluster }) });
   return w!.dir;
 }
 
@@ -44,17 +45,7 @@ beforeAll(async () => {
 afterAll(removeTempDirs);
 
 function req(cluster: string): ValidatedSeriesRequest {
-  return {
-    minTime: 0,
-    maxTime: 2 * H,
-    parsedMatchers: [newMatcher(MatchType.EQ, 'cluster', cluster), newMatcher(MatchType.EQ, '__name__', 'm')],
-    matchers: [],
-    maxResolutionWindow: 0,
-    aggregates: [],
-    skipChunks: false,
-    withoutReplicaLabels: [],
-    limit: 0,
-  } as unknown as ValidatedSeriesRequest;
+  return seriesRequest([newMatcher(MatchType.EQ, 'cluster', cluster), newMatcher(MatchType.EQ, '__name__', 'm')], 0, 2 * H);
 }
 
 describe('BucketStore with corrupt blocks', () => {

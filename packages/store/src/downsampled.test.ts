@@ -2,11 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadBlock } from '@thanos-ts/block';
 import { FilesystemBucket } from '@thanos-ts/objstore';
 import { thanos } from '@thanos-ts/storeapi';
-import type { SeriesSink, StoreSeries, ValidatedSeriesRequest } from '@thanos-ts/storeapi';
+import type { StoreSeries } from '@thanos-ts/storeapi';
 import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
 import { downsampleBlock, labelsFromRecord, MatchType, newMatcher, SeriesBuilder, XorIterator } from '@thanos-ts/tsdb';
 import { BucketStore } from './bucket-store.js';
 import { InMemoryIndexCache } from './index-cache.js';
+import { collectSeries, seriesRequest, testThanosMeta } from './series-fixture.js';
 
 const H = 3600_000;
 const FIVE_M = 300_000;
@@ -37,7 +38,7 @@ beforeAll(async () => {
         raw[i].v.push(v);
       }
     }
-    const w = await b.writeBlock(local, { mint, maxt, thanos: { labels: ext, downsample: { resolution: 0 }, source: 'test', index_stats: {} } });
+    const w = await b.writeBlock(local, { mint, maxt, thanos: testThanosMeta(ext) });
     dirs.push(w!.dir);
   }
   // Only the first 2h get a 5m block: queries at 5m must fill [2h, 4h) from raw.
@@ -59,20 +60,7 @@ afterAll(async () => {
 });
 
 async function series(maxResolutionWindow: number, aggregates: number[]): Promise<StoreSeries[]> {
-  const out: StoreSeries[] = [];
-  const sink: SeriesSink = { series: (s) => void out.push(s), warning: () => undefined, hints: () => undefined };
-  const req = {
-    minTime: 0,
-    maxTime: 4 * H,
-    matchers: [],
-    parsedMatchers: [newMatcher(MatchType.EQ, '__name__', 'requests_total')],
-    maxResolutionWindow,
-    aggregates,
-    skipChunks: false,
-    withoutReplicaLabels: [],
-    limit: 0,
-  } as unknown as ValidatedSeriesRequest;
-  await store.series(req, sink, new AbortController().signal);
+  const { series: out } = await collectSeries(store, seriesRequest([newMatcher(MatchType.EQ, '__name__', 'requests_total')], 0, 4 * H, { maxResolutionWindow, aggregates }));
   return out;
 }
 

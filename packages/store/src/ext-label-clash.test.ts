@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { uploadBlock } from '@thanos-ts/block';
 import { FilesystemBucket } from '@thanos-ts/objstore';
-import type { StoreSeries, ValidatedSeriesRequest } from '@thanos-ts/storeapi';
 import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
 import { labelsFromRecord, labelsToString, MatchType, newMatcher, SeriesBuilder } from '@thanos-ts/tsdb';
 import { BucketStore } from './bucket-store.js';
 import { InMemoryIndexCache } from './index-cache.js';
+import { collectSeries, seriesRequest, testThanosMeta } from './series-fixture.js';
 
 afterAll(removeTempDirs);
 
@@ -13,13 +13,13 @@ describe('BucketStore with series labels named like external labels', () => {
   it('lets the external value win and still streams in label order', async () => {
     const b = new SeriesBuilder();
     // In index order az="1",b="2" sorts first; once az becomes "ext" the shorter set does.
-    const recs = [
+    const recs: Record<string, string>[] = [
       { __name__: 'm', az: '1', b: '2' },
       { __name__: 'm', az: '2' },
       { __name__: 'm', az: '3', b: '1' },
     ];
     for (const r of recs) for (let t = 0; t < 600_000; t += 60_000) b.append(labelsFromRecord(r), t, 1);
-    const w = await b.writeBlock(await tempDir('clash-blocks'), { mint: 0, maxt: 600_000, thanos: { labels: { az: 'ext' }, downsample: { resolution: 0 }, source: 'test', index_stats: {} } });
+    const w = await b.writeBlock(await tempDir('clash-blocks'), { mint: 0, maxt: 600_000, thanos: testThanosMeta({ az: 'ext' }) });
     const bkt = new FilesystemBucket(await tempDir('clash-bucket'));
     await uploadBlock(bkt, w!.dir);
     const store = new BucketStore({
@@ -30,19 +30,7 @@ describe('BucketStore with series labels named like external labels', () => {
       seriesBatchSize: 1,
     });
     await store.syncBlocks();
-    const out: StoreSeries[] = [];
-    const req = {
-      minTime: 0,
-      maxTime: 600_000,
-      parsedMatchers: [newMatcher(MatchType.EQ, '__name__', 'm')],
-      matchers: [],
-      maxResolutionWindow: 0,
-      aggregates: [],
-      skipChunks: false,
-      withoutReplicaLabels: [],
-      limit: 0,
-    } as unknown as ValidatedSeriesRequest;
-    await store.series(req, { series: (s) => void out.push(s), warning: () => undefined, hints: () => undefined }, new AbortController().signal);
+    const { series: out } = await collectSeries(store, seriesRequest([newMatcher(MatchType.EQ, '__name__', 'm')], 0, 600_000));
     expect(out.map((s) => labelsToString(s.labels))).toEqual(['{__name__="m", az="ext"}', '{__name__="m", az="ext", b="1"}', '{__name__="m", az="ext", b="2"}']);
   });
 });

@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { uploadBlock } from '@thanos-ts/block';
 import { FilesystemBucket } from '@thanos-ts/objstore';
-import type { StoreSeries, ValidatedSeriesRequest } from '@thanos-ts/storeapi';
 import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
 import { labelsFromRecord, MatchType, newMatcher, SeriesBuilder, XorIterator } from '@thanos-ts/tsdb';
 import { BucketStore } from './bucket-store.js';
 import { InMemoryIndexCache } from './index-cache.js';
+import { collectSeries, seriesRequest, testThanosMeta } from './series-fixture.js';
 
 afterAll(removeTempDirs);
 
@@ -24,7 +24,7 @@ describe('BucketStore over many blocks', () => {
         if ((i + k) % 7 === 0) continue;
         for (let t = k * SPAN; t < (k + 1) * SPAN; t += 30_000) b.append(labelsFromRecord({ __name__: 'm', i: String(i).padStart(3, '0') }), t, t / 1000 + i);
       }
-      const w = await b.writeBlock(local, { mint: k * SPAN, maxt: (k + 1) * SPAN, thanos: { labels: { c: 'x' }, downsample: { resolution: 0 }, source: 'test', index_stats: {} } });
+      const w = await b.writeBlock(local, { mint: k * SPAN, maxt: (k + 1) * SPAN, thanos: testThanosMeta({ c: 'x' }) });
       await uploadBlock(bkt, w!.dir);
     }
     const store = new BucketStore({
@@ -36,19 +36,7 @@ describe('BucketStore over many blocks', () => {
     });
     await store.syncBlocks();
     expect(store.blockCount).toBe(BLOCKS);
-    const out: StoreSeries[] = [];
-    const req = {
-      minTime: 0,
-      maxTime: BLOCKS * SPAN,
-      parsedMatchers: [newMatcher(MatchType.EQ, '__name__', 'm')],
-      matchers: [],
-      maxResolutionWindow: 0,
-      aggregates: [],
-      skipChunks: false,
-      withoutReplicaLabels: [],
-      limit: 0,
-    } as unknown as ValidatedSeriesRequest;
-    await store.series(req, { series: (s) => void out.push(s), warning: () => undefined, hints: () => undefined }, new AbortController().signal);
+    const { series: out } = await collectSeries(store, seriesRequest([newMatcher(MatchType.EQ, '__name__', 'm')], 0, BLOCKS * SPAN));
     expect(out).toHaveLength(SERIES);
     for (let i = 0; i < SERIES; i++) {
       const s = out[i];

@@ -4,6 +4,7 @@ import { nopLogger } from '@thanos-ts/runtime';
 import type { BlockMeta } from '@thanos-ts/tsdb';
 import { storeConfigFromFlags } from './flags.js';
 import { relabelBlockFilter } from './store.js';
+import { testThanosMeta } from './series-fixture.js';
 
 function meta(ulid: string, labels: Record<string, string>): BlockMeta {
   return { ulid, minTime: 0, maxTime: 1, stats: {}, compaction: { level: 1, sources: [ulid] }, version: 1, thanos: { labels, downsample: { resolution: 0 }, source: 'test', index_stats: {} } } as unknown as BlockMeta;
@@ -100,7 +101,7 @@ describe('Store', () => {
       for (const [cluster, markedAgo] of [['fresh', 60_000], ['old', 48 * 3600_000], ['none', -1]] as const) {
         const b = new SeriesBuilder();
         for (let t = 0; t < 3600_000; t += 60_000) b.append(labelsFromRecord({ __name__: 'up', cluster_of: cluster }), t, 1);
-        const w = await b.writeBlock(await tempDir('store-svc-blocks'), { mint: 0, maxt: 3600_000, thanos: { labels: { cluster }, downsample: { resolution: 0 }, source: 'test', index_stats: {} } });
+        const w = await b.writeBlock(await tempDir('store-svc-blocks'), { mint: 0, maxt: 3600_000, thanos: testThanosMeta({ cluster }) });
         await uploadBlock(bkt, w!.dir);
         if (markedAgo >= 0) await markForDeletion(bkt, w!.ulid, '', Date.now() - markedAgo);
         ids.push(w!.ulid);

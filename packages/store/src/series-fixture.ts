@@ -1,0 +1,39 @@
+// Test support for the store's tests (excluded from the build as *-fixture.ts): Series
+// requests as the gRPC server hands them over, and a sink that collects the answer.
+
+import type { SeriesSink, StoreSeries, ValidatedSeriesRequest } from '@thanos-ts/storeapi';
+import type { Matcher, ThanosMeta } from '@thanos-ts/tsdb';
+import type { BucketStore } from './bucket-store.js';
+
+export function seriesRequest(matchers: Matcher[], minTime: number, maxTime: number, extra: Record<string, unknown> = {}): ValidatedSeriesRequest {
+  return {
+    minTime,
+    maxTime,
+    matchers: [],
+    parsedMatchers: matchers,
+    maxResolutionWindow: 0,
+    aggregates: [],
+    skipChunks: false,
+    withoutReplicaLabels: [],
+    limit: 0,
+    ...extra,
+  } as unknown as ValidatedSeriesRequest;
+}
+
+/** Runs a Series call and returns the series and the number of hints frames. */
+export async function collectSeries(store: BucketStore, req: ValidatedSeriesRequest): Promise<{ series: StoreSeries[]; hints: number }> {
+  const series: StoreSeries[] = [];
+  let hints = 0;
+  const sink: SeriesSink = {
+    series: (s) => void series.push(s),
+    warning: () => undefined,
+    hints: () => void hints++,
+  };
+  await store.series(req, sink, new AbortController().signal);
+  return { series, hints };
+}
+
+/** The meta.json thanos section of a raw test block with these external labels. */
+export function testThanosMeta(labels: Record<string, string>): ThanosMeta {
+  return { labels, downsample: { resolution: 0 }, source: 'test', index_stats: {}, upload_time: '0001-01-01T00:00:00Z' };
+}
