@@ -12,3 +12,4 @@ export type { BucketLookupType, ChecksumMode, S3Config, S3HttpConfig, S3SseConfi
 export { PrefixedBucket } from './prefixed-bucket.js';
 export { bucketFromConfig, bucketFromFlags, parseBucketConfig } from './config.js';
 export type { BucketConfig, BucketFactoryOptions, ObjstoreFlags } from './config.js';
+export { instrumentBucket, BucketOperation } from './instrumented.js';

@@ -4,6 +4,7 @@
 
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
+import { instrumentBucket } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
 import { Shipper } from '@thanos-ts/block';
 import { createRegistry, HttpServer, Prober, parsePromDuration, UserError } from '@thanos-ts/runtime';
@@ -105,7 +106,7 @@ export class Sidecar {
       await this.validateBlockDurations();
       this.shipper = new Shipper({
         dir: this.cfg.tsdbPath,
-        bucket: this.cfg.bucket,
+        bucket: instrumentBucket(this.cfg.bucket, this.registry),
         logger: log,
         labels: () => labelsToRecord(this.extLabels),
         source: 'sidecar',

@@ -124,6 +124,10 @@ describe('Store', () => {
         client.close();
         const ready = await fetch(`http://${store.httpAddress}/-/ready`);
         expect(ready.status).toBe(200);
+        const metrics = await (await fetch(`http://${store.httpAddress}/metrics`)).text();
+        expect(metrics).toMatch(/thanos_objstore_bucket_operations_total\{bucket="[^"]+",operation="get_range"\} [1-9]/);
+        expect(metrics).toMatch(/thanos_bucket_store_blocks_loaded 2/);
+        expect(metrics).toMatch(/thanos_store_index_cache_requests_total\{item_type="Postings"\} [1-9]/);
       } finally {
         await store.stop();
       }

@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { consistencyDelayFilter, IgnoreDeletionMarkFilter, labelFilter, timePartitionFilter } from '@thanos-ts/block';
 import type { MetaFilter } from '@thanos-ts/block';
+import { instrumentBucket } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
 import { createRegistry, HttpServer, Prober, UserError } from '@thanos-ts/runtime';
 import type { Logger, Service } from '@thanos-ts/runtime';
@@ -87,8 +88,9 @@ export class Store implements Service {
     if (rl) filters.push(rl);
     filters.push(consistencyDelayFilter(cfg.consistencyDelayMs));
     filters.push(new IgnoreDeletionMarkFilter(cfg.ignoreDeletionMarksDelayMs, cfg.metaFetchConcurrency));
+    const bkt = instrumentBucket(cfg.bkt, this.registry);
     this.bucketStore = new BucketStore({
-      bkt: cfg.bkt,
+      bkt,
       dataDir: cfg.dataDir,
       indexCache: new InMemoryIndexCache(cfg.indexCache, this.registry),
       chunkPoolBytes: cfg.chunkPoolBytes,
