@@ -276,9 +276,10 @@ export class BucketBlock {
 
   /**
    * Fills `series[i].chunks` from `series[i].metas` with ranged reads of the chunk
-   * segments. Returns the bytes fetched (what the batch pins in memory).
+   * segments. `reserve` is told the bytes of each read before it is made (and may throw
+   * to refuse it). Returns the bytes fetched (what the batch pins in memory).
    */
-  async loadChunks(series: BlockSeries[], aggrs: readonly number[], stats: QueryStats, signal?: AbortSignal): Promise<number> {
+  async loadChunks(series: BlockSeries[], aggrs: readonly number[], stats: QueryStats, signal?: AbortSignal, reserve?: (bytes: number) => void): Promise<number> {
     // Every wanted chunk, grouped by segment and sorted by offset.
     interface Want {
       seg: number;
@@ -309,7 +310,12 @@ export class BucketBlock {
         const est = starts[k] + this.chunkSizeEstimate + 10;
         ends[k] = k + 1 < group.length && starts[k + 1] > starts[k] ? Math.min(est, starts[k + 1]) : est;
       }
-      for (const part of partitionRanges(starts, ends, this.maxGap)) {
+      const parts = partitionRanges(starts, ends, this.maxGap);
+      // Account for the bytes before they are fetched, so a budget is kept, not just checked.
+      let planned = 0;
+      for (const part of parts) planned += part.end - part.start;
+      reserve?.(planned);
+      for (const part of parts) {
         jobs.push(
           (async () => {
             signal?.throwIfAborted();
@@ -325,6 +331,7 @@ export class BucketBlock {
               if (size < 0 || at + size > b.length) {
                 stats.chunkRefetches++;
                 const want = size > 0 ? size : this.chunkSizeEstimate * 4;
+                reserve?.(want);
                 b = await getRangeBytes(this.opts.bkt, file, starts[k], want);
                 stats.chunksFetchCount++;
                 stats.chunksFetchedBytes += b.length;

@@ -216,6 +216,15 @@ describe('BucketStore', () => {
     await expect(collect(store2, request([eq('idx', '3')], 0, 30 * 60_000))).resolves.toBeDefined();
   });
 
+  it('keeps fetched chunk data within --chunk-pool-size, and gives it all back', async () => {
+    const small = await newStore({ chunkPoolBytes: 4096 });
+    await expect(collect(small, request([eq('__name__', 'up')], 0, 4 * H))).rejects.toThrow(/chunk pool exhausted: \d+ bytes wanted/);
+    expect(small.chunkPoolInUse).toBe(0);
+    const big = await newStore({ chunkPoolBytes: 64 << 20 });
+    await collect(big, request([eq('__name__', 'up')], 0, 4 * H));
+    expect(big.chunkPoolInUse).toBe(0);
+  });
+
   it('refuses Series calls beyond the concurrency limit and its queue', async () => {
     const store = await newStore({ maxConcurrency: 1, maxQueued: 1 });
     const req = request([re('__name__', '.+')], 0, 4 * H);

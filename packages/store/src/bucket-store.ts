@@ -429,8 +429,17 @@ export class BucketStore implements StoreAPI, InfoAPI {
       let n = 0;
       for (const s of kept) n += s.metas.length;
       chunksLimiter.reserve(n);
-      const bytes = await block.loadChunks(kept, req.aggregates ?? [], stats, signal);
-      return { series: kept, release: this.pool.reserve(bytes) };
+      const releases: (() => void)[] = [];
+      const release = (): void => {
+        for (const r of releases.splice(0)) r();
+      };
+      try {
+        await block.loadChunks(kept, req.aggregates ?? [], stats, signal, (bytes) => releases.push(this.pool.reserve(bytes)));
+      } catch (err) {
+        release();
+        throw err;
+      }
+      return { series: kept, release };
     };
     let next: Promise<{ series: BlockSeries[]; release: () => void }> | null = refs.length > 0 ? load(0) : null;
     let cur: { series: BlockSeries[]; release: () => void } | null = null;
