@@ -273,8 +273,8 @@ export function decodeSeries(
   const end = start + len;
   if (end + 4 > bytes.length) throw new CorruptionError(file, base + off, `read series: length ${len} runs past the end of data`);
   if (crc32c(bytes, start, end) !== be32(bytes, end)) throw new CorruptionError(file, base + off, 'read series: invalid checksum');
-  const b = new DecodingBuffer(bytes.subarray(0, end), file, base);
-  b.pos = start;
+  // Reads stay within bytes; that they stay within the entry is checked at the end.
+  const b = d;
   const labels = out.labels;
   labels.length = 0;
   const k = b.uvarint();
@@ -311,6 +311,7 @@ export function decodeSeries(
       setChunk(chunks, i, mint, maxt, ref);
     }
   }
+  if (b.pos !== end) throw new CorruptionError(file, base + off, `read series: entry of ${len} bytes holds ${b.pos - start} bytes of labels and chunks`);
   return end + 4;
 }
 
