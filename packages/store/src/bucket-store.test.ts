@@ -287,6 +287,17 @@ describe('BucketStore', () => {
     expect(store.info().store).toMatchObject({ minTime: 2 * H + 30 * 60_000, maxTime: 3 * H });
   });
 
+  it('keeps loaded index-headers within a byte cap, least recently used first', async () => {
+    const probe = await newStore();
+    await collect(probe, request([re('cluster', '.+'), eq('idx', '1')], 0, 4 * H));
+    const all = probe.indexHeaderBytes; // all three loaded
+    const store = await newStore({ indexHeaderMaxLoadedBytes: Math.floor((all * 2) / 3) + 1 });
+    const { series } = await collect(store, request([re('cluster', '.+'), eq('idx', '1')], 0, 4 * H));
+    expect(samplesOf(series, 0, 4 * H)).toEqual(expected([eq('idx', '1')], 0, 4 * H));
+    expect(store.indexHeaderBytes).toBeLessThanOrEqual(Math.floor((all * 2) / 3) + 1);
+    expect(store.indexHeaderBytes).toBeGreaterThan(0);
+  });
+
   it('loads index-headers lazily and unloads idle ones', async () => {
     const store = await newStore({ indexHeaderIdleTimeoutMs: 1 });
     expect(store.indexHeaderBytes).toBe(0);

@@ -77,6 +77,11 @@ export interface BucketStoreOptions {
   postingOffsetsInMemSampling?: number;
   /** Unload index-headers idle this long (ms); 0 never. */
   indexHeaderIdleTimeoutMs?: number;
+  /**
+   * Bytes of index-headers kept in memory at most (0: no cap): loading one more unloads
+   * the least recently used headers not in use.
+   */
+  indexHeaderMaxLoadedBytes?: number;
   seriesBatchSize?: number;
   logger?: Logger;
   registry?: Registry;
@@ -200,7 +205,10 @@ export class BucketStore implements StoreAPI, InfoAPI {
       logger: this.logger,
       onLoad: (bytes) => {
         this.loadedHeaderBytes += bytes;
+        if (bytes > 0) this.capLoadedHeaders();
       },
+      // Headers in use cannot be unloaded: a burst of queries may overshoot the cap until they finish.
+      onIdle: () => this.capLoadedHeaders(),
     });
     if (!(await fileExists(path.join(dir, 'index-header')))) {
       const fetched = await header.build();
@@ -235,6 +243,18 @@ export class BucketStore implements StoreAPI, InfoAPI {
     let n = 0;
     for (const { block } of this.blocks.values()) if (block.header.unloadIfIdle(now - idle)) n++;
     return n;
+  }
+
+  /** Unloads least recently used index-headers not in use while over the byte cap. */
+  private capLoadedHeaders(): void {
+    const cap = this.opts.indexHeaderMaxLoadedBytes ?? 0;
+    if (cap <= 0 || this.loadedHeaderBytes <= cap) return;
+    const loaded = [...this.blocks.values()].map((b) => b.block.header).filter((h) => h.loaded);
+    loaded.sort((a, b) => a.lastUse - b.lastUse);
+    for (const h of loaded) {
+      if (this.loadedHeaderBytes <= cap) break;
+      if (h.unloadIfIdle(Infinity)) this.m.headerEvictions.inc();
+    }
   }
 
   /** Drops every block from memory (shutdown). */
@@ -620,6 +640,7 @@ function storeMetrics(registry: Registry | undefined, store: BucketStore) {
     resultSeries: new Histogram({ name: 'thanos_bucket_store_series_result_series', help: 'Number of series observed in the final result of a query.', buckets: countBuckets, registers }),
     queriesDropped: new Counter({ name: 'thanos_bucket_store_queries_dropped_total', help: 'Number of queries that were dropped due to the limit.', labelNames: ['reason'] as const, registers }),
     seriesRefetches: new Counter({ name: 'thanos_bucket_store_series_refetches_total', help: 'Total number of cases where configured estimated series bytes was not enough was to fetch series from index, resulting in refetch.', registers }),
+    headerEvictions: new Counter({ name: 'thanos_bucket_store_indexheader_evictions_total', help: 'Index-headers unloaded to stay within the loaded-bytes cap.', registers }),
     chunkRefetches: new Counter({ name: 'thanos_bucket_store_chunk_refetches_total', help: 'Total number of cases where configured estimated chunk bytes was not enough was to fetch chunks from object store, resulting in refetch.', registers }),
   };
 }

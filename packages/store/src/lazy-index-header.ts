@@ -17,6 +17,8 @@ export interface LazyIndexHeaderOptions {
   logger: Logger;
   /** Called with the bytes the reader holds when it is loaded (+) and unloaded (−). */
   onLoad?: (bytes: number) => void;
+  /** Called when the last user releases a loaded reader. */
+  onIdle?: () => void;
 }
 
 export class LazyIndexHeader {
@@ -29,6 +31,11 @@ export class LazyIndexHeader {
 
   get loaded(): boolean {
     return this.reader !== null;
+  }
+
+  /** When it was last acquired or released (ms); for least-recently-used unloading. */
+  get lastUse(): number {
+    return this.lastUsed;
   }
 
   /** Builds the header file from the bucket's index (ranged reads only). */
@@ -56,6 +63,7 @@ export class LazyIndexHeader {
   release(): void {
     this.users--;
     this.lastUsed = Date.now();
+    if (this.users === 0 && this.reader !== null) this.opts.onIdle?.();
   }
 
   /** Unloads the reader when nobody uses it and it was last used before `idleSince`. */

@@ -41,6 +41,8 @@ export interface StoreConfig {
   postingOffsetsInMemSampling: number;
   /** 0: keep index-headers loaded once read. */
   indexHeaderIdleTimeoutMs: number;
+  /** 0: no cap on index-header bytes in memory. */
+  indexHeaderMaxLoadedBytes: number;
   seriesBatchSize: number;
   flags?: Record<string, string>;
   logger: Logger;
@@ -104,6 +106,7 @@ export class Store implements Service {
       maxTime: cfg.maxTime,
       postingOffsetsInMemSampling: cfg.postingOffsetsInMemSampling,
       indexHeaderIdleTimeoutMs: cfg.indexHeaderIdleTimeoutMs,
+      indexHeaderMaxLoadedBytes: cfg.indexHeaderMaxLoadedBytes,
       seriesBatchSize: cfg.seriesBatchSize,
       logger: this.logger.child({ component: 'bucket-store' }),
       registry: this.registry,
