@@ -72,6 +72,9 @@ export interface StoreEndpoint {
 }
 
 /** A Series request as the proxy takes it (from gRPC or from the querier in-process). */
+/** Series per response frame asked of stores (Thanos DefaultResponseBatchSize). */
+export const SERIES_RESPONSE_BATCH_SIZE = 64;
+
 export interface ProxySeriesRequest {
   minTime: number;
   maxTime: number;
@@ -304,6 +307,9 @@ export class ProxyStore implements StoreAPI, InfoAPI {
       queryHints: req.queryHints ?? null,
       shardInfo: req.shardInfo ?? null,
       limit: req.limit ?? 0,
+      // Thanos's querier asks for 64 series per frame (store.DefaultResponseBatchSize):
+      // per-message gRPC overhead dominates otherwise. Stores that predate it ignore it.
+      responseBatchSize: SERIES_RESPONSE_BATCH_SIZE,
     };
     const streams = stores.map((st) => {
       const native = without.length === 0 || st.supportsWithoutReplicaLabels();
