@@ -51,17 +51,8 @@ export function table(rows) {
   }
 }
 
-/** A deterministic PRNG (mulberry32) so runs compare. */
-export function rng(seed = 42) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG so runs compare: the tests' own. */
+export { rng } from '@thanos-ts/testutil';
 
 /**
  * A directory kept between bench runs for generated data (node_modules/.cache/thanos-ts-bench/<name>,

@@ -5,7 +5,7 @@
 
 import { thanos, StoreChunkEncoding } from '@thanos-ts/storeapi';
 import type { AggrChunk, StoreChunk } from '@thanos-ts/storeapi';
-import { ApplyCounterResetsIterator, UnsupportedChunkEncodingError, ValueType, XorIterator } from '@thanos-ts/tsdb';
+import { ApplyCounterResetsIterator, ErrorIterator, UnsupportedChunkEncodingError, ValueType, XorIterator } from '@thanos-ts/tsdb';
 import type { Labels, Series, SeriesIterator } from '@thanos-ts/tsdb';
 
 /** thanos.Aggr: which aggregate of a downsampled chunk to read. */
@@ -51,26 +51,6 @@ export function maxResolutionForSelect(maxSourceResolutionMs: number, rangeMs: n
     return Math.min(maxSourceResolutionMs, Math.floor(rangeMs / 2));
   }
   return maxSourceResolutionMs;
-}
-
-/** An iterator that yields nothing and reports an error. */
-class ErrorIterator implements SeriesIterator {
-  constructor(private readonly error: Error) {}
-  next(): ValueType {
-    return ValueType.None;
-  }
-  seek(): ValueType {
-    return ValueType.None;
-  }
-  atT(): number {
-    return 0;
-  }
-  atF(): number {
-    return 0;
-  }
-  err(): Error | null {
-    return this.error;
-  }
 }
 
 /** Decodes one StoreAPI chunk, reusing `reuse` when it is an XOR decoder. */

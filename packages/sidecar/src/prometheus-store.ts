@@ -5,7 +5,7 @@
 import { InvalidArgumentError } from '@thanos-ts/runtime';
 import { compareLabels, labelsEqual, labelsFromRecord, withoutLabels } from '@thanos-ts/tsdb';
 import type { Labels, Matcher } from '@thanos-ts/tsdb';
-import { matchersToPromProto, matchExternalLabels, PrefixRunSorter, withExternalLabels } from '@thanos-ts/storeapi';
+import { limitList, matchersToPromProto, matchExternalLabels, PrefixRunSorter, withExternalLabels } from '@thanos-ts/storeapi';
 import type {
   AggrChunk,
   LabelNamesResponse,
@@ -108,7 +108,3 @@ export class PrometheusStore implements StoreAPI {
   }
 }
 
-function limitList(xs: string[], limit: unknown): string[] {
-  const n = Number(limit ?? 0);
-  return n > 0 ? xs.slice(0, n) : xs;
-}

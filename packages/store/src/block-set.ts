@@ -32,9 +32,18 @@ export class BlockSet {
       i = this.resolutions.indexOf(b.resolution);
       this.blocks.splice(i, 0, []);
     }
+    // Insert in (min time, ULID) order: a sync adds blocks one by one, and sorting the
+    // whole list each time would make the first sync of a large bucket quadratic.
     const bs = this.blocks[i];
-    bs.push(b);
-    bs.sort((x, y) => x.meta.minTime - y.meta.minTime || (x.id < y.id ? -1 : 1));
+    let lo = 0;
+    let hi = bs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = bs[mid];
+      if (m.meta.minTime < b.meta.minTime || (m.meta.minTime === b.meta.minTime && m.id < b.id)) lo = mid + 1;
+      else hi = mid;
+    }
+    bs.splice(lo, 0, b);
   }
 
   remove(id: string): void {

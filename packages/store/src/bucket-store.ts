@@ -15,6 +15,7 @@ import {
   ComponentType,
   hintspb,
   labelsToProto,
+  limitList,
   mergeSeriesStreams,
   PrefixRunSorter,
   typeUrl,
@@ -598,11 +599,6 @@ interface BlockSeriesContext {
 const ALL_SERIES = newMatcher(MatchType.EQ, '', '');
 
 function noop(): void {}
-
-function limitList(xs: string[], limit: unknown): string[] {
-  const n = Number(limit ?? 0);
-  return n > 0 && xs.length > n ? xs.slice(0, n) : xs;
-}
 
 async function fileExists(p: string): Promise<boolean> {
   try {

@@ -77,3 +77,9 @@ export function matchersToPromProto(ms: readonly Matcher[]): prometheus.LabelMat
 export function matchersToString(ms: readonly Matcher[]): string {
   return '{' + ms.map((m) => m.toString()).join(', ') + '}';
 }
+
+/** The first `limit` of a sorted LabelNames/LabelValues answer (a request's limit; 0: all). */
+export function limitList(xs: string[], limit: unknown): string[] {
+  const n = Number(limit ?? 0);
+  return n > 0 && xs.length > n ? xs.slice(0, n) : xs;
+}

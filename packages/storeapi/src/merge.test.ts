@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { rng } from '@thanos-ts/testutil';
 import { compareLabels, labelsKey, labelsToString } from '@thanos-ts/tsdb';
 import type { Label, Labels } from '@thanos-ts/tsdb';
 import { compareAggrChunks, mergeChunks, mergeSeriesResponses, mergeSeriesStreams } from './merge.js';
 import type { AggrChunk, SeriesResponse, StoreSeries } from './proto.js';
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function* gen<T>(items: T[], rand?: () => number): AsyncGenerator<T> {
   for (const x of items) {

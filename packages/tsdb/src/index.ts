@@ -2,7 +2,8 @@
 // One sub-directory per concern, as Prometheus' tsdb/ packages; each has its own face.
 export * from './encoding/index.js';
 export * from './labels/index.js';
-export { goQuote, parseGoFloat } from './strconv/index.js';
+export { goQuote, parseGoFloat, parseExpandTemplate } from './strconv/index.js';
+export type { ExpandPiece } from './strconv/index.js';
 export * from './matchers/index.js';
 export * from './relabel/index.js';
 export * from './chunkenc/index.js';

@@ -22,7 +22,7 @@
 // byte offsets into the index rather than ordinals, and the postings offset table need
 // not be sorted, so every entry is kept (sorted by name and value) with its end.
 import { open } from 'node:fs/promises';
-import { CorruptionError, crc32c, readSection, readTOC, TOC_LEN, type TOC } from '@thanos-ts/tsdb';
+import { CorruptionError, crc32c, readSection, readTOC, TOC_LEN, U32List, type TOC } from '@thanos-ts/tsdb';
 import {
   BINARY_FORMAT_V1,
   DEFAULT_POSTING_OFFSETS_IN_MEM_SAMPLING,
@@ -75,23 +75,6 @@ interface NameBuilder {
   valueCount: number;
   prefixLen: number;
   lastEntry: number;
-}
-
-/** A growable Uint32Array. */
-class U32Builder {
-  a = new Uint32Array(256);
-  n = 0;
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const g = new Uint32Array(this.a.length * 2);
-      g.set(this.a);
-      this.a = g;
-    }
-    this.a[this.n++] = v;
-  }
-  done(): Uint32Array {
-    return this.a.slice(0, this.n);
-  }
 }
 
 export class IndexHeaderReader {
@@ -433,7 +416,7 @@ export class IndexHeaderReader {
   private loadSampled(start: number, end: number): Uint32Array {
     const b = this.buf;
     const count = b.readUInt32BE(start);
-    const samples = new U32Builder();
+    const samples = new U32List(256);
     const N = this.sampling;
     let cur: NameBuilder | null = null;
     let nameStart = 0;
@@ -481,7 +464,7 @@ export class IndexHeaderReader {
     if (p !== end) this.corrupt(p, `read postings offset table: ${end - p} stray bytes after ${count} entries`);
     if (cur !== null) finishName(cur, this.lastListEnd(prevOff));
     this.sortedNames = [...this.names.keys()].filter((k) => k !== '');
-    return samples.done();
+    return samples.toArray();
   }
 
   /**

@@ -5,8 +5,8 @@
 // merges series that end up with the same labels. The compile* functions give the
 // evaluator a per-series rewriter for that; the vector kernels apply it to one step.
 
-import { METRIC_NAME, MatchType, RegexpSyntaxError, compareStrings, getLabel, translateRE2 } from '@thanos-ts/tsdb';
-import type { Label, Labels, Matcher } from '@thanos-ts/tsdb';
+import { METRIC_NAME, MatchType, RegexpSyntaxError, compareStrings, getLabel, parseExpandTemplate, translateRE2 } from '@thanos-ts/tsdb';
+import type { ExpandPiece, Label, Labels, Matcher } from '@thanos-ts/tsdb';
 import { isValidUTF8 } from '../go-strconv.js';
 import type { Sample, Vector } from '../value.js';
 import type { Annotations } from './annotations.js';
@@ -47,67 +47,9 @@ export interface LabelRewriter {
   readonly setsMetricName: boolean;
 }
 
-// One template piece of a replacement: literal text, a group number or a group name.
-type Piece = string | number | { name: string };
-
-const NAME_CHAR = /[\p{L}\p{Nd}_]/u;
-
-/**
- * Parses a replacement template as Go's Regexp.Expand reads it: `$$` is `$`, `$name` takes
- * the longest run of letters, digits and `_` (so `$1x` is `${1x}`), `${name}` is braced,
- * numbers with a leading zero are names, and a malformed `$` stays literal.
- */
-export function parseExpandTemplate(template: string): Piece[] {
-  const pieces: Piece[] = [];
-  let lit = '';
-  let i = 0;
-  while (i < template.length) {
-    const d = template.indexOf('$', i);
-    if (d < 0) break;
-    lit += template.slice(i, d);
-    i = d + 1;
-    if (template[i] === '$') {
-      lit += '$';
-      i++;
-      continue;
-    }
-    let j = i;
-    const brace = template[j] === '{';
-    if (brace) j++;
-    const nameStart = j;
-    while (j < template.length) {
-      const cp = template.codePointAt(j)!;
-      const ch = String.fromCodePoint(cp);
-      if (!NAME_CHAR.test(ch)) break;
-      j += ch.length;
-    }
-    const name = template.slice(nameStart, j);
-    if (name === '' || (brace && template[j] !== '}')) {
-      lit += '$'; // malformed: the `$` is kept as text, parsing resumes after it
-      continue;
-    }
-    if (brace) j++;
-    i = j;
-    if (lit !== '') {
-      pieces.push(lit);
-      lit = '';
-    }
-    let num = 0;
-    for (let k = 0; k < name.length; k++) {
-      const c = name.charCodeAt(k);
-      if (c < 0x30 || c > 0x39 || num >= 1e8) {
-        num = -1;
-        break;
-      }
-      num = num * 10 + (c - 0x30);
-    }
-    if (name[0] === '0' && name.length > 1) num = -1;
-    pieces.push(num >= 0 ? num : { name });
-  }
-  lit += template.slice(i);
-  if (lit !== '') pieces.push(lit);
-  return pieces;
-}
+// Go's Regexp.Expand template syntax, shared with relabelling.
+export { parseExpandTemplate };
+type Piece = ExpandPiece;
 
 function expand(pieces: readonly Piece[], m: RegExpExecArray): string {
   let out = '';

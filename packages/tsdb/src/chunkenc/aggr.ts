@@ -15,9 +15,11 @@
 import { readUvarint } from '../encoding/decbuf.js';
 import { uvarintSize, writeUvarint } from '../encoding/encbuf.js';
 import { CorruptionError } from '../encoding/errors.js';
-import { EncXOR, UnsupportedChunkEncodingError, ValueType } from './chunk.js';
+import { EncXOR, ErrorIterator, UnsupportedChunkEncodingError } from './chunk.js';
 import type { Chunk, ChunkIterator } from './chunk.js';
 import { XorChunk, XorIterator } from './xor.js';
+
+const AGGR_ITERATOR_ERROR = 'aggr chunk: an aggregate chunk has no single sample stream; iterate one aggregate (aggrChunkIterator)';
 
 /** Encoding byte of a downsampled aggregate chunk (downsample.ChunkEncAggr). */
 export const CHUNK_ENC_AGGR = 0xff;
@@ -194,26 +196,6 @@ function checkType(which: number): void {
   if (!(Number.isInteger(which) && which >= 0 && which < AGGR_COUNT)) throw new RangeError(`aggr chunk: invalid aggregate type ${which}`);
 }
 
-/** Iterator handed out by AggrChunk.iterator(): no samples, and an error saying why. */
-class AggrChunkNopIterator implements ChunkIterator {
-  private readonly e = new Error('aggr chunk: an aggregate chunk has no single sample stream; iterate one aggregate (aggrChunkIterator)');
-  next(): ValueType {
-    return ValueType.None;
-  }
-  seek(): ValueType {
-    return ValueType.None;
-  }
-  atT(): number {
-    return 0;
-  }
-  atF(): number {
-    return 0;
-  }
-  err(): Error | null {
-    return this.e;
-  }
-}
-
 /**
  * A downsampled chunk (downsample.AggrChunk) wrapping its encoded data. It is a Chunk
  * so that it can be written with BlockWriter; its own iterator() yields nothing (err()
@@ -274,6 +256,6 @@ export class AggrChunk implements Chunk {
   }
 
   iterator(): ChunkIterator {
-    return new AggrChunkNopIterator();
+    return new ErrorIterator(new Error(AGGR_ITERATOR_ERROR));
   }
 }

@@ -86,3 +86,23 @@ export class UnsupportedChunkEncodingError extends Error {
     super(`unsupported chunk encoding ${encoding} (${encodingName(encoding)})`);
   }
 }
+
+/** An iterator with no samples whose err() says why (Prometheus' errIterator). */
+export class ErrorIterator implements ChunkIterator {
+  constructor(private readonly error: Error) {}
+  next(): ValueType {
+    return ValueType.None;
+  }
+  seek(): ValueType {
+    return ValueType.None;
+  }
+  atT(): number {
+    return 0;
+  }
+  atF(): number {
+    return 0;
+  }
+  err(): Error | null {
+    return this.error;
+  }
+}

@@ -9,6 +9,7 @@ export {
   MAX_SAMPLES_PER_CHUNK,
   MAX_BYTES_PER_XOR_CHUNK,
   UnsupportedChunkEncodingError,
+  ErrorIterator,
 } from './chunk.js';
 export type { Chunk, ChunkIterator } from './chunk.js';
 export { chunkFromBytes } from './chunk-from-bytes.js';

@@ -14,7 +14,7 @@
 // series, before alignment) and TOC.labelIndicesTable = TOC.postingsTable (the end of
 // the last postings list), which index-header builders that take labelIndicesTable as
 // "end of the last postings list" also rely on.
-import { crc32c, crc32cUpdate, EncodingBuffer } from '../encoding/index.js';
+import { crc32c, crc32cUpdate, EncodingBuffer, U32List } from '../encoding/index.js';
 import { compareLabels, compareStrings, labelsToString, validateLabels, type Labels } from '../labels/index.js';
 import { FileWriter } from './file-writer.js';
 import { FORMAT_V2, MAGIC_INDEX, POSTINGS_ALIGN, SERIES_ALIGN, type ChunkMeta, type TOC } from './format.js';
@@ -30,23 +30,6 @@ interface OffsetTableEntries {
   entryNames: number[];
   entryValues: number[];
   entryOffsets: number[];
-}
-
-/** A growable Uint32Array. */
-class U32List {
-  a: Uint32Array;
-  n = 0;
-  constructor(cap = 1024) {
-    this.a = new Uint32Array(cap);
-  }
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const g = new Uint32Array(this.a.length * 2);
-      g.set(this.a);
-      this.a = g;
-    }
-    this.a[this.n++] = v;
-  }
 }
 
 export class IndexWriter {

@@ -11,6 +11,7 @@
 // iteration, Go keeps the last value they took (`(?:(a)|b)+` on "ab": Go's $1 is "a",
 // ours is empty). Relabel regexes that capture inside a repetition are rare.
 import { compileRE2, parseRE2, type ReNode } from '../matchers/re2.js';
+import { parseExpandTemplate } from '../strconv/index.js';
 
 /** A piece of a compiled template: literal text, a group number, or the groups of a name. */
 type TemplatePart = string | number | readonly number[];
@@ -95,78 +96,15 @@ export class RelabelRegexp {
   }
 
   private compileTemplate(template: string): TemplatePart[] {
-    const parts: TemplatePart[] = [];
-    let lit = '';
-    let rest = template;
-    for (;;) {
-      const d = rest.indexOf('$');
-      if (d < 0) break;
-      lit += rest.slice(0, d);
-      rest = rest.slice(d + 1);
-      if (rest.startsWith('$')) {
-        lit += '$';
-        rest = rest.slice(1);
-        continue;
-      }
-      const ref = extractRef(rest);
-      if (!ref) {
-        lit += '$';
-        continue;
-      }
-      rest = rest.slice(ref.len);
-      if (lit !== '') parts.push(lit);
-      lit = '';
-      if (ref.num >= 0) {
-        // A number beyond the group count expands to nothing, as in Go.
-        parts.push(ref.num < this.groupNames.length ? ref.num : '');
-      } else {
-        const idx: number[] = [];
-        for (let i = 1; i < this.groupNames.length; i++) if (this.groupNames[i] === ref.name) idx.push(i);
-        parts.push(idx);
-      }
-    }
-    lit += rest;
-    if (lit !== '') parts.push(lit);
-    return parts;
+    return parseExpandTemplate(template).map((p): TemplatePart => {
+      if (typeof p === 'string') return p;
+      // A number beyond the group count expands to nothing, as in Go.
+      if (typeof p === 'number') return p < this.groupNames.length ? p : '';
+      const idx: number[] = [];
+      for (let i = 1; i < this.groupNames.length; i++) if (this.groupNames[i] === p.name) idx.push(i);
+      return idx;
+    });
   }
-}
-
-const NAME_CHAR = /[\p{L}\p{Nd}_]/uy;
-
-/**
- * Go's regexp `extract`: parses `name`, `{name}` at the start of s (just after a `$`).
- * Returns null for a malformed reference; num is -1 unless the name is a number without
- * leading zeros below 1e8.
- */
-function extractRef(s: string): { name: string; num: number; len: number } | null {
-  let i = 0;
-  const brace = s.startsWith('{');
-  if (brace) i = 1;
-  const start = i;
-  // Go's unicode.IsLetter / unicode.IsDigit / '_'.
-  for (;;) {
-    NAME_CHAR.lastIndex = i;
-    const m = NAME_CHAR.exec(s);
-    if (!m) break;
-    i += m[0].length;
-  }
-  if (i === start) return null;
-  const name = s.slice(start, i);
-  if (brace) {
-    if (s[i] !== '}') return null;
-    i++;
-  }
-  let num = 0;
-  for (let k = 0; k < name.length; k++) {
-    const c = name.charCodeAt(k);
-    if (c < 0x30 || c > 0x39 || num >= 1e8) {
-      num = -1;
-      break;
-    }
-    num = num * 10 + (c - 0x30);
-  }
-  if (name.length > 1 && name[0] === '0') num = -1;
-  return { name, num, len: i };
 }
 
 /** Appends capture names in group-number order (the order of their opening parentheses). */
