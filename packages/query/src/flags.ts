@@ -33,6 +33,8 @@ export const QUERY_FLAGS: readonly QueryFlagSpec[] = [
   { name: 'query.partial-response', kind: 'bool', default: true, help: 'Enable partial response for queries if no partial_response param is specified. --no-query.partial-response for disabling.' },
   { name: 'query.timeout', kind: 'string', default: '2m', placeholder: '<duration>', help: 'Maximum time to process query by query node.' },
   { name: 'query.max-concurrent', kind: 'string', default: '20', placeholder: '<n>', help: 'Maximum number of queries processed concurrently by query node.' },
+  { name: 'query.max-samples', kind: 'string', default: '50000000', placeholder: '<n>', help: 'Maximum number of samples a single query can load into memory. Note that queries will fail if they try to load more samples than this into memory, so this also limits the number of samples a query can return.' },
+  { name: 'query.workers', kind: 'string', default: '0', placeholder: '<n>', help: 'Worker threads evaluating PromQL, so a long query never blocks health checks, metrics, gRPC or other queries (0: one per core; -1: evaluate on the main thread).' },
   { name: 'query.max-concurrent-select', kind: 'string', default: '4', placeholder: '<n>', help: 'Maximum number of select requests made concurrently per a query.' },
   { name: 'query.lookback-delta', kind: 'string', placeholder: '<duration>', help: 'The maximum lookback duration for retrieving metrics during expression evaluations. If unset it will use the promql default of 5m.' },
   { name: 'query.default-evaluation-interval', kind: 'string', default: '1m', placeholder: '<duration>', help: 'Set default evaluation interval for sub queries.' },
@@ -95,6 +97,11 @@ export function queryConfigFromFlags(values: Record<string, unknown>, logger: Lo
   // Thanos model.Duration flags ("5m", "0ms"); --query.lookback-delta is a Go duration.
   const modelDuration = (name: string): number => f.duration(name);
   const int = (name: string): number => f.int(name);
+  const positiveInt = (name: string): number => {
+    const n = int(name);
+    if (n <= 0) throw new UserError(`--${name}: must be positive, got ${n}`);
+    return n;
+  };
   const dedupFunc = str('deduplication.func');
   if (dedupFunc !== DedupFunc.PENALTY && dedupFunc !== DedupFunc.CHAIN) {
     throw new UserError(`--deduplication.func: enum value must be one of penalty,chain, got '${dedupFunc}'`);
@@ -130,6 +137,8 @@ export function queryConfigFromFlags(values: Record<string, unknown>, logger: Lo
     partialResponse: bool('query.partial-response'),
     queryTimeoutMs: modelDuration('query.timeout'),
     maxConcurrent: int('query.max-concurrent'),
+    maxSamples: positiveInt('query.max-samples'),
+    workers: int('query.workers'),
     maxConcurrentSelect: int('query.max-concurrent-select'),
     lookbackDeltaMs,
     defaultEvaluationIntervalMs: modelDuration('query.default-evaluation-interval'),

@@ -4,14 +4,18 @@
 // /metrics, /-/healthy and /-/ready over HTTP; ready once the endpoint set has asked
 // every endpoint for Info once.
 
+import { availableParallelism } from 'node:os';
 import { createRegistry, HttpServer, Prober } from '@thanos-ts/runtime';
-import type { Logger, Service } from '@thanos-ts/runtime';
+import type { LogFormat, Logger, LogLevel, Service } from '@thanos-ts/runtime';
 import { ComponentType, labelsToProto, StoreServer } from '@thanos-ts/storeapi';
 import type { InfoResponseInit } from '@thanos-ts/storeapi';
 import type { Labels } from '@thanos-ts/tsdb';
 import { DEFAULT_LOOKBACK_DELTA, Engine } from '@thanos-ts/promql';
 import type { Registry } from 'prom-client';
 import { QueryAPI } from './api/query-api.js';
+import { LocalPromQLRunner } from './exec/local-runner.js';
+import type { PromQLRunner } from './exec/promql-task.js';
+import { WorkerPromQLRunner } from './exec/worker-runner.js';
 import { DedupFunc } from './dedup/iter.js';
 import { EndpointSet, marshalStoresView } from './endpointset.js';
 import { ProxyStore } from './proxy.js';
@@ -45,6 +49,12 @@ export interface QueryConfig {
   queryTimeoutMs: number;
   /** For the PromQL API: queries evaluated at once. */
   maxConcurrent: number;
+  /** --query.max-samples: samples one query may hold in memory. */
+  maxSamples: number;
+  /** --query.workers: evaluation threads (0: one per core; -1: the main thread). */
+  workers: number;
+  /** Log settings the evaluation workers log with (default: info, logfmt). */
+  workerLog?: { level: LogLevel; format: LogFormat };
   maxConcurrentSelect: number;
   /** For the PromQL engine; 0: its default (5m). */
   lookbackDeltaMs: number;
@@ -70,6 +80,8 @@ export class Query implements Service {
   /** The PromQL engine behind the API. */
   readonly engine: Engine;
   readonly api: QueryAPI;
+  /** Where PromQL is evaluated: worker threads, or this thread with --query.workers=-1. */
+  readonly runner: PromQLRunner;
   private readonly grpc: StoreServer;
   private readonly logger: Logger;
   private grpcStarted = false;
@@ -103,13 +115,38 @@ export class Query implements Service {
       routePrefix: cfg.webRoutePrefix,
     });
     this.grpc = new StoreServer({ address: cfg.grpcAddress, store: this.proxy, info: { info: () => this.info() }, logger: this.logger });
+    const lookbackDeltaMs = cfg.lookbackDeltaMs > 0 ? cfg.lookbackDeltaMs : DEFAULT_LOOKBACK_DELTA;
+    const timeoutMs = cfg.queryTimeoutMs > 0 ? cfg.queryTimeoutMs : Infinity;
     this.engine = new Engine({
-      lookbackDelta: cfg.lookbackDeltaMs > 0 ? cfg.lookbackDeltaMs : DEFAULT_LOOKBACK_DELTA,
-      timeout: cfg.queryTimeoutMs > 0 ? cfg.queryTimeoutMs : Infinity,
+      lookbackDelta: lookbackDeltaMs,
+      timeout: timeoutMs,
+      maxSamples: cfg.maxSamples,
       noStepSubqueryInterval: () => cfg.defaultEvaluationIntervalMs,
     });
+    this.runner =
+      cfg.workers < 0
+        ? new LocalPromQLRunner(this.engine, (o) => this.queryable(o))
+        : new WorkerPromQLRunner({
+            threads: cfg.workers === 0 ? undefined : cfg.workers,
+            tasksPerThread: Math.ceil(Math.max(1, cfg.maxConcurrent) / Math.max(1, cfg.workers || availableParallelism())),
+            endpoints: () => this.endpoints.storeEndpoints(),
+            config: {
+              lookbackDeltaMs,
+              timeoutMs,
+              maxSamples: cfg.maxSamples,
+              defaultEvaluationIntervalMs: cfg.defaultEvaluationIntervalMs,
+              dedupFunc: cfg.dedupFunc,
+              selectTimeoutMs: cfg.queryTimeoutMs,
+              maxConcurrentSelects: cfg.maxConcurrentSelect,
+              responseTimeoutMs: cfg.responseTimeoutMs,
+              logLevel: cfg.workerLog?.level ?? 'info',
+              logFormat: cfg.workerLog?.format ?? 'logfmt',
+            },
+            logger: this.logger.child({ component: 'query-workers' }),
+          });
     this.api = new QueryAPI({
       engine: this.engine,
+      runner: this.runner,
       queryable: (o) => this.queryable(o),
       storesJSON: () => marshalStoresView(this.endpoints.storesView()),
       replicaLabels: cfg.replicaLabels,
@@ -152,6 +189,7 @@ export class Query implements Service {
     this.prober.notReady(new Error('waiting for the first pass over the endpoints'));
     if (this.cfg.replicaLabels.length > 0) this.logger.info({ replicaLabels: this.cfg.replicaLabels }, 'deduplicating along replica labels');
     if (this.cfg.selectorLabels.length > 0) this.logger.info({ selectorLabels: labelsToProto(this.cfg.selectorLabels) }, 'selector labels');
+    await this.runner.start();
     await this.endpoints.start();
     await this.grpc.start();
     this.grpcStarted = true;
@@ -171,6 +209,7 @@ export class Query implements Service {
     if (this.grpcStarted) await this.grpc.stop(this.cfg.grpcGracePeriodMs);
     await this.endpoints.stop();
     await this.http.stop();
+    await this.runner.close();
   }
 
   /**

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { Query, QUERY_FLAGS, queryConfigFromFlags } from '@thanos-ts/query';
 import { runUntilSignal } from '@thanos-ts/runtime';
+import type { LogFormat, LogLevel } from '@thanos-ts/runtime';
 import { addFlags, loggerFor } from './common.js';
 
 export function registerQuery(program: Command): void {
@@ -15,6 +16,8 @@ export function registerQuery(program: Command): void {
   cmd.action(async (opts: Record<string, unknown>, c: Command) => {
     const logger = loggerFor(c).child({ component: 'query' });
     const cfg = queryConfigFromFlags(opts, logger);
+    const globals = c.optsWithGlobals() as Record<string, string>;
+    cfg.workerLog = { level: globals['log.level'] as LogLevel, format: globals['log.format'] as LogFormat };
     const query = new Query(cfg);
     await runUntilSignal(query, logger, cfg.grpcGracePeriodMs + 5_000);
   });

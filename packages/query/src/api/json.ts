@@ -10,8 +10,8 @@
 // and from 1e21 on; "NaN", "+Inf", "-Inf"); timestamps are seconds with the
 // milliseconds as a three-digit fraction, left out when zero. Strings are escaped as
 // jsoniter does with EscapeHTML: <, > and & as \u003c…, U+2028/2029 escaped, control
-// characters other than \n \r \t as \u00XX. The response is built as a list of parts
-// joined once, so no intermediate object per sample is made.
+// characters other than \n \r \t as \u00XX. Query answers are written as they are walked
+// (queryDataChunks), with no intermediate object per sample.
 
 import type { FloatHistogram, Value } from '@thanos-ts/promql';
 import { bucketEntries, exponentialBound, isCustomBucketsSchema } from '@thanos-ts/promql';
@@ -150,64 +150,85 @@ export function histogramJSON(h: FloatHistogram): string {
 }
 
 /**
- * The `data` of a query response for an engine value, as parts to be joined:
- * {"resultType":"matrix","result":[…]}.
+ * The `data` of a query response for an engine value, as text pieces in order:
+ * {"resultType":"matrix","result":[…]}. A generator, so a large answer is written as it
+ * is walked (one piece per series) instead of being built whole first.
  */
-export function queryDataParts(v: Value, out: string[] = []): string[] {
-  out.push(`{"resultType":"${v.type}","result":`);
+export function* queryDataChunks(v: Value): Generator<string> {
+  yield `{"resultType":"${v.type}","result":`;
   switch (v.type) {
     case 'scalar':
-      out.push(`[${formatTimestamp(v.scalar.t)},"${formatSampleValue(v.scalar.v)}"]`);
+      yield `[${formatTimestamp(v.scalar.t)},"${formatSampleValue(v.scalar.v)}"]`;
       break;
     case 'string':
-      out.push(`[${formatTimestamp(v.string.t)},${jsonString(v.string.v)}]`);
+      yield `[${formatTimestamp(v.string.t)},${jsonString(v.string.v)}]`;
       break;
     case 'vector': {
-      out.push('[');
+      yield '[';
       const vec = v.vector;
       for (let i = 0; i < vec.length; i++) {
         const s = vec[i];
-        if (i > 0) out.push(',');
         const point = s.h === null ? `"value":[${formatTimestamp(s.t)},"${formatSampleValue(s.f)}"]` : `"histogram":[${formatTimestamp(s.t)},${histogramJSON(s.h)}]`;
-        out.push(`{"metric":${labelsJSON(s.metric)},${point}}`);
+        yield `${i > 0 ? ',' : ''}{"metric":${labelsJSON(s.metric)},${point}}`;
       }
-      out.push(']');
+      yield ']';
       break;
     }
     case 'matrix': {
-      out.push('[');
+      yield '[';
       const m = v.matrix;
       for (let i = 0; i < m.length; i++) {
         const s = m[i];
-        if (i > 0) out.push(',');
-        out.push(`{"metric":${labelsJSON(s.metric)}`);
+        let out = `${i > 0 ? ',' : ''}{"metric":${labelsJSON(s.metric)}`;
         const fl = s.floats;
         if (fl.length > 0) {
-          // One string per series keeps the parts list short for long series.
-          let pts = ',"values":[';
+          out += ',"values":[';
           for (let j = 0; j < fl.length; j++) {
-            if (j > 0) pts += ',';
-            pts += `[${formatTimestamp(fl.t[j])},"${formatSampleValue(fl.f[j])}"]`;
+            if (j > 0) out += ',';
+            out += `[${formatTimestamp(fl.t[j])},"${formatSampleValue(fl.f[j])}"]`;
           }
-          out.push(pts + ']');
+          out += ']';
         }
         const hs = s.histograms;
         if (hs !== null && hs.length > 0) {
-          let pts = ',"histograms":[';
+          out += ',"histograms":[';
           for (let j = 0; j < hs.length; j++) {
-            if (j > 0) pts += ',';
-            pts += `[${formatTimestamp(hs.t[j])},${histogramJSON(hs.h[j])}]`;
+            if (j > 0) out += ',';
+            out += `[${formatTimestamp(hs.t[j])},${histogramJSON(hs.h[j])}]`;
           }
-          out.push(pts + ']');
+          out += ']';
         }
-        out.push('}');
+        yield out + '}';
       }
-      out.push(']');
+      yield ']';
       break;
     }
   }
-  out.push('}');
-  return out;
+  yield '}';
+}
+
+/** queryDataChunks as one list (small answers, tests). */
+export function queryDataParts(v: Value): string[] {
+  return [...queryDataChunks(v)];
+}
+
+/**
+ * Pieces of text regrouped into UTF-8 buffers of about `size` bytes: few, large writes
+ * to the socket (or messages between threads) instead of one per series.
+ */
+export function* batchUtf8(pieces: Iterable<string>, size = 64 * 1024): Generator<Buffer> {
+  let pending: string[] = [];
+  let len = 0;
+  for (const p of pieces) {
+    pending.push(p);
+    len += p.length;
+    if (len >= size) {
+      yield Buffer.from(pending.join(''), 'utf8');
+      pending = [];
+      len = 0;
+    }
+  }
+  if (len > 0) yield Buffer.from(pending.join(''), 'utf8');
 }
 
 /** A JSON array of strings. */
@@ -245,9 +266,17 @@ function annotationsJSON(warnings: readonly string[], infos: readonly string[]):
   return out;
 }
 
+/** The start of a success envelope; `data` follows, then successTail. */
+export const SUCCESS_HEAD = '{"status":"success","data":';
+
+/** The end of a success envelope: its annotations and the closing brace. */
+export function successTail(warnings: readonly string[] = [], infos: readonly string[] = []): string {
+  return annotationsJSON(warnings, infos) + '}';
+}
+
 /** A success envelope around already encoded `data` parts. */
 export function successBody(dataParts: readonly string[], warnings: readonly string[] = [], infos: readonly string[] = []): string {
-  return '{"status":"success","data":' + dataParts.join('') + annotationsJSON(warnings, infos) + '}';
+  return SUCCESS_HEAD + dataParts.join('') + successTail(warnings, infos);
 }
 
 /** An error envelope: {"status":"error","errorType":…,"error":…}. */

@@ -92,7 +92,9 @@ export function parseTime(s: string): number {
     let ns = Math.trunc(frac * 1e9);
     sec += Math.floor(ns / 1e9);
     ns -= Math.floor(ns / 1e9) * 1e9;
-    return sec * 1000 + Math.floor(ns / 1e6);
+    // Go's int64 arithmetic wraps times beyond the API's range into nonsense; we keep
+    // them at its ends, where every query still finishes promptly.
+    return Math.min(API_MAX_TIME, Math.max(API_MIN_TIME, sec * 1000 + Math.floor(ns / 1e6)));
   }
   const m = RFC3339.exec(s);
   if (m) {
@@ -142,7 +144,9 @@ export function parseDuration(s: string): number {
   }
   if (f !== null) {
     const ns = f * 1e9;
-    if (ns > MAX_INT64 || ns < -MAX_INT64 || Number.isNaN(ns)) throw new Error(`cannot parse ${goQuote(s)} to a valid duration. It overflows int64`);
+    // Go converts NaN to int64 as math.MinInt64: a negative duration.
+    if (Number.isNaN(ns)) return -MAX_INT64 / 1e6;
+    if (ns > MAX_INT64 || ns < -MAX_INT64) throw new Error(`cannot parse ${goQuote(s)} to a valid duration. It overflows int64`);
     return Math.trunc(Math.trunc(ns) / 1e6);
   }
   try {

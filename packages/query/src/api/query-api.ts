@@ -5,36 +5,41 @@
 // max_source_resolution, replicaLabels[] and storeMatch[] choose how the StoreAPI
 // endpoints are read for each request.
 
-import { gzip } from 'node:zlib';
+import { createGzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
+import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 import { nopLogger, VERSION } from '@thanos-ts/runtime';
 import type { HttpServer, Logger } from '@thanos-ts/runtime';
 import { ParseErrors, parseMetricSelector } from '@thanos-ts/promql';
-import type { Engine, Expr, QueryResult } from '@thanos-ts/promql';
+import type { Engine, Expr } from '@thanos-ts/promql';
 import { compareLabels, compareStrings, goQuote, labelsEqual } from '@thanos-ts/tsdb';
 import type { Labels, Matcher } from '@thanos-ts/tsdb';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { Gate } from '@thanos-ts/runtime';
 import type { StoreQueryable, StoreQueryableOptions } from '../querier.js';
+import type { PromQLRunner, PromQLTask } from '../exec/promql-task.js';
 import { ApiError, apiErrorOf, badData, ErrorType, invalidParam, statusCodeOf } from './errors.js';
-import { errorBody, labelsJSON, plainJSON, queryDataParts, stringsJSON, successBody } from './json.js';
+import { errorBody, labelsJSON, plainJSON, stringsJSON, SUCCESS_HEAD, successTail } from './json.js';
 import { API_MAX_TIME, API_MIN_TIME, Form, FormError, parseBool, parseDuration, parseLimit, parseTime, parseTimeParam, readForm } from './params.js';
+import { unionMatcherSets } from './series-union.js';
+import { capWarnings } from './warnings.js';
 
 const gzipAsync = promisify(gzip);
 
 /** Downsampling resolutions (Thanos downsample.ResLevel0/1/2), ms. */
 const RES_LEVELS = [0, 5 * 60_000, 60 * 60_000] as const;
 
-/** Prometheus caps the annotations of one response at this many warnings and infos each. */
-const MAX_ANNOTATIONS = 10;
-
 /** Range queries: at most this many points per series (Prometheus's safety limit). */
 const MAX_POINTS = 11_000;
 
 export interface QueryAPIOptions {
+  /** Parses queries for their errors before they are queued. */
   engine: Engine;
+  /** Evaluates PromQL (in worker threads, or in-process). */
+  runner: PromQLRunner;
   /** A Queryable over the endpoints with the component's defaults, overridden per request. */
   queryable: (overrides: Partial<Omit<StoreQueryableOptions, 'proxy'>>) => StoreQueryable;
   /** The /api/v1/stores data, as JSON (EndpointSet.storesView through marshalStoresView). */
@@ -63,18 +68,20 @@ export interface QueryAPIOptions {
   now?: () => number;
 }
 
-/** A successful API answer: encoded data and its annotations. */
+/** A successful API answer: encoded data (whole, or streamed) and its annotations. */
 interface ApiResult {
-  data: string[];
+  data: string[] | AsyncIterable<Uint8Array>;
   warnings?: string[];
   infos?: string[];
+  /** Called once the answer has been written or given up. */
+  release?: () => void;
 }
 
 interface RequestContext {
   form: Form;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
-  /** The path parameter of /label/<name>/values. */
+  /** The path parameter of /label/<name>/values, still percent-encoded. */
   name?: string;
 }
 
@@ -152,11 +159,7 @@ export class QueryAPI {
     const lv = /^\/label\/([^/]*)\/values$/.exec(path);
     if (lv) {
       path = '/label/values';
-      try {
-        name = decodeURIComponent(lv[1]);
-      } catch {
-        name = lv[1];
-      }
+      name = lv[1];
     }
     const route = this.routes.get(path);
     const method = req.method ?? 'GET';
@@ -179,6 +182,7 @@ export class QueryAPI {
       if (!res.writableFinished) ac.abort(new DOMException('client closed the connection', 'AbortError'));
     });
     let code = 200;
+    let result: ApiResult | undefined;
     try {
       let form: Form;
       try {
@@ -186,13 +190,17 @@ export class QueryAPI {
       } catch (err) {
         throw err instanceof FormError ? new ApiError(ErrorType.BAD_DATA, `error parsing form values: ${err.message}`) : err;
       }
-      const result = await route.handler({ form, signal: ac.signal, name });
+      result = await route.handler({ form, signal: ac.signal, name });
       const warnings = result.warnings ?? [];
-      const body = successBody(result.data, warnings, result.infos ?? []);
       const headers: Record<string, string> = { 'Content-Type': 'application/json' };
       // Answers missing data must not be cached (Thanos: any non-PromQL warning).
       if (warnings.some((w) => !w.startsWith('PromQL '))) headers['Cache-Control'] = 'no-store';
-      await this.send(req, res, 200, headers, body);
+      const tail = successTail(warnings, result.infos ?? []);
+      if (Array.isArray(result.data)) {
+        await this.send(req, res, 200, headers, SUCCESS_HEAD + result.data.join('') + tail);
+      } else {
+        await this.stream(req, res, headers, result.data, tail);
+      }
     } catch (err) {
       const apiErr = err instanceof ApiError ? err : apiErrorOf(err);
       code = statusCodeOf(apiErr.type);
@@ -202,6 +210,7 @@ export class QueryAPI {
         await this.send(req, res, code, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }, errorBody(apiErr.type, apiErr.message));
       }
     } finally {
+      result?.release?.();
       if (this.metrics) {
         const labels = { code: String(code), handler: route.name, method: method.toLowerCase() };
         this.metrics.requests.inc(labels);
@@ -224,6 +233,35 @@ export class QueryAPI {
     res.end(body);
   }
 
+  /**
+   * Writes a success envelope whose data is streamed, gzipped when the client takes it,
+   * waiting for the socket to drain so a slow client holds the producer back. A failure
+   * after the head went out can only cut the connection.
+   */
+  private async stream(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, data: AsyncIterable<Uint8Array>, tail: string): Promise<void> {
+    const gz = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    res.writeHead(200, gz ? { ...headers, 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : headers);
+    let out: Writable = res;
+    if (gz) {
+      const z = createGzip({ level: 1 });
+      z.pipe(res);
+      out = z;
+    }
+    const write = async (b: Uint8Array | string): Promise<void> => {
+      if (res.destroyed) throw new DOMException('client closed the connection', 'AbortError');
+      if (!out.write(b)) await Promise.race([once(out, 'drain'), once(res, 'close')]);
+    };
+    try {
+      await write(SUCCESS_HEAD);
+      for await (const b of data) await write(b);
+      await write(tail);
+      out.end();
+    } catch (err) {
+      this.logger.debug({ err }, 'streaming the answer failed');
+      res.destroy();
+    }
+  }
+
   // ---------------------------------------------------------------------------
   // PromQL
   // ---------------------------------------------------------------------------
@@ -237,16 +275,14 @@ export class QueryAPI {
     } catch (err) {
       throw invalidParam(err, 'time');
     }
-    const timeoutMs = this.timeoutParam(form);
+    const deadline = this.deadlineParam(form);
     const lookbackFromReq = this.lookbackDeltaParam(form);
     const store = this.storeParams(form);
     const msr = this.maxSourceResolutionParam(form, 0);
     const text = form.value('query');
     this.parseQuery(text);
     const lookbackDelta = lookbackFromReq > 0 ? lookbackFromReq : this.lookbackDeltaFor(msr);
-    return this.exec(ctx, text, timeoutMs, store, msr, limit, (queryable, signal) =>
-      this.opts.engine.instantQuery(queryable, text, ts, { signal, lookbackDelta }),
-    );
+    return this.runPromQL(ctx, { kind: 'instant', query: text, start: ts, end: ts, step: 0, lookbackDelta, deadline, ...this.taskStoreParams(form, store), maxSourceResolutionMs: msr, limit });
   }
 
   private async queryRange(ctx: RequestContext): Promise<ApiResult> {
@@ -281,7 +317,7 @@ export class QueryAPI {
     if (Math.trunc((end - start) / step) > MAX_POINTS) {
       throw new ApiError(ErrorType.BAD_DATA, 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
     }
-    const timeoutMs = this.timeoutParam(form);
+    const deadline = this.deadlineParam(form);
     const lookbackFromReq = this.lookbackDeltaParam(form);
     const store = this.storeParams(form);
     // Without max_source_resolution, fit at least 5 samples into a step.
@@ -294,9 +330,7 @@ export class QueryAPI {
     }
     this.metrics?.rangeSpan.observe((end - start) / 1000);
     const lookbackDelta = lookbackFromReq > 0 ? lookbackFromReq : this.lookbackDeltaFor(msr);
-    return this.exec(ctx, text, timeoutMs, store, msr, limit, (queryable, signal) =>
-      this.opts.engine.rangeQuery(queryable, text, start, end, step, { signal, lookbackDelta }),
-    );
+    return this.runPromQL(ctx, { kind: 'range', query: text, start, end, step, lookbackDelta, deadline, ...this.taskStoreParams(form, store), maxSourceResolutionMs: msr, limit });
   }
 
   /** Parses the query for its errors (the engine parses again, keeping positions for annotations). */
@@ -309,76 +343,21 @@ export class QueryAPI {
     }
   }
 
-  /**
-   * Runs a query under the concurrency gate and the deadline (the timeout parameter,
-   * at most --query.timeout), and renders its value with the StoreAPI warnings and the
-   * PromQL annotations.
-   */
-  private async exec(
-    ctx: RequestContext,
-    text: string,
-    timeoutMs: number,
-    store: StoreParams,
-    maxSourceResolutionMs: number,
-    limit: number,
-    run: (queryable: StoreQueryable, signal: AbortSignal) => Promise<QueryResult>,
-  ): Promise<ApiResult> {
-    const limits = [this.opts.queryTimeoutMs, timeoutMs].filter((t) => t > 0);
-    const deadline = limits.length > 0 ? Math.min(...limits) : 0;
-    const ac = new AbortController();
-    let timedOut = false;
-    const timer =
-      deadline > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            ac.abort(new DOMException('query timed out', 'TimeoutError'));
-          }, deadline)
-        : null;
-    const onClientGone = (): void => ac.abort(ctx.signal.reason);
-    ctx.signal.addEventListener('abort', onClientGone, { once: true });
+  /** Runs a query under the concurrency gate; the runner enforces its deadline. */
+  private async runPromQL(ctx: RequestContext, task: PromQLTask): Promise<ApiResult> {
+    const waitFor = task.deadline > 0 ? AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(0, task.deadline - this.now()))]) : ctx.signal;
     try {
-      try {
-        await this.gate.acquire(ac.signal);
-      } catch (err) {
-        throw apiErrorOf(err, timedOut);
-      }
-      try {
-        const queryable = this.opts.queryable({
-          deduplicate: store.deduplicate,
-          replicaLabels: store.replicaLabels,
-          partialResponse: store.partialResponse,
-          storeMatchers: store.storeMatchers,
-          maxSourceResolutionMs,
-          signal: ac.signal,
-          logger: this.logger,
-        });
-        let res: QueryResult;
-        try {
-          res = await run(queryable, ac.signal);
-        } catch (err) {
-          if (err instanceof ParseErrors) throw invalidParam(err, 'query');
-          throw apiErrorOf(err, timedOut);
-        }
-        const annos = res.annotations.asStrings(text, 0, MAX_ANNOTATIONS);
-        // StoreAPI warnings and PromQL warnings share Prometheus's cap of ten.
-        const warnings = capWarnings([...queryable.warnings, ...annos.warnings]);
-        let value = res.value;
-        if (limit > 0) {
-          if (value.type === 'vector' && value.vector.length > limit) {
-            value = { type: 'vector', vector: value.vector.slice(0, limit) };
-            warnings.push('results truncated due to limit');
-          } else if (value.type === 'matrix' && value.matrix.length > limit) {
-            value = { type: 'matrix', matrix: value.matrix.slice(0, limit) };
-            warnings.push('results truncated due to limit');
-          }
-        }
-        return { data: queryDataParts(value), warnings, infos: annos.infos };
-      } finally {
-        this.gate.release();
-      }
-    } finally {
-      if (timer) clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', onClientGone);
+      await this.gate.acquire(waitFor);
+    } catch (err) {
+      throw apiErrorOf(err, task.deadline > 0 && this.now() >= task.deadline);
+    }
+    try {
+      const answer = await this.opts.runner.run(task, ctx.signal);
+      // The query holds its place in the gate until its answer has been written.
+      return { ...answer, release: () => this.gate.release() };
+    } catch (err) {
+      this.gate.release();
+      throw err;
     }
   }
 
@@ -425,7 +404,7 @@ export class QueryAPI {
     const found: Labels[] = [];
     const warnings: string[] = [];
     try {
-      for (const matchers of sets) {
+      for (const matchers of sets.length > 1 ? unionMatcherSets(sets) : sets) {
         for await (const s of querier.select({ start, end, func: 'series' }, matchers)) {
           found.push(s.labels);
           if (sets.length === 1 && limit > 0 && found.length > limit) break;
@@ -438,7 +417,7 @@ export class QueryAPI {
     }
     let out = found;
     if (sets.length > 1) {
-      // Several selectors: their union, sorted, each label set once.
+      // Several selectors (merged or not): their union, sorted, each label set once.
       out = found.slice().sort(compareLabels);
       out = out.filter((ls, i) => i === 0 || !labelsEqual(ls, out[i - 1]));
     }
@@ -458,9 +437,16 @@ export class QueryAPI {
   }
 
   private async labelValues(ctx: RequestContext): Promise<ApiResult> {
-    let name = ctx.name ?? '';
+    const raw = ctx.name ?? '';
+    let name: string;
+    try {
+      name = decodeURIComponent(raw);
+    } catch {
+      throw new ApiError(ErrorType.BAD_DATA, `invalid label name: ${quotePathParam(raw)}`);
+    }
     if (name.startsWith('U__')) name = unescapeName(name);
-    if (name === '' || !isValidUTF8(name)) throw new ApiError(ErrorType.BAD_DATA, `invalid label name: ${goQuote(name)}`);
+    // Thanos checks model.LabelNameRE: names as Prometheus 2 and the StoreAPI know them.
+    if (!LABEL_NAME.test(name)) throw new ApiError(ErrorType.BAD_DATA, `invalid label name: ${quotePathParam(raw)}`);
     return this.labels(ctx, name);
   }
 
@@ -524,14 +510,22 @@ export class QueryAPI {
     }
   }
 
-  private timeoutParam(form: Form): number {
+  /**
+   * When the query times out (unix ms): the sooner of the timeout parameter and
+   * --query.timeout; 0 for never. A zero or negative timeout has passed already, as a
+   * Go context's would.
+   */
+  private deadlineParam(form: Form): number {
+    let ms = this.opts.queryTimeoutMs > 0 ? this.opts.queryTimeoutMs : Infinity;
     const v = form.value('timeout');
-    if (v === '') return 0;
-    try {
-      return parseDuration(v);
-    } catch (err) {
-      throw invalidParam(err, 'timeout');
+    if (v !== '') {
+      try {
+        ms = Math.min(ms, Math.max(0, parseDuration(v)));
+      } catch (err) {
+        throw invalidParam(err, 'timeout');
+      }
     }
+    return ms === Infinity ? 0 : this.now() + ms;
   }
 
   private lookbackDeltaParam(form: Form): number {
@@ -592,6 +586,11 @@ export class QueryAPI {
       }
     }
     return { deduplicate, replicaLabels, partialResponse, storeMatchers };
+  }
+
+  /** The StoreAPI settings of a PromQL task: plain data (storeMatch[] as given, already validated). */
+  private taskStoreParams(form: Form, p: StoreParams): Pick<PromQLTask, 'deduplicate' | 'replicaLabels' | 'partialResponse' | 'storeMatch'> {
+    return { deduplicate: p.deduplicate, replicaLabels: [...p.replicaLabels], partialResponse: p.partialResponse, storeMatch: form.values('storeMatch[]') };
   }
 
   /**
@@ -702,18 +701,24 @@ function parseMatchersParam(values: readonly string[]): Matcher[][] {
   return sets;
 }
 
-/** Prometheus's cap: ten warnings, then "N more warning annotations omitted". */
-function capWarnings(ws: string[]): string[] {
-  const seen = new Set<string>();
-  const uniq = ws.filter((w) => (seen.has(w) ? false : (seen.add(w), true)));
-  if (uniq.length <= MAX_ANNOTATIONS) return uniq;
-  const out = uniq.slice(0, MAX_ANNOTATIONS);
-  out.push(`${uniq.length - MAX_ANNOTATIONS} more warning annotations omitted`);
-  return out;
-}
+/** model.LabelNameRE. */
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-function isValidUTF8(s: string): boolean {
-  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+/**
+ * A path parameter as Go's %q prints it after the router unescaped it: percent escapes
+ * become bytes, and bytes that are not UTF-8 print as \xNN.
+ */
+function quotePathParam(raw: string): string {
+  const bytes = Buffer.from(raw.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  if (!text.includes('\ufffd') || Buffer.from(text, 'utf8').equals(bytes)) return goQuote(text);
+  let out = '"';
+  for (const b of bytes) {
+    if (b === 0x22 || b === 0x5c) out += '\\' + String.fromCharCode(b);
+    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
+    else out += '\\x' + b.toString(16).padStart(2, '0');
+  }
+  return out + '"';
 }
 
 /**

@@ -1,0 +1,132 @@
+// A PromQL query as the API hands it to a runner (in-process, or a worker thread), and
+// the one evaluation both run: engine, StoreAPI-backed queryable, result limit, capped
+// warnings, and the answer's `data` encoded as it is walked.
+
+import type { Engine } from '@thanos-ts/promql';
+import { ParseErrors, parseMetricSelector } from '@thanos-ts/promql';
+import type { Matcher } from '@thanos-ts/tsdb';
+import { ApiError, apiErrorOf, badData, invalidParam } from '../api/errors.js';
+import { batchUtf8, queryDataChunks } from '../api/json.js';
+import { capWarnings, MAX_ANNOTATIONS } from '../api/warnings.js';
+import type { StoreQueryable } from '../querier.js';
+
+/** Everything a runner needs to evaluate one query: plain data, so it can cross threads. */
+export interface PromQLTask {
+  kind: 'instant' | 'range';
+  query: string;
+  /** Unix ms; an instant query has start = end and step 0. */
+  start: number;
+  end: number;
+  step: number;
+  /** 0: the engine's lookback delta. */
+  lookbackDelta: number;
+  /** Unix ms at which the query times out (timeout parameter, --query.timeout); 0: never. */
+  deadline: number;
+  deduplicate: boolean;
+  replicaLabels: string[];
+  partialResponse: boolean;
+  /** storeMatch[] selectors as given. */
+  storeMatch: string[];
+  maxSourceResolutionMs: number;
+  /** Result series kept (limit parameter); 0: all. */
+  limit: number;
+}
+
+/** An evaluated query: annotations first, so the status is known before `data` streams. */
+export interface PromQLAnswer {
+  warnings: string[];
+  infos: string[];
+  /** The `data` member of the response, UTF-8, in order. */
+  data: AsyncIterable<Uint8Array>;
+}
+
+/** Evaluates PromQL tasks; `signal` cancels one (the client went away). */
+export interface PromQLRunner {
+  /** Resolves once queries can run (worker threads loaded). */
+  start(): Promise<void>;
+  run(task: PromQLTask, signal: AbortSignal): Promise<PromQLAnswer>;
+  close(): Promise<void>;
+}
+
+/** What the engine reads to stop: an AbortSignal, or a flag shared between threads. */
+export interface CancelProbe {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+}
+
+/** The storeMatch[] parameter as matcher groups (bad_data when one does not parse). */
+export function parseStoreMatch(selectors: readonly string[]): Matcher[][] {
+  const out: Matcher[][] = [];
+  for (const s of selectors) {
+    try {
+      out.push(parseMetricSelector(s));
+    } catch (err) {
+      throw badData(err);
+    }
+  }
+  return out;
+}
+
+/** The queryable settings of a task (StoreQueryableOptions without the proxy). */
+export function queryableSettings(task: PromQLTask): {
+  deduplicate: boolean;
+  replicaLabels: string[];
+  partialResponse: boolean;
+  storeMatchers: Matcher[][];
+  maxSourceResolutionMs: number;
+} {
+  return {
+    deduplicate: task.deduplicate,
+    replicaLabels: task.replicaLabels,
+    partialResponse: task.partialResponse,
+    storeMatchers: parseStoreMatch(task.storeMatch),
+    maxSourceResolutionMs: task.maxSourceResolutionMs,
+  };
+}
+
+/** Evaluated, not yet encoded: the encoding runs when `data` is iterated. */
+export interface EvaluatedQuery {
+  warnings: string[];
+  infos: string[];
+  data: Iterable<Buffer>;
+}
+
+/**
+ * Runs the task on the engine over the queryable. Errors come out as ApiError with
+ * Prometheus's types; `timedOut` tells a cancellation by the deadline from one by the
+ * client.
+ */
+export async function evaluatePromQL(
+  engine: Engine,
+  queryable: StoreQueryable,
+  task: PromQLTask,
+  signal: CancelProbe,
+  timedOut: () => boolean,
+): Promise<EvaluatedQuery> {
+  let res;
+  try {
+    const opts = { signal: signal as AbortSignal, lookbackDelta: task.lookbackDelta };
+    res =
+      task.kind === 'instant'
+        ? await engine.instantQuery(queryable, task.query, task.start, opts)
+        : await engine.rangeQuery(queryable, task.query, task.start, task.end, task.step, opts);
+  } catch (err) {
+    if (err instanceof ParseErrors) throw invalidParam(err, 'query');
+    if (err instanceof ApiError) throw err;
+    throw apiErrorOf(err, timedOut());
+  }
+  const annos = res.annotations.asStrings(task.query, 0, MAX_ANNOTATIONS);
+  // StoreAPI warnings and PromQL warnings share Prometheus's cap of ten.
+  const warnings = capWarnings([...queryable.warnings, ...annos.warnings]);
+  let value = res.value;
+  if (task.limit > 0) {
+    if (value.type === 'vector' && value.vector.length > task.limit) {
+      value = { type: 'vector', vector: value.vector.slice(0, task.limit) };
+      warnings.push('results truncated due to limit');
+    } else if (value.type === 'matrix' && value.matrix.length > task.limit) {
+      value = { type: 'matrix', matrix: value.matrix.slice(0, task.limit) };
+      warnings.push('results truncated due to limit');
+    }
+  }
+  return { warnings, infos: annos.infos, data: batchUtf8(queryDataChunks(value)) };
+}

@@ -1,0 +1,119 @@
+// The worker pool with real worker threads (the compiled worker from dist/, as `pnpm
+// test` builds first): answers stream back, the main thread stays free while a worker
+// computes, deadlines and cancellations end queries (by termination if need be).
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nopLogger } from '@thanos-ts/runtime';
+import { ApiError } from '../api/errors.js';
+import { DedupFunc } from '../dedup/iter.js';
+import type { PromQLAnswer, PromQLTask } from './promql-task.js';
+import { WorkerPromQLRunner } from './worker-runner.js';
+import type { WorkerConfig } from './worker-protocol.js';
+
+const CONFIG: WorkerConfig = {
+  lookbackDeltaMs: 300_000,
+  timeoutMs: 120_000,
+  maxSamples: 50_000_000,
+  defaultEvaluationIntervalMs: 60_000,
+  dedupFunc: DedupFunc.PENALTY,
+  selectTimeoutMs: 0,
+  maxConcurrentSelects: 4,
+  responseTimeoutMs: 0,
+  logLevel: 'error',
+  logFormat: 'logfmt',
+};
+
+const T = 1_700_000_000_000;
+
+function task(query: string, extra: Partial<PromQLTask> = {}): PromQLTask {
+  return {
+    kind: 'instant',
+    query,
+    start: T,
+    end: T,
+    step: 0,
+    lookbackDelta: 0,
+    deadline: 0,
+    deduplicate: true,
+    replicaLabels: [],
+    partialResponse: true,
+    storeMatch: [],
+    maxSourceResolutionMs: 0,
+    limit: 0,
+    ...extra,
+  };
+}
+
+async function text(a: PromQLAnswer): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const b of a.data) parts.push(Buffer.from(b));
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** The longest the main thread's timers were held up while `p` ran. */
+async function maxLag<T>(p: Promise<T>): Promise<{ value: T | ApiError; lagMs: number }> {
+  let last = performance.now();
+  let lag = 0;
+  const t = setInterval(() => {
+    const now = performance.now();
+    lag = Math.max(lag, now - last - 10);
+    last = now;
+  }, 10);
+  try {
+    const value = await p.catch((e: ApiError) => e);
+    return { value, lagMs: lag };
+  } finally {
+    clearInterval(t);
+  }
+}
+
+// A query that keeps a worker busy for seconds: 6M points through a subquery.
+const SLOW = 'quantile_over_time(0.5, (vector(1) * 2)[70d:1s])';
+
+describe('WorkerPromQLRunner', () => {
+  let runner: WorkerPromQLRunner;
+  beforeAll(async () => {
+    runner = new WorkerPromQLRunner({ config: CONFIG, threads: 2, tasksPerThread: 4, endpoints: () => [], logger: nopLogger() });
+    await runner.start();
+  });
+  afterAll(async () => {
+    await runner.close();
+  });
+
+  it('evaluates in a worker and streams the answer back in order', async () => {
+    const a = await runner.run(task('vector(1) + 1'), new AbortController().signal);
+    expect(a.warnings).toEqual([]);
+    expect(await text(a)).toBe('{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"2"]}]}');
+    // A range answer larger than one chunk arrives whole.
+    const r = await runner.run(task('time()', { kind: 'range', start: T, end: T + 10_999_000, step: 1000 }), new AbortController().signal);
+    const body = JSON.parse(await text(r)) as { result: { values: [number, string][] }[] };
+    expect(body.result[0].values).toHaveLength(11_000);
+    expect(body.result[0].values[10_999]).toEqual([1700010999, '1700010999']);
+  });
+
+  it('answers with Prometheus error types', async () => {
+    const err = await runner.run(task('rate(vector(1)[5m])'), new AbortController().signal).catch((e: ApiError) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).type).toBe('bad_data');
+  });
+
+  it('keeps the main thread free while a worker computes, and stops a query at its deadline', async () => {
+    const t0 = Date.now();
+    const { value, lagMs } = await maxLag(runner.run(task(SLOW, { deadline: Date.now() + 700 }), new AbortController().signal));
+    expect(value).toBeInstanceOf(ApiError);
+    expect((value as ApiError).type).toBe('timeout');
+    expect(Date.now() - t0).toBeLessThan(700 + 2_500);
+    expect(lagMs).toBeLessThan(200);
+  });
+
+  it('cancels a query whose client went away, and then serves the next', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new DOMException('client closed the connection', 'AbortError')), 300);
+    const t0 = Date.now();
+    const err = await runner.run(task(SLOW), ac.signal).catch((e: ApiError) => e);
+    expect((err as ApiError).type).toBe('canceled');
+    expect(Date.now() - t0).toBeLessThan(300 + 2_500);
+    const a = await runner.run(task('vector(3)'), new AbortController().signal);
+    expect(await text(a)).toContain('"3"');
+  });
+});

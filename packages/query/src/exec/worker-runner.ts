@@ -1,0 +1,217 @@
+// PromQL evaluation on a pool of worker threads (piscina), one per core by default. The
+// main thread only routes: it hands a worker the task and a snapshot of the endpoints,
+// and streams the answer to the client as the worker encodes it.
+//
+// Cancellation is cooperative first: a flag in shared memory that the engine reads at
+// its checkpoints, also in the middle of synchronous evaluation. A worker that has not
+// let go GRACE_MS after the deadline or the client's departure is terminated (its other
+// queries fail with it) and piscina starts a fresh one: no query can hold a core or its
+// memory for long. A worker over its heap limit dies alone, not the process.
+
+import { MessageChannel } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { availableParallelism, totalmem } from 'node:os';
+import { Piscina } from 'piscina';
+import type { Logger } from '@thanos-ts/runtime';
+import { ApiError, ErrorType } from '../api/errors.js';
+import type { ErrorType as ErrorTypeT } from '../api/errors.js';
+import type { StoreEndpoint } from '../proxy.js';
+import { snapshotEndpoint } from './endpoint-snapshot.js';
+import type { PromQLAnswer, PromQLRunner, PromQLTask } from './promql-task.js';
+import type { MainMessage, WorkerConfig, WorkerMessage, WorkerTask } from './worker-protocol.js';
+
+/** How long a worker may go on after its query was cancelled or timed out. */
+export const GRACE_MS = 2_000;
+
+export interface WorkerRunnerOptions {
+  config: WorkerConfig;
+  /** Worker threads (default: one per core). */
+  threads?: number;
+  /** Queries evaluated at once by one worker (their selections overlap). */
+  tasksPerThread?: number;
+  /** Heap limit of each worker, MiB (default: a share of the machine's memory, at most 4 GiB). */
+  maxHeapMb?: number;
+  /** The endpoints to query, read per query (EndpointSet.storeEndpoints). */
+  endpoints: () => readonly StoreEndpoint[];
+  /** The worker module (default: worker.js beside this file). */
+  workerFile?: string | URL;
+  logger: Logger;
+}
+
+export class WorkerPromQLRunner implements PromQLRunner {
+  private readonly pool: Piscina;
+  readonly threads: number;
+  readonly maxHeapMb: number;
+
+  constructor(private readonly opts: WorkerRunnerOptions) {
+    this.threads = Math.max(1, opts.threads ?? availableParallelism());
+    this.maxHeapMb = opts.maxHeapMb ?? Math.min(4096, Math.floor(totalmem() / 2 ** 20 / (this.threads + 1)));
+    const file = opts.workerFile ?? defaultWorkerFile();
+    this.pool = new Piscina({
+      filename: typeof file === 'string' ? file : file.href,
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      idleTimeout: Infinity,
+      concurrentTasksPerWorker: Math.max(1, opts.tasksPerThread ?? 8),
+      // Tasks await the network; piscina's synchronous Atomics wait would stall them.
+      atomics: 'disabled',
+      resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb },
+      workerData: opts.config,
+      execArgv: compiledExecArgv(process.execArgv),
+    });
+    this.pool.on('error', (err: unknown) => opts.logger.error({ err }, 'query worker failed'));
+  }
+
+  /** Loads every worker (piscina starts the threads; the first task waits for their modules). */
+  async start(): Promise<void> {
+    await Promise.all(Array.from({ length: this.threads }, () => this.pool.run(undefined, { name: 'ping' })));
+  }
+
+  run(task: PromQLTask, signal: AbortSignal): Promise<PromQLAnswer> {
+    const { port1, port2 } = new MessageChannel();
+    const cancel = new SharedArrayBuffer(4);
+    const flag = new Int32Array(cancel);
+    const w: WorkerTask = { task, endpoints: this.opts.endpoints().map(snapshotEndpoint), cancel, port: port2 as unknown as MessagePort };
+    let threadId = -1;
+    let settled = false;
+    let killTimer: NodeJS.Timeout | null = null;
+    let cancelled = false;
+
+    // Past the deadline or the client's departure: ask, then after GRACE_MS, terminate.
+    const stop = (why: 'canceled' | 'timeout'): void => {
+      if (settled || killTimer) return;
+      cancelled = why === 'canceled';
+      Atomics.store(flag, 0, 1);
+      killTimer = setTimeout(() => {
+        if (settled) return;
+        const t = this.pool.threads.find((x) => x.threadId === threadId);
+        this.opts.logger.warn({ thread: threadId, query: task.query }, 'query worker did not stop in time; terminating it');
+        void t?.terminate();
+      }, GRACE_MS);
+    };
+    const onAbort = (): void => stop('canceled');
+    signal.addEventListener('abort', onAbort, { once: true });
+    const deadlineTimer = task.deadline > 0 ? setTimeout(() => stop('timeout'), Math.max(0, task.deadline - Date.now())) : null;
+    const finish = (): void => {
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      if (deadlineTimer) clearTimeout(deadlineTimer);
+      if (killTimer) clearTimeout(killTimer);
+      port1.close();
+    };
+    if (signal.aborted) stop('canceled');
+
+    const stream = new ChunkStream(() => port1.postMessage({ t: 'ack' } satisfies MainMessage));
+    return new Promise<PromQLAnswer>((resolve, reject) => {
+      let headSeen = false;
+      const fail = (err: ApiError): void => {
+        finish();
+        if (headSeen) stream.fail(err);
+        else reject(err);
+      };
+      port1.on('message', (m: WorkerMessage) => {
+        switch (m.t) {
+          case 'thread':
+            threadId = m.id;
+            break;
+          case 'head':
+            headSeen = true;
+            resolve({ warnings: m.warnings, infos: m.infos, data: stream });
+            break;
+          case 'data':
+            stream.push(m.bytes);
+            break;
+          case 'end':
+            finish();
+            stream.end();
+            break;
+          case 'error':
+            fail(new ApiError(m.errorType as ErrorTypeT, m.message));
+            break;
+        }
+      });
+      this.pool.run(w, { transferList: [port2 as never] }).then(
+        () => {},
+        (err: unknown) => {
+          if (settled) return;
+          fail(this.workerDied(err, killTimer !== null, cancelled));
+        },
+      );
+    });
+  }
+
+  /** The API error for a worker that went away under a query. */
+  private workerDied(err: unknown, stopped: boolean, cancelled: boolean): ApiError {
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      return new ApiError(ErrorType.EXECUTION, `query processing ran out of memory (a query worker's heap is limited to ${this.maxHeapMb} MiB)`);
+    }
+    if (stopped) return cancelled ? new ApiError(ErrorType.CANCELED, 'context canceled') : new ApiError(ErrorType.TIMEOUT, 'query timed out in expression evaluation');
+    this.opts.logger.error({ err }, 'query worker failed');
+    return new ApiError(ErrorType.INTERNAL, `query worker failed: ${(err as Error).message ?? String(err)}`);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+/** worker.js beside this module; run from source (the tests), the compiled one in dist/. */
+function defaultWorkerFile(): URL {
+  const here = new URL(import.meta.url);
+  return here.pathname.endsWith('.ts') ? new URL('../../dist/exec/worker.js', here) : new URL('./worker.js', here);
+}
+
+/**
+ * The Node options a worker takes from the process: only the profilers'. Options such
+ * as --conditions (the tests resolve sources; the worker is compiled code and must load
+ * the builds) or process-wide ones a worker refuses are left out.
+ */
+function compiledExecArgv(argv: readonly string[]): string[] {
+  return argv.filter((a) => /^--(cpu|heap)-prof/.test(a));
+}
+
+/** Chunks from a worker as an async iterable; each chunk taken is acknowledged. */
+class ChunkStream implements AsyncIterable<Uint8Array> {
+  private readonly queue: Uint8Array[] = [];
+  private done = false;
+  private error: ApiError | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly ack: () => void) {}
+
+  push(b: Uint8Array): void {
+    this.queue.push(b);
+    this.notify();
+  }
+
+  end(): void {
+    this.done = true;
+    this.notify();
+  }
+
+  fail(err: ApiError): void {
+    this.error = err;
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const b = this.queue.shift();
+      if (b !== undefined) {
+        yield b;
+        this.ack();
+        continue;
+      }
+      if (this.error) throw this.error;
+      if (this.done) return;
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+}
