@@ -279,7 +279,7 @@ describe('query API', () => {
     expect(await r.json()).toMatchObject({ data: { result: [{ value: [1700000600, '1'] }] } });
     expect((await fetch(`http://${qq.httpAddress}/api/v1/query?query=1`)).status).toBe(404);
     expect((await fetch(`http://${qq.httpAddress}/thanos/-/ready`)).status).toBe(200);
-    const many = await Promise.all(Array.from({ length: 5 }, () => fetch(`http://${qq.httpAddress}/thanos/api/v1/query?query=count(http_requests_total)&time=${at(10)}`).then((x) => x.status)));
+    const many = await Promise.all(Array.from({ length: 5 }, () => fetch(`http://${qq.httpAddress}/thanos/api/v1/query?query=count(http_requests_total)&time=${at(10)}`).then(async (x) => (await x.text(), x.status))));
     expect(many).toEqual([200, 200, 200, 200, 200]);
     const metrics = await (await fetch(`http://${qq.httpAddress}/thanos/metrics`)).text();
     expect(metrics).toMatch(/thanos_query_concurrent_gate_queries_max 1/);

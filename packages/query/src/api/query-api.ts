@@ -12,19 +12,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { nopLogger, VERSION } from '@thanos-ts/runtime';
 import type { HttpServer, Logger } from '@thanos-ts/runtime';
-import { ParseErrors, parseMetricSelector } from '@thanos-ts/promql';
-import type { Engine, Expr } from '@thanos-ts/promql';
+import { parseMetricSelector } from '@thanos-ts/promql';
+import type { Engine } from '@thanos-ts/promql';
 import { compareLabels, compareStrings, goQuote, labelsEqual } from '@thanos-ts/tsdb';
 import type { Labels, Matcher } from '@thanos-ts/tsdb';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
-import { Gate } from '@thanos-ts/runtime';
+import { Gate, mapConcurrent } from '@thanos-ts/runtime';
 import type { StoreQueryable, StoreQueryableOptions } from '../querier.js';
 import type { PromQLRunner, PromQLTask } from '../exec/promql-task.js';
 import { ApiError, apiErrorOf, badData, ErrorType, invalidParam, statusCodeOf } from './errors.js';
-import { errorBody, labelsJSON, plainJSON, stringsJSON, SUCCESS_HEAD, successTail } from './json.js';
+import { batchUtf8, errorBody, labelsJSON, plainJSON, stringsJSON, SUCCESS_HEAD, successTail } from './json.js';
 import { API_MAX_TIME, API_MIN_TIME, Form, FormError, parseBool, parseDuration, parseLimit, parseTime, parseTimeParam, readForm } from './params.js';
-import { unionMatcherSets } from './series-union.js';
+import { matchesAnySet, planSeriesSelects } from './series-union.js';
 import { capWarnings } from './warnings.js';
 
 const gzipAsync = promisify(gzip);
@@ -280,7 +280,6 @@ export class QueryAPI {
     const store = this.storeParams(form);
     const msr = this.maxSourceResolutionParam(form, 0);
     const text = form.value('query');
-    this.parseQuery(text);
     const lookbackDelta = lookbackFromReq > 0 ? lookbackFromReq : this.lookbackDeltaFor(msr);
     return this.runPromQL(ctx, { kind: 'instant', query: text, start: ts, end: ts, step: 0, lookbackDelta, deadline, ...this.taskStoreParams(form, store), maxSourceResolutionMs: msr, limit });
   }
@@ -323,24 +322,9 @@ export class QueryAPI {
     // Without max_source_resolution, fit at least 5 samples into a step.
     const msr = this.maxSourceResolutionParam(form, Math.floor(step / 5));
     const text = form.value('query');
-    const expr = this.parseQuery(text);
-    if (expr.valueType !== 'vector' && expr.valueType !== 'scalar') {
-      const t = expr.valueType === 'matrix' ? 'range vector' : expr.valueType;
-      throw invalidParam(new Error(`invalid expression type "${t}" for range query, must be Scalar or instant Vector`), 'query');
-    }
     this.metrics?.rangeSpan.observe((end - start) / 1000);
     const lookbackDelta = lookbackFromReq > 0 ? lookbackFromReq : this.lookbackDeltaFor(msr);
     return this.runPromQL(ctx, { kind: 'range', query: text, start, end, step, lookbackDelta, deadline, ...this.taskStoreParams(form, store), maxSourceResolutionMs: msr, limit });
-  }
-
-  /** Parses the query for its errors (the engine parses again, keeping positions for annotations). */
-  private parseQuery(text: string): Expr {
-    try {
-      return this.opts.engine.parse(text);
-    } catch (err) {
-      if (err instanceof ParseErrors) throw invalidParam(err, 'query');
-      throw invalidParam(err, 'query');
-    }
   }
 
   /** Runs a query under the concurrency gate; the runner enforces its deadline. */
@@ -404,12 +388,15 @@ export class QueryAPI {
     const found: Labels[] = [];
     const warnings: string[] = [];
     try {
-      for (const matchers of sets.length > 1 ? unionMatcherSets(sets) : sets) {
+      const selects = planSeriesSelects(sets, store.deduplicate ? store.replicaLabels : []);
+      // The querier bounds how many selects stream at once (--query.max-concurrent-select).
+      await mapConcurrent(selects, selects.length, async ({ matchers, filter }) => {
         for await (const s of querier.select({ start, end, func: 'series' }, matchers)) {
+          if (filter !== null && !matchesAnySet(s.labels, filter)) continue;
           found.push(s.labels);
           if (sets.length === 1 && limit > 0 && found.length > limit) break;
         }
-      }
+      });
     } catch (err) {
       throw apiErrorOf(err);
     } finally {
@@ -426,10 +413,7 @@ export class QueryAPI {
       out = out.slice(0, limit);
       warnings.push('results truncated due to limit');
     }
-    const parts = ['['];
-    for (let i = 0; i < out.length; i++) parts.push(i === 0 ? labelsJSON(out[i]) : ',' + labelsJSON(out[i]));
-    parts.push(']');
-    return { data: parts, warnings: capWarnings(warnings) };
+    return { data: streamed(batchUtf8(seriesJSON(out))), warnings: capWarnings(warnings) };
   }
 
   private async labelNames(ctx: RequestContext): Promise<ApiResult> {
@@ -690,6 +674,17 @@ export class QueryAPI {
       }),
     };
   }
+}
+
+/** A list of label sets as a JSON array, piece by piece. */
+function* seriesJSON(sets: readonly Labels[]): Generator<string> {
+  yield '[';
+  for (let i = 0; i < sets.length; i++) yield i === 0 ? labelsJSON(sets[i]) : ',' + labelsJSON(sets[i]);
+  yield ']';
+}
+
+async function* streamed<T>(it: Iterable<T>): AsyncGenerator<T> {
+  yield* it;
 }
 
 /** match[] selectors, each needing one matcher that does not match the empty string. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseMetricSelector } from '@thanos-ts/promql';
 import { Matcher, MatchType } from '@thanos-ts/tsdb';
-import { quoteMeta, unionMatcherSets } from './series-union.js';
+import { matchesAnySet, MIN_NAME_GROUP, planSeriesSelects, quoteMeta, unionMatcherSets } from './series-union.js';
 
 const show = (sets: Matcher[][]): string[] =>
   sets.map((ms) => ms.map((m) => `${m.name}${['=', '!=', '=~', '!~'][m.type]}${JSON.stringify(m.value)}`).join(',')).sort();
@@ -36,5 +36,25 @@ describe('unionMatcherSets', () => {
     const sets = ['{a=""}', '{a=~"x"}', '{a!="y"}'].map(parseMetricSelector);
     expect(unionMatcherSets(sets)).toEqual(sets);
     expect(quoteMeta('a.b*c[d]')).toBe('a\\.b\\*c\\[d\\]');
+  });
+
+  it('asks a metric name once for many selectors on it, filtering here, never on replica labels', () => {
+    const sets = Array.from({ length: 40 }, (_, i) => parseMetricSelector(`req_total{path="/p${i}",code=~"2..|${i}"}`));
+    sets.push(parseMetricSelector('req_total{replica="0",path="/x"}'), parseMetricSelector('other{a="b"}'));
+    const plan = planSeriesSelects(sets, ['replica']);
+    expect(plan.map((p) => show([p.matchers])[0]).sort()).toEqual(['__name__="req_total"', 'a="b",__name__="other"', 'replica="0",path="/x",__name__="req_total"']);
+    const grouped = plan.find((p) => p.filter !== null)!;
+    expect(grouped.filter).toHaveLength(40);
+    const series = (path: string, code: string) => [
+      { name: '__name__', value: 'req_total' },
+      { name: 'code', value: code },
+      { name: 'path', value: path },
+    ];
+    expect(matchesAnySet(series('/p7', '200'), grouped.filter!)).toBe(true);
+    expect(matchesAnySet(series('/p7', '7'), grouped.filter!)).toBe(true);
+    expect(matchesAnySet(series('/p7', '500'), grouped.filter!)).toBe(false);
+    expect(matchesAnySet(series('/q', '200'), grouped.filter!)).toBe(false);
+    // Below the threshold every selector is asked as it is.
+    expect(planSeriesSelects(sets.slice(0, MIN_NAME_GROUP - 1)).every((p) => p.filter === null)).toBe(true);
   });
 });

@@ -3,7 +3,7 @@
 // warnings, and the answer's `data` encoded as it is walked.
 
 import type { Engine } from '@thanos-ts/promql';
-import { ParseErrors, parseMetricSelector } from '@thanos-ts/promql';
+import { documentedType, ParseErrors, parseMetricSelector } from '@thanos-ts/promql';
 import type { Matcher } from '@thanos-ts/tsdb';
 import { ApiError, apiErrorOf, badData, invalidParam } from '../api/errors.js';
 import { batchUtf8, queryDataChunks } from '../api/json.js';
@@ -103,6 +103,16 @@ export async function evaluatePromQL(
   signal: CancelProbe,
   timedOut: () => boolean,
 ): Promise<EvaluatedQuery> {
+  // Parsed here, off the main thread: a megabyte of PromQL takes a while.
+  let expr;
+  try {
+    expr = engine.parse(task.query);
+  } catch (err) {
+    throw invalidParam(err, 'query');
+  }
+  if (task.kind === 'range' && expr.valueType !== 'vector' && expr.valueType !== 'scalar') {
+    throw invalidParam(new Error(`invalid expression type "${documentedType(expr.valueType)}" for range query, must be Scalar or instant Vector`), 'query');
+  }
   let res;
   try {
     const opts = { signal: signal as AbortSignal, lookbackDelta: task.lookbackDelta };
