@@ -5,7 +5,7 @@
 import { parse as parseYaml } from 'yaml';
 import { labelsFromRecord, parsePromTextString } from '@thanos-ts/tsdb';
 import type { Labels, Matcher } from '@thanos-ts/tsdb';
-import { UnavailableError } from '@thanos-ts/runtime';
+import { InvalidArgumentError, UnavailableError } from '@thanos-ts/runtime';
 import {
   encodeReadRequest,
   isChunkedReadResponse,
@@ -62,7 +62,11 @@ export class PromClient {
     } catch {
       throw new Error(`request ${this.base}${path}: HTTP ${res.status}: response is not JSON`);
     }
-    if (body.status !== 'success') throw new Error(`request ${this.base}${path}: ${body.errorType ?? 'error'}: ${body.error ?? res.statusText}`);
+    if (body.status !== 'success') {
+      const msg = `request ${this.base}${path}: ${body.errorType ?? 'error'}: ${body.error ?? res.statusText}`;
+      // Prometheus refused what we passed on from the client (a label name it does not take, say).
+      throw body.errorType === 'bad_data' ? new InvalidArgumentError(msg) : new Error(msg);
+    }
     return body.data as T;
   }
 
