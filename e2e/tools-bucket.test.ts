@@ -158,3 +158,34 @@ describe('tools bucket user errors', () => {
     expect(bad.stderr).not.toContain('    at ');
   });
 });
+
+describe('tools bucket on a missing directory and on corrupted meta.json', () => {
+  it('verify fails with one line naming a bucket directory that does not exist', async () => {
+    const dir = join(await tempDir('verify-missing'), 'no-such-bucket');
+    const r = await runCli(['tools', 'bucket', 'verify', '--objstore.config', `type: FILESYSTEM\nconfig:\n  directory: ${dir}\n`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain('no problems found');
+    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('error:'))).toEqual([`error: bucket directory ${dir} does not exist`]);
+  });
+
+  it('ls and inspect list the good blocks, warn about each corrupted meta.json and exit 0', async () => {
+    const dir = await tempDir('corrupt-meta');
+    const bkt = new FilesystemBucket(dir);
+    const config = `type: FILESYSTEM\nconfig:\n  directory: ${dir}\n`;
+    const good = await seed(bkt, { cluster: 'eu1' }, 0, HOUR);
+    const bad = await seed(bkt, { cluster: 'eu1' }, 3 * HOUR, 4 * HOUR);
+    await writeFile(join(dir, bad[0], 'meta.json'), '{"ulid": "');
+    const ls = await runCli(['tools', 'bucket', 'ls', '--objstore.config', config]);
+    expect(ls.code).toBe(0);
+    expect(ls.stdout.trim().split('\n')).toEqual(good);
+    const warn = ls.stderr.split('\n').filter((l) => l.includes('level=warn'));
+    expect(warn).toHaveLength(1);
+    expect(warn[0]).toContain(`block=${bad[0]}`);
+    expect(warn[0]).toContain('corrupted meta.json');
+    expect(warn[0]).toMatch(/err=".*meta.json: invalid JSON/);
+    const inspect = await runCli(['tools', 'bucket', 'inspect', '--objstore.config', config, '--output', 'csv']);
+    expect(inspect.code).toBe(0);
+    expect(inspect.stdout.trim().split('\n').slice(1).map((l) => l.split(',')[0])).toEqual(good);
+    expect(inspect.stderr.split('\n').filter((l) => l.includes('level=warn') && l.includes(`block=${bad[0]}`))).toHaveLength(1);
+  });
+});

@@ -1,12 +1,15 @@
 // `tools bucket inspect`: a sortable table of every block, as Thanos prints it.
+// Blocks whose meta.json is corrupted are left out of the table with a warning each
+// (see bucket-ls.ts); the command still exits 0, as Thanos's inspect continues.
 
 import type { Bucket } from '@thanos-ts/objstore';
 import { MetaFetcher } from '@thanos-ts/block';
 import type { BlockMeta } from '@thanos-ts/tsdb';
 import { formatGoDuration, formatRFC3339, UserError } from '@thanos-ts/runtime';
+import type { Logger } from '@thanos-ts/runtime';
 import { formatCount, renderTable } from './table.js';
 import type { TableFormat } from './table.js';
-import { formatBlockLabels } from './bucket-ls.js';
+import { formatBlockLabels, warnCorrupted } from './bucket-ls.js';
 
 export const INSPECT_COLUMNS = [
   'ULID',
@@ -28,6 +31,8 @@ export interface InspectOptions {
   selector: Record<string, string>;
   sortBy: string[];
   output: string;
+  /** Where warnings about corrupted meta.json go; a logfmt logger on stderr by default. */
+  logger?: Logger;
 }
 
 const RES_5M = 300_000;
@@ -42,6 +47,7 @@ export async function bucketInspect(bkt: Bucket, opts: InspectOptions): Promise<
     return i;
   });
   const res = await new MetaFetcher(bkt).fetch();
+  warnCorrupted(res.corrupted, opts.logger);
   const lines = [...res.metas.values()].filter((m) => matchesSelector(m, opts.selector)).map(inspectRow);
   // Thanos sorts the rendered strings column by column.
   lines.sort((a, b) => {

@@ -1,11 +1,17 @@
 // `tools bucket ls`: the blocks in a bucket, one per line.
+//
+// A block whose meta.json does not parse is left out of the listing with a warning
+// naming the block and the parse problem (Thanos's fetcher logs "corrupted meta.json"
+// and goes on); the command still exits 0, as Thanos's does: listing is for reading,
+// `tools bucket verify` is the one that fails on such blocks.
 
 import type { Bucket } from '@thanos-ts/objstore';
 import { IgnoreDeletionMarkFilter, MetaFetcher, timePartitionFilter } from '@thanos-ts/block';
 import type { MetaFilter } from '@thanos-ts/block';
 import { encodeBlockMetaCompact } from '@thanos-ts/tsdb';
 import type { BlockMeta } from '@thanos-ts/tsdb';
-import { formatGoDuration, formatRFC3339, UserError } from '@thanos-ts/runtime';
+import { createLogger, formatGoDuration, formatRFC3339, UserError } from '@thanos-ts/runtime';
+import type { Logger } from '@thanos-ts/runtime';
 import { formatCount, renderTable } from './table.js';
 
 export const LS_OUTPUTS = ['', 'table', 'json', 'wide'] as const;
@@ -16,6 +22,8 @@ export interface LsOptions {
   excludeDelete?: boolean;
   minTime?: number;
   maxTime?: number;
+  /** Where warnings about corrupted meta.json go; a logfmt logger on stderr by default. */
+  logger?: Logger;
 }
 
 export const LS_COLUMNS = ['ULID', 'FROM', 'UNTIL', 'RANGE', 'LABELS', 'RESOLUTION', '#SERIES', '#SAMPLES', 'COMP-LEVEL', 'SOURCE'];
@@ -28,6 +36,7 @@ export async function bucketLs(bkt: Bucket, opts: LsOptions): Promise<{ text: st
   const filters: MetaFilter[] = [timePartitionFilter(opts.minTime ?? -8.64e15, opts.maxTime ?? 8.64e15)];
   if (opts.excludeDelete) filters.push(new IgnoreDeletionMarkFilter(0));
   const res = await new MetaFetcher(bkt, { filters }).fetch();
+  warnCorrupted(res.corrupted, opts.logger);
   const metas = [...res.metas.values()].sort((a, b) => (a.ulid < b.ulid ? -1 : a.ulid > b.ulid ? 1 : 0));
   let text: string;
   switch (opts.output as LsOutput) {
@@ -46,6 +55,16 @@ export async function bucketLs(bkt: Bucket, opts: LsOptions): Promise<{ text: st
       break;
   }
   return { text, blocks: metas.length };
+}
+
+/**
+ * Logs one warning per block whose meta.json could not be parsed, in ULID order, so a
+ * listing never silently drops blocks.
+ */
+export function warnCorrupted(corrupted: ReadonlyMap<string, Error>, logger: Logger = createLogger()): void {
+  for (const id of [...corrupted.keys()].sort()) {
+    logger.warn({ block: id, err: corrupted.get(id)!.message }, 'corrupted meta.json, block left out');
+  }
 }
 
 export function formatBlockLabels(m: BlockMeta): string {

@@ -1,9 +1,10 @@
 // `tools bucket verify`: checks every block against the issues Thanos knows
 // (index_known_issues, overlapped_blocks, duplicated_compaction) and reports each
 // problem with the block and what is wrong. Unlike Thanos, a failed check makes the
-// command exit non-zero, so it can gate a pipeline.
+// command exit non-zero, so it can gate a pipeline; so does a FILESYSTEM bucket whose
+// directory does not exist, which would otherwise list as an empty, healthy bucket.
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bucket } from '@thanos-ts/objstore';
@@ -47,6 +48,7 @@ export async function bucketVerify(bkt: Bucket, opts: VerifyOptions): Promise<Ve
     if (!(VERIFY_ISSUES as readonly string[]).includes(i)) throw new UserError(`--issues: unknown issue "${i}" (want ${VERIFY_ISSUES.join(', ')})`);
   }
   for (const id of opts.ids ?? []) if (!isValidUlid(id)) throw new UserError(`--id: invalid ULID "${id}"`);
+  await checkBucketDirectory(bkt);
   const problems: VerifyProblem[] = [];
   const res = await new MetaFetcher(bkt, { filters: [new IgnoreDeletionMarkFilter(0)] }).fetch();
   for (const [id, err] of res.corrupted) problems.push({ block: id, issue: 'meta', problem: err.message });
@@ -72,6 +74,27 @@ export async function bucketVerify(bkt: Bucket, opts: VerifyOptions): Promise<Ve
     for (const p of duplicatedCompaction(metas)) problems.push(p);
   }
   return problems;
+}
+
+/**
+ * Fails when the bucket is a FILESYSTEM bucket whose directory is missing or not a
+ * directory. The Bucket interface lists a missing directory as empty (as Thanos's
+ * filesystem Iter does), so a typo in `directory:` would verify as "no problems"; the
+ * directory is known only from the bucket's name, `fs: <absolute directory>` (also
+ * through a PrefixedBucket). S3 reports a missing bucket by itself on the first list.
+ */
+async function checkBucketDirectory(bkt: Bucket): Promise<void> {
+  const name = bkt.name();
+  if (!name.startsWith('fs: ')) return;
+  const dir = name.slice('fs: '.length);
+  let isDir: boolean;
+  try {
+    isDir = (await stat(dir)).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(code === 'ENOENT' ? `bucket directory ${dir} does not exist` : `bucket directory ${dir}: ${(err as Error).message}`);
+  }
+  if (!isDir) throw new UserError(`bucket directory ${dir} is not a directory`);
 }
 
 function checkMeta(m: BlockMeta): string[] {

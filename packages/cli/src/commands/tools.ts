@@ -24,6 +24,7 @@ export function registerTools(program: Command): void {
           excludeDelete: opts.excludeDelete as boolean,
           minTime: opts.minTime as number | undefined,
           maxTime: opts.maxTime as number | undefined,
+          logger,
         });
         process.stdout.write(text);
         logger.info({ objects: blocks }, 'ls done');
@@ -42,7 +43,7 @@ export function registerTools(program: Command): void {
       const bkt = (await bucketFromOptions(opts, logger))!;
       try {
         process.stdout.write(
-          await bucketInspect(bkt, { selector, sortBy: (opts.sortBy as string[]) ?? ['FROM', 'UNTIL'], output: opts.output as string }),
+          await bucketInspect(bkt, { selector, sortBy: (opts.sortBy as string[]) ?? ['FROM', 'UNTIL'], output: opts.output as string, logger }),
         );
       } finally {
         await bkt.close();
