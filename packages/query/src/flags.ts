@@ -2,6 +2,7 @@
 // translation into a QueryConfig. The CLI registers QUERY_FLAGS and hands the parsed
 // values to queryConfigFromFlags; nothing here knows about the CLI library.
 
+import { availableParallelism } from 'node:os';
 import { FlagValues, parseGoDuration, UserError } from '@thanos-ts/runtime';
 import type { FlagSpec, Logger } from '@thanos-ts/runtime';
 import { compareStrings } from '@thanos-ts/tsdb';
@@ -34,7 +35,7 @@ export const QUERY_FLAGS: readonly QueryFlagSpec[] = [
   { name: 'query.timeout', kind: 'string', default: '2m', placeholder: '<duration>', help: 'Maximum time to process query by query node.' },
   { name: 'query.max-concurrent', kind: 'string', default: '20', placeholder: '<n>', help: 'Maximum number of queries processed concurrently by query node.' },
   { name: 'query.max-samples', kind: 'string', default: '50000000', placeholder: '<n>', help: 'Maximum number of samples a single query can load into memory. Note that queries will fail if they try to load more samples than this into memory, so this also limits the number of samples a query can return.' },
-  { name: 'query.workers', kind: 'string', default: '0', placeholder: '<n>', help: 'Worker threads evaluating PromQL, so a long query never blocks health checks, metrics, gRPC or other queries (0: one per core; -1: evaluate on the main thread).' },
+  { name: 'query.workers', kind: 'string', placeholder: '<n>', help: 'Worker threads evaluating PromQL, so a long query never blocks health checks, metrics, gRPC or other queries (default: one per core; 0: evaluate on the main thread).' },
   { name: 'query.max-concurrent-select', kind: 'string', default: '4', placeholder: '<n>', help: 'Maximum number of select requests made concurrently per a query.' },
   { name: 'query.lookback-delta', kind: 'string', placeholder: '<duration>', help: 'The maximum lookback duration for retrieving metrics during expression evaluations. If unset it will use the promql default of 5m.' },
   { name: 'query.default-evaluation-interval', kind: 'string', default: '1m', placeholder: '<duration>', help: 'Set default evaluation interval for sub queries.' },
@@ -138,7 +139,7 @@ export function queryConfigFromFlags(values: Record<string, unknown>, logger: Lo
     queryTimeoutMs: modelDuration('query.timeout'),
     maxConcurrent: int('query.max-concurrent'),
     maxSamples: positiveInt('query.max-samples'),
-    workers: int('query.workers'),
+    workers: str('query.workers') === '' ? availableParallelism() : int('query.workers'),
     maxConcurrentSelect: int('query.max-concurrent-select'),
     lookbackDeltaMs,
     defaultEvaluationIntervalMs: modelDuration('query.default-evaluation-interval'),

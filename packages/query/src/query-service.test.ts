@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FakeStore, StoreClient, StoreServer, makeSeries } from '@thanos-ts/storeapi';
 import type { SeriesResponse } from '@thanos-ts/storeapi';
@@ -42,6 +43,9 @@ describe('queryConfigFromFlags', () => {
       webRoutePrefix: '/thanos',
     });
     expect(queryConfigFromFlags({}, nopLogger()).partialResponse).toBe(true);
+    expect(queryConfigFromFlags({}, nopLogger())).toMatchObject({ maxSamples: 50_000_000, workers: availableParallelism() });
+    expect(queryConfigFromFlags({ 'query.workers': '0', 'query.max-samples': '1000' }, nopLogger())).toMatchObject({ maxSamples: 1000, workers: 0 });
+    expect(() => queryConfigFromFlags({ 'query.max-samples': '0' }, nopLogger())).toThrow(/--query.max-samples: must be positive/);
   });
 
   it('rejects bad values naming the flag', () => {

@@ -4,7 +4,6 @@
 // /metrics, /-/healthy and /-/ready over HTTP; ready once the endpoint set has asked
 // every endpoint for Info once.
 
-import { availableParallelism } from 'node:os';
 import { createRegistry, HttpServer, Prober } from '@thanos-ts/runtime';
 import type { LogFormat, Logger, LogLevel, Service } from '@thanos-ts/runtime';
 import { ComponentType, labelsToProto, StoreServer } from '@thanos-ts/storeapi';
@@ -51,7 +50,7 @@ export interface QueryConfig {
   maxConcurrent: number;
   /** --query.max-samples: samples one query may hold in memory. */
   maxSamples: number;
-  /** --query.workers: evaluation threads (0: one per core; -1: the main thread). */
+  /** --query.workers: evaluation threads (0: the main thread). */
   workers: number;
   /** Log settings the evaluation workers log with (default: info, logfmt). */
   workerLog?: { level: LogLevel; format: LogFormat };
@@ -80,7 +79,7 @@ export class Query implements Service {
   /** The PromQL engine behind the API. */
   readonly engine: Engine;
   readonly api: QueryAPI;
-  /** Where PromQL is evaluated: worker threads, or this thread with --query.workers=-1. */
+  /** Where PromQL is evaluated: worker threads, or this thread with --query.workers=0. */
   readonly runner: PromQLRunner;
   private readonly grpc: StoreServer;
   private readonly logger: Logger;
@@ -124,11 +123,11 @@ export class Query implements Service {
       noStepSubqueryInterval: () => cfg.defaultEvaluationIntervalMs,
     });
     this.runner =
-      cfg.workers < 0
+      cfg.workers <= 0
         ? new LocalPromQLRunner(this.engine, (o) => this.queryable(o))
         : new WorkerPromQLRunner({
-            threads: cfg.workers === 0 ? undefined : cfg.workers,
-            tasksPerThread: Math.ceil(Math.max(1, cfg.maxConcurrent) / Math.max(1, cfg.workers || availableParallelism())),
+            threads: cfg.workers,
+            tasksPerThread: Math.ceil(Math.max(1, cfg.maxConcurrent) / cfg.workers),
             endpoints: () => this.endpoints.storeEndpoints(),
             config: {
               lookbackDeltaMs,
