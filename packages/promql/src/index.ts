@@ -64,7 +64,7 @@ export { FloatPoints, HistogramPoints, matrixValue, newSeries, scalarValue, seri
 export type { DurationContext } from './durations.js';
 export { DurationError, calculateDurationMs, evaluateDurationExpr, resolveDurationExprs } from './durations.js';
 export { goPow } from './go-math.js';
-export type { EngineOptions, QueryOptions, QueryResult } from './engine/index.js';
+export type { AbortSignalLike, EngineOptions, QueryOptions, QueryResult } from './engine/index.js';
 export {
   DEFAULT_LOOKBACK_DELTA,
   DEFAULT_MAX_SAMPLES,

@@ -66,9 +66,13 @@ export interface AggregationContext {
   readonly startTs: number;
   readonly endTs: number;
   readonly interval: number;
+  /** Steps are start + i·interval for i < numSteps (counted, never accumulated). */
+  readonly numSteps: number;
   readonly annos: Annotations;
   readonly enableDelayedNameRemoval: boolean;
   checkDone(): void;
+  /** Counts work (default one unit): checks for timeout and cancellation now and then. */
+  tick(work?: number): void;
   /** Accounts for samples held in memory; throws when over the limit. */
   checkSamples(): void;
   /** A new, empty result series. */
@@ -148,13 +152,14 @@ class Cursors {
  * matrix (rangeEvalAgg). sortedGrouping must be sorted.
  */
 export function rangeEvalAgg(ctx: AggregationContext, e: AggregateExpr, sortedGrouping: string[], input: Matrix, params: FParams): Matrix {
-  const numSteps = Math.floor((ctx.endTs - ctx.startTs) / ctx.interval) + 1;
+  const numSteps = ctx.numSteps;
   const isK = e.op === 'topk' || e.op === 'bottomk' || e.op === 'limitk' || e.op === 'limit_ratio';
   const groupIndex = new Map<string, number>();
   const seriesToResult = new Int32Array(input.length);
   const result: Matrix = [];
   let groupCount = 0;
   for (let si = 0; si < input.length; si++) {
+    ctx.tick();
     const k = groupingKey(input[si].metric, sortedGrouping, e.without);
     let idx = groupIndex.get(k);
     if (idx === undefined) {
@@ -195,13 +200,15 @@ export function rangeEvalAgg(ctx: AggregationContext, e: AggregateExpr, sortedGr
   const cursors = new Cursors(input);
   const kSeries = isK ? new Map<string, Series>() : null;
   const instant = ctx.startTs === ctx.endTs;
-  for (let ts = ctx.startTs; ts <= ctx.endTs; ts += ctx.interval) {
+  for (let step = 0; step < numSteps; step++) {
+    const ts = ctx.startTs + step * ctx.interval;
     const p = params.next();
     ctx.checkDone();
     if (isK) {
       const out = aggregationK(ctx, e, p, input, seriesToResult, groups, cursors, ts);
       if (instant) return out;
       for (const s of out) {
+        ctx.tick();
         const k = keyOf(s.metric);
         let ss = kSeries!.get(k);
         if (ss === undefined) {
@@ -212,7 +219,7 @@ export function rangeEvalAgg(ctx: AggregationContext, e: AggregateExpr, sortedGr
         ss.floats.push(ts, s.floats.f[0]);
       }
     } else {
-      aggregation(e, p, input, result, seriesToResult, groups, cursors, ts);
+      aggregation(ctx, e, p, input, result, seriesToResult, groups, cursors, ts);
     }
     ctx.checkSamples();
   }
@@ -221,10 +228,21 @@ export function rangeEvalAgg(ctx: AggregationContext, e: AggregateExpr, sortedGr
 }
 
 /** sum, avg, count, group, min, max, stddev, stdvar and quantile at one step (aggregation). */
-function aggregation(e: AggregateExpr, q: number, input: Matrix, output: Matrix, seriesToResult: Int32Array, groups: Group[], cursors: Cursors, ts: number): void {
+function aggregation(
+  ctx: AggregationContext,
+  e: AggregateExpr,
+  q: number,
+  input: Matrix,
+  output: Matrix,
+  seriesToResult: Int32Array,
+  groups: Group[],
+  cursors: Cursors,
+  ts: number,
+): void {
   const op = e.op;
   for (const g of groups) g.seen = false;
   for (let si = 0; si < input.length; si++) {
+    ctx.tick();
     const f = cursors.next(si, ts);
     if (f === undefined) continue;
     const g = groups[seriesToResult[si]];
@@ -326,6 +344,7 @@ function aggregation(e: AggregateExpr, q: number, input: Matrix, output: Matrix,
         v = Math.sqrt(g.floatValue / g.groupCount);
         break;
       case 'quantile':
+        ctx.tick(g.values.length);
         v = quantile(q, Float64Array.from(g.values));
         break;
       case 'sum':
@@ -388,7 +407,7 @@ function heapFix(h: HeapSample[], i: number, less: Less): void {
  * sort.Sort(sort.Reverse(heap)): Go's pdqsort is an insertion sort up to 12 elements,
  * reproduced exactly; longer inputs use a stable sort (ties may order differently).
  */
-function sortReverse(h: HeapSample[], less: Less): void {
+function sortReverse(h: HeapSample[], less: Less, tick: () => void): void {
   const rless = (a: HeapSample, b: HeapSample): boolean => less(b, a);
   if (h.length <= 12) {
     for (let i = 1; i < h.length; i++) {
@@ -396,7 +415,7 @@ function sortReverse(h: HeapSample[], less: Less): void {
     }
     return;
   }
-  h.sort((a, b) => (rless(a, b) ? -1 : rless(b, a) ? 1 : 0));
+  h.sort((a, b) => (tick(), rless(a, b) ? -1 : rless(b, a) ? 1 : 0));
 }
 
 /** topk, bottomk, limitk or limit_ratio at one step; each result series has one point. */
@@ -418,11 +437,15 @@ function aggregationK(
   }
   // Values at ts of the series not looked at must still be consumed, or the next step would see them.
   const skipRest = (from: number): void => {
-    for (let i = from; i < input.length; i++) cursors.next(i, ts);
+    for (let i = from; i < input.length; i++) {
+      ctx.tick();
+      cursors.next(i, ts);
+    }
   };
   let k = 0;
   let r = 0;
   seriesLoop: for (let si = 0; si < input.length; si++) {
+    ctx.tick();
     const f = cursors.next(si, ts);
     if (f === undefined) continue;
     const s: HeapSample = { metric: input[si].metric, f, dropName: input[si].dropName };
@@ -504,13 +527,15 @@ function aggregationK(
   for (const g of groups) {
     if (!g.seen) continue;
     if (op === 'topk') {
-      if (g.heap.length > 1) sortReverse(g.heap, byValue);
+      if (g.heap.length > 1) sortReverse(g.heap, byValue, ctx.tick);
     } else if (op === 'bottomk') {
-      if (g.heap.length > 1) sortReverse(g.heap, byReverseValue);
+      if (g.heap.length > 1) sortReverse(g.heap, byReverseValue, ctx.tick);
     }
-    for (const s of g.heap) add(s);
+    for (const s of g.heap) {
+      ctx.tick();
+      add(s);
+    }
   }
-  void ctx;
   return out;
 }
 
@@ -524,6 +549,7 @@ function addRatioSample(ratioLimit: number, metric: Labels): boolean {
 export function aggregationCountValues(e: AggregateExpr, grouping: readonly string[], valueLabel: string, vec: Vector, enh: EvalNodeHelper): Vector {
   const counts = new Map<string, { labels: Labels; count: number }>();
   for (const s of vec) {
+    enh.tick();
     const metric = setLabel(s.metric, valueLabel, formatFloatF(s.f));
     const k = groupingKey(metric, grouping, e.without);
     const g = counts.get(k);

@@ -129,39 +129,64 @@ function vectorElemBinop(op: BinaryOp, lhs: number, rhs: number, pos: PositionRa
 export function vectorAnd(lhs: Vector, rhs: Vector, lsig: Int32Array, rsig: Int32Array, enh: EvalNodeHelper): Vector {
   if (lhs.length === 0 || rhs.length === 0) return enh.out;
   const present = enh.resetSigsPresent();
-  for (let j = 0; j < rhs.length; j++) present[rsig[j]] = 1;
-  for (let i = 0; i < lhs.length; i++) if (present[lsig[i]] === 1) enh.out.push(lhs[i]);
+  for (let j = 0; j < rhs.length; j++) {
+    enh.tick();
+    present[rsig[j]] = 1;
+  }
+  for (let i = 0; i < lhs.length; i++) {
+    enh.tick();
+    if (present[lsig[i]] === 1) enh.out.push(lhs[i]);
+  }
   return enh.out;
 }
 
 /** lhs or rhs: all of lhs, then the rhs samples whose signature is not on the left. */
 export function vectorOr(lhs: Vector, rhs: Vector, lsig: Int32Array, rsig: Int32Array, enh: EvalNodeHelper): Vector {
   if (lhs.length === 0) {
-    for (const s of rhs) enh.out.push(s);
+    for (const s of rhs) {
+      enh.tick();
+      enh.out.push(s);
+    }
     return enh.out;
   }
   if (rhs.length === 0) {
-    for (const s of lhs) enh.out.push(s);
+    for (const s of lhs) {
+      enh.tick();
+      enh.out.push(s);
+    }
     return enh.out;
   }
   const present = enh.resetSigsPresent();
   for (let i = 0; i < lhs.length; i++) {
+    enh.tick();
     present[lsig[i]] = 1;
     enh.out.push(lhs[i]);
   }
-  for (let j = 0; j < rhs.length; j++) if (present[rsig[j]] === 0) enh.out.push(rhs[j]);
+  for (let j = 0; j < rhs.length; j++) {
+    enh.tick();
+    if (present[rsig[j]] === 0) enh.out.push(rhs[j]);
+  }
   return enh.out;
 }
 
 /** lhs unless rhs: the lhs samples whose signature is not on the right. */
 export function vectorUnless(lhs: Vector, rhs: Vector, lsig: Int32Array, rsig: Int32Array, enh: EvalNodeHelper): Vector {
   if (lhs.length === 0 || rhs.length === 0) {
-    for (const s of lhs) enh.out.push(s);
+    for (const s of lhs) {
+      enh.tick();
+      enh.out.push(s);
+    }
     return enh.out;
   }
   const present = enh.resetSigsPresent();
-  for (let j = 0; j < rhs.length; j++) present[rsig[j]] = 1;
-  for (let i = 0; i < lhs.length; i++) if (present[lsig[i]] === 0) enh.out.push(lhs[i]);
+  for (let j = 0; j < rhs.length; j++) {
+    enh.tick();
+    present[rsig[j]] = 1;
+  }
+  for (let i = 0; i < lhs.length; i++) {
+    enh.tick();
+    if (present[lsig[i]] === 0) enh.out.push(lhs[i]);
+  }
   return enh.out;
 }
 
@@ -197,6 +222,7 @@ export function vectorBinop(
   const rightSigs = enh.resetRightSigs();
   const rightPresent = enh.resetSigsPresent();
   for (let j = 0; j < rhs.length; j++) {
+    enh.tick();
     const rs = rhs[j];
     const ord = rsig[j];
     // The rhs is the "one" side: a second sample with the same signature means the match is many-to-many.
@@ -253,6 +279,7 @@ export function vectorBinop(
   };
 
   for (let i = 0; i < lhs.length; i++) {
+    enh.tick();
     const ls = lhs[i];
     const ord = lsig[i];
     if (rightPresent[ord] === 1) {
@@ -264,6 +291,7 @@ export function vectorBinop(
   }
   if (fillL !== null) {
     for (let j = 0; j < rhs.length; j++) {
+      enh.tick();
       const rs = rhs[j];
       const ord = rsig[j];
       if (oneToOne ? matchedPresent![ord] === 1 : (matchedSigs![ord]?.size ?? 0) > 0) continue;
@@ -317,6 +345,7 @@ export function vectorScalarBinop(
   const cmp = isComparisonOp(op);
   const schema = changesMetricSchema(op);
   for (let i = 0; i < lhs.length; i++) {
+    enh.tick();
     const s: Sample = lhs[i];
     const lf = swap ? scalar : s.f;
     const rf = swap ? s.f : scalar;

@@ -19,9 +19,9 @@ import type { Matrix, Value } from '../value.js';
 import { matrixValue, scalarValue, stringValue, vectorValue } from '../value.js';
 import { documentedType } from '../value-type.js';
 import { PointsArena } from './arena.js';
-import { EvalError, QUERY_EXECUTION } from './errors.js';
+import { type AbortSignalLike, EvalError, QUERY_EXECUTION, TooManySamplesError } from './errors.js';
 import { infoCandidateSelector } from './info.js';
-import { Evaluator, QueryState, StringResult } from './evaluator.js';
+import { Evaluator, QueryState, StringResult, stepCount } from './evaluator.js';
 import { type EvalStatement, cloneExpr, findMinMaxTime, forEachSelector, preprocessExpr, selectHints, setOffsetForAtModifier } from './preprocess.js';
 import { type SelectedData, selectSeries } from './select.js';
 
@@ -37,6 +37,12 @@ export interface EngineOptions {
   timeout?: number;
   /** Maximum number of samples a query may hold in memory (default 50 million). */
   maxSamples?: number;
+  /**
+   * Maximum number of samples a query may select from storage (default: no limit, as
+   * Prometheus). Selection reads every sample of the query's range before evaluating,
+   * where Prometheus streams them, so a server bounds its memory with this.
+   */
+  maxSelectedSamples?: number;
   /**
    * Delay dropping __name__ to the end of evaluation (Prometheus's
    * promql-delayed-name-removal feature flag; default off, as in Prometheus).
@@ -60,8 +66,12 @@ export interface EngineOptions {
 
 /** Per-query settings. */
 export interface QueryOptions {
-  /** Aborts the query: it fails with QueryCanceledError. */
-  signal?: AbortSignal;
+  /**
+   * Aborts the query: it fails with QueryCanceledError. An AbortSignal or any object with
+   * an `aborted` flag (AbortSignalLike): the engine polls the flag at its checkpoints, also
+   * during synchronous evaluation, and never registers listeners.
+   */
+  signal?: AbortSignalLike;
   /** Overrides the engine's lookback delta for this query. */
   lookbackDelta?: number;
 }
@@ -81,6 +91,7 @@ export class Engine {
   readonly lookbackDelta: number;
   readonly timeout: number;
   readonly maxSamples: number;
+  readonly maxSelectedSamples: number;
   readonly enableDelayedNameRemoval: boolean;
   readonly parseOptions: ParseOptions;
   private readonly noStepSubqueryInterval: (rangeMs: number) => number;
@@ -91,6 +102,7 @@ export class Engine {
     this.lookbackDelta = opts.lookbackDelta ?? DEFAULT_LOOKBACK_DELTA;
     this.timeout = opts.timeout ?? DEFAULT_TIMEOUT;
     this.maxSamples = opts.maxSamples ?? DEFAULT_MAX_SAMPLES;
+    this.maxSelectedSamples = opts.maxSelectedSamples ?? Infinity;
     this.enableDelayedNameRemoval = opts.enableDelayedNameRemoval ?? false;
     this.parseOptions = opts.parseOptions ?? {
       enableExperimentalFunctions: opts.enableExperimentalFunctions ?? false,
@@ -159,17 +171,30 @@ export class Engine {
       arena,
     );
     state.checkDone(QUERY_EXECUTION);
+    // Evaluations with more steps than maxSamples fail before anything is selected.
+    state.checkSteps(stepCount(start, end, interval === 0 ? 1 : interval));
+    inspect(expr, (n) => {
+      if (n.type !== 'SubqueryExpr') return;
+      // A subquery runs over at least range/step steps (exactly: subqueryTimeRange).
+      const step = n.step !== 0 ? n.step : this.noStepSubqueryInterval(n.range);
+      state.checkSteps(Math.floor(n.range / step));
+    });
 
     const stmt: EvalStatement = { start, end, interval, lookbackDelta };
     const { mint, maxt } = findMinMaxTime(stmt, expr);
     const querier = await queryable.querier(mint, maxt);
+    let selected = 0;
+    const countSelected = (n: number): void => {
+      selected += n;
+      if (selected > this.maxSelectedSamples) throw new TooManySamplesError(QUERY_EXECUTION);
+    };
     try {
       // Selection: every selector once, concurrently (remote stores answer in parallel).
       const selects: Promise<void>[] = [];
       forEachSelector(expr, (vs, path, evalRange) => {
         const hints = selectHints(stmt, vs, path, evalRange, this.noStepSubqueryInterval);
         selects.push(
-          selectSeries(querier, hints, vs, evalRange > 0, () => state.checkDone(QUERY_EXECUTION), arena).then((series) => {
+          selectSeries(querier, hints, vs, evalRange > 0, () => state.checkDone(QUERY_EXECUTION), arena, countSelected).then((series) => {
             data.set(vs, series);
           }),
         );
@@ -180,7 +205,7 @@ export class Engine {
         const vs = infoCandidateSelector(n);
         const hints = { ...selectHints(stmt, vs, [...path, n], 0, this.noStepSubqueryInterval), func: 'info' };
         selects.push(
-          selectSeries(querier, hints, vs, false, () => state.checkDone(QUERY_EXECUTION), arena).then((series) => {
+          selectSeries(querier, hints, vs, false, () => state.checkDone(QUERY_EXECUTION), arena, countSelected).then((series) => {
             state.infoCandidates.set(n, series);
           }),
         );
@@ -191,7 +216,7 @@ export class Engine {
       const instant = start === end && interval === 0;
       const ev = new Evaluator(state, start, end, instant ? 1 : interval);
       const val = ev.evalTop(expr);
-      const value = toValue(val, expr, start, instant);
+      const value = toValue(val, expr, start, instant, () => state.checkDoneSometimes());
       const rendered = annos.asStrings(text);
       return { value, annotations: annos, warnings: rendered.warnings, infos: rendered.infos };
     } finally {
@@ -201,21 +226,22 @@ export class Engine {
 }
 
 /** The API value of an evaluation result (execEvalStmt's conversions). */
-function toValue(val: Matrix | StringResult, expr: Expr, start: number, instant: boolean): Value {
+function toValue(val: Matrix | StringResult, expr: Expr, start: number, instant: boolean, tick: () => void): Value {
   if (val instanceof StringResult) return stringValue(val.t, val.v);
-  if (!instant) return matrixValue(sortMatrix(val));
+  if (!instant) return matrixValue(sortMatrix(val, tick));
   switch (expr.valueType) {
     case 'vector':
       return vectorValue(val.map((s) => ({ metric: s.metric, t: start, f: s.floats.f[0], h: null, dropName: s.dropName })));
     case 'scalar':
       return scalarValue(start, val.length > 0 ? val[0].floats.f[0] : NaN);
     case 'matrix':
-      return matrixValue(sortMatrix(val));
+      return matrixValue(sortMatrix(val, tick));
     default:
       throw new EvalError(`unexpected expression type "${expr.valueType}"`);
   }
 }
 
-function sortMatrix(m: Matrix): Matrix {
-  return m.sort((a, b) => compareLabels(a.metric, b.metric));
+/** Sorts by labels; the comparator checks for timeouts (results may hold millions of series). */
+function sortMatrix(m: Matrix, tick: () => void): Matrix {
+  return m.sort((a, b) => (tick(), compareLabels(a.metric, b.metric)));
 }

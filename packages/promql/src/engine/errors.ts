@@ -16,11 +16,27 @@ export class QueryTimeoutError extends Error {
   }
 }
 
+/**
+ * What the engine reads to learn that a query was canceled: an AbortSignal, or any object
+ * whose `aborted` flag can flip while evaluation runs synchronously (a worker thread's
+ * getter over a SharedArrayBuffer: a real AbortSignal cannot be aborted from outside
+ * while the worker's event loop is blocked). The engine only polls `aborted` at its
+ * checkpoints; it never adds listeners.
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  /** Kept as the cause of the QueryCanceledError. */
+  readonly reason?: unknown;
+}
+
 /** The caller aborted the query (ErrQueryCanceled). */
 export class QueryCanceledError extends Error {
   override readonly name = 'QueryCanceledError';
-  constructor(readonly where: string) {
-    super(`query was canceled in ${where}`);
+  constructor(
+    readonly where: string,
+    reason?: unknown,
+  ) {
+    super(`query was canceled in ${where}`, reason === undefined ? undefined : { cause: reason });
   }
 }
 

@@ -24,7 +24,7 @@ import { FloatPoints } from '../value.js';
 import type { PointsArena } from './arena.js';
 import { FParams, aggregationCountValues, rangeEvalAgg } from './aggregation.js';
 import { scalarBinop, vectorAnd, vectorBinop, vectorOr, vectorScalarBinop, vectorUnless } from './binop.js';
-import { EXPRESSION_EVALUATION, EvalError, QueryCanceledError, QueryTimeoutError, TooManySamplesError, UnsupportedError } from './errors.js';
+import { type AbortSignalLike, EXPRESSION_EVALUATION, EvalError, QueryCanceledError, QueryTimeoutError, TooManySamplesError, UnsupportedError } from './errors.js';
 import { dropMetricName, keyWithLabels, keyWithoutLabels, labelValue, setLabel, sortStrings } from './label-sets.js';
 import { EvalNodeHelper, keyOf } from './node-helper.js';
 import { evalInfo, type InfoContext } from './info.js';
@@ -47,11 +47,29 @@ export interface EvaluatorConfig {
 /** Range functions that read start timestamps. */
 const ST_FUNCTIONS = new Set(['rate', 'irate', 'increase', 'resets']);
 
+/**
+ * Units of work (roughly: samples or series touched) between two reads of the clock and
+ * the cancellation flag: a few hundred microseconds of CPU at most.
+ */
+const CHECK_EVERY = 4096;
+
+/**
+ * Points a query may preallocate ahead of need (series capacities beyond their accounted
+ * points), 128 MiB of Float64Array pairs; past it new series start small and double.
+ */
+const PREALLOC_BUDGET = 1 << 22;
+
+/** The number of steps of an evaluation over [start, end] every interval ms. */
+export function stepCount(start: number, end: number, interval: number): number {
+  return end < start ? 0 : Math.floor((end - start) / interval) + 1;
+}
+
 /** State shared by the evaluators of one query (sub-evaluators of subqueries included). */
 export class QueryState {
   /** Samples currently held in memory, checked against maxSamples. */
   currentSamples = 0;
-  private checks = 0;
+  private work = 0;
+  private preallocated = 0;
 
   constructor(
     readonly cfg: EvaluatorConfig,
@@ -59,31 +77,64 @@ export class QueryState {
     readonly annos: Annotations,
     /** Unix ms after which the query times out. */
     readonly deadline: number,
-    readonly signal: AbortSignal | undefined,
+    /** Read at every check; only its `aborted` flag is used (no listeners). */
+    readonly signal: AbortSignalLike | undefined,
     /** Where the query's point buffers come from. */
     readonly arena: PointsArena,
     /** The candidate info series of every info() call, selected ahead (info.ts). */
     readonly infoCandidates: Map<Call, SelectedSeries[]> = new Map(),
   ) {}
 
-  /** A new series whose points come from the query's arena. */
+  /**
+   * A new series whose points come from the query's arena. Capacity beyond one point is
+   * memory not yet accounted in currentSamples: once the query has preallocated
+   * PREALLOC_BUDGET points, new series start at 16 points and grow by doubling.
+   */
   newSeries(metric: Labels, cap: number, max = Infinity): Series {
+    if (cap > 16) {
+      if (this.preallocated > PREALLOC_BUDGET) cap = 16;
+      else this.preallocated += cap;
+    }
     return { metric, floats: this.arena.points(cap, max), histograms: null, dropName: false };
   }
 
   /** Throws when the query was canceled or timed out (contextDone). */
   checkDone(where: string = EXPRESSION_EVALUATION): void {
-    if (this.signal?.aborted) throw new QueryCanceledError(where);
+    const signal = this.signal;
+    if (signal !== undefined && signal.aborted) throw new QueryCanceledError(where, signal.reason);
     if (this.deadline !== Infinity && Date.now() > this.deadline) throw new QueryTimeoutError(where);
   }
 
-  /** Like checkDone, but reads the clock only every 256 calls (per-series loops). */
-  checkDoneSometimes(): void {
-    if ((++this.checks & 255) === 0) this.checkDone();
+  /**
+   * Counts work done (default one unit: a sample or a series) and calls checkDone every
+   * CHECK_EVERY units. Every loop whose length depends on the data or the steps calls it.
+   */
+  checkDoneSometimes(work = 1): void {
+    if ((this.work += work) >= CHECK_EVERY) {
+      this.work = 0;
+      this.checkDone();
+    }
   }
 
   checkSamples(): void {
     if (this.currentSamples > this.cfg.maxSamples) throw new TooManySamplesError();
+  }
+
+  /**
+   * Throws before n more samples are created if holding them would exceed maxSamples:
+   * for allocations whose size is known in advance, where Prometheus would fail while
+   * appending them one by one.
+   */
+  checkRoomFor(n: number): void {
+    if (this.currentSamples + n > this.cfg.maxSamples) throw new TooManySamplesError();
+  }
+
+  /**
+   * An evaluation over more steps than maxSamples cannot hold one series: it fails before
+   * anything is allocated (see the package README on how this differs from Prometheus).
+   */
+  checkSteps(numSteps: number): void {
+    if (numSteps > this.cfg.maxSamples) throw new TooManySamplesError();
   }
 }
 
@@ -100,6 +151,12 @@ export type EvalResult = Matrix | StringResult;
 type StepFunction = (vectors: Vector[], sigs: Int32Array[], enh: EvalNodeHelper) => Vector;
 
 const EMPTY_SIGS: Int32Array[] = [];
+
+/**
+ * The labels of scalars and vector(s): one array for every step, so that rangeEval finds
+ * the output series by identity instead of keying a fresh array per step.
+ */
+const NO_LABELS: Labels = Object.freeze([]);
 
 /** A matrix argument prepared for a range function: the series and their window parameters. */
 interface RangeSource {
@@ -131,12 +188,24 @@ export class Evaluator {
     /** Step in ms; 1 for instant queries, as Prometheus sets it. */
     readonly interval: number,
   ) {
-    this.numSteps = endTs < startTs ? 0 : Math.floor((endTs - startTs) / interval) + 1;
+    this.numSteps = stepCount(startTs, endTs, interval);
+    q.checkSteps(this.numSteps);
+  }
+
+  /**
+   * The time of step i. Steps are counted, never accumulated: past 2^53 ms adding the
+   * interval to a float stops changing it, and a `ts += interval` loop would never end.
+   */
+  stepTs(i: number): number {
+    return this.startTs + i * this.interval;
   }
 
   private get delayed(): boolean {
     return this.q.cfg.enableDelayedNameRemoval;
   }
+
+  /** q.checkDoneSometimes() as a function, for helpers and comparators. */
+  private readonly tick = (work = 1): void => this.q.checkDoneSometimes(work);
 
   private child(start: number, end: number, interval: number): Evaluator {
     return new Evaluator(this.q, start, end, interval);
@@ -166,9 +235,9 @@ export class Evaluator {
       case 'NumberLiteral': {
         const val = expr.val;
         return this.rangeEval(null, (_v, _s, enh) => {
-          enh.out.push(enh.sample([], val, false));
+          enh.out.push(enh.sample(NO_LABELS, val, false));
           return enh.out;
-        }, []);
+        }, [], true);
       }
       case 'StringLiteral':
         return new StringResult(this.startTs, expr.val);
@@ -213,7 +282,9 @@ export class Evaluator {
       // k: index of the newest sample at or before the reference time; the reference time
       // only grows with the steps, so it is found once by binary search, then advanced.
       let k = -2;
-      for (let ts = this.startTs; ts <= this.endTs; ts += this.interval) {
+      for (let i = 0; i < this.numSteps; i++) {
+        this.q.checkDoneSometimes();
+        const ts = this.stepTs(i);
         const ref = ts - offset;
         if (k === -2) k = upperBound(t, 0, n, ref) - 1;
         else while (k + 1 < n && t[k + 1] <= ref) k++;
@@ -225,7 +296,7 @@ export class Evaluator {
         // At most one point per step, and each sample lasts at most a lookback delta.
         if (ss === null) {
           const bound = Math.min(this.numSteps, n * (Math.floor(lookback / this.interval) + 1));
-          ss = this.q.newSeries(s.metric, bound, bound);
+          ss = this.q.newSeries(s.metric, Math.min(bound, 4096), bound);
         }
         ss.floats.push(ts, v);
       }
@@ -259,9 +330,10 @@ export class Evaluator {
       const lo = upperBound(s.points.t, 0, s.points.length, mint);
       const hi = upperBound(s.points.t, lo, s.points.length, maxt);
       if (hi <= lo) continue;
+      this.q.checkRoomFor(hi - lo);
+      this.q.checkDoneSometimes(hi - lo);
       const ss: Series = { metric: s.metric, floats: this.q.arena.copy(s.points.t, s.points.f, lo, hi), histograms: null, dropName: false };
       this.q.currentSamples += hi - lo;
-      this.q.checkSamples();
       out.push(ss);
     }
     return out;
@@ -281,13 +353,16 @@ export class Evaluator {
       // The samples in (dataTs - lb, dataTs + lb], staleness markers left out.
       const t: number[] = [];
       const f: number[] = [];
+      this.q.checkDoneSometimes(pts.length);
       for (let i = 0; i < pts.length; i++) {
         if (isStaleNaN(pts.f[i])) continue;
         t.push(pts.t[i]);
         f.push(pts.f[i]);
       }
       let ss: Series | null = null;
-      for (let ts = this.startTs; ts <= this.endTs; ts += this.interval) {
+      for (let step = 0; step < this.numSteps; step++) {
+        this.q.checkDoneSometimes();
+        const ts = this.stepTs(step);
         const dataTs = ts - vs.offset;
         const lo = upperBoundArr(t, dataTs - lb);
         const hi = upperBoundArr(t, dataTs + lb);
@@ -300,11 +375,11 @@ export class Evaluator {
         else if (i > lo && i < hi) v = interpolate(t[i - 1], f[i - 1], t[i], f[i], dataTs);
         else if (i > lo) v = f[i - 1];
         else continue;
-        if (ss === null) ss = this.q.newSeries(s.metric, Math.min(this.numSteps, 1024));
-        ss.floats.push(ts, v);
         this.q.currentSamples++;
+        this.q.checkSamples();
+        if (ss === null) ss = this.q.newSeries(s.metric, Math.min(this.numSteps, 1024), this.numSteps);
+        ss.floats.push(ts, v);
       }
-      this.q.checkSamples();
       if (ss !== null) out.push(ss);
     }
     return out;
@@ -315,16 +390,21 @@ export class Evaluator {
   private evalStepInvariant(inner: Expr): EvalResult {
     const res = this.child(this.startTs, this.startTs, this.interval).eval(inner);
     if (inner.type === 'MatrixSelector' || inner.type === 'SubqueryExpr' || res instanceof StringResult) return res;
-    // The value is the same at every step; only the timestamps differ.
+    // The value is the same at every step; only the timestamps differ. Prometheus appends
+    // the copies one by one and fails once currentSamples passes maxSamples; the total is
+    // known here, so the check comes before the points are allocated.
+    const copies = this.numSteps - 1;
+    if (copies === 0) return res;
+    this.q.checkRoomFor(res.length * copies);
     for (const s of res) {
       if (s.floats.length !== 1) throw new EvalError('unexpected number of samples');
       const v = s.floats.f[0];
       s.floats.grow(this.numSteps);
-      for (let ts = this.startTs + this.interval; ts <= this.endTs; ts += this.interval) {
-        s.floats.push(ts, v);
-        this.q.currentSamples++;
+      for (let i = 1; i < this.numSteps; i++) {
+        this.q.checkDoneSometimes();
+        s.floats.push(this.stepTs(i), v);
       }
-      this.q.checkSamples();
+      this.q.currentSamples += copies;
     }
     return res;
   }
@@ -356,14 +436,20 @@ export class Evaluator {
    * Evaluates exprs (null or string entries are skipped: functions read string
    * arguments from the tree), then calls fn at every step with their instant vectors.
    * With matching, sigs hold the join signature ordinal of every vector element.
+   *
+   * onePerStep: fn returns exactly one sample at every step (scalars, vector(s), time(),
+   * …). Prometheus would then hold currentSamples + numSteps samples by the last step, so
+   * an evaluation that cannot fit fails before it starts instead of after building most of
+   * its result.
    */
-  rangeEval(matching: VectorMatching | null, fn: StepFunction, exprs: readonly (Expr | null)[]): Matrix {
+  rangeEval(matching: VectorMatching | null, fn: StepFunction, exprs: readonly (Expr | null)[], onePerStep = false): Matrix {
     const originalNumSamples = this.q.currentSamples;
     const matrices: Matrix[] = exprs.map((e) => (e === null || e.valueType === 'string' ? [] : this.evalMatrix(e)));
+    if (onePerStep) this.q.checkRoomFor(this.numSteps);
     const vectors: Vector[] = matrices.map(() => []);
     const cursors = matrices.map((m) => new Int32Array(m.length));
     const pools: Sample[][] = matrices.map((m) => new Array<Sample>(m.length));
-    const enh = new EvalNodeHelper(this.delayed);
+    const enh = new EvalNodeHelper(this.delayed, () => this.q.checkDoneSometimes());
 
     let seriesSigs: Int32Array[] = EMPTY_SIGS;
     let stepSigs: Int32Array[] = EMPTY_SIGS;
@@ -374,6 +460,7 @@ export class Evaluator {
       seriesSigs = matrices.map((m) => {
         const sigs = new Int32Array(m.length);
         for (let i = 0; i < m.length; i++) {
+          this.q.checkDoneSometimes();
           const sig = sigf(m[i].metric);
           let ord = ordinals.get(sig);
           if (ord === undefined) {
@@ -388,13 +475,16 @@ export class Evaluator {
     }
 
     const instant = this.startTs === this.endTs;
-    const outSeries = new Map<string, { s: Series; lastTs: number }>();
-    const byIdentity = new Map<Labels, { s: Series; lastTs: number }>();
+    // lastStep: the step of the series' latest point (two samples of one series at one
+    // step are an error; compared by step, not time, which past 2^53 ms is not unique).
+    const outSeries = new Map<string, { s: Series; lastStep: number }>();
+    const byIdentity = new Map<Labels, { s: Series; lastStep: number }>();
     const prevMetrics: Labels[] = [];
-    const prevEntries: { s: Series; lastTs: number }[] = [];
+    const prevEntries: { s: Series; lastStep: number }[] = [];
     let tempNumSamples = this.q.currentSamples;
 
-    for (let ts = this.startTs; ts <= this.endTs; ts += this.interval) {
+    for (let step = 0; step < this.numSteps; step++) {
+      const ts = this.stepTs(step);
       this.q.checkDone();
       this.q.currentSamples = tempNumSamples;
       for (let i = 0; i < matrices.length; i++) {
@@ -405,7 +495,9 @@ export class Evaluator {
         const pool = pools[i];
         const ssig = seriesSigs.length > 0 ? seriesSigs[i] : null;
         const bsig = ssig !== null ? stepSigs[i] : null;
+        this.q.checkDoneSometimes(m.length);
         for (let si = 0; si < m.length; si++) {
+          if ((si & 0xffff) === 0xffff) this.q.checkDone();
           const fp = m[si].floats;
           const p = cur[si];
           if (p >= fp.length || fp.t[p] !== ts) continue;
@@ -427,6 +519,7 @@ export class Evaluator {
       }
       enh.reset(ts);
       const result = fn(vectors, stepSigs, enh);
+      this.q.checkDoneSometimes(result.length);
       this.q.currentSamples += result.length;
       tempNumSamples += result.length;
       this.q.checkSamples();
@@ -453,16 +546,16 @@ export class Evaluator {
           entry = outSeries.get(k);
           if (entry === undefined) {
             // At most one point per remaining step.
-            const remaining = this.numSteps - Math.round((ts - this.startTs) / this.interval);
+            const remaining = this.numSteps - step;
             const s = this.q.newSeries(smp.metric, Math.min(remaining, 4096), remaining);
             s.dropName = smp.dropName;
-            entry = { s, lastTs: NaN };
+            entry = { s, lastStep: -1 };
             outSeries.set(k, entry);
           }
           byIdentity.set(smp.metric, entry);
         }
-        if (entry.lastTs === ts) throw new EvalError('vector cannot contain metrics with the same labelset');
-        entry.lastTs = ts;
+        if (entry.lastStep === step) throw new EvalError('vector cannot contain metrics with the same labelset');
+        entry.lastStep = step;
         entry.s.floats.push(ts, smp.f);
         prevMetrics[ri] = smp.metric;
         prevEntries[ri] = entry;
@@ -484,6 +577,7 @@ export class Evaluator {
     const mat = this.evalMatrix(e.expr);
     if (e.op !== '-') return mat;
     for (const s of mat) {
+      this.q.checkDoneSometimes(1 + s.floats.length);
       if (!this.delayed) s.metric = dropMetricName(s.metric);
       s.dropName = true;
       const f = s.floats.f;
@@ -500,9 +594,9 @@ export class Evaluator {
     const annos = this.q.annos;
     if (lt === 'scalar' && rt === 'scalar') {
       return this.rangeEval(null, (v, _s, enh) => {
-        enh.out.push(enh.sample([], scalarBinop(op, v[0][0].f, v[1][0].f), false));
+        enh.out.push(enh.sample(NO_LABELS, scalarBinop(op, v[0][0].f, v[1][0].f), false));
         return enh.out;
-      }, [e.lhs, e.rhs]);
+      }, [e.lhs, e.rhs], true);
     }
     if (lt === 'vector' && rt === 'vector') {
       const matching = e.vectorMatching!;
@@ -555,9 +649,11 @@ export class Evaluator {
         startTs: this.startTs,
         endTs: this.endTs,
         interval: this.interval,
+        numSteps: this.numSteps,
         annos: this.q.annos,
         enableDelayedNameRemoval: this.delayed,
         checkDone: () => this.q.checkDone(),
+        tick: this.tick,
         checkSamples: () => this.q.checkSamples(),
         newSeries: (m, cap, max) => this.q.newSeries(m, cap, max),
       },
@@ -688,6 +784,7 @@ export class Evaluator {
       },
       newSeries: (m, cap, max) => this.q.newSeries(m, cap, max),
       checkDone: () => this.q.checkDone(),
+      tick: this.tick,
       addSamples: (n) => {
         this.q.currentSamples += n;
         this.q.checkSamples();
@@ -706,6 +803,7 @@ export class Evaluator {
     }
     const mat = this.evalMatrix(e.args[0]);
     for (const s of mat) {
+      this.q.checkDoneSometimes(8);
       const m = rewrite(s.metric);
       if (m === null) continue;
       s.metric = m;
@@ -730,6 +828,7 @@ export class Evaluator {
       const offset = vs.timestamp !== null ? enh.ts - vs.timestamp : vs.offset;
       const ref = enh.ts - offset;
       for (let i = 0; i < series.length; i++) {
+        enh.tick();
         const pts = series[i].points;
         let k = ks[i];
         if (k === -2 || (k >= 0 && pts.t[k] > ref)) k = upperBound(pts.t, 0, pts.length, ref) - 1;
@@ -754,9 +853,9 @@ export class Evaluator {
     switch (name) {
       case 'vector':
         return this.rangeEval(null, (v, _s, enh) => {
-          enh.out.push(enh.sample([], v[0][0].f, false));
+          enh.out.push(enh.sample(NO_LABELS, v[0][0].f, false));
           return enh.out;
-        }, e.args);
+        }, e.args, true);
       case 'scalar':
         return this.rangeEval(null, (v, _s, enh) => {
           let value = NaN;
@@ -770,9 +869,9 @@ export class Evaluator {
             found = true;
             value = s.f;
           }
-          enh.out.push(enh.sample([], value, false));
+          enh.out.push(enh.sample(NO_LABELS, value, false));
           return enh.out;
-        }, e.args);
+        }, e.args, true);
       case 'absent': {
         const labels = absentLabels(absentMatchers(e.args[0]));
         return this.rangeEval(null, (v, _s, enh) => {
@@ -785,7 +884,10 @@ export class Evaluator {
         return this.rangeEval(null, (_v, _s, enh) => enh.out, e.args);
       case 'timestamp':
         return this.rangeEval(null, (v, _s, enh) => {
-          for (const s of v[0]) enh.out.push(enh.sample(delayed ? s.metric : dropMetricName(s.metric), s.t / 1000, true));
+          for (const s of v[0]) {
+            enh.tick();
+            enh.out.push(enh.sample(delayed ? s.metric : dropMetricName(s.metric), s.t / 1000, true));
+          }
           return enh.out;
         }, e.args);
       case 'histogram_count':
@@ -803,9 +905,9 @@ export class Evaluator {
         return this.rangeEval(null, (v, _s, enh) => {
           const a = v[0][0].f;
           const b = v[1][0].f;
-          enh.out.push(enh.sample([], name === 'min_of' ? Math.min(a, b) : Math.max(a, b), false));
+          enh.out.push(enh.sample(NO_LABELS, name === 'min_of' ? Math.min(a, b) : Math.max(a, b), false));
           return enh.out;
-        }, e.args);
+        }, e.args, true);
       default:
         break;
     }
@@ -814,9 +916,9 @@ export class Evaluator {
       case 'scalar': {
         const kernel = k.kernel;
         return this.rangeEval(null, (_v, _s, enh) => {
-          enh.out.push(enh.sample([], kernel(enh.ts), false));
+          enh.out.push(enh.sample(NO_LABELS, kernel(enh.ts), false));
           return enh.out;
-        }, e.args);
+        }, e.args, true);
       }
       case 'instant': {
         const kernel = k.kernel;
@@ -825,7 +927,7 @@ export class Evaluator {
           // Date functions without argument: the evaluation time, no labels.
           return this.rangeEval(null, (_v, _s, enh) => {
             const r = kernel(enh.ts / 1000, args);
-            if (r !== undefined) enh.out.push(enh.sample([], r, false));
+            if (r !== undefined) enh.out.push(enh.sample(NO_LABELS, r, false));
             return enh.out;
           }, e.args);
         }
@@ -833,6 +935,7 @@ export class Evaluator {
           args.length = 0;
           for (let i = 0; i < v.length; i++) if (i !== vecArg) args.push(v[i][0].f);
           for (const s of v[vecArg]) {
+            enh.tick();
             if (s.h !== null) continue;
             const r = kernel(s.f, args);
             if (r === undefined) continue;
@@ -845,7 +948,13 @@ export class Evaluator {
         const kernel = k.kernel;
         const scalars: number[] = [];
         const strings = e.args.filter((a) => a.type === 'StringLiteral').map(str);
-        const call: VectorCall = { evalTs: 0, scalars, strings, argPos: e.args.map((a) => ({ start: a.start, end: a.end })) };
+        const call: VectorCall = {
+          evalTs: 0,
+          scalars,
+          strings,
+          argPos: e.args.map((a) => ({ start: a.start, end: a.end })),
+          tick: () => this.q.checkDoneSometimes(),
+        };
         const annos = this.q.annos;
         return this.rangeEval(null, (v, _s, enh) => {
           scalars.length = 0;
@@ -859,6 +968,7 @@ export class Evaluator {
             throw err;
           }
           for (const s of res) {
+            enh.tick();
             if (!delayed && s.dropName) s.metric = dropMetricName(s.metric);
             enh.out.push(s);
           }
@@ -895,6 +1005,7 @@ export class Evaluator {
           throw err;
         }
         for (const s of res) {
+          enh.tick();
           // The labels with the quantile, memoised per (series, φ): stable output identities.
           let byQ = withLabel.get(s.metric);
           if (byQ === undefined) {
@@ -976,9 +1087,8 @@ export class Evaluator {
       let ss: Series | null = null;
       let lo = -1;
       let hi = -1;
-      let step = -1;
-      for (let ts = this.startTs; ts <= this.endTs; ts += this.interval) {
-        step++;
+      for (let step = 0; step < this.numSteps; step++) {
+        const ts = this.stepTs(step);
         for (let j = 0; j < argVals.length; j++) args[j] = argVals[j][step];
         // With `@`, the window is the same at every step: computed once.
         if (step === 0 || !src.fixed) {
@@ -1000,7 +1110,12 @@ export class Evaluator {
           held = hi - lo;
           this.q.checkSamples();
         }
-        if (hi <= lo) continue;
+        if (hi <= lo) {
+          this.q.checkDoneSometimes();
+          continue;
+        }
+        // A kernel's work grows with its window.
+        this.q.checkDoneSometimes(1 + hi - lo);
         call.evalTs = ts;
         const v = kernel(t, f, lo, hi, call, annos);
         if (v === undefined) continue;
@@ -1009,6 +1124,10 @@ export class Evaluator {
           ss.dropName = seriesDropName;
         }
         ss.floats.push(ts, v);
+        // Prometheus checks once the series is complete, with its last window held;
+        // failing as soon as the part built so far cannot fit even without a window gives
+        // the same answer sooner.
+        if ((ss.floats.length & 1023) === 0) this.q.checkRoomFor(ss.floats.length - held);
       }
       if (ss !== null) {
         if (this.q.currentSamples + ss.floats.length > this.q.cfg.maxSamples) throw new TooManySamplesError();
@@ -1020,7 +1139,7 @@ export class Evaluator {
     this.q.currentSamples -= held;
 
     if (name === 'absent_over_time') return this.absentOverTime(e, out, dropName);
-    if (!this.delayed && containsSameLabelsetMatrix(out)) throw new EvalError('vector cannot contain metrics with the same labelset');
+    if (!this.delayed && containsSameLabelsetMatrix(out, this.tick)) throw new EvalError('vector cannot contain metrics with the same labelset');
     return out;
   }
 
@@ -1031,11 +1150,18 @@ export class Evaluator {
     const found = new Set<number>();
     for (let i = 0; i < mat.length; i++) {
       const fp = mat[i].floats;
+      this.q.checkDoneSometimes(fp.length);
       for (let j = 0; j < fp.length; j++) found.add(fp.t[j]);
       if (i > 0 && found.size === steps) return [];
     }
+    // Not counted in currentSamples, as in Prometheus; at most one point per step, and the
+    // steps are bounded by maxSamples (checkSteps).
     const ss = this.q.newSeries(absentLabels(absentMatchers(e.args[0])), Math.max(1, steps - found.size));
-    for (let ts = this.startTs; ts <= this.endTs; ts += this.interval) if (!found.has(ts)) ss.floats.push(ts, 1);
+    for (let i = 0; i < steps; i++) {
+      this.q.checkDoneSometimes();
+      const ts = this.stepTs(i);
+      if (!found.has(ts)) ss.floats.push(ts, 1);
+    }
     ss.dropName = dropName;
     return [ss];
   }
@@ -1044,7 +1170,10 @@ export class Evaluator {
 
   /** Drops the names marked for removal, then merges series that became equal (cleanupMetricLabels). */
   cleanupMetricLabels(mat: Matrix): Matrix {
-    for (const s of mat) if (s.dropName) s.metric = dropMetricName(s.metric);
+    for (const s of mat) {
+      this.q.checkDoneSometimes();
+      if (s.dropName) s.metric = dropMetricName(s.metric);
+    }
     return this.mergeSeriesWithSameLabelset(mat);
   }
 
@@ -1053,9 +1182,10 @@ export class Evaluator {
    * "vector cannot contain metrics with the same labelset" (mergeSeriesWithSameLabelset).
    */
   mergeSeriesWithSameLabelset(mat: Matrix): Matrix {
-    if (mat.length <= 1 || !containsSameLabelsetMatrix(mat)) return mat;
+    if (mat.length <= 1 || !containsSameLabelsetMatrix(mat, this.tick)) return mat;
     const groups = new Map<string, Series[]>();
     for (const s of mat) {
+      this.q.checkDoneSometimes();
       const k = keyOf(s.metric);
       const g = groups.get(k);
       if (g === undefined) groups.set(k, [s]);
@@ -1067,14 +1197,27 @@ export class Evaluator {
         merged.push(g[0]);
         continue;
       }
-      const pts: Array<[number, number]> = [];
-      for (const s of g) for (let j = 0; j < s.floats.length; j++) pts.push([s.floats.t[j], s.floats.f[j]]);
-      pts.sort((a, b) => a[0] - b[0]);
+      // All points of the group, ordered by time through an index (the comparator checks
+      // for timeouts: the group may be large).
+      let n = 0;
+      for (const s of g) n += s.floats.length;
+      const t = new Float64Array(n);
+      const f = new Float64Array(n);
+      n = 0;
+      for (const s of g) {
+        t.set(s.floats.t.subarray(0, s.floats.length), n);
+        f.set(s.floats.f.subarray(0, s.floats.length), n);
+        n += s.floats.length;
+      }
+      const order = new Uint32Array(n);
+      for (let j = 0; j < n; j++) order[j] = j;
+      const tick = this.tick;
+      order.sort((a, b) => (tick(), t[a] - t[b]));
       const base = g[0];
-      const fp = new FloatPoints(pts.length);
-      for (let j = 0; j < pts.length; j++) {
-        if (j > 0 && pts[j][0] === pts[j - 1][0]) throw new EvalError('vector cannot contain metrics with the same labelset');
-        fp.push(pts[j][0], pts[j][1]);
+      const fp = new FloatPoints(n);
+      for (let j = 0; j < n; j++) {
+        if (j > 0 && t[order[j]] === t[order[j - 1]]) throw new EvalError('vector cannot contain metrics with the same labelset');
+        fp.push(t[order[j]], f[order[j]]);
       }
       base.floats = fp;
       merged.push(base);
@@ -1169,10 +1312,11 @@ export function containsSameLabelset(vec: Vector): boolean {
   return false;
 }
 
-function containsSameLabelsetMatrix(mat: Matrix): boolean {
+function containsSameLabelsetMatrix(mat: Matrix, tick: () => void): boolean {
   if (mat.length <= 1) return false;
   const seen = new Set<string>();
   for (const s of mat) {
+    tick();
     const k = keyOf(s.metric);
     if (seen.has(k)) return true;
     seen.add(k);

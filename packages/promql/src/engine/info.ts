@@ -81,6 +81,8 @@ export interface InfoContext {
   candidates(call: Call): SelectedSeries[];
   newSeries(metric: Labels, cap: number, max?: number): Series;
   checkDone(): void;
+  /** Counts work (default one unit): checks for timeout and cancellation now and then. */
+  tick(work?: number): void;
   addSamples(n: number): void;
 }
 
@@ -100,6 +102,7 @@ export function evalInfo(ctx: InfoContext, call: Call): Matrix {
   const nameMatchers = effectiveNameMatchers(infoNameMatchers(call));
   const ignore = new Set<string>();
   for (const s of mat) {
+    ctx.tick();
     const name = labelValue(s.metric, METRIC_NAME);
     if (nameMatchers.every((m) => m.matches(name))) ignore.add(keyOf(s.metric));
   }
@@ -107,6 +110,7 @@ export function evalInfo(ctx: InfoContext, call: Call): Matrix {
   // The identifying label values of the series to enrich.
   const idValues = new Map<string, Set<string>>();
   for (const s of mat) {
+    ctx.tick();
     if (ignore.has(keyOf(s.metric))) continue;
     for (const l of IDENTIFYING_LABELS) {
       const v = labelValue(s.metric, l);
@@ -124,6 +128,7 @@ export function evalInfo(ctx: InfoContext, call: Call): Matrix {
   let infoMat: Matrix = [];
   if (idValues.size > 0) {
     const series = ctx.candidates(call).filter((s) => {
+      ctx.tick();
       for (const [l, vals] of idValues) if (!vals.has(labelValue(s.metric, l))) return false;
       return true;
     });
@@ -143,7 +148,9 @@ function infoSeriesValues(ctx: InfoContext, series: SelectedSeries[], offset: nu
     const f = s.points.f;
     const n = s.points.length;
     let ss: Series | null = null;
-    for (let ts = ctx.startTs; ts <= ctx.endTs; ts += ctx.interval) {
+    for (let step = 0; step < ctx.numSteps; step++) {
+      ctx.tick();
+      const ts = ctx.startTs + step * ctx.interval;
       const ref = (at ?? ts) - offset;
       const k = upperBound(t, 0, n, ref) - 1;
       if (k < 0 || t[k] <= ref - ctx.lookbackDelta || isStaleNaN(f[k])) continue;
@@ -174,13 +181,16 @@ function combineWithInfoSeries(ctx: InfoContext, mat: Matrix, infoMat: Matrix, i
 
   const baseCur = new Int32Array(mat.length);
   const infoCur = new Int32Array(infoMat.length);
-  const out = new Map<string, { s: Series; lastTs: number }>();
+  // lastStep: two points of one output series at one step are an error.
+  const out = new Map<string, { s: Series; lastStep: number }>();
   const right = new Map<string, { metric: Labels; origT: number }>();
 
-  for (let ts = ctx.startTs; ts <= ctx.endTs; ts += ctx.interval) {
+  for (let step = 0; step < ctx.numSteps; step++) {
+    const ts = ctx.startTs + step * ctx.interval;
     ctx.checkDone();
     right.clear();
     for (let i = 0; i < infoMat.length; i++) {
+      ctx.tick();
       const fp = infoMat[i].floats;
       if (infoCur[i] >= fp.length || fp.t[infoCur[i]] !== ts) continue;
       const origT = fp.f[infoCur[i]++];
@@ -194,6 +204,7 @@ function combineWithInfoSeries(ctx: InfoContext, mat: Matrix, infoMat: Matrix, i
       }
     }
     for (let bi = 0; bi < mat.length; bi++) {
+      ctx.tick();
       const bs = mat[bi];
       const fp = bs.floats;
       if (baseCur[bi] >= fp.length || fp.t[baseCur[bi]] !== ts) continue;
@@ -225,11 +236,11 @@ function combineWithInfoSeries(ctx: InfoContext, mat: Matrix, infoMat: Matrix, i
       if (entry === undefined) {
         const s = ctx.newSeries(metric, Math.min(ctx.numSteps, 64), ctx.numSteps);
         s.dropName = bs.dropName;
-        entry = { s, lastTs: NaN };
+        entry = { s, lastStep: -1 };
         out.set(k, entry);
       }
-      if (entry.lastTs === ts) throw new EvalError('vector cannot contain metrics with the same labelset');
-      entry.lastTs = ts;
+      if (entry.lastStep === step) throw new EvalError('vector cannot contain metrics with the same labelset');
+      entry.lastStep = step;
       entry.s.floats.push(ts, f);
       ctx.addSamples(1);
     }

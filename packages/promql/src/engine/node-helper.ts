@@ -38,7 +38,15 @@ export class EvalNodeHelper {
   /** resultMetric cache: lhs labels → rhs labels → result labels. */
   resultMetric = new Map<Labels, Map<Labels, Labels>>();
 
-  constructor(readonly enableDelayedNameRemoval: boolean) {}
+  constructor(
+    readonly enableDelayedNameRemoval: boolean,
+    /**
+     * Counts one unit of work and now and then checks for timeout and cancellation (it
+     * throws then): step functions call it per sample, so that no step of a large vector
+     * runs unchecked.
+     */
+    readonly tick: () => void = () => {},
+  ) {}
 
   /** Starts a step: the output vector and the sample pool are recycled. */
   reset(ts: number): void {

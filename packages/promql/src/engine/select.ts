@@ -7,7 +7,7 @@ import { type Labels, type Querier, type SelectHints, type Series as StorageSeri
 import type { VectorSelector } from '../ast.js';
 import type { FloatPoints } from '../value.js';
 import type { PointsArena } from './arena.js';
-import { QueryCanceledError, QueryTimeoutError, UnsupportedError } from './errors.js';
+import { QueryCanceledError, QueryTimeoutError, TooManySamplesError, UnsupportedError } from './errors.js';
 
 /** One selected series: its labels and its float samples in [hints.start, hints.end]. */
 export interface SelectedSeries {
@@ -43,7 +43,8 @@ function expandError(err: unknown): Error {
 /**
  * Selects one selector's series and reads their samples in [hints.start, hints.end].
  * dropStale: range selectors never see staleness markers, so they are left out here.
- * checkDone is called between series (timeouts, cancellation).
+ * checkDone is called between series (timeouts, cancellation); countSelected with the
+ * samples of each series read (it throws when the query's selection budget is spent).
  */
 export async function selectSeries(
   querier: Querier,
@@ -52,25 +53,37 @@ export async function selectSeries(
   dropStale: boolean,
   checkDone: () => void,
   arena: PointsArena,
+  countSelected: (n: number) => void = () => {},
 ): Promise<SelectedSeries[]> {
   const out: SelectedSeries[] = [];
+  const scratch = new ReadScratch();
   try {
     for await (const s of querier.select(hints, vs.matchers)) {
       checkDone();
-      const { points, st } = readPoints(s, hints.start, hints.end, dropStale, arena);
+      const { points, st } = readPoints(s, hints.start, hints.end, dropStale, arena, scratch, checkDone);
+      countSelected(points.length);
       out.push({ metric: s.labels, points, dropName: false, st });
     }
   } catch (err) {
-    if (err instanceof UnsupportedError || err instanceof QueryTimeoutError || err instanceof QueryCanceledError) throw err;
+    if (err instanceof UnsupportedError || err instanceof QueryTimeoutError || err instanceof QueryCanceledError || err instanceof TooManySamplesError) throw err;
     throw expandError(err);
   }
   return out;
 }
 
-// Samples are read into these scratch buffers, then copied out at their exact size.
-let scratchT: Float64Array = new Float64Array(1024);
-let scratchF: Float64Array = new Float64Array(1024);
-let scratchST: Float64Array = new Float64Array(1024);
+/**
+ * Samples are read into these buffers, then copied out at their exact size. One per
+ * selection, not per module: they grow to the largest series read and must go with the
+ * query.
+ */
+class ReadScratch {
+  t: Float64Array = new Float64Array(1024);
+  f: Float64Array = new Float64Array(1024);
+  st: Float64Array = new Float64Array(1024);
+}
+
+/** Samples read between two calls of checkDone within one series. */
+const CHECK_EVERY_SAMPLES = 1 << 16;
 
 function readPoints(
   s: StorageSeries,
@@ -78,7 +91,13 @@ function readPoints(
   maxt: number,
   dropStale: boolean,
   arena: PointsArena,
+  scratch: ReadScratch,
+  checkDone: () => void,
 ): { points: FloatPoints; st: Float64Array | null } {
+  let scratchT = scratch.t;
+  let scratchF = scratch.f;
+  let scratchST = scratch.st;
+  let read = 0;
   const it = s.iterator();
   const withST = hasStartTimestamps(it);
   let anyST = false;
@@ -88,6 +107,7 @@ function readPoints(
     if (vt !== ValueType.Float) {
       throw new UnsupportedError('native histograms are not supported by this engine yet');
     }
+    if ((++read & (CHECK_EVERY_SAMPLES - 1)) === 0) checkDone();
     const t = it.atT();
     if (t > maxt) break;
     const f = it.atF();
@@ -98,9 +118,9 @@ function readPoints(
           b.set(a);
           return b;
         };
-        scratchT = grow(scratchT);
-        scratchF = grow(scratchF);
-        scratchST = grow(scratchST);
+        scratchT = scratch.t = grow(scratchT);
+        scratchF = scratch.f = grow(scratchF);
+        scratchST = scratch.st = grow(scratchST);
       }
       scratchT[n] = t;
       scratchF[n] = f;

@@ -559,12 +559,16 @@ export function funcStddevOverTime(_t: Float64Array, f: Float64Array, from: numb
   return Math.sqrt(varianceOverTime(f, from, to));
 }
 
-// Scratch buffer for the sorting kernels; grows, never shrinks.
+// Scratch buffer for the sorting kernels, shared by all queries: it grows up to
+// SCRATCH_KEEP points only, so that no query's large window stays alive in it after the
+// query; larger windows get a buffer of their own.
+const SCRATCH_KEEP = 1 << 16;
 let scratch = new Float64Array(64);
 
 function scratchCopy(f: Float64Array, from: number, to: number): Float64Array {
   const n = to - from;
-  if (scratch.length < n) scratch = new Float64Array(Math.max(n, scratch.length * 2));
+  if (n > SCRATCH_KEEP) return f.slice(from, to);
+  if (scratch.length < n) scratch = new Float64Array(Math.min(SCRATCH_KEEP, Math.max(n, scratch.length * 2)));
   const buf = scratch.subarray(0, n);
   buf.set(f.subarray(from, to));
   return buf;

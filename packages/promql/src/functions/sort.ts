@@ -34,12 +34,17 @@ function byValueDesc(a: Sample, b: Sample): number {
   return x > y ? -1 : x < y ? 1 : 0;
 }
 
-export function funcSort(vec: Vector, _call: VectorCall, _ann: Annotations): Vector {
-  return floatsOnly(vec).sort(byValueAsc);
+/** cmp, calling tick first when there is one (large sorts stay interruptible). */
+function ticking<T>(cmp: (a: T, b: T) => number, tick: (() => void) | undefined): (a: T, b: T) => number {
+  return tick === undefined ? cmp : (a, b) => (tick(), cmp(a, b));
 }
 
-export function funcSortDesc(vec: Vector, _call: VectorCall, _ann: Annotations): Vector {
-  return floatsOnly(vec).sort(byValueDesc);
+export function funcSort(vec: Vector, call: VectorCall, _ann: Annotations): Vector {
+  return floatsOnly(vec).sort(ticking(byValueAsc, call.tick));
+}
+
+export function funcSortDesc(vec: Vector, call: VectorCall, _ann: Annotations): Vector {
+  return floatsOnly(vec).sort(ticking(byValueDesc, call.tick));
 }
 
 const MAX_INT64_DIGITS = '9223372036854775807';
@@ -109,10 +114,11 @@ export function natsortLess(a: string, b: string): boolean {
   return false;
 }
 
-function sortByLabel(vec: Vector, names: readonly string[], desc: boolean): Vector {
+function sortByLabel(vec: Vector, names: readonly string[], desc: boolean, tick: (() => void) | undefined): Vector {
   const sign = desc ? -1 : 1;
   // sort_by_label keeps histogram samples, unlike sort().
   return vec.slice().sort((a, b) => {
+    tick?.();
     for (const name of names) {
       const x = getLabel(a.metric, name);
       const y = getLabel(b.metric, name);
@@ -125,9 +131,9 @@ function sortByLabel(vec: Vector, names: readonly string[], desc: boolean): Vect
 
 /** sort_by_label(v, label...): strings = the label names. */
 export function funcSortByLabel(vec: Vector, call: VectorCall, _ann: Annotations): Vector {
-  return sortByLabel(vec, call.strings, false);
+  return sortByLabel(vec, call.strings, false, call.tick);
 }
 
 export function funcSortByLabelDesc(vec: Vector, call: VectorCall, _ann: Annotations): Vector {
-  return sortByLabel(vec, call.strings, true);
+  return sortByLabel(vec, call.strings, true, call.tick);
 }

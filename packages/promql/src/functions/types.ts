@@ -87,6 +87,12 @@ export interface VectorCall {
   strings: readonly string[];
   /** Positions of all the call's arguments, in order (annotations point at one of them). */
   argPos: readonly PositionRange[];
+  /**
+   * Counts one unit of work; the evaluator's version checks now and then for timeout and
+   * cancellation and throws then. Kernels whose work is more than linear (sorting) call it
+   * per comparison. Optional: kernels called outside an engine need none.
+   */
+  tick?: () => void;
 }
 
 /**
