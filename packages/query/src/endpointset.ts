@@ -1,5 +1,6 @@
 // The set of endpoints a query component talks to (Thanos pkg/query/endpointset.go):
-// static addresses (--endpoint, --store, --endpoint-strict) plus file SD, each dialled
+// static addresses (--endpoint, --store, --endpoint-strict), endpoint groups, file SD,
+// and what dns+/dnssrv+ addresses resolve to (discovery/dns.ts), each dialled
 // once and asked for Info every interval. Info tells what an endpoint is (sidecar,
 // store, …), which external label sets and time range its data has, and whether it can
 // drop replica labels itself. The proxy reads the endpoints it may query from here.
@@ -16,6 +17,9 @@ import type { Labels } from '@thanos-ts/tsdb';
 import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { FileSD } from './file-sd.js';
+import { DNSDiscovery, DNSProvider, isDynamicNode, NodeDNSResolver } from './discovery/dns.js';
+import type { IPLookupResolver } from './discovery/dns.js';
+import { groupEndpointName, grpcTarget, storeClientOptionsFor } from './discovery/endpoint-group.js';
 import { MAX_TIME, MIN_TIME } from './proxy.js';
 import type { StoreEndpoint } from './proxy.js';
 
@@ -68,6 +72,13 @@ export interface EndpointSetOptions {
   sdFiles?: readonly string[];
   /** --store.sd-interval: file SD re-read period (ms, default 5m). */
   sdIntervalMs?: number;
+  /** --endpoint-group / --endpoint-group-strict: each one endpoint named thanos:///<address>. */
+  endpointGroups?: readonly string[];
+  strictEndpointGroups?: readonly string[];
+  /** --store.sd-dns-interval: how often dns+/dnssrv+ addresses are looked up (ms, default 30s). */
+  dnsIntervalMs?: number;
+  /** The DNS lookups behind dns+/dnssrv+ addresses (default: node:dns). */
+  dnsResolver?: IPLookupResolver;
   /** How often every endpoint is asked for Info (ms); Thanos: every --endpoint.info-timeout, 5s. */
   infoIntervalMs?: number;
   /** Timeout of one Info call (ms, default 5s). */
@@ -115,7 +126,7 @@ export class EndpointRef implements StoreEndpoint {
     now: number,
     clientOptions?: StoreClientOptions,
   ) {
-    this.client = new StoreClient(address, clientOptions);
+    this.client = new StoreClient(grpcTarget(address), storeClientOptionsFor(address, clientOptions));
     this.created = now;
     this.strict = strict;
   }
@@ -190,6 +201,7 @@ export class EndpointSet {
   private readonly logger: Logger;
   private readonly refs = new Map<string, EndpointRef>();
   private readonly fileSD: FileSD | null;
+  private readonly dns: DNSDiscovery;
   private readonly now: () => number;
   private readonly closing = new Set<NodeJS.Timeout>();
   private readonly closingRefs = new Set<EndpointRef>();
@@ -215,6 +227,20 @@ export class EndpointSet {
             },
           })
         : null;
+    this.dns = new DNSDiscovery({
+      provider: new DNSProvider({
+        resolver: opts.dnsResolver ?? new NodeDNSResolver(),
+        logger: this.logger,
+        registry: opts.registry,
+        metricPrefix: 'thanos_query_endpoints_',
+      }),
+      addresses: () => [...(opts.endpoints ?? []), ...(this.fileSD?.targets() ?? [])],
+      intervalMs: opts.dnsIntervalMs,
+      logger: this.logger,
+      onChange: () => {
+        if (this.running) void this.update();
+      },
+    });
     if (opts.registry) this.registerMetrics(opts.registry);
   }
 
@@ -231,8 +257,12 @@ export class EndpointSet {
       out.set(address, { address, strict });
     };
     for (const a of this.opts.strictEndpoints ?? []) add(a, true);
-    for (const a of this.opts.endpoints ?? []) add(a, false);
-    for (const a of this.fileSD?.targets() ?? []) add(a, false);
+    for (const a of this.opts.strictEndpointGroups ?? []) add(groupEndpointName(a), true);
+    for (const a of this.opts.endpointGroups ?? []) add(groupEndpointName(a), false);
+    // dns+/dnssrv+ addresses stand for what they last resolved to.
+    for (const a of this.opts.endpoints ?? []) if (!isDynamicNode(a)) add(a, false);
+    for (const a of this.fileSD?.targets() ?? []) if (!isDynamicNode(a)) add(a, false);
+    for (const a of this.dns.addresses()) add(a, false);
     return [...out.values()];
   }
 
@@ -240,6 +270,7 @@ export class EndpointSet {
   async start(): Promise<void> {
     this.running = true;
     if (this.fileSD) await this.fileSD.start();
+    await this.dns.start();
     const loop = (): void => {
       void this.update().finally(() => {
         if (!this.running) return;
@@ -276,6 +307,7 @@ export class EndpointSet {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.fileSD?.stop();
+    this.dns.stop();
     await this.updating.catch(() => {});
     for (const t of this.closing) clearTimeout(t);
     this.closing.clear();

@@ -16,6 +16,7 @@ import { LocalPromQLRunner } from './exec/local-runner.js';
 import type { PromQLRunner } from './exec/promql-task.js';
 import { WorkerPromQLRunner } from './exec/worker-runner.js';
 import { DedupFunc } from './dedup/iter.js';
+import { NodeDNSResolver } from './discovery/dns.js';
 import { EndpointSet, marshalStoresView } from './endpointset.js';
 import { ProxyStore } from './proxy.js';
 import { StoreQueryable } from './querier.js';
@@ -33,6 +34,13 @@ export interface QueryConfig {
   endpoints: string[];
   /** --endpoint-strict. */
   strictEndpoints: string[];
+  /** --endpoint-group and --endpoint-group-strict. */
+  endpointGroups?: string[];
+  strictEndpointGroups?: string[];
+  /** --store.sd-dns-interval (ms, default 30s). */
+  dnsSDIntervalMs?: number;
+  /** Hidden --store.sd-dns-server (ours, for tests): DNS servers instead of the system's. */
+  dnsSDServers?: string[];
   /** --endpoint.sd-files and --store.sd-files. */
   sdFiles: string[];
   sdIntervalMs: number;
@@ -68,6 +76,13 @@ export interface QueryConfig {
   logger: Logger;
 }
 
+/**
+ * The engine reads a query's samples whole before evaluating (Prometheus streams them),
+ * so a query may select this many times --query.max-samples, 16 bytes each: the bound on
+ * a query's memory that the sample limit is in Prometheus.
+ */
+const SELECTED_SAMPLES_PER_MAX_SAMPLES = 4;
+
 /** The query component without its PromQL HTTP API. */
 export class Query implements Service {
   readonly prober = new Prober();
@@ -93,6 +108,10 @@ export class Query implements Service {
       strictEndpoints: cfg.strictEndpoints,
       sdFiles: cfg.sdFiles,
       sdIntervalMs: cfg.sdIntervalMs,
+      endpointGroups: cfg.endpointGroups,
+      strictEndpointGroups: cfg.strictEndpointGroups,
+      dnsIntervalMs: cfg.dnsSDIntervalMs,
+      dnsResolver: new NodeDNSResolver({ servers: cfg.dnsSDServers }),
       infoIntervalMs: cfg.infoIntervalMs,
       infoTimeoutMs: cfg.infoTimeoutMs,
       unhealthyTimeoutMs: cfg.unhealthyTimeoutMs,
@@ -120,6 +139,7 @@ export class Query implements Service {
       lookbackDelta: lookbackDeltaMs,
       timeout: timeoutMs,
       maxSamples: cfg.maxSamples,
+      maxSelectedSamples: SELECTED_SAMPLES_PER_MAX_SAMPLES * cfg.maxSamples,
       noStepSubqueryInterval: () => cfg.defaultEvaluationIntervalMs,
     });
     this.runner =
@@ -133,6 +153,7 @@ export class Query implements Service {
               lookbackDeltaMs,
               timeoutMs,
               maxSamples: cfg.maxSamples,
+              maxSelectedSamples: SELECTED_SAMPLES_PER_MAX_SAMPLES * cfg.maxSamples,
               defaultEvaluationIntervalMs: cfg.defaultEvaluationIntervalMs,
               dedupFunc: cfg.dedupFunc,
               selectTimeoutMs: cfg.queryTimeoutMs,

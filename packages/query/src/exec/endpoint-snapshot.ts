@@ -6,6 +6,7 @@ import { StoreClient } from '@thanos-ts/storeapi';
 import type { StoreClientOptions, thanos } from '@thanos-ts/storeapi';
 import type { Labels } from '@thanos-ts/tsdb';
 import type { StoreEndpoint } from '../proxy.js';
+import { grpcTarget, storeClientOptionsFor } from '../discovery/endpoint-group.js';
 
 /** One endpoint's state, plain data. */
 export interface EndpointSnapshot {
@@ -45,7 +46,7 @@ export class StoreClientCache {
   get(address: string): StoreClient {
     let c = this.clients.get(address);
     if (!c) {
-      c = { client: new StoreClient(address, this.opts), used: 0 };
+      c = { client: new StoreClient(grpcTarget(address), storeClientOptionsFor(address, this.opts)), used: 0 };
       this.clients.set(address, c);
     }
     c.used = Date.now();

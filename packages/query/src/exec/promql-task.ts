@@ -2,7 +2,7 @@
 // the one evaluation both run: engine, StoreAPI-backed queryable, result limit, capped
 // warnings, and the answer's `data` encoded as it is walked.
 
-import type { Engine } from '@thanos-ts/promql';
+import type { AbortSignalLike, Engine } from '@thanos-ts/promql';
 import { documentedType, ParseErrors, parseMetricSelector } from '@thanos-ts/promql';
 import type { Matcher } from '@thanos-ts/tsdb';
 import { ApiError, apiErrorOf, badData, invalidParam } from '../api/errors.js';
@@ -46,12 +46,6 @@ export interface PromQLRunner {
   start(): Promise<void>;
   run(task: PromQLTask, signal: AbortSignal): Promise<PromQLAnswer>;
   close(): Promise<void>;
-}
-
-/** What the engine reads to stop: an AbortSignal, or a flag shared between threads. */
-export interface CancelProbe {
-  readonly aborted: boolean;
-  readonly reason?: unknown;
 }
 
 /** The storeMatch[] parameter as matcher groups (bad_data when one does not parse). */
@@ -100,7 +94,7 @@ export async function evaluatePromQL(
   engine: Engine,
   queryable: StoreQueryable,
   task: PromQLTask,
-  signal: CancelProbe,
+  signal: AbortSignalLike,
   timedOut: () => boolean,
 ): Promise<EvaluatedQuery> {
   // Parsed here, off the main thread: a megabyte of PromQL takes a while.
@@ -115,7 +109,7 @@ export async function evaluatePromQL(
   }
   let res;
   try {
-    const opts = { signal: signal as AbortSignal, lookbackDelta: task.lookbackDelta };
+    const opts = { signal, lookbackDelta: task.lookbackDelta };
     res =
       task.kind === 'instant'
         ? await engine.instantQuery(queryable, task.query, task.start, opts)

@@ -7,7 +7,8 @@ import type { MessagePort } from 'node:worker_threads';
 import type { LogFormat, LogLevel } from '@thanos-ts/runtime';
 import type { DedupFunc } from '../dedup/iter.js';
 import type { EndpointSnapshot } from './endpoint-snapshot.js';
-import type { CancelProbe, PromQLTask } from './promql-task.js';
+import type { AbortSignalLike } from '@thanos-ts/promql';
+import type { PromQLTask } from './promql-task.js';
 
 /** Chunks in flight between a worker and the main thread, per query. */
 export const WINDOW = 4;
@@ -18,6 +19,8 @@ export interface WorkerConfig {
   /** --query.timeout; Infinity for none. */
   timeoutMs: number;
   maxSamples: number;
+  /** Samples one query may select from the stores (the engine reads them all before evaluating). */
+  maxSelectedSamples: number;
   defaultEvaluationIntervalMs: number;
   dedupFunc: DedupFunc;
   selectTimeoutMs: number;
@@ -45,10 +48,10 @@ export type WorkerMessage =
 export type MainMessage = { t: 'ack' };
 
 /**
- * A CancelProbe over the shared flag and the deadline: readable in the middle of a
+ * The engine's cancel signal over the shared flag and the deadline: readable in the middle of a
  * synchronous evaluation, where no message or timer can arrive.
  */
-export function sharedCancelProbe(flag: Int32Array, deadline: number): CancelProbe & { timedOut(): boolean } {
+export function sharedCancelProbe(flag: Int32Array, deadline: number): AbortSignalLike & { timedOut(): boolean } {
   const timedOut = (): boolean => deadline > 0 && Date.now() >= deadline;
   return {
     get aborted() {

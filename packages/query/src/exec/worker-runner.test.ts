@@ -14,6 +14,7 @@ const CONFIG: WorkerConfig = {
   lookbackDeltaMs: 300_000,
   timeoutMs: 120_000,
   maxSamples: 50_000_000,
+  maxSelectedSamples: 200_000_000,
   defaultEvaluationIntervalMs: 60_000,
   dedupFunc: DedupFunc.PENALTY,
   selectTimeoutMs: 0,

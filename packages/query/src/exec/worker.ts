@@ -20,6 +20,7 @@ const engine = new Engine({
   lookbackDelta: cfg.lookbackDeltaMs,
   timeout: cfg.timeoutMs,
   maxSamples: cfg.maxSamples,
+  maxSelectedSamples: cfg.maxSelectedSamples,
   noStepSubqueryInterval: () => cfg.defaultEvaluationIntervalMs,
 });
 const clients = new StoreClientCache();
