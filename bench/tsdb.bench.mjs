@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { createReadStream, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Block, parseOpenMetricsBatches, SeriesBuilder, IndexReader, IndexWriter, labelsFromRecord, MatchType, newMatcher, postingsForMatchers, expandPostings, XorChunk, XorIterator, compareLabels } from '@thanos-ts/tsdb';
+import { Block, parseOpenMetricsBatches, SeriesBuilder, IndexReader, IndexWriter, labelsFromRecord, MatchType, newMatcher, postingsForMatchers, expandPostings, XorChunk, XorIterator, compareLabels, compileRegexp, forceRegexpEngine } from '@thanos-ts/tsdb';
 import { cleanup, fmt, rng, table, timeIt, tmp } from './util.mjs';
 
 export async function run() {
@@ -174,7 +174,54 @@ function index() {
     }
     rows.push(['(write the 100k-series index)', '', `${writeMs.toFixed(0)} ms`]);
     table(rows);
+    console.log('');
+    regexEngines(ir);
   } finally {
     cleanup(dir);
   }
+}
+
+/**
+ * Regex matchers before and after linear-time matching, A/B on the same index in the same
+ * run: "before" forces every regex onto V8's backtracking RegExp (what every regex used
+ * to run on), "after" is the automatic choice (V8 when proven safe, else re2js). The two
+ * sides alternate round by round; each figure is the best round. Matchers are compiled
+ * outside the timing.
+ */
+function regexEngines(ir) {
+  const cases = [
+    // [row, label, regex, rounds]: the hostile one takes seconds per run on V8.
+    ['{instance=~"(.*){16}[!#]"} (hostile, 500 values)', 'instance', '(.*){16}[!#]', 2],
+    ['{pod=~"pod-(\\d+)+"} (nested repeat: now re2js)', 'pod', 'pod-(\\d+)+', 5],
+    ['{pod=~".*1.*2.*5"} (3 ambiguous .*: now re2js)', 'pod', '.*1.*2.*5', 5],
+    ['{pod=~"pod-1.*5"} (proven safe: V8 on both sides)', 'pod', 'pod-1.*5', 5],
+  ];
+  const rows = [['regex matcher over 100k series', 'matched', 'engine after', 'before: V8 only', 'after', 'after/before']];
+  for (const [name, label, re, rounds] of cases) {
+    const lookup = (engine) => {
+      const prev = forceRegexpEngine(engine);
+      const ms = [newMatcher(MatchType.RE, label, re)];
+      forceRegexpEngine(prev);
+      let n = 0;
+      const t0 = performance.now();
+      n = expandPostings(postingsForMatchers(ir, ms)).length;
+      return [performance.now() - t0, n];
+    };
+    let before = Infinity;
+    let after = Infinity;
+    let matched = -1;
+    for (let i = 0; i < rounds; i++) {
+      const [b, nb] = lookup('v8');
+      const [a, na] = lookup(null);
+      if (nb !== na) throw new Error(`${re}: V8 matched ${nb} series, re2js ${na}`);
+      matched = na;
+      before = Math.min(before, b);
+      after = Math.min(after, a);
+    }
+    const prev = forceRegexpEngine(null);
+    const engine = compileRegexp(re).engine;
+    forceRegexpEngine(prev);
+    rows.push([name, String(matched), engine, `${before.toFixed(2)} ms`, `${after.toFixed(2)} ms`, (after / before).toPrecision(2)]);
+  }
+  table(rows);
 }

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { MatchType, labelsFromStrings, newMatcher } from '@thanos-ts/tsdb';
-import type { Labels } from '@thanos-ts/tsdb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MatchType, forceRegexpEngine, labelsFromStrings, newMatcher } from '@thanos-ts/tsdb';
+import type { Labels, RegexpEngine } from '@thanos-ts/tsdb';
+import { runScript } from '../promqltest/index.js';
 import type { Sample } from '../value.js';
 import { Annotations } from './annotations.js';
 import { absentLabels, compileLabelJoin, compileLabelReplace, funcLabelJoin, funcLabelReplace, parseExpandTemplate, setLabel } from './labels.js';
@@ -21,7 +22,16 @@ describe('setLabel', () => {
   });
 });
 
-describe('label_replace', () => {
+// Each test runs with the automatic engine choice, then forced onto V8 and onto re2js.
+describe.each<RegexpEngine | null>([null, 'v8', 're2js'])('label_replace (engine %s)', (engine) => {
+  let prev: RegexpEngine | null = null;
+  beforeEach(() => {
+    prev = forceRegexpEngine(engine);
+  });
+  afterEach(() => {
+    forceRegexpEngine(prev);
+  });
+
   it('expands $1 and ${name} from a fully anchored RE2 match', () => {
     const r = compileLabelReplace('dst', 'destination-value-$1', 'src', 'source-value-(.*)');
     expect(r(ls('src', 'source-value-10'))).toEqual(ls('dst', 'destination-value-10', 'src', 'source-value-10'));
@@ -59,6 +69,42 @@ describe('label_replace', () => {
     expect(out[0]).toEqual(sample(ls('__name__', 'new_a', 'src', 'a'), false));
     expect(out[1]).toBe(input[1]);
     expect(input[0].metric).toEqual(ls('__name__', 'm', 'src', 'a'));
+  });
+});
+
+describe('label_replace on hostile regexes', () => {
+  let prev: RegexpEngine | null = null;
+  beforeEach(() => {
+    prev = forceRegexpEngine(null);
+  });
+  afterEach(() => {
+    forceRegexpEngine(prev);
+  });
+
+  it('label_replace(…, "(a+)+b") on 31 a’s answers in linear time (V8 backtracking: 7-11 s)', async () => {
+    const a31 = 'a'.repeat(31);
+    const script = `eval instant at 0m label_replace(label_replace(vector(1),"x","${a31}","",""),"y","$1","x","(a+)+b")\n  {x="${a31}"} 1\n`;
+    const t0 = performance.now();
+    const out = await runScript('hostile.test', script);
+    const ms = performance.now() - t0;
+    expect(out.map((o) => [o.ok, o.reason])).toEqual([[true, '']]);
+    expect(ms).toBeLessThan(2000);
+  });
+
+  it('expands Go’s groups for regexes that go to re2js', () => {
+    const t0 = performance.now();
+    const r = compileLabelReplace('dst', '$1|${last}', 'src', '(a+)+(?P<last>b)');
+    expect(r(ls('src', 'a'.repeat(5000) + 'b'))).toEqual(ls('dst', 'a'.repeat(5000) + '|b', 'src', 'a'.repeat(5000) + 'b'));
+    expect(r(ls('src', 'a'.repeat(5000) + 'cb'))).toBeNull();
+    // A group inside a repetition keeps its last value, as in Go.
+    expect(compileLabelReplace('dst', '$1', 'src', '(?:(a)|b)+')(ls('src', 'ab'))).toEqual(ls('dst', 'a', 'src', 'ab'));
+    expect(compileLabelReplace('dst', '${w}', 'src', '(?P<w>\\w+\\s?)+$')(ls('src', 'ab cd'))).toEqual(ls('dst', 'cd', 'src', 'ab cd'));
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
+  it('expands names Go allows and JavaScript does not', () => {
+    expect(compileLabelReplace('dst', '$1x-${1x}', 'src', '(?P<1x>a)')(ls('src', 'a'))).toEqual(ls('dst', 'a-a', 'src', 'a'));
+    expect(compileLabelReplace('dst', '$n', 'src', '(?P<n>a)|(?P<n>b)')(ls('src', 'b'))).toEqual(ls('dst', 'b', 'src', 'b'));
   });
 });
 

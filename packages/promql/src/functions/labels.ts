@@ -5,8 +5,8 @@
 // merges series that end up with the same labels. The compile* functions give the
 // evaluator a per-series rewriter for that; the vector kernels apply it to one step.
 
-import { METRIC_NAME, MatchType, RegexpSyntaxError, compareStrings, getLabel, parseExpandTemplate, translateRE2 } from '@thanos-ts/tsdb';
-import type { ExpandPiece, Label, Labels, Matcher } from '@thanos-ts/tsdb';
+import { METRIC_NAME, MatchType, RegexpSyntaxError, compareStrings, compileRegexp, getLabel, parseExpandTemplate } from '@thanos-ts/tsdb';
+import type { CompiledRegexp, ExpandPiece, Label, Labels, Matcher, RegexpMatch } from '@thanos-ts/tsdb';
 import { isValidUTF8 } from '../go-strconv.js';
 import type { Sample, Vector } from '../value.js';
 import type { Annotations } from './annotations.js';
@@ -51,12 +51,20 @@ export interface LabelRewriter {
 export { parseExpandTemplate };
 type Piece = ExpandPiece;
 
-function expand(pieces: readonly Piece[], m: RegExpExecArray): string {
+/** Go's Regexp.ExpandString: a name stands for the first group of that name that took part. */
+function expand(pieces: readonly Piece[], m: RegexpMatch, names: readonly string[]): string {
   let out = '';
   for (const p of pieces) {
     if (typeof p === 'string') out += p;
     else if (typeof p === 'number') out += m[p] ?? '';
-    else out += m.groups?.[p.name] ?? '';
+    else {
+      for (let i = 1; i < names.length; i++) {
+        if (names[i] === p.name && m[i] !== undefined) {
+          out += m[i];
+          break;
+        }
+      }
+    }
   }
   return out;
 }
@@ -67,9 +75,10 @@ function expand(pieces: readonly Piece[], m: RegExpExecArray): string {
  * FunctionError with Prometheus's message for an invalid regex or destination name.
  */
 export function compileLabelReplace(dst: string, replacement: string, src: string, regex: string): LabelRewriter {
-  let re: RegExp;
+  // V8 when the regex is proven safe from catastrophic backtracking, else re2js.
+  let re: CompiledRegexp;
   try {
-    re = translateRE2(regex, { captures: true });
+    re = compileRegexp(regex, { captures: true });
   } catch (e) {
     if (e instanceof RegexpSyntaxError) throw new FunctionError(`invalid regular expression in label_replace(): ${regex}`);
     throw e;
@@ -79,7 +88,7 @@ export function compileLabelReplace(dst: string, replacement: string, src: strin
   const rewrite = (metric: Labels): Labels | null => {
     const m = re.exec(getLabel(metric, src));
     if (m === null) return null;
-    return setLabel(metric, dst, expand(pieces, m));
+    return setLabel(metric, dst, expand(pieces, m, re.groupNames));
   };
   return Object.assign(rewrite, { setsMetricName: dst === METRIC_NAME });
 }

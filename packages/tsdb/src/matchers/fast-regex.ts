@@ -1,8 +1,10 @@
 // FastRegexMatcher: a label-value regex matcher with the fast paths of Prometheus's
 // model/labels/regexp.go. Regexes are fully anchored and `.` matches newlines, as in
 // Prometheus 3.x (`^(?s:re)$`). Most regexes in real queries are literal alternations,
-// prefixes or `.*x.*` shapes; those never reach the RegExp engine.
-import { compileRE2, parseRE2, type ReNode } from './re2.js';
+// prefixes or `.*x.*` shapes; those never reach a regex engine. The rest run on V8 when
+// proven safe, else on re2js (compiled-regexp.ts).
+import { compileRegexpTree, type CompiledRegexp } from './compiled-regexp.js';
+import { parseRE2, type ReNode } from './re2.js';
 
 /** Above this many alternatives a regex yields no set matches (Prometheus: maxSetMatches). */
 const MAX_SET_MATCHES = 256;
@@ -45,8 +47,8 @@ export class FastRegexMatcher {
   readonly prefix: string;
   readonly suffix: string;
   readonly contains: readonly string[];
-  /** The compiled RegExp, or null when a fast path decides every value. */
-  readonly regexp: RegExp | null;
+  /** The compiled regex (fully anchored), or null when no parsing was needed. */
+  readonly regexp: CompiledRegexp | null;
   /** Whether a string matcher replaces the RegExp (after the prefix/suffix/contains checks). */
   private readonly hasStringMatcher: boolean;
   /** Whether v matches `^(?s:source)$`. */
@@ -68,7 +70,7 @@ export class FastRegexMatcher {
     }
 
     const parsed = parseRE2(source);
-    this.regexp = compileRE2(parsed);
+    this.regexp = compileRegexpTree(parsed, { source });
     const re = this.regexp;
     const node = stripTextAnchors(parsed);
 

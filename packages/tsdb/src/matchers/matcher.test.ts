@@ -1,7 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { goQuote } from '../strconv/index.js';
-import { FastRegexMatcher, MatchType, Matcher, RegexpSyntaxError, newMatcher, translateRE2 } from './index.js';
+import {
+  FastRegexMatcher,
+  MatchType,
+  Matcher,
+  RegexpSyntaxError,
+  compileRegexp,
+  forceRegexpEngine,
+  newMatcher,
+  translateRE2,
+  type RegexpEngine,
+} from './index.js';
 
 interface Oracle {
   values: string[];
@@ -77,6 +87,66 @@ describe('regex matching agrees with Go RE2 (Prometheus 3.x ^(?s:re)$ semantics)
     expect([m[1], m[2], m[3]]).toEqual(['web', '12', 'eu']);
     expect(m.groups).toEqual({ host: 'web' });
     expect(translateRE2('(a)(b)').exec('ab')!.length).toBe(1); // no captures by default
+  });
+});
+
+// The same table through each engine forced: V8's RegExp (what proven-safe regexes use)
+// and re2js (everything else), so the two are proven to agree with Go and each other.
+describe.each<RegexpEngine>(['v8', 're2js'])('the oracle table on the %s engine', (engine) => {
+  it(`${oracle.cases.length} regexes × ${oracle.values.length} values, matchers and captures`, () => {
+    const prev = forceRegexpEngine(engine);
+    const failures: string[] = [];
+    try {
+      for (const c of oracle.cases) {
+        const m = newMatcher(MatchType.RE, 'l', c.re);
+        const f = new FastRegexMatcher(c.re);
+        const withCaptures = compileRegexp(c.re, { captures: true });
+        if (withCaptures.engine !== engine) failures.push(`${c.re}: compiled for ${withCaptures.engine}`);
+        oracle.values.forEach((v, i) => {
+          const want = c.match[i] === '1';
+          const tag = `${JSON.stringify(c.re)} on ${JSON.stringify(v)}: want ${want}`;
+          if (m.matches(v) !== want) failures.push(`matcher ${tag}`);
+          // The engine itself, whatever the fast paths decide.
+          if (f.regexp && f.regexp.test(v) !== want) failures.push(`regexp ${tag}`);
+          if (withCaptures.test(v) !== want) failures.push(`captures test ${tag}`);
+          const x = withCaptures.exec(v);
+          if ((x !== null) !== want || (x !== null && x[0] !== v)) failures.push(`captures exec ${tag}`);
+        });
+      }
+    } finally {
+      forceRegexpEngine(prev);
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
+describe('submatches: V8 and re2js agree', () => {
+  it('on every oracle regex and value, except groups inside repetitions (which go to re2js)', () => {
+    // Go keeps the last value a group took inside a repeat; JavaScript clears it on every
+    // iteration. re2js follows Go, so such regexes always run on re2js.
+    const differ: string[] = [];
+    let compared = 0;
+    const prev = forceRegexpEngine(null);
+    for (const c of oracle.cases) {
+      forceRegexpEngine(null);
+      const auto = compileRegexp(c.re, { captures: true });
+      forceRegexpEngine('v8');
+      const v8 = compileRegexp(c.re, { captures: true });
+      forceRegexpEngine('re2js');
+      const re2 = compileRegexp(c.re, { captures: true });
+      forceRegexpEngine(prev);
+      for (const v of oracle.values) {
+        const a = v8.exec(v);
+        const b = re2.exec(v);
+        compared++;
+        if (JSON.stringify(a && [...a]) !== JSON.stringify(b && [...b]) && auto.engine === 'v8') differ.push(`${c.re} on ${JSON.stringify(v)}`);
+      }
+    }
+    expect(compared).toBe(oracle.cases.length * oracle.values.length);
+    expect(differ).toEqual([]);
+    forceRegexpEngine(null);
+    expect([...compileRegexp('(?:(a)|b)+', { captures: true }).exec('ab')!]).toEqual(['ab', 'a']);
+    forceRegexpEngine(prev);
   });
 });
 

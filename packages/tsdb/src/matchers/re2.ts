@@ -11,11 +11,16 @@
 //
 // Known approximations (none affects patterns seen in practice):
 // - `\b`/`\B` inside a fully case-insensitive pattern use JavaScript's /iu word set,
-//   which also counts U+017F and U+212A as word characters (Go: ASCII only).
+//   which also counts U+017F and U+212A as word characters (Go: ASCII only). re2js: as Go.
 // - Unicode property classes (`\pL`, `\p{Greek}`) inside a `(?i:…)` group of an
-//   otherwise case-sensitive pattern are not case-folded.
-// - JavaScript's engine backtracks: a pathological pattern such as `(a+)+b` can be slow
-//   where RE2 is linear. Label values are short, and the common shapes take fast paths.
+//   otherwise case-sensitive pattern are not case-folded. re2js: folded, as Go.
+// - A negated property under (?i) (`(?i)\PL`) is folded after negation, on both engines;
+//   Go folds first. That differs only for the few non-letters that fold to a letter
+//   (U+0345 folds to ι: Go's `(?i)\PL` matches neither, ours both).
+//
+// JavaScript's engine backtracks: `(a+)+b` takes exponential time where RE2 is linear. So
+// user regexes run here only when backtrack-safety.ts proves the tree safe; every other
+// one runs on re2js, fed a pattern re-emitted from the same tree (see compiled-regexp.ts).
 
 /** A regex RE2 would reject, with Go's message: `error parsing regexp: <code>: \`<expr>\``. */
 export class RegexpSyntaxError extends Error {
@@ -41,7 +46,7 @@ const ERR_TRAILING_BACKSLASH = 'trailing backslash at end of expression';
 const ERR_UNEXPECTED_PAREN = 'unexpected )';
 const ERR_NESTING_DEPTH = 'expression nests too deeply';
 
-const MAX_RUNE = 0x10ffff;
+export const MAX_RUNE = 0x10ffff;
 const MAX_HEIGHT = 1000;
 
 // Parser flags, as in regexp/syntax. Prometheus parses with Perl|DotNL: OneLine is on
@@ -110,7 +115,7 @@ const GO_CATEGORIES = new Set(
 );
 
 /** Sorts and merges ranges in place semantics (returns a new array). */
-function cleanRanges(r: number[]): number[] {
+export function cleanRanges(r: number[]): number[] {
   const pairs: [number, number][] = [];
   for (let i = 0; i < r.length; i += 2) pairs.push([r[i], r[i + 1]]);
   pairs.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
@@ -124,7 +129,7 @@ function cleanRanges(r: number[]): number[] {
   return out;
 }
 
-function negateRanges(r: number[]): number[] {
+export function negateRanges(r: number[]): number[] {
   const c = cleanRanges(r);
   const out: number[] = [];
   let next = 0;
@@ -951,14 +956,23 @@ function emitNode(n: ReNode, manualFold: boolean, names?: Set<string>): string {
   }
 }
 
-/** Translates a parsed RE2 tree into a fully anchored JavaScript RegExp. */
-export function compileRE2(node: ReNode): RegExp {
+/** The JavaScript source and flags of a parsed RE2 tree, without any anchoring. */
+export function emitJS(node: ReNode): { source: string; flags: string } {
   // Whole-pattern (?i) maps onto the `i` flag. A pattern that mixes case-sensitive and
   // case-insensitive parts gets its folded literals and classes expanded ([kK\u212a]).
   const useI = anyFolded(node) && allFolded(node);
   const manualFold = !useI && anyFolded(node);
-  const src = emitNode(node, manualFold, new Set());
-  return new RegExp(`^(?:${src})$`, useI ? 'isu' : 'su');
+  return { source: emitNode(node, manualFold, new Set()), flags: useI ? 'isu' : 'su' };
+}
+
+/**
+ * Translates a parsed RE2 tree into a fully anchored JavaScript RegExp. It backtracks:
+ * for a user-supplied regex use compileRegexp (compiled-regexp.ts), which takes this only
+ * for trees proven safe.
+ */
+export function compileRE2(node: ReNode): RegExp {
+  const { source, flags } = emitJS(node);
+  return new RegExp(`^(?:${source})$`, flags);
 }
 
 export interface TranslateOptions {
@@ -969,7 +983,11 @@ export interface TranslateOptions {
   captures?: boolean;
 }
 
-/** The JavaScript RegExp equivalent to the RE2 regex `^(?s:src)$`; throws RegexpSyntaxError. */
+/**
+ * The JavaScript RegExp equivalent to the RE2 regex `^(?s:src)$`; throws RegexpSyntaxError.
+ * Backtracking: only for trusted patterns (tests, tools); user input goes through
+ * compileUserRegexp.
+ */
 export function translateRE2(src: string, opts: TranslateOptions = {}): RegExp {
   return compileRE2(parseRE2(src, opts.captures ?? false));
 }

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { RegexpSyntaxError } from '../matchers/index.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RegexpSyntaxError, forceRegexpEngine, type RegexpEngine } from '../matchers/index.js';
 import { RelabelRegexp } from './relabel-regexp.js';
 
 function expand(regex: string, value: string, template: string): string {
@@ -9,7 +9,16 @@ function expand(regex: string, value: string, template: string): string {
   return re.expand(template, m);
 }
 
-describe('RelabelRegexp', () => {
+// Each test runs with the automatic engine choice, then forced onto V8 and onto re2js.
+describe.each<RegexpEngine | null>([null, 'v8', 're2js'])('RelabelRegexp (engine %s)', (engine) => {
+  let prev: RegexpEngine | null = null;
+  beforeEach(() => {
+    prev = forceRegexpEngine(engine);
+  });
+  afterEach(() => {
+    forceRegexpEngine(prev);
+  });
+
   it('is fully anchored and lets . match newlines', () => {
     const re = RelabelRegexp.compile('f|o');
     expect(re.matchString('f')).toBe(true);
@@ -66,5 +75,36 @@ describe('RelabelRegexp', () => {
     expect(expand(re, 'a', '$n')).toBe('a');
     expect(expand(re, 'b', '$n')).toBe('b');
     expect(expand(re, 'b', '$1/$2')).toBe('/b');
+  });
+});
+
+describe('RelabelRegexp on hostile regexes', () => {
+  let prev: RegexpEngine | null = null;
+  beforeEach(() => {
+    prev = forceRegexpEngine(null);
+  });
+  afterEach(() => {
+    forceRegexpEngine(prev);
+  });
+
+  it('runs them on re2js in linear time, with Go’s groups', () => {
+    const t0 = performance.now();
+    const re = RelabelRegexp.compile('(a+)+b');
+    expect(re.engine).toBe('re2js');
+    expect(re.matchString('a'.repeat(5000) + 'cb')).toBe(false);
+    expect(re.expand('$1', re.exec('a'.repeat(40) + 'b')!)).toBe('a'.repeat(40));
+    const dots = RelabelRegexp.compile('(.*){16}[!#]');
+    expect(dots.matchString('x'.repeat(5000))).toBe(false);
+    expect(dots.expand('[$1]', dots.exec('x'.repeat(100) + '#')!)).toBe('[]');
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
+  it('keeps simple regexes on V8', () => {
+    for (const src of ['(.*)', 'foo', '(.*)-(.*)', '([^:]+):\\d+', 'a)|(b']) expect([src, RelabelRegexp.compile(src).engine]).toEqual([src, 'v8']);
+  });
+
+  it('takes the last value of a group inside a repetition, as Go', () => {
+    expect(expand('(?:(a)|b)+', 'ab', '$1')).toBe('a');
+    expect(expand('((?:\\w+\\.)*)(\\w+)', 'a.b.c', '$1|$2')).toBe('a.b.|c');
   });
 });

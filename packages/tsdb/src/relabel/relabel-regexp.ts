@@ -6,11 +6,11 @@
 // with unbalanced parentheses such as `a)|(b` means what it means to Prometheus
 // (`^(?s:a)|(b)$`, an unanchored alternation) rather than being rejected.
 //
-// Matching runs on the JavaScript translation (see matchers/re2.ts). One difference shows
-// in group values only: JavaScript resets the groups inside a repeated group on every
-// iteration, Go keeps the last value they took (`(?:(a)|b)+` on "ab": Go's $1 is "a",
-// ours is empty). Relabel regexes that capture inside a repetition are rare.
-import { compileRE2, parseRE2, type ReNode } from '../matchers/re2.js';
+// Matching runs on V8's RegExp when the tree is proven safe from catastrophic
+// backtracking and has no group inside a repetition (where JavaScript's group values
+// differ from Go's), else on re2js; see matchers/compiled-regexp.ts.
+import { compileRegexpTree, type CompiledRegexp, type RegexpMatch } from '../matchers/compiled-regexp.js';
+import { parseRE2 } from '../matchers/re2.js';
 import { parseExpandTemplate } from '../strconv/index.js';
 
 /** A piece of a compiled template: literal text, a group number, or the groups of a name. */
@@ -19,38 +19,30 @@ type TemplatePart = string | number | readonly number[];
 export class RelabelRegexp {
   /** The regex as written in the config (without the `^(?s:` `)$` wrapper). */
   readonly source: string;
-  /** JavaScript translation of `^(?s:source)$`; no g/y flag, so exec/test are stateless. */
-  private readonly re: RegExp;
+  /** `^(?s:source)$`, searched for (the tree carries its own anchors). */
+  private readonly re: CompiledRegexp;
   /** Go's SubexpNames: index 0 is the whole match, '' for unnamed groups. */
   private readonly groupNames: readonly string[];
   // Templates are few per regex (target_label and replacement): compile each once.
   private readonly templates = new Map<string, readonly TemplatePart[]>();
 
   /** Use RelabelRegexp.compile(). */
-  private constructor(source: string, re: RegExp, groupNames: readonly string[]) {
+  private constructor(source: string, re: CompiledRegexp) {
     this.source = source;
     this.re = re;
-    this.groupNames = groupNames;
+    this.groupNames = re.groupNames;
   }
 
   /** Compiles `^(?s:source)$`; throws RegexpSyntaxError with Go's message for invalid RE2. */
   static compile(source: string): RelabelRegexp {
-    const tree = parseRE2(`^(?s:${source})$`, true);
-    const names = [''];
-    collectCaptureNames(tree, names);
-    const anchored = compileRE2(tree);
-    // compileRE2 wraps its output in `^(?:…)$`. The tree carries its own anchors, so the
-    // wrapper is removed: Go searches for the leftmost match, which for a balanced source
-    // is the whole string anyway.
-    const src = anchored.source;
-    const re =
-      src.startsWith('^(?:') && src.endsWith(')$') ? new RegExp(src.slice(4, -2), anchored.flags) : anchored;
-    const groups = new RegExp(`${re.source}|`, re.flags).exec('')!.length - 1;
-    if (groups !== names.length - 1) {
-      // Cannot happen unless the translator changes how it emits groups.
-      throw new Error(`relabel regex ${source}: translated regex has ${groups} groups, expected ${names.length - 1}`);
-    }
-    return new RelabelRegexp(source, re, names);
+    // Go searches for the leftmost match, which for a balanced source is the whole string.
+    const wrapped = `^(?s:${source})$`;
+    return new RelabelRegexp(source, compileRegexpTree(parseRE2(wrapped, true), { anchor: false, source: wrapped }));
+  }
+
+  /** Which engine runs the regex ('v8' only when proven safe from backtracking). */
+  get engine(): CompiledRegexp['engine'] {
+    return this.re.engine;
   }
 
   /** Whether the regex matches s (Go's MatchString). */
@@ -59,7 +51,7 @@ export class RelabelRegexp {
   }
 
   /** The leftmost match and its groups (Go's FindStringSubmatch), or null. */
-  exec(s: string): RegExpExecArray | null {
+  exec(s: string): RegexpMatch | null {
     return this.re.exec(s);
   }
 
@@ -70,7 +62,7 @@ export class RelabelRegexp {
    * literal `$`, a malformed reference is kept as text, and unknown or unmatched groups
    * expand to nothing.
    */
-  expand(template: string, match: RegExpExecArray): string {
+  expand(template: string, match: RegexpMatch): string {
     if (template.indexOf('$') < 0) return template;
     let parts = this.templates.get(template);
     if (!parts) {
@@ -104,24 +96,5 @@ export class RelabelRegexp {
       for (let i = 1; i < this.groupNames.length; i++) if (this.groupNames[i] === p.name) idx.push(i);
       return idx;
     });
-  }
-}
-
-/** Appends capture names in group-number order (the order of their opening parentheses). */
-function collectCaptureNames(n: ReNode, names: string[]): void {
-  switch (n.op) {
-    case 'capture':
-      names.push(n.name);
-      collectCaptureNames(n.sub, names);
-      return;
-    case 'repeat':
-      collectCaptureNames(n.sub, names);
-      return;
-    case 'concat':
-    case 'alt':
-      for (const s of n.subs) collectCaptureNames(s, names);
-      return;
-    default:
-      return;
   }
 }
