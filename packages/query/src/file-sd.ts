@@ -6,7 +6,8 @@
 // re-read when they change and every refresh interval (Prometheus discovery/file). Paths
 // may use * and ? in their last element (tg_*.json); each match is read. A file that
 // cannot be parsed keeps the targets it had, and the problem is logged; a file that is
-// gone has none.
+// gone has none. Targets may be DNS addresses (dns+HOST:PORT, dnssrv+NAME); the endpoint
+// set looks them up every --store.sd-dns-interval (discovery/dns.ts), as Thanos does.
 
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { nopLogger, UserError } from '@thanos-ts/runtime';
 import { FakeStore, StoreServer } from '@thanos-ts/storeapi';
@@ -308,7 +311,25 @@ describe('EndpointSet with DNS addresses', () => {
     expect(set.storeEndpoints().map((e) => e.address)).toEqual([b]);
   });
 
-  it('an endpoint group is one endpoint named thanos:///<address>, dialled round-robin', async () => {
+  it('resolves DNS targets of file SD', async () => {
+    const a = await store('f');
+    const dir = await mkdtemp(join(tmpdir(), 'dns-file-sd-'));
+    const file = join(dir, 'targets.json');
+    await writeFile(file, JSON.stringify([{ targets: [`dns+fsd:${a.split(':')[1]}`] }]));
+    const fake = new FakeResolver();
+    fake.ips.set('fsd', ['127.0.0.1']);
+    const set = new EndpointSet({ sdFiles: [file], infoIntervalMs: 50, dnsIntervalMs: 50, closeDelayMs: 0, dnsResolver: fake, logger: nopLogger() });
+    sets.push(set);
+    try {
+      await set.start();
+      await waitUntil(() => set.storeEndpoints().length === 1);
+      expect(set.storeEndpoints()[0].address).toBe(a);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an endpoint group is one endpoint named thanos:///<address>', async () => {
     const a = await store('g');
     const port = a.split(':')[1];
     const set = new EndpointSet({ endpointGroups: [`dns+localhost:${port}`], infoIntervalMs: 50, closeDelayMs: 0, logger: nopLogger() });

@@ -353,6 +353,7 @@ export class DNSDiscovery {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
+  private busy = false;
 
   constructor(private readonly opts: DNSDiscoveryOptions) {
     this.logger = opts.logger ?? nopLogger();
@@ -369,7 +370,10 @@ export class DNSDiscovery {
     await this.resolve();
     const every = this.opts.intervalMs ?? 30_000;
     if (every > 0) {
-      this.timer = setInterval(() => void this.resolve(), every);
+      this.timer = setInterval(() => {
+        // Slow DNS: skip the tick rather than queue passes behind each other.
+        if (!this.busy) void this.resolve();
+      }, every);
       this.timer.unref();
     }
   }
@@ -388,6 +392,15 @@ export class DNSDiscovery {
 
   private async doResolve(): Promise<void> {
     if (this.stopped) return;
+    this.busy = true;
+    try {
+      await this.pass();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async pass(): Promise<void> {
     const addrs = [...new Set(this.opts.addresses().filter(isDynamicNode))];
     const before = this.addresses();
     if (addrs.length > 0 || before.length > 0) {
