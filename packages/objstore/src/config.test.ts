@@ -36,8 +36,8 @@ describe('parseBucketConfig', () => {
 
   it.each([
     ['type: S3\ntypo: 1', 'objstore config: unknown key "typo" at top level'],
-    ['config: {}', 'objstore config: type is required (supported: FILESYSTEM, S3)'],
-    ['', 'objstore config: type is required (supported: FILESYSTEM, S3)'],
+    ['config: {}', 'objstore config: type is required (supported: FILESYSTEM, S3, AZURE)'],
+    ['', 'objstore config: type is required (supported: FILESYSTEM, S3, AZURE)'],
     ['- a\n- b', 'objstore config: top level: expected a mapping, got a list'],
     ['type: S3\nconfig: [1]', 'objstore config: config: expected a mapping, got a list'],
     ['type: [S3]', 'objstore config: type: expected a string, got a list'],
@@ -91,9 +91,10 @@ describe('bucketFromConfig', () => {
   });
 
   it.each([
-    ['type: GCS\nconfig: {bucket: b}', 'objstore config: type "GCS" is not supported yet (supported: FILESYSTEM, S3)'],
-    ['type: azure', 'objstore config: type "azure" is not supported yet (supported: FILESYSTEM, S3)'],
-    ['type: DROPBOX', 'objstore config: unknown type "DROPBOX" (supported: FILESYSTEM, S3)'],
+    ['type: GCS\nconfig: {bucket: b}', 'objstore config: type "GCS" is not supported yet (supported: FILESYSTEM, S3, AZURE)'],
+    ['type: azure', 'objstore config: AZURE: storage_account is required'],
+    ['type: SWIFT', 'objstore config: type "SWIFT" is not supported yet (supported: FILESYSTEM, S3, AZURE)'],
+    ['type: DROPBOX', 'objstore config: unknown type "DROPBOX" (supported: FILESYSTEM, S3, AZURE)'],
     ['type: FILESYSTEM', 'objstore config: FILESYSTEM: directory is required'],
     ['type: FILESYSTEM\nconfig: {directory: ""}', 'objstore config: FILESYSTEM: directory is required'],
     ['type: S3\nconfig: {bucket: b}', 'objstore config: S3: endpoint is required'],

@@ -1,8 +1,8 @@
 // objstore.yml, the bucket configuration shared by all Thanos components
 // (github.com/thanos-io/objstore client/factory.go):
 //
-//   type: S3 | FILESYSTEM | …   provider, case-insensitive
-//   config: {…}                 provider-specific; S3 strict, FILESYSTEM lenient
+//   type: S3 | AZURE | FILESYSTEM | …   provider, case-insensitive
+//   config: {…}                 provider-specific; S3 and AZURE strict, FILESYSTEM lenient
 //   prefix: ""                  optional sub-path; objects live under "prefix/"
 import { readFile } from 'node:fs/promises';
 
@@ -10,6 +10,8 @@ import { parseDocument } from 'yaml';
 
 import type { Bucket, Logger } from './bucket.js';
 import { ConfigMap } from './config-map.js';
+import { AzureBucket } from './azure.js';
+import { parseAzureConfig } from './azure-config.js';
 import { errorMessage } from './errors.js';
 import { FilesystemBucket } from './filesystem.js';
 import { PrefixedBucket, trimSlashes } from './prefixed-bucket.js';
@@ -32,8 +34,10 @@ export interface BucketFactoryOptions {
 }
 
 /** Providers Thanos knows but this implementation does not have yet. */
-const UNSUPPORTED_TYPES = new Set(['GCS', 'AZURE', 'SWIFT', 'COS', 'ALIYUNOSS', 'BOS', 'OCI', 'OBS']);
-const SUPPORTED = 'supported: FILESYSTEM, S3';
+const UNSUPPORTED_TYPES = new Set(['GCS', 'SWIFT', 'COS', 'ALIYUNOSS', 'BOS', 'OCI', 'OBS']);
+/** SUPPORTED_PROVIDERS lists the objstore.yml types this implementation has, for help texts and errors. */
+export const SUPPORTED_PROVIDERS: readonly string[] = ['FILESYSTEM', 'S3', 'AZURE'];
+const SUPPORTED = `supported: ${SUPPORTED_PROVIDERS.join(', ')}`;
 const ERR_PREFIX = 'objstore config: ';
 
 /**
@@ -75,6 +79,9 @@ export async function bucketFromConfig(config: string | BucketConfig, opts: Buck
     case 'S3':
       bkt = new S3Bucket(parseS3Config(conf.config), { logger: opts.logger });
       break;
+    case 'AZURE':
+      bkt = await azureFromConfig(conf.config, opts.logger);
+      break;
     default:
       if (UNSUPPORTED_TYPES.has(type)) throw new Error(`${ERR_PREFIX}type "${conf.type}" is not supported yet (${SUPPORTED})`);
       throw new Error(`${ERR_PREFIX}unknown type "${conf.type}" (${SUPPORTED})`);
@@ -94,6 +101,13 @@ function filesystemFromConfig(raw: unknown, logger: Logger | undefined): Bucket 
   }
   if (directory === '') throw m.error('directory is required');
   return new FilesystemBucket(directory);
+}
+
+async function azureFromConfig(raw: unknown, logger: Logger | undefined): Promise<Bucket> {
+  const cfg = parseAzureConfig(raw);
+  // Thanos logs the same: msi_resource is deprecated, the SDK derives it.
+  if (cfg.msiResource !== '') logger?.warn({ key: 'msi_resource' }, 'objstore config: AZURE: msi_resource is deprecated and should no longer be set');
+  return AzureBucket.open(cfg, { logger });
 }
 
 /** ObjstoreFlags mirrors Thanos's --objstore.config-file and --objstore.config (inline YAML). */

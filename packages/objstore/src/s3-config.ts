@@ -1,4 +1,6 @@
 import { ConfigMap } from './config-map.js';
+import { parseHttpConfig } from './http-config.js';
+import type { HttpConfig, TlsConfig } from './http-config.js';
 
 const MiB = 1024 * 1024;
 
@@ -13,27 +15,9 @@ export type BucketLookupType = 'auto' | 'virtual-hosted' | 'path';
 export type ChecksumMode = 'when_required' | 'when_supported';
 export type SseType = '' | 'SSE-S3' | 'SSE-KMS' | 'SSE-C';
 
-export interface S3TlsConfig {
-  caFile: string;
-  certFile: string;
-  keyFile: string;
-  serverName: string;
-  insecureSkipVerify: boolean;
-}
-
-/** S3HttpConfig mirrors Thanos `http_config`; durations are in milliseconds. */
-export interface S3HttpConfig {
-  idleConnTimeoutMs: number;
-  responseHeaderTimeoutMs: number;
-  insecureSkipVerify: boolean;
-  tlsHandshakeTimeoutMs: number;
-  expectContinueTimeoutMs: number;
-  maxIdleConns: number;
-  maxIdleConnsPerHost: number;
-  maxConnsPerHost: number;
-  disableCompression: boolean;
-  tls: S3TlsConfig;
-}
+/** S3TlsConfig and S3HttpConfig are the shared http_config types, under the names S3 code used first. */
+export type S3TlsConfig = TlsConfig;
+export type S3HttpConfig = HttpConfig;
 
 export interface S3SseConfig {
   type: SseType;
@@ -188,44 +172,6 @@ export function parseS3Config(raw: unknown): S3Config {
     checksumCalculation: checksumCalculation as ChecksumMode,
     checksumValidation: checksumValidation as ChecksumMode,
   };
-}
-
-/** parseHttpConfig reads Thanos exthttp.HTTPConfig with its defaults. */
-function parseHttpConfig(m: ConfigMap): S3HttpConfig {
-  const http: S3HttpConfig = {
-    idleConnTimeoutMs: m.duration('idle_conn_timeout', 90_000),
-    responseHeaderTimeoutMs: m.duration('response_header_timeout', 120_000),
-    insecureSkipVerify: m.bool('insecure_skip_verify'),
-    tlsHandshakeTimeoutMs: m.duration('tls_handshake_timeout', 10_000),
-    expectContinueTimeoutMs: m.duration('expect_continue_timeout', 1_000),
-    maxIdleConns: m.int('max_idle_conns', 100),
-    maxIdleConnsPerHost: m.int('max_idle_conns_per_host', 100),
-    maxConnsPerHost: m.int('max_conns_per_host', 0),
-    disableCompression: m.bool('disable_compression'),
-    tls: { caFile: '', certFile: '', keyFile: '', serverName: '', insecureSkipVerify: false },
-  };
-  const tls = m.map('tls_config');
-  http.tls = {
-    caFile: tls.string('ca_file'),
-    certFile: tls.string('cert_file'),
-    keyFile: tls.string('key_file'),
-    serverName: tls.string('server_name'),
-    insecureSkipVerify: tls.bool('insecure_skip_verify'),
-  };
-  tls.strict();
-  m.strict();
-  const counts: [string, number][] = [
-    ['max_idle_conns', http.maxIdleConns],
-    ['max_idle_conns_per_host', http.maxIdleConnsPerHost],
-    ['max_conns_per_host', http.maxConnsPerHost],
-  ];
-  for (const [key, v] of counts) {
-    if (v < 0) throw m.error(`config.http_config.${key} must not be negative, got ${v}`);
-  }
-  if ((http.tls.certFile === '') !== (http.tls.keyFile === '')) {
-    throw m.error('config.http_config.tls_config: cert_file and key_file must be set together');
-  }
-  return http;
 }
 
 function isHostPort(endpoint: string): boolean {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as http from 'node:http';
+import type * as https from 'node:https';
 import { Readable } from 'node:stream';
 
 import {
@@ -23,6 +23,7 @@ import type { RetryErrorInfo, RetryStrategyV2, RetryToken, StandardRetryToken } 
 import { DIR_DELIM } from './bucket.js';
 import type { Bucket, IterFn, IterOptions, Logger, ObjectAttributes, UploadBody, UploadOptions } from './bucket.js';
 import { ObjectNotFoundError, errorMessage, notFound } from './errors.js';
+import { httpAgents } from './http-config.js';
 import { MAX_PART_SIZE, maxAttempts, resolveRegion, usePathStyle } from './s3-config.js';
 import type { S3Config } from './s3-config.js';
 import { ObjectReader, checkRange, emptyReader, holdErrors, rangeContext, readAll, readParts, toBuffer } from './streams.js';
@@ -486,15 +487,12 @@ function sseParams(cfg: S3Config): SseParams {
 }
 
 /**
- * httpHandlerOptions maps Thanos http_config onto Node agents and the SDK's
- * handler. Node has no direct counterpart for some Go transport knobs:
- * - idle_conn_timeout: the agent's socket timeout, which Node applies to idle pooled sockets;
- * - response_header_timeout: the SDK's socket inactivity timeout, which covers
- *   waiting for headers and also a body download that stalls;
- * - max_idle_conns_per_host: maxFreeSockets (0 → Go's default of 2); max_conns_per_host: maxSockets (0 → unlimited);
- * - tls_handshake_timeout, expect_continue_timeout, max_idle_conns and
- *   disable_compression are accepted and not applied (the SDK never asks for
- *   compressed responses, and sends bodies without waiting for 100-continue).
+ * httpHandlerOptions maps Thanos http_config onto the SDK's handler (agents: see
+ * httpAgents). response_header_timeout becomes the SDK's socket inactivity
+ * timeout, which covers waiting for headers and also a body download that
+ * stalls. tls_handshake_timeout, expect_continue_timeout, max_idle_conns and
+ * disable_compression are accepted and not applied (the SDK never asks for
+ * compressed responses, and sends bodies without waiting for 100-continue).
  */
 function httpHandlerOptions(cfg: S3Config): {
   httpAgent: http.Agent;
@@ -502,34 +500,12 @@ function httpHandlerOptions(cfg: S3Config): {
   connectionTimeout: number;
   socketTimeout?: number;
 } {
-  const h = cfg.http;
-  const agentOpts: http.AgentOptions = {
-    keepAlive: true,
-    timeout: h.idleConnTimeoutMs > 0 ? h.idleConnTimeoutMs : undefined,
-    maxSockets: h.maxConnsPerHost > 0 ? h.maxConnsPerHost : Infinity,
-    maxFreeSockets: h.maxIdleConnsPerHost > 0 ? h.maxIdleConnsPerHost : 2,
-  };
-  const readTlsFile = (key: string, file: string): Buffer | undefined => {
-    if (file === '') return undefined;
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new Error(`objstore config: S3: http_config.tls_config.${key}: ${errorMessage(err)}`, { cause: err });
-    }
-  };
-  const httpsAgent = new https.Agent({
-    ...agentOpts,
-    rejectUnauthorized: !(h.insecureSkipVerify || h.tls.insecureSkipVerify),
-    ca: readTlsFile('ca_file', h.tls.caFile),
-    cert: readTlsFile('cert_file', h.tls.certFile),
-    key: readTlsFile('key_file', h.tls.keyFile),
-    servername: h.tls.serverName || undefined,
-  });
+  const agents = httpAgents(cfg.http, 'objstore config: S3: ');
   return {
-    httpAgent: new http.Agent(agentOpts),
-    httpsAgent,
+    httpAgent: agents.http,
+    httpsAgent: agents.https,
     connectionTimeout: CONNECT_TIMEOUT_MS,
-    socketTimeout: h.responseHeaderTimeoutMs > 0 ? h.responseHeaderTimeoutMs : undefined,
+    socketTimeout: cfg.http.responseHeaderTimeoutMs > 0 ? cfg.http.responseHeaderTimeoutMs : undefined,
   };
 }
 

@@ -12,11 +12,22 @@ export interface Exporter {
   stop(): Promise<void>;
 }
 
+export interface ExporterOptions {
+  /**
+   * Content-Type of /metrics (default: the Prometheus text format 0.0.4). Use
+   * OPENMETRICS_CONTENT_TYPE for OpenMetrics, e.g. to expose exemplars.
+   */
+  contentType?: string;
+}
+
+/** The OpenMetrics 1.0 content type Prometheus parses exemplars from. */
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
 /**
  * Serves `metrics` (a string, or a function called on every scrape) at /metrics in the
- * Prometheus text format 0.0.4, on a free port of 127.0.0.1.
+ * Prometheus text format 0.0.4 (or as opts.contentType says), on a free port of 127.0.0.1.
  */
-export async function startExporter(metrics: string | (() => string)): Promise<Exporter> {
+export async function startExporter(metrics: string | (() => string), opts: ExporterOptions = {}): Promise<Exporter> {
   let count = 0;
   const server = createServer((req, res) => {
     if (req.url?.split('?')[0] !== '/metrics') {
@@ -31,7 +42,7 @@ export async function startExporter(metrics: string | (() => string)): Promise<E
       return;
     }
     count++;
-    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
+    res.writeHead(200, { 'Content-Type': opts.contentType ?? 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
