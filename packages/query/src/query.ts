@@ -20,6 +20,11 @@ import { NodeDNSResolver } from './discovery/dns.js';
 import { EndpointSet, marshalStoresView } from './endpointset.js';
 import { ProxyStore } from './proxy.js';
 import { StoreQueryable } from './querier.js';
+import { RulesProxy } from './apis/rules.js';
+import { TargetsProxy } from './apis/targets.js';
+import { MetadataProxy } from './apis/metadata.js';
+import { ExemplarsProxy } from './apis/exemplars.js';
+import type { ApiEndpoint } from './apis/fanout.js';
 import type { StoreQueryableOptions } from './querier.js';
 
 export interface QueryConfig {
@@ -132,7 +137,18 @@ export class Query implements Service {
       logger: this.logger,
       routePrefix: cfg.webRoutePrefix,
     });
-    this.grpc = new StoreServer({ address: cfg.grpcAddress, store: this.proxy, info: { info: () => this.info() }, logger: this.logger });
+    // Rules, Targets, Metadata and Exemplars: fanned out to the endpoints advertising
+    // them, served over gRPC (so queries stack) and behind the HTTP API.
+    const advertising = (api: 'rules' | 'targets' | 'metricMetadata' | 'exemplars') => (): ApiEndpoint[] =>
+      this.endpoints.endpoints().filter((r) => this.endpoints.isQueryable(r) && r.info?.[api]);
+    const apiOpts = { responseTimeoutMs: cfg.responseTimeoutMs, logger: this.logger.child({ component: 'proxy' }) };
+    const apis = {
+      rules: new RulesProxy({ endpoints: advertising('rules'), ...apiOpts }),
+      targets: new TargetsProxy({ endpoints: advertising('targets'), ...apiOpts }),
+      metadata: new MetadataProxy({ endpoints: advertising('metricMetadata'), ...apiOpts }),
+      exemplars: new ExemplarsProxy({ endpoints: advertising('exemplars'), selectorLabels: cfg.selectorLabels, ...apiOpts }),
+    };
+    this.grpc = new StoreServer({ address: cfg.grpcAddress, store: this.proxy, info: { info: () => this.info() }, ...apis, logger: this.logger });
     const lookbackDeltaMs = cfg.lookbackDeltaMs > 0 ? cfg.lookbackDeltaMs : DEFAULT_LOOKBACK_DELTA;
     const timeoutMs = cfg.queryTimeoutMs > 0 ? cfg.queryTimeoutMs : Infinity;
     this.engine = new Engine({
@@ -176,6 +192,7 @@ export class Query implements Service {
       lookbackDeltaMs: cfg.lookbackDeltaMs,
       maxConcurrent: cfg.maxConcurrent,
       flags: cfg.flags,
+      apis,
       routePrefix: cfg.webRoutePrefix,
       registry: this.registry,
       logger: this.logger.child({ component: 'api' }),
@@ -196,7 +213,13 @@ export class Query implements Service {
    * left out until ready, so a query above it does not take an empty answer for data.
    */
   info(): InfoResponseInit {
-    const info = this.proxy.info();
+    const info: InfoResponseInit = {
+      ...this.proxy.info(),
+      rules: {},
+      targets: {},
+      metricMetadata: {},
+      exemplars: { minTime: -(2 ** 63), maxTime: 2 ** 63 },
+    };
     if (this.prober.notReadyReason() !== null) {
       return { ComponentType: ComponentType.QUERY, labelSets: info.labelSets };
     }

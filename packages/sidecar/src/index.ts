@@ -4,3 +4,5 @@ export { PromClient } from './promclient.js';
 export { PrometheusStore } from './prometheus-store.js';
 export type { PrometheusStoreOptions } from './prometheus-store.js';
 export { matchExternalLabels, withExternalLabels, PrefixRunSorter } from '@thanos-ts/storeapi';
+export { PrometheusAPIs, ruleGroupsFromPrometheus, targetsFromPrometheus, metadataFromPrometheus, exemplarsFromPrometheus } from './prometheus-apis.js';
+export type { PrometheusAPIsOptions } from './prometheus-apis.js';

@@ -140,6 +140,35 @@ export class PromClient {
     return (await this.api<Record<string, string>[] | null>('/api/v1/series', p, signal)) ?? [];
   }
 
+  /** /api/v1/rules, of one type ("alert", "record") or all (""). */
+  async rules(type: string, signal?: AbortSignal): Promise<PromRuleDiscovery> {
+    const p = new URLSearchParams();
+    if (type !== '') p.set('type', type);
+    return this.api<PromRuleDiscovery>('/api/v1/rules', p, signal);
+  }
+
+  /** /api/v1/targets, in one state ("active", "dropped") or any (""). */
+  async targets(state: string, signal?: AbortSignal): Promise<PromTargetDiscovery> {
+    const p = new URLSearchParams();
+    if (state !== '') p.set('state', state);
+    return this.api<PromTargetDiscovery>('/api/v1/targets', p, signal);
+  }
+
+  /** /api/v1/metadata of one metric ("" for all), at most `limit` metrics (negative: all). */
+  async metadata(metric: string, limit: number, signal?: AbortSignal): Promise<Record<string, PromMetricMeta[]>> {
+    const p = new URLSearchParams();
+    if (metric !== '') p.set('metric', metric);
+    if (limit >= 0) p.set('limit', String(limit));
+    return (await this.api<Record<string, PromMetricMeta[]> | null>('/api/v1/metadata', p, signal)) ?? {};
+  }
+
+  /** /api/v1/query_exemplars over [start, end] (ms). */
+  async exemplars(query: string, start: number, end: number, signal?: AbortSignal): Promise<PromExemplarData[]> {
+    const p = timeParams(start, end, []);
+    p.set('query', query);
+    return (await this.api<PromExemplarData[] | null>('/api/v1/query_exemplars', p, signal)) ?? [];
+  }
+
   /**
    * Remote read with STREAMED_XOR_CHUNKS: yields frames as they arrive; Prometheus's
    * own chunks are passed through untouched. A Prometheus that can only answer SAMPLES
@@ -166,6 +195,76 @@ export class PromClient {
       throw new UnavailableError(`remote read ${this.base}/api/v1/read: ${(err as Error).message}`);
     }
   }
+}
+
+// The JSON of Prometheus's /api/v1/rules, /targets, /metadata and /query_exemplars
+// (web/api/v1/api.go), as far as the sidecar reads it.
+
+export interface PromAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: string;
+  activeAt?: string;
+  value: string;
+}
+
+export interface PromRule {
+  type: 'alerting' | 'recording';
+  name: string;
+  query: string;
+  labels?: Record<string, string>;
+  health: string;
+  lastError?: string;
+  evaluationTime?: number;
+  lastEvaluation?: string;
+  // alerting only
+  state?: string;
+  duration?: number;
+  keepFiringFor?: number;
+  annotations?: Record<string, string>;
+  alerts?: PromAlert[];
+}
+
+export interface PromRuleGroup {
+  name: string;
+  file: string;
+  rules: PromRule[];
+  interval: number;
+  limit?: number;
+  evaluationTime?: number;
+  lastEvaluation?: string;
+}
+
+export interface PromRuleDiscovery {
+  groups: PromRuleGroup[];
+}
+
+export interface PromActiveTarget {
+  discoveredLabels: Record<string, string>;
+  labels: Record<string, string>;
+  scrapePool: string;
+  scrapeUrl: string;
+  globalUrl: string;
+  lastError: string;
+  lastScrape: string;
+  lastScrapeDuration: number;
+  health: string;
+}
+
+export interface PromTargetDiscovery {
+  activeTargets: PromActiveTarget[] | null;
+  droppedTargets: { discoveredLabels: Record<string, string> }[] | null;
+}
+
+export interface PromMetricMeta {
+  type: string;
+  help: string;
+  unit: string;
+}
+
+export interface PromExemplarData {
+  seriesLabels: Record<string, string>;
+  exemplars: { labels: Record<string, string>; value: string; timestamp: number }[];
 }
 
 function timeParams(start: number, end: number, matchers: readonly Matcher[]): URLSearchParams {

@@ -16,6 +16,7 @@ import type { InfoResponseInit } from '@thanos-ts/storeapi';
 import { Gauge } from 'prom-client';
 import { PromClient } from './promclient.js';
 import { PrometheusStore } from './prometheus-store.js';
+import { PrometheusAPIs } from './prometheus-apis.js';
 
 export interface SidecarConfig {
   prometheusUrl: string;
@@ -57,7 +58,17 @@ export class Sidecar {
     this.client = new PromClient(cfg.prometheusUrl);
     this.http = new HttpServer({ address: cfg.httpAddress, registry: this.registry, prober: this.prober, logger: cfg.logger });
     const store = new PrometheusStore({ client: this.client, externalLabels: () => this.extLabels, minTime: () => this.minTime });
-    this.grpc = new StoreServer({ address: cfg.grpcAddress, store, info: { info: () => this.info() }, logger: cfg.logger });
+    const apis = new PrometheusAPIs({ client: this.client, externalLabels: () => this.extLabels });
+    this.grpc = new StoreServer({
+      address: cfg.grpcAddress,
+      store,
+      info: { info: () => this.info() },
+      rules: apis,
+      targets: apis,
+      metadata: apis,
+      exemplars: apis,
+      logger: cfg.logger,
+    });
     this.upGauge = new Gauge({
       name: 'thanos_sidecar_prometheus_up',
       help: 'Boolean indicator whether the sidecar can reach its Prometheus peer.',
@@ -85,6 +96,11 @@ export class Sidecar {
         supportsWithoutReplicaLabels: true,
         tsdbInfos: [{ labels: { labels }, minTime: this.minTime, maxTime: MAX_TIME }],
       },
+      // Served from Prometheus's HTTP API (see prometheus-apis.ts), as Thanos's sidecar does.
+      rules: {},
+      targets: {},
+      metricMetadata: {},
+      exemplars: { minTime: -MAX_TIME, maxTime: MAX_TIME },
     };
   }
 

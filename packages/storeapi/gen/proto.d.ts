@@ -2990,6 +2990,2072 @@ export namespace thanos {
             type $Shape = thanos.info.StatusInfo.$Properties;
         }
     }
+
+    /**
+     * Properties of a RulesRequest.
+     * @deprecated Use thanos.RulesRequest.$Properties instead.
+     */
+    interface IRulesRequest extends thanos.RulesRequest.$Properties {
+    }
+
+    /** Represents a RulesRequest. */
+    class RulesRequest {
+
+        /**
+         * Constructs a new RulesRequest.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.RulesRequest.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** RulesRequest type. */
+        type: thanos.RulesRequest.Type;
+
+        /** RulesRequest partialResponseStrategy. */
+        partialResponseStrategy: thanos.PartialResponseStrategy;
+
+        /** RulesRequest matcherString. */
+        matcherString: string[];
+
+        /** RulesRequest ruleName. */
+        ruleName: string[];
+
+        /** RulesRequest ruleGroup. */
+        ruleGroup: string[];
+
+        /** RulesRequest file. */
+        file: string[];
+
+        /**
+         * Creates a new RulesRequest instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns RulesRequest instance
+         */
+        static create(properties: thanos.RulesRequest.$Shape): thanos.RulesRequest & thanos.RulesRequest.$Shape;
+        static create(properties?: thanos.RulesRequest.$Properties): thanos.RulesRequest;
+
+        /**
+         * Encodes the specified RulesRequest message. Does not implicitly {@link thanos.RulesRequest.verify|verify} messages.
+         * @param message RulesRequest message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.RulesRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a RulesRequest message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.RulesRequest & thanos.RulesRequest.$Shape} RulesRequest
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.RulesRequest & thanos.RulesRequest.$Shape;
+
+        /**
+         * Gets the type url for RulesRequest
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace RulesRequest {
+
+        /** Properties of a RulesRequest. */
+        interface $Properties {
+
+            /** RulesRequest type */
+            type?: (thanos.RulesRequest.Type|null);
+
+            /** RulesRequest partialResponseStrategy */
+            partialResponseStrategy?: (thanos.PartialResponseStrategy|null);
+
+            /** RulesRequest matcherString */
+            matcherString?: (string[]|null);
+
+            /** RulesRequest ruleName */
+            ruleName?: (string[]|null);
+
+            /** RulesRequest ruleGroup */
+            ruleGroup?: (string[]|null);
+
+            /** RulesRequest file */
+            file?: (string[]|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a RulesRequest. */
+        type $Shape = thanos.RulesRequest.$Properties;
+
+        /** Type enum. */
+        enum Type {
+
+            /** ALL value */
+            ALL = 0,
+
+            /** ALERT value */
+            ALERT = 1,
+
+            /** RECORD value */
+            RECORD = 2
+        }
+    }
+
+    /**
+     * Properties of a RulesResponse.
+     * @deprecated Use thanos.RulesResponse.$Properties instead.
+     */
+    interface IRulesResponse extends thanos.RulesResponse.$Properties {
+    }
+
+    /** Represents a RulesResponse. */
+    class RulesResponse {
+
+        /**
+         * Constructs a new RulesResponse.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.RulesResponse.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** RulesResponse group. */
+        group?: (thanos.RuleGroup.$Properties|null);
+
+        /** RulesResponse warning. */
+        warning?: (string|null);
+
+        /** RulesResponse result. */
+        result?: ("group"|"warning");
+
+        /**
+         * Creates a new RulesResponse instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns RulesResponse instance
+         */
+        static create(properties: thanos.RulesResponse.$Shape): thanos.RulesResponse & thanos.RulesResponse.$Shape;
+        static create(properties?: thanos.RulesResponse.$Properties): thanos.RulesResponse;
+
+        /**
+         * Encodes the specified RulesResponse message. Does not implicitly {@link thanos.RulesResponse.verify|verify} messages.
+         * @param message RulesResponse message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.RulesResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a RulesResponse message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.RulesResponse & thanos.RulesResponse.$Shape} RulesResponse
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.RulesResponse & thanos.RulesResponse.$Shape;
+
+        /**
+         * Gets the type url for RulesResponse
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace RulesResponse {
+
+        /** Properties of a RulesResponse. */
+        interface $Properties {
+
+            /** RulesResponse group */
+            group?: (thanos.RuleGroup.$Properties|null);
+
+            /** RulesResponse warning */
+            warning?: (string|null);
+
+            /** RulesResponse result */
+            result?: ("group"|"warning");
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Narrowed shape of a RulesResponse. */
+        type $Shape = {
+          group?: thanos.RuleGroup.$Shape|null;
+          warning?: string|null;
+          $unknowns?: Uint8Array[];
+        } & (
+          ({ result?: undefined; group?: null; warning?: null }|{ result?: "group"; group: thanos.RuleGroup.$Shape; warning?: null }|{ result?: "warning"; group?: null; warning: string })
+        );
+    }
+
+    /**
+     * Properties of a RuleGroups.
+     * @deprecated Use thanos.RuleGroups.$Properties instead.
+     */
+    interface IRuleGroups extends thanos.RuleGroups.$Properties {
+    }
+
+    /** Represents a RuleGroups. */
+    class RuleGroups {
+
+        /**
+         * Constructs a new RuleGroups.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.RuleGroups.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** RuleGroups groups. */
+        groups: thanos.RuleGroup.$Properties[];
+
+        /**
+         * Creates a new RuleGroups instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns RuleGroups instance
+         */
+        static create(properties: thanos.RuleGroups.$Shape): thanos.RuleGroups & thanos.RuleGroups.$Shape;
+        static create(properties?: thanos.RuleGroups.$Properties): thanos.RuleGroups;
+
+        /**
+         * Encodes the specified RuleGroups message. Does not implicitly {@link thanos.RuleGroups.verify|verify} messages.
+         * @param message RuleGroups message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.RuleGroups.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a RuleGroups message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.RuleGroups & thanos.RuleGroups.$Shape} RuleGroups
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.RuleGroups & thanos.RuleGroups.$Shape;
+
+        /**
+         * Gets the type url for RuleGroups
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace RuleGroups {
+
+        /** Properties of a RuleGroups. */
+        interface $Properties {
+
+            /** RuleGroups groups */
+            groups?: (thanos.RuleGroup.$Properties[]|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a RuleGroups. */
+        type $Shape = {
+          groups?: thanos.RuleGroup.$Shape[]|null;
+          $unknowns?: Uint8Array[];
+        };
+    }
+
+    /**
+     * Properties of a RuleGroup.
+     * @deprecated Use thanos.RuleGroup.$Properties instead.
+     */
+    interface IRuleGroup extends thanos.RuleGroup.$Properties {
+    }
+
+    /** Represents a RuleGroup. */
+    class RuleGroup {
+
+        /**
+         * Constructs a new RuleGroup.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.RuleGroup.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** RuleGroup name. */
+        name: string;
+
+        /** RuleGroup file. */
+        file: string;
+
+        /** RuleGroup rules. */
+        rules: thanos.Rule.$Properties[];
+
+        /** RuleGroup interval. */
+        interval: number;
+
+        /** RuleGroup evaluationDurationSeconds. */
+        evaluationDurationSeconds: number;
+
+        /** RuleGroup lastEvaluation. */
+        lastEvaluation?: (google.protobuf.Timestamp.$Properties|null);
+
+        /** RuleGroup limit. */
+        limit: number;
+
+        /** RuleGroup PartialResponseStrategy. */
+        PartialResponseStrategy: thanos.PartialResponseStrategy;
+
+        /**
+         * Creates a new RuleGroup instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns RuleGroup instance
+         */
+        static create(properties: thanos.RuleGroup.$Shape): thanos.RuleGroup & thanos.RuleGroup.$Shape;
+        static create(properties?: thanos.RuleGroup.$Properties): thanos.RuleGroup;
+
+        /**
+         * Encodes the specified RuleGroup message. Does not implicitly {@link thanos.RuleGroup.verify|verify} messages.
+         * @param message RuleGroup message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.RuleGroup.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a RuleGroup message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.RuleGroup & thanos.RuleGroup.$Shape} RuleGroup
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.RuleGroup & thanos.RuleGroup.$Shape;
+
+        /**
+         * Gets the type url for RuleGroup
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace RuleGroup {
+
+        /** Properties of a RuleGroup. */
+        interface $Properties {
+
+            /** RuleGroup name */
+            name?: (string|null);
+
+            /** RuleGroup file */
+            file?: (string|null);
+
+            /** RuleGroup rules */
+            rules?: (thanos.Rule.$Properties[]|null);
+
+            /** RuleGroup interval */
+            interval?: (number|null);
+
+            /** RuleGroup evaluationDurationSeconds */
+            evaluationDurationSeconds?: (number|null);
+
+            /** RuleGroup lastEvaluation */
+            lastEvaluation?: (google.protobuf.Timestamp.$Properties|null);
+
+            /** RuleGroup limit */
+            limit?: (number|null);
+
+            /** RuleGroup PartialResponseStrategy */
+            PartialResponseStrategy?: (thanos.PartialResponseStrategy|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a RuleGroup. */
+        type $Shape = {
+          name?: string|null;
+          file?: string|null;
+          rules?: thanos.Rule.$Shape[]|null;
+          interval?: number|null;
+          evaluationDurationSeconds?: number|null;
+          lastEvaluation?: google.protobuf.Timestamp.$Shape|null;
+          limit?: number|null;
+          PartialResponseStrategy?: thanos.PartialResponseStrategy|null;
+          $unknowns?: Uint8Array[];
+        };
+    }
+
+    /**
+     * Properties of a Rule.
+     * @deprecated Use thanos.Rule.$Properties instead.
+     */
+    interface IRule extends thanos.Rule.$Properties {
+    }
+
+    /** Represents a Rule. */
+    class Rule {
+
+        /**
+         * Constructs a new Rule.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.Rule.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** Rule recording. */
+        recording?: (thanos.RecordingRule.$Properties|null);
+
+        /** Rule alert. */
+        alert?: (thanos.Alert.$Properties|null);
+
+        /** Rule result. */
+        result?: ("recording"|"alert");
+
+        /**
+         * Creates a new Rule instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns Rule instance
+         */
+        static create(properties: thanos.Rule.$Shape): thanos.Rule & thanos.Rule.$Shape;
+        static create(properties?: thanos.Rule.$Properties): thanos.Rule;
+
+        /**
+         * Encodes the specified Rule message. Does not implicitly {@link thanos.Rule.verify|verify} messages.
+         * @param message Rule message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.Rule.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a Rule message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.Rule & thanos.Rule.$Shape} Rule
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.Rule & thanos.Rule.$Shape;
+
+        /**
+         * Gets the type url for Rule
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace Rule {
+
+        /** Properties of a Rule. */
+        interface $Properties {
+
+            /** Rule recording */
+            recording?: (thanos.RecordingRule.$Properties|null);
+
+            /** Rule alert */
+            alert?: (thanos.Alert.$Properties|null);
+
+            /** Rule result */
+            result?: ("recording"|"alert");
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Narrowed shape of a Rule. */
+        type $Shape = {
+          recording?: thanos.RecordingRule.$Shape|null;
+          alert?: thanos.Alert.$Shape|null;
+          $unknowns?: Uint8Array[];
+        } & (
+          ({ result?: undefined; recording?: null; alert?: null }|{ result?: "recording"; recording: thanos.RecordingRule.$Shape; alert?: null }|{ result?: "alert"; recording?: null; alert: thanos.Alert.$Shape })
+        );
+    }
+
+    /** AlertState enum. */
+    enum AlertState {
+
+        /** UNKNOWN value */
+        UNKNOWN = 0,
+
+        /** INACTIVE value */
+        INACTIVE = 1,
+
+        /** PENDING value */
+        PENDING = 2,
+
+        /** FIRING value */
+        FIRING = 3
+    }
+
+    /**
+     * Properties of an AlertInstance.
+     * @deprecated Use thanos.AlertInstance.$Properties instead.
+     */
+    interface IAlertInstance extends thanos.AlertInstance.$Properties {
+    }
+
+    /** Represents an AlertInstance. */
+    class AlertInstance {
+
+        /**
+         * Constructs a new AlertInstance.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.AlertInstance.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** AlertInstance labels. */
+        labels?: (thanos.ZLabelSet.$Properties|null);
+
+        /** AlertInstance annotations. */
+        annotations?: (thanos.ZLabelSet.$Properties|null);
+
+        /** AlertInstance state. */
+        state: thanos.AlertState;
+
+        /** AlertInstance activeAt. */
+        activeAt?: (google.protobuf.Timestamp.$Properties|null);
+
+        /** AlertInstance value. */
+        value: string;
+
+        /** AlertInstance PartialResponseStrategy. */
+        PartialResponseStrategy: thanos.PartialResponseStrategy;
+
+        /**
+         * Creates a new AlertInstance instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns AlertInstance instance
+         */
+        static create(properties: thanos.AlertInstance.$Shape): thanos.AlertInstance & thanos.AlertInstance.$Shape;
+        static create(properties?: thanos.AlertInstance.$Properties): thanos.AlertInstance;
+
+        /**
+         * Encodes the specified AlertInstance message. Does not implicitly {@link thanos.AlertInstance.verify|verify} messages.
+         * @param message AlertInstance message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.AlertInstance.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes an AlertInstance message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.AlertInstance & thanos.AlertInstance.$Shape} AlertInstance
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.AlertInstance & thanos.AlertInstance.$Shape;
+
+        /**
+         * Gets the type url for AlertInstance
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace AlertInstance {
+
+        /** Properties of an AlertInstance. */
+        interface $Properties {
+
+            /** AlertInstance labels */
+            labels?: (thanos.ZLabelSet.$Properties|null);
+
+            /** AlertInstance annotations */
+            annotations?: (thanos.ZLabelSet.$Properties|null);
+
+            /** AlertInstance state */
+            state?: (thanos.AlertState|null);
+
+            /** AlertInstance activeAt */
+            activeAt?: (google.protobuf.Timestamp.$Properties|null);
+
+            /** AlertInstance value */
+            value?: (string|null);
+
+            /** AlertInstance PartialResponseStrategy */
+            PartialResponseStrategy?: (thanos.PartialResponseStrategy|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of an AlertInstance. */
+        type $Shape = thanos.AlertInstance.$Properties;
+    }
+
+    /**
+     * Properties of an Alert.
+     * @deprecated Use thanos.Alert.$Properties instead.
+     */
+    interface IAlert extends thanos.Alert.$Properties {
+    }
+
+    /** Represents an Alert. */
+    class Alert {
+
+        /**
+         * Constructs a new Alert.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.Alert.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** Alert state. */
+        state: thanos.AlertState;
+
+        /** Alert name. */
+        name: string;
+
+        /** Alert query. */
+        query: string;
+
+        /** Alert durationSeconds. */
+        durationSeconds: number;
+
+        /** Alert labels. */
+        labels?: (thanos.ZLabelSet.$Properties|null);
+
+        /** Alert annotations. */
+        annotations?: (thanos.ZLabelSet.$Properties|null);
+
+        /** Alert alerts. */
+        alerts: thanos.AlertInstance.$Properties[];
+
+        /** Alert health. */
+        health: string;
+
+        /** Alert lastError. */
+        lastError: string;
+
+        /** Alert evaluationDurationSeconds. */
+        evaluationDurationSeconds: number;
+
+        /** Alert lastEvaluation. */
+        lastEvaluation?: (google.protobuf.Timestamp.$Properties|null);
+
+        /** Alert keepFiringForSeconds. */
+        keepFiringForSeconds: number;
+
+        /**
+         * Creates a new Alert instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns Alert instance
+         */
+        static create(properties: thanos.Alert.$Shape): thanos.Alert & thanos.Alert.$Shape;
+        static create(properties?: thanos.Alert.$Properties): thanos.Alert;
+
+        /**
+         * Encodes the specified Alert message. Does not implicitly {@link thanos.Alert.verify|verify} messages.
+         * @param message Alert message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.Alert.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes an Alert message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.Alert & thanos.Alert.$Shape} Alert
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.Alert & thanos.Alert.$Shape;
+
+        /**
+         * Gets the type url for Alert
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace Alert {
+
+        /** Properties of an Alert. */
+        interface $Properties {
+
+            /** Alert state */
+            state?: (thanos.AlertState|null);
+
+            /** Alert name */
+            name?: (string|null);
+
+            /** Alert query */
+            query?: (string|null);
+
+            /** Alert durationSeconds */
+            durationSeconds?: (number|null);
+
+            /** Alert labels */
+            labels?: (thanos.ZLabelSet.$Properties|null);
+
+            /** Alert annotations */
+            annotations?: (thanos.ZLabelSet.$Properties|null);
+
+            /** Alert alerts */
+            alerts?: (thanos.AlertInstance.$Properties[]|null);
+
+            /** Alert health */
+            health?: (string|null);
+
+            /** Alert lastError */
+            lastError?: (string|null);
+
+            /** Alert evaluationDurationSeconds */
+            evaluationDurationSeconds?: (number|null);
+
+            /** Alert lastEvaluation */
+            lastEvaluation?: (google.protobuf.Timestamp.$Properties|null);
+
+            /** Alert keepFiringForSeconds */
+            keepFiringForSeconds?: (number|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of an Alert. */
+        type $Shape = thanos.Alert.$Properties;
+    }
+
+    /**
+     * Properties of a RecordingRule.
+     * @deprecated Use thanos.RecordingRule.$Properties instead.
+     */
+    interface IRecordingRule extends thanos.RecordingRule.$Properties {
+    }
+
+    /** Represents a RecordingRule. */
+    class RecordingRule {
+
+        /**
+         * Constructs a new RecordingRule.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.RecordingRule.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** RecordingRule name. */
+        name: string;
+
+        /** RecordingRule query. */
+        query: string;
+
+        /** RecordingRule labels. */
+        labels?: (thanos.ZLabelSet.$Properties|null);
+
+        /** RecordingRule health. */
+        health: string;
+
+        /** RecordingRule lastError. */
+        lastError: string;
+
+        /** RecordingRule evaluationDurationSeconds. */
+        evaluationDurationSeconds: number;
+
+        /** RecordingRule lastEvaluation. */
+        lastEvaluation?: (google.protobuf.Timestamp.$Properties|null);
+
+        /**
+         * Creates a new RecordingRule instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns RecordingRule instance
+         */
+        static create(properties: thanos.RecordingRule.$Shape): thanos.RecordingRule & thanos.RecordingRule.$Shape;
+        static create(properties?: thanos.RecordingRule.$Properties): thanos.RecordingRule;
+
+        /**
+         * Encodes the specified RecordingRule message. Does not implicitly {@link thanos.RecordingRule.verify|verify} messages.
+         * @param message RecordingRule message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.RecordingRule.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a RecordingRule message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.RecordingRule & thanos.RecordingRule.$Shape} RecordingRule
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.RecordingRule & thanos.RecordingRule.$Shape;
+
+        /**
+         * Gets the type url for RecordingRule
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace RecordingRule {
+
+        /** Properties of a RecordingRule. */
+        interface $Properties {
+
+            /** RecordingRule name */
+            name?: (string|null);
+
+            /** RecordingRule query */
+            query?: (string|null);
+
+            /** RecordingRule labels */
+            labels?: (thanos.ZLabelSet.$Properties|null);
+
+            /** RecordingRule health */
+            health?: (string|null);
+
+            /** RecordingRule lastError */
+            lastError?: (string|null);
+
+            /** RecordingRule evaluationDurationSeconds */
+            evaluationDurationSeconds?: (number|null);
+
+            /** RecordingRule lastEvaluation */
+            lastEvaluation?: (google.protobuf.Timestamp.$Properties|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a RecordingRule. */
+        type $Shape = thanos.RecordingRule.$Properties;
+    }
+
+    /**
+     * Properties of a TargetsRequest.
+     * @deprecated Use thanos.TargetsRequest.$Properties instead.
+     */
+    interface ITargetsRequest extends thanos.TargetsRequest.$Properties {
+    }
+
+    /** Represents a TargetsRequest. */
+    class TargetsRequest {
+
+        /**
+         * Constructs a new TargetsRequest.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.TargetsRequest.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** TargetsRequest state. */
+        state: thanos.TargetsRequest.State;
+
+        /** TargetsRequest partialResponseStrategy. */
+        partialResponseStrategy: thanos.PartialResponseStrategy;
+
+        /**
+         * Creates a new TargetsRequest instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns TargetsRequest instance
+         */
+        static create(properties: thanos.TargetsRequest.$Shape): thanos.TargetsRequest & thanos.TargetsRequest.$Shape;
+        static create(properties?: thanos.TargetsRequest.$Properties): thanos.TargetsRequest;
+
+        /**
+         * Encodes the specified TargetsRequest message. Does not implicitly {@link thanos.TargetsRequest.verify|verify} messages.
+         * @param message TargetsRequest message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.TargetsRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a TargetsRequest message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.TargetsRequest & thanos.TargetsRequest.$Shape} TargetsRequest
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.TargetsRequest & thanos.TargetsRequest.$Shape;
+
+        /**
+         * Gets the type url for TargetsRequest
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace TargetsRequest {
+
+        /** Properties of a TargetsRequest. */
+        interface $Properties {
+
+            /** TargetsRequest state */
+            state?: (thanos.TargetsRequest.State|null);
+
+            /** TargetsRequest partialResponseStrategy */
+            partialResponseStrategy?: (thanos.PartialResponseStrategy|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a TargetsRequest. */
+        type $Shape = thanos.TargetsRequest.$Properties;
+
+        /** State enum. */
+        enum State {
+
+            /** ANY value */
+            ANY = 0,
+
+            /** ACTIVE value */
+            ACTIVE = 1,
+
+            /** DROPPED value */
+            DROPPED = 2
+        }
+    }
+
+    /**
+     * Properties of a TargetsResponse.
+     * @deprecated Use thanos.TargetsResponse.$Properties instead.
+     */
+    interface ITargetsResponse extends thanos.TargetsResponse.$Properties {
+    }
+
+    /** Represents a TargetsResponse. */
+    class TargetsResponse {
+
+        /**
+         * Constructs a new TargetsResponse.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.TargetsResponse.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** TargetsResponse targets. */
+        targets?: (thanos.TargetDiscovery.$Properties|null);
+
+        /** TargetsResponse warning. */
+        warning?: (string|null);
+
+        /** TargetsResponse result. */
+        result?: ("targets"|"warning");
+
+        /**
+         * Creates a new TargetsResponse instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns TargetsResponse instance
+         */
+        static create(properties: thanos.TargetsResponse.$Shape): thanos.TargetsResponse & thanos.TargetsResponse.$Shape;
+        static create(properties?: thanos.TargetsResponse.$Properties): thanos.TargetsResponse;
+
+        /**
+         * Encodes the specified TargetsResponse message. Does not implicitly {@link thanos.TargetsResponse.verify|verify} messages.
+         * @param message TargetsResponse message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.TargetsResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a TargetsResponse message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.TargetsResponse & thanos.TargetsResponse.$Shape} TargetsResponse
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.TargetsResponse & thanos.TargetsResponse.$Shape;
+
+        /**
+         * Gets the type url for TargetsResponse
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace TargetsResponse {
+
+        /** Properties of a TargetsResponse. */
+        interface $Properties {
+
+            /** TargetsResponse targets */
+            targets?: (thanos.TargetDiscovery.$Properties|null);
+
+            /** TargetsResponse warning */
+            warning?: (string|null);
+
+            /** TargetsResponse result */
+            result?: ("targets"|"warning");
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Narrowed shape of a TargetsResponse. */
+        type $Shape = {
+          targets?: thanos.TargetDiscovery.$Shape|null;
+          warning?: string|null;
+          $unknowns?: Uint8Array[];
+        } & (
+          ({ result?: undefined; targets?: null; warning?: null }|{ result?: "targets"; targets: thanos.TargetDiscovery.$Shape; warning?: null }|{ result?: "warning"; targets?: null; warning: string })
+        );
+    }
+
+    /**
+     * Properties of a TargetDiscovery.
+     * @deprecated Use thanos.TargetDiscovery.$Properties instead.
+     */
+    interface ITargetDiscovery extends thanos.TargetDiscovery.$Properties {
+    }
+
+    /** Represents a TargetDiscovery. */
+    class TargetDiscovery {
+
+        /**
+         * Constructs a new TargetDiscovery.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.TargetDiscovery.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** TargetDiscovery activeTargets. */
+        activeTargets: thanos.ActiveTarget.$Properties[];
+
+        /** TargetDiscovery droppedTargets. */
+        droppedTargets: thanos.DroppedTarget.$Properties[];
+
+        /**
+         * Creates a new TargetDiscovery instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns TargetDiscovery instance
+         */
+        static create(properties: thanos.TargetDiscovery.$Shape): thanos.TargetDiscovery & thanos.TargetDiscovery.$Shape;
+        static create(properties?: thanos.TargetDiscovery.$Properties): thanos.TargetDiscovery;
+
+        /**
+         * Encodes the specified TargetDiscovery message. Does not implicitly {@link thanos.TargetDiscovery.verify|verify} messages.
+         * @param message TargetDiscovery message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.TargetDiscovery.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a TargetDiscovery message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.TargetDiscovery & thanos.TargetDiscovery.$Shape} TargetDiscovery
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.TargetDiscovery & thanos.TargetDiscovery.$Shape;
+
+        /**
+         * Gets the type url for TargetDiscovery
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace TargetDiscovery {
+
+        /** Properties of a TargetDiscovery. */
+        interface $Properties {
+
+            /** TargetDiscovery activeTargets */
+            activeTargets?: (thanos.ActiveTarget.$Properties[]|null);
+
+            /** TargetDiscovery droppedTargets */
+            droppedTargets?: (thanos.DroppedTarget.$Properties[]|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a TargetDiscovery. */
+        type $Shape = thanos.TargetDiscovery.$Properties;
+    }
+
+    /** TargetHealth enum. */
+    enum TargetHealth {
+
+        /** DOWN value */
+        DOWN = 0,
+
+        /** UP value */
+        UP = 1,
+
+        /** UNKNOWN value */
+        UNKNOWN = 2
+    }
+
+    /**
+     * Properties of an ActiveTarget.
+     * @deprecated Use thanos.ActiveTarget.$Properties instead.
+     */
+    interface IActiveTarget extends thanos.ActiveTarget.$Properties {
+    }
+
+    /** Represents an ActiveTarget. */
+    class ActiveTarget {
+
+        /**
+         * Constructs a new ActiveTarget.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.ActiveTarget.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** ActiveTarget discoveredLabels. */
+        discoveredLabels?: (thanos.ZLabelSet.$Properties|null);
+
+        /** ActiveTarget labels. */
+        labels?: (thanos.ZLabelSet.$Properties|null);
+
+        /** ActiveTarget scrapePool. */
+        scrapePool: string;
+
+        /** ActiveTarget scrapeUrl. */
+        scrapeUrl: string;
+
+        /** ActiveTarget globalUrl. */
+        globalUrl: string;
+
+        /** ActiveTarget lastError. */
+        lastError: string;
+
+        /** ActiveTarget lastScrape. */
+        lastScrape?: (google.protobuf.Timestamp.$Properties|null);
+
+        /** ActiveTarget lastScrapeDuration. */
+        lastScrapeDuration: number;
+
+        /** ActiveTarget health. */
+        health: thanos.TargetHealth;
+
+        /**
+         * Creates a new ActiveTarget instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns ActiveTarget instance
+         */
+        static create(properties: thanos.ActiveTarget.$Shape): thanos.ActiveTarget & thanos.ActiveTarget.$Shape;
+        static create(properties?: thanos.ActiveTarget.$Properties): thanos.ActiveTarget;
+
+        /**
+         * Encodes the specified ActiveTarget message. Does not implicitly {@link thanos.ActiveTarget.verify|verify} messages.
+         * @param message ActiveTarget message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.ActiveTarget.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes an ActiveTarget message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.ActiveTarget & thanos.ActiveTarget.$Shape} ActiveTarget
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.ActiveTarget & thanos.ActiveTarget.$Shape;
+
+        /**
+         * Gets the type url for ActiveTarget
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace ActiveTarget {
+
+        /** Properties of an ActiveTarget. */
+        interface $Properties {
+
+            /** ActiveTarget discoveredLabels */
+            discoveredLabels?: (thanos.ZLabelSet.$Properties|null);
+
+            /** ActiveTarget labels */
+            labels?: (thanos.ZLabelSet.$Properties|null);
+
+            /** ActiveTarget scrapePool */
+            scrapePool?: (string|null);
+
+            /** ActiveTarget scrapeUrl */
+            scrapeUrl?: (string|null);
+
+            /** ActiveTarget globalUrl */
+            globalUrl?: (string|null);
+
+            /** ActiveTarget lastError */
+            lastError?: (string|null);
+
+            /** ActiveTarget lastScrape */
+            lastScrape?: (google.protobuf.Timestamp.$Properties|null);
+
+            /** ActiveTarget lastScrapeDuration */
+            lastScrapeDuration?: (number|null);
+
+            /** ActiveTarget health */
+            health?: (thanos.TargetHealth|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of an ActiveTarget. */
+        type $Shape = thanos.ActiveTarget.$Properties;
+    }
+
+    /**
+     * Properties of a DroppedTarget.
+     * @deprecated Use thanos.DroppedTarget.$Properties instead.
+     */
+    interface IDroppedTarget extends thanos.DroppedTarget.$Properties {
+    }
+
+    /** Represents a DroppedTarget. */
+    class DroppedTarget {
+
+        /**
+         * Constructs a new DroppedTarget.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.DroppedTarget.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** DroppedTarget discoveredLabels. */
+        discoveredLabels?: (thanos.ZLabelSet.$Properties|null);
+
+        /**
+         * Creates a new DroppedTarget instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns DroppedTarget instance
+         */
+        static create(properties: thanos.DroppedTarget.$Shape): thanos.DroppedTarget & thanos.DroppedTarget.$Shape;
+        static create(properties?: thanos.DroppedTarget.$Properties): thanos.DroppedTarget;
+
+        /**
+         * Encodes the specified DroppedTarget message. Does not implicitly {@link thanos.DroppedTarget.verify|verify} messages.
+         * @param message DroppedTarget message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.DroppedTarget.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a DroppedTarget message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.DroppedTarget & thanos.DroppedTarget.$Shape} DroppedTarget
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.DroppedTarget & thanos.DroppedTarget.$Shape;
+
+        /**
+         * Gets the type url for DroppedTarget
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace DroppedTarget {
+
+        /** Properties of a DroppedTarget. */
+        interface $Properties {
+
+            /** DroppedTarget discoveredLabels */
+            discoveredLabels?: (thanos.ZLabelSet.$Properties|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a DroppedTarget. */
+        type $Shape = thanos.DroppedTarget.$Properties;
+    }
+
+    /**
+     * Properties of a MetricMetadataRequest.
+     * @deprecated Use thanos.MetricMetadataRequest.$Properties instead.
+     */
+    interface IMetricMetadataRequest extends thanos.MetricMetadataRequest.$Properties {
+    }
+
+    /** Represents a MetricMetadataRequest. */
+    class MetricMetadataRequest {
+
+        /**
+         * Constructs a new MetricMetadataRequest.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.MetricMetadataRequest.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** MetricMetadataRequest metric. */
+        metric: string;
+
+        /** MetricMetadataRequest limit. */
+        limit: number;
+
+        /** MetricMetadataRequest partialResponseStrategy. */
+        partialResponseStrategy: thanos.PartialResponseStrategy;
+
+        /**
+         * Creates a new MetricMetadataRequest instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns MetricMetadataRequest instance
+         */
+        static create(properties: thanos.MetricMetadataRequest.$Shape): thanos.MetricMetadataRequest & thanos.MetricMetadataRequest.$Shape;
+        static create(properties?: thanos.MetricMetadataRequest.$Properties): thanos.MetricMetadataRequest;
+
+        /**
+         * Encodes the specified MetricMetadataRequest message. Does not implicitly {@link thanos.MetricMetadataRequest.verify|verify} messages.
+         * @param message MetricMetadataRequest message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.MetricMetadataRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a MetricMetadataRequest message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.MetricMetadataRequest & thanos.MetricMetadataRequest.$Shape} MetricMetadataRequest
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.MetricMetadataRequest & thanos.MetricMetadataRequest.$Shape;
+
+        /**
+         * Gets the type url for MetricMetadataRequest
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace MetricMetadataRequest {
+
+        /** Properties of a MetricMetadataRequest. */
+        interface $Properties {
+
+            /** MetricMetadataRequest metric */
+            metric?: (string|null);
+
+            /** MetricMetadataRequest limit */
+            limit?: (number|null);
+
+            /** MetricMetadataRequest partialResponseStrategy */
+            partialResponseStrategy?: (thanos.PartialResponseStrategy|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a MetricMetadataRequest. */
+        type $Shape = thanos.MetricMetadataRequest.$Properties;
+    }
+
+    /**
+     * Properties of a MetricMetadataResponse.
+     * @deprecated Use thanos.MetricMetadataResponse.$Properties instead.
+     */
+    interface IMetricMetadataResponse extends thanos.MetricMetadataResponse.$Properties {
+    }
+
+    /** Represents a MetricMetadataResponse. */
+    class MetricMetadataResponse {
+
+        /**
+         * Constructs a new MetricMetadataResponse.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.MetricMetadataResponse.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** MetricMetadataResponse metadata. */
+        metadata?: (thanos.MetricMetadata.$Properties|null);
+
+        /** MetricMetadataResponse warning. */
+        warning?: (string|null);
+
+        /** MetricMetadataResponse result. */
+        result?: ("metadata"|"warning");
+
+        /**
+         * Creates a new MetricMetadataResponse instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns MetricMetadataResponse instance
+         */
+        static create(properties: thanos.MetricMetadataResponse.$Shape): thanos.MetricMetadataResponse & thanos.MetricMetadataResponse.$Shape;
+        static create(properties?: thanos.MetricMetadataResponse.$Properties): thanos.MetricMetadataResponse;
+
+        /**
+         * Encodes the specified MetricMetadataResponse message. Does not implicitly {@link thanos.MetricMetadataResponse.verify|verify} messages.
+         * @param message MetricMetadataResponse message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.MetricMetadataResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a MetricMetadataResponse message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.MetricMetadataResponse & thanos.MetricMetadataResponse.$Shape} MetricMetadataResponse
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.MetricMetadataResponse & thanos.MetricMetadataResponse.$Shape;
+
+        /**
+         * Gets the type url for MetricMetadataResponse
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace MetricMetadataResponse {
+
+        /** Properties of a MetricMetadataResponse. */
+        interface $Properties {
+
+            /** MetricMetadataResponse metadata */
+            metadata?: (thanos.MetricMetadata.$Properties|null);
+
+            /** MetricMetadataResponse warning */
+            warning?: (string|null);
+
+            /** MetricMetadataResponse result */
+            result?: ("metadata"|"warning");
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Narrowed shape of a MetricMetadataResponse. */
+        type $Shape = {
+          metadata?: thanos.MetricMetadata.$Shape|null;
+          warning?: string|null;
+          $unknowns?: Uint8Array[];
+        } & (
+          ({ result?: undefined; metadata?: null; warning?: null }|{ result?: "metadata"; metadata: thanos.MetricMetadata.$Shape; warning?: null }|{ result?: "warning"; metadata?: null; warning: string })
+        );
+    }
+
+    /**
+     * Properties of a MetricMetadata.
+     * @deprecated Use thanos.MetricMetadata.$Properties instead.
+     */
+    interface IMetricMetadata extends thanos.MetricMetadata.$Properties {
+    }
+
+    /** Represents a MetricMetadata. */
+    class MetricMetadata {
+
+        /**
+         * Constructs a new MetricMetadata.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.MetricMetadata.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** MetricMetadata metadata. */
+        metadata: { [k: string]: thanos.MetricMetadataEntry.$Properties };
+
+        /**
+         * Creates a new MetricMetadata instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns MetricMetadata instance
+         */
+        static create(properties: thanos.MetricMetadata.$Shape): thanos.MetricMetadata & thanos.MetricMetadata.$Shape;
+        static create(properties?: thanos.MetricMetadata.$Properties): thanos.MetricMetadata;
+
+        /**
+         * Encodes the specified MetricMetadata message. Does not implicitly {@link thanos.MetricMetadata.verify|verify} messages.
+         * @param message MetricMetadata message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.MetricMetadata.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a MetricMetadata message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.MetricMetadata & thanos.MetricMetadata.$Shape} MetricMetadata
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.MetricMetadata & thanos.MetricMetadata.$Shape;
+
+        /**
+         * Gets the type url for MetricMetadata
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace MetricMetadata {
+
+        /** Properties of a MetricMetadata. */
+        interface $Properties {
+
+            /** MetricMetadata metadata */
+            metadata?: ({ [k: string]: thanos.MetricMetadataEntry.$Properties }|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a MetricMetadata. */
+        type $Shape = thanos.MetricMetadata.$Properties;
+    }
+
+    /**
+     * Properties of a MetricMetadataEntry.
+     * @deprecated Use thanos.MetricMetadataEntry.$Properties instead.
+     */
+    interface IMetricMetadataEntry extends thanos.MetricMetadataEntry.$Properties {
+    }
+
+    /** Represents a MetricMetadataEntry. */
+    class MetricMetadataEntry {
+
+        /**
+         * Constructs a new MetricMetadataEntry.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.MetricMetadataEntry.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** MetricMetadataEntry metas. */
+        metas: thanos.Meta.$Properties[];
+
+        /**
+         * Creates a new MetricMetadataEntry instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns MetricMetadataEntry instance
+         */
+        static create(properties: thanos.MetricMetadataEntry.$Shape): thanos.MetricMetadataEntry & thanos.MetricMetadataEntry.$Shape;
+        static create(properties?: thanos.MetricMetadataEntry.$Properties): thanos.MetricMetadataEntry;
+
+        /**
+         * Encodes the specified MetricMetadataEntry message. Does not implicitly {@link thanos.MetricMetadataEntry.verify|verify} messages.
+         * @param message MetricMetadataEntry message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.MetricMetadataEntry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a MetricMetadataEntry message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.MetricMetadataEntry & thanos.MetricMetadataEntry.$Shape} MetricMetadataEntry
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.MetricMetadataEntry & thanos.MetricMetadataEntry.$Shape;
+
+        /**
+         * Gets the type url for MetricMetadataEntry
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace MetricMetadataEntry {
+
+        /** Properties of a MetricMetadataEntry. */
+        interface $Properties {
+
+            /** MetricMetadataEntry metas */
+            metas?: (thanos.Meta.$Properties[]|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a MetricMetadataEntry. */
+        type $Shape = thanos.MetricMetadataEntry.$Properties;
+    }
+
+    /**
+     * Properties of a Meta.
+     * @deprecated Use thanos.Meta.$Properties instead.
+     */
+    interface IMeta extends thanos.Meta.$Properties {
+    }
+
+    /** Represents a Meta. */
+    class Meta {
+
+        /**
+         * Constructs a new Meta.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.Meta.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** Meta type. */
+        type: string;
+
+        /** Meta help. */
+        help: string;
+
+        /** Meta unit. */
+        unit: string;
+
+        /**
+         * Creates a new Meta instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns Meta instance
+         */
+        static create(properties: thanos.Meta.$Shape): thanos.Meta & thanos.Meta.$Shape;
+        static create(properties?: thanos.Meta.$Properties): thanos.Meta;
+
+        /**
+         * Encodes the specified Meta message. Does not implicitly {@link thanos.Meta.verify|verify} messages.
+         * @param message Meta message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.Meta.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a Meta message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.Meta & thanos.Meta.$Shape} Meta
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.Meta & thanos.Meta.$Shape;
+
+        /**
+         * Gets the type url for Meta
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace Meta {
+
+        /** Properties of a Meta. */
+        interface $Properties {
+
+            /** Meta type */
+            type?: (string|null);
+
+            /** Meta help */
+            help?: (string|null);
+
+            /** Meta unit */
+            unit?: (string|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a Meta. */
+        type $Shape = thanos.Meta.$Properties;
+    }
+
+    /**
+     * Properties of an ExemplarsRequest.
+     * @deprecated Use thanos.ExemplarsRequest.$Properties instead.
+     */
+    interface IExemplarsRequest extends thanos.ExemplarsRequest.$Properties {
+    }
+
+    /** Represents an ExemplarsRequest. */
+    class ExemplarsRequest {
+
+        /**
+         * Constructs a new ExemplarsRequest.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.ExemplarsRequest.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** ExemplarsRequest query. */
+        query: string;
+
+        /** ExemplarsRequest start. */
+        start: number;
+
+        /** ExemplarsRequest end. */
+        end: number;
+
+        /** ExemplarsRequest partialResponseStrategy. */
+        partialResponseStrategy: thanos.PartialResponseStrategy;
+
+        /**
+         * Creates a new ExemplarsRequest instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns ExemplarsRequest instance
+         */
+        static create(properties: thanos.ExemplarsRequest.$Shape): thanos.ExemplarsRequest & thanos.ExemplarsRequest.$Shape;
+        static create(properties?: thanos.ExemplarsRequest.$Properties): thanos.ExemplarsRequest;
+
+        /**
+         * Encodes the specified ExemplarsRequest message. Does not implicitly {@link thanos.ExemplarsRequest.verify|verify} messages.
+         * @param message ExemplarsRequest message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.ExemplarsRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes an ExemplarsRequest message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.ExemplarsRequest & thanos.ExemplarsRequest.$Shape} ExemplarsRequest
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.ExemplarsRequest & thanos.ExemplarsRequest.$Shape;
+
+        /**
+         * Gets the type url for ExemplarsRequest
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace ExemplarsRequest {
+
+        /** Properties of an ExemplarsRequest. */
+        interface $Properties {
+
+            /** ExemplarsRequest query */
+            query?: (string|null);
+
+            /** ExemplarsRequest start */
+            start?: (number|null);
+
+            /** ExemplarsRequest end */
+            end?: (number|null);
+
+            /** ExemplarsRequest partialResponseStrategy */
+            partialResponseStrategy?: (thanos.PartialResponseStrategy|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of an ExemplarsRequest. */
+        type $Shape = thanos.ExemplarsRequest.$Properties;
+    }
+
+    /**
+     * Properties of an ExemplarsResponse.
+     * @deprecated Use thanos.ExemplarsResponse.$Properties instead.
+     */
+    interface IExemplarsResponse extends thanos.ExemplarsResponse.$Properties {
+    }
+
+    /** Represents an ExemplarsResponse. */
+    class ExemplarsResponse {
+
+        /**
+         * Constructs a new ExemplarsResponse.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.ExemplarsResponse.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** ExemplarsResponse data. */
+        data?: (thanos.ExemplarData.$Properties|null);
+
+        /** ExemplarsResponse warning. */
+        warning?: (string|null);
+
+        /** ExemplarsResponse result. */
+        result?: ("data"|"warning");
+
+        /**
+         * Creates a new ExemplarsResponse instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns ExemplarsResponse instance
+         */
+        static create(properties: thanos.ExemplarsResponse.$Shape): thanos.ExemplarsResponse & thanos.ExemplarsResponse.$Shape;
+        static create(properties?: thanos.ExemplarsResponse.$Properties): thanos.ExemplarsResponse;
+
+        /**
+         * Encodes the specified ExemplarsResponse message. Does not implicitly {@link thanos.ExemplarsResponse.verify|verify} messages.
+         * @param message ExemplarsResponse message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.ExemplarsResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes an ExemplarsResponse message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.ExemplarsResponse & thanos.ExemplarsResponse.$Shape} ExemplarsResponse
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.ExemplarsResponse & thanos.ExemplarsResponse.$Shape;
+
+        /**
+         * Gets the type url for ExemplarsResponse
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace ExemplarsResponse {
+
+        /** Properties of an ExemplarsResponse. */
+        interface $Properties {
+
+            /** ExemplarsResponse data */
+            data?: (thanos.ExemplarData.$Properties|null);
+
+            /** ExemplarsResponse warning */
+            warning?: (string|null);
+
+            /** ExemplarsResponse result */
+            result?: ("data"|"warning");
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Narrowed shape of an ExemplarsResponse. */
+        type $Shape = {
+          data?: thanos.ExemplarData.$Shape|null;
+          warning?: string|null;
+          $unknowns?: Uint8Array[];
+        } & (
+          ({ result?: undefined; data?: null; warning?: null }|{ result?: "data"; data: thanos.ExemplarData.$Shape; warning?: null }|{ result?: "warning"; data?: null; warning: string })
+        );
+    }
+
+    /**
+     * Properties of an ExemplarData.
+     * @deprecated Use thanos.ExemplarData.$Properties instead.
+     */
+    interface IExemplarData extends thanos.ExemplarData.$Properties {
+    }
+
+    /** Represents an ExemplarData. */
+    class ExemplarData {
+
+        /**
+         * Constructs a new ExemplarData.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.ExemplarData.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** ExemplarData seriesLabels. */
+        seriesLabels?: (thanos.ZLabelSet.$Properties|null);
+
+        /** ExemplarData exemplars. */
+        exemplars: thanos.Exemplar.$Properties[];
+
+        /**
+         * Creates a new ExemplarData instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns ExemplarData instance
+         */
+        static create(properties: thanos.ExemplarData.$Shape): thanos.ExemplarData & thanos.ExemplarData.$Shape;
+        static create(properties?: thanos.ExemplarData.$Properties): thanos.ExemplarData;
+
+        /**
+         * Encodes the specified ExemplarData message. Does not implicitly {@link thanos.ExemplarData.verify|verify} messages.
+         * @param message ExemplarData message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.ExemplarData.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes an ExemplarData message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.ExemplarData & thanos.ExemplarData.$Shape} ExemplarData
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.ExemplarData & thanos.ExemplarData.$Shape;
+
+        /**
+         * Gets the type url for ExemplarData
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace ExemplarData {
+
+        /** Properties of an ExemplarData. */
+        interface $Properties {
+
+            /** ExemplarData seriesLabels */
+            seriesLabels?: (thanos.ZLabelSet.$Properties|null);
+
+            /** ExemplarData exemplars */
+            exemplars?: (thanos.Exemplar.$Properties[]|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of an ExemplarData. */
+        type $Shape = thanos.ExemplarData.$Properties;
+    }
+
+    /**
+     * Properties of an Exemplar.
+     * @deprecated Use thanos.Exemplar.$Properties instead.
+     */
+    interface IExemplar extends thanos.Exemplar.$Properties {
+    }
+
+    /** Represents an Exemplar. */
+    class Exemplar {
+
+        /**
+         * Constructs a new Exemplar.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: thanos.Exemplar.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** Exemplar labels. */
+        labels?: (thanos.ZLabelSet.$Properties|null);
+
+        /** Exemplar value. */
+        value: number;
+
+        /** Exemplar ts. */
+        ts: number;
+
+        /**
+         * Creates a new Exemplar instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns Exemplar instance
+         */
+        static create(properties: thanos.Exemplar.$Shape): thanos.Exemplar & thanos.Exemplar.$Shape;
+        static create(properties?: thanos.Exemplar.$Properties): thanos.Exemplar;
+
+        /**
+         * Encodes the specified Exemplar message. Does not implicitly {@link thanos.Exemplar.verify|verify} messages.
+         * @param message Exemplar message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: thanos.Exemplar.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes an Exemplar message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {thanos.Exemplar & thanos.Exemplar.$Shape} Exemplar
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): thanos.Exemplar & thanos.Exemplar.$Shape;
+
+        /**
+         * Gets the type url for Exemplar
+         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+         * @returns The type url
+         */
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace Exemplar {
+
+        /** Properties of an Exemplar. */
+        interface $Properties {
+
+            /** Exemplar labels */
+            labels?: (thanos.ZLabelSet.$Properties|null);
+
+            /** Exemplar value */
+            value?: (number|null);
+
+            /** Exemplar ts */
+            ts?: (number|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of an Exemplar. */
+        type $Shape = thanos.Exemplar.$Properties;
+    }
 }
 
 /** Namespace prometheus_copy. */
@@ -4854,6 +6920,84 @@ export namespace google {
 
             /** Shape of an Any. */
             type $Shape = google.protobuf.Any.$Properties;
+        }
+
+        /**
+         * Properties of a Timestamp.
+         * @deprecated Use google.protobuf.Timestamp.$Properties instead.
+         */
+        interface ITimestamp extends google.protobuf.Timestamp.$Properties {
+        }
+
+        /** Represents a Timestamp. */
+        class Timestamp {
+
+            /**
+             * Constructs a new Timestamp.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: google.protobuf.Timestamp.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Timestamp seconds. */
+            seconds: number;
+
+            /** Timestamp nanos. */
+            nanos: number;
+
+            /**
+             * Creates a new Timestamp instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns Timestamp instance
+             */
+            static create(properties: google.protobuf.Timestamp.$Shape): google.protobuf.Timestamp & google.protobuf.Timestamp.$Shape;
+            static create(properties?: google.protobuf.Timestamp.$Properties): google.protobuf.Timestamp;
+
+            /**
+             * Encodes the specified Timestamp message. Does not implicitly {@link google.protobuf.Timestamp.verify|verify} messages.
+             * @param message Timestamp message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: google.protobuf.Timestamp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a Timestamp message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {google.protobuf.Timestamp & google.protobuf.Timestamp.$Shape} Timestamp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): google.protobuf.Timestamp & google.protobuf.Timestamp.$Shape;
+
+            /**
+             * Gets the type url for Timestamp
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Timestamp {
+
+            /** Properties of a Timestamp. */
+            interface $Properties {
+
+                /** Timestamp seconds */
+                seconds?: (number|null);
+
+                /** Timestamp nanos */
+                nanos?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a Timestamp. */
+            type $Shape = google.protobuf.Timestamp.$Properties;
         }
 
         /**

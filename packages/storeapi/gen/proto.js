@@ -4030,6 +4030,2783 @@ export const thanos = $root.thanos = (() => {
         return info;
     })();
 
+    thanos.RulesRequest = (function() {
+
+        const RulesRequest = function (properties) {
+            this.matcherString = [];
+            this.ruleName = [];
+            this.ruleGroup = [];
+            this.file = [];
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        RulesRequest.prototype.type = 0;
+        RulesRequest.prototype.partialResponseStrategy = 0;
+        RulesRequest.prototype.matcherString = $util.emptyArray;
+        RulesRequest.prototype.ruleName = $util.emptyArray;
+        RulesRequest.prototype.ruleGroup = $util.emptyArray;
+        RulesRequest.prototype.file = $util.emptyArray;
+
+        RulesRequest.create = function(properties) {
+            return new RulesRequest(properties);
+        };
+
+        RulesRequest.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.type != null && $Object.hasOwnProperty.call(message, "type") && message.type !== 0)
+                writer.uint32(8).int32(message.type);
+            if (message.partialResponseStrategy != null && $Object.hasOwnProperty.call(message, "partialResponseStrategy") && message.partialResponseStrategy !== 0)
+                writer.uint32(16).int32(message.partialResponseStrategy);
+            if (message.matcherString != null && message.matcherString.length)
+                for (let i = 0; i < message.matcherString.length; ++i)
+                    writer.uint32(26).string(message.matcherString[i]);
+            if (message.ruleName != null && message.ruleName.length)
+                for (let i = 0; i < message.ruleName.length; ++i)
+                    writer.uint32(34).string(message.ruleName[i]);
+            if (message.ruleGroup != null && message.ruleGroup.length)
+                for (let i = 0; i < message.ruleGroup.length; ++i)
+                    writer.uint32(42).string(message.ruleGroup[i]);
+            if (message.file != null && message.file.length)
+                for (let i = 0; i < message.file.length; ++i)
+                    writer.uint32(50).string(message.file[i]);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        RulesRequest.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.RulesRequest();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.type = value;
+                        else
+                            delete message.type;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.partialResponseStrategy = value;
+                        else
+                            delete message.partialResponseStrategy;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.matcherString && message.matcherString.length))
+                            message.matcherString = [];
+                        message.matcherString.push(reader.stringVerify());
+                        continue;
+                    }
+                case 4: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.ruleName && message.ruleName.length))
+                            message.ruleName = [];
+                        message.ruleName.push(reader.stringVerify());
+                        continue;
+                    }
+                case 5: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.ruleGroup && message.ruleGroup.length))
+                            message.ruleGroup = [];
+                        message.ruleGroup.push(reader.stringVerify());
+                        continue;
+                    }
+                case 6: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.file && message.file.length))
+                            message.file = [];
+                        message.file.push(reader.stringVerify());
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        RulesRequest.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.RulesRequest";
+        };
+
+        RulesRequest.Type = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "ALL"] = 0;
+            values[valuesById[1] = "ALERT"] = 1;
+            values[valuesById[2] = "RECORD"] = 2;
+            return values;
+        })();
+
+        return RulesRequest;
+    })();
+
+    thanos.RulesResponse = (function() {
+
+        const RulesResponse = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        RulesResponse.prototype.group = null;
+        RulesResponse.prototype.warning = null;
+
+        let $oneOfFields;
+
+        $Object.defineProperty(RulesResponse.prototype, "result", {
+            get: $util.oneOfGetter($oneOfFields = ["group", "warning"]),
+            set: $util.oneOfSetter($oneOfFields)
+        });
+
+        RulesResponse.create = function(properties) {
+            return new RulesResponse(properties);
+        };
+
+        RulesResponse.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.group != null && $Object.hasOwnProperty.call(message, "group"))
+                $root.thanos.RuleGroup.encode(message.group, writer.uint32(10).fork(), _depth + 1).ldelim();
+            if (message.warning != null && $Object.hasOwnProperty.call(message, "warning"))
+                writer.uint32(18).string(message.warning);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        RulesResponse.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.RulesResponse();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        message.group = $root.thanos.RuleGroup.decode(reader, reader.size(), $undefined, _depth + 1, message.group);
+                        message.result = "group";
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        message.warning = reader.stringVerify();
+                        message.result = "warning";
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        RulesResponse.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.RulesResponse";
+        };
+
+        return RulesResponse;
+    })();
+
+    thanos.RuleGroups = (function() {
+
+        const RuleGroups = function (properties) {
+            this.groups = [];
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        RuleGroups.prototype.groups = $util.emptyArray;
+
+        RuleGroups.create = function(properties) {
+            return new RuleGroups(properties);
+        };
+
+        RuleGroups.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.groups != null && message.groups.length)
+                for (let i = 0; i < message.groups.length; ++i)
+                    $root.thanos.RuleGroup.encode(message.groups[i], writer.uint32(10).fork(), _depth + 1).ldelim();
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        RuleGroups.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.RuleGroups();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.groups && message.groups.length))
+                            message.groups = [];
+                        message.groups.push($root.thanos.RuleGroup.decode(reader, reader.size(), $undefined, _depth + 1));
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        RuleGroups.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.RuleGroups";
+        };
+
+        return RuleGroups;
+    })();
+
+    thanos.RuleGroup = (function() {
+
+        const RuleGroup = function (properties) {
+            this.rules = [];
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        RuleGroup.prototype.name = "";
+        RuleGroup.prototype.file = "";
+        RuleGroup.prototype.rules = $util.emptyArray;
+        RuleGroup.prototype.interval = 0;
+        RuleGroup.prototype.evaluationDurationSeconds = 0;
+        RuleGroup.prototype.lastEvaluation = null;
+        RuleGroup.prototype.limit = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+        RuleGroup.prototype.PartialResponseStrategy = 0;
+
+        RuleGroup.create = function(properties) {
+            return new RuleGroup(properties);
+        };
+
+        RuleGroup.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                writer.uint32(10).string(message.name);
+            if (message.file != null && $Object.hasOwnProperty.call(message, "file") && message.file !== "")
+                writer.uint32(18).string(message.file);
+            if (message.rules != null && message.rules.length)
+                for (let i = 0; i < message.rules.length; ++i)
+                    $root.thanos.Rule.encode(message.rules[i], writer.uint32(26).fork(), _depth + 1).ldelim();
+            if (message.interval != null && $Object.hasOwnProperty.call(message, "interval") && !$Object.is(message.interval, 0))
+                writer.uint32(33).double(message.interval);
+            if (message.evaluationDurationSeconds != null && $Object.hasOwnProperty.call(message, "evaluationDurationSeconds") && !$Object.is(message.evaluationDurationSeconds, 0))
+                writer.uint32(41).double(message.evaluationDurationSeconds);
+            if (message.lastEvaluation != null && $Object.hasOwnProperty.call(message, "lastEvaluation"))
+                $root.google.protobuf.Timestamp.encode(message.lastEvaluation, writer.uint32(50).fork(), _depth + 1).ldelim();
+            if (message.PartialResponseStrategy != null && $Object.hasOwnProperty.call(message, "PartialResponseStrategy") && message.PartialResponseStrategy !== 0)
+                writer.uint32(64).int32(message.PartialResponseStrategy);
+            if (message.limit != null && $Object.hasOwnProperty.call(message, "limit") && (typeof message.limit === "object" ? message.limit.low || message.limit.high : message.limit !== 0))
+                writer.uint32(72).int64(message.limit);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        RuleGroup.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.RuleGroup();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.name = value;
+                        else
+                            delete message.name;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.file = value;
+                        else
+                            delete message.file;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.rules && message.rules.length))
+                            message.rules = [];
+                        message.rules.push($root.thanos.Rule.decode(reader, reader.size(), $undefined, _depth + 1));
+                        continue;
+                    }
+                case 4: {
+                        if (wireType !== 1)
+                            break;
+                        if (!$Object.is(value = reader.double(), 0))
+                            message.interval = value;
+                        else
+                            delete message.interval;
+                        continue;
+                    }
+                case 5: {
+                        if (wireType !== 1)
+                            break;
+                        if (!$Object.is(value = reader.double(), 0))
+                            message.evaluationDurationSeconds = value;
+                        else
+                            delete message.evaluationDurationSeconds;
+                        continue;
+                    }
+                case 6: {
+                        if (wireType !== 2)
+                            break;
+                        message.lastEvaluation = $root.google.protobuf.Timestamp.decode(reader, reader.size(), $undefined, _depth + 1, message.lastEvaluation);
+                        continue;
+                    }
+                case 9: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                            message.limit = value;
+                        else
+                            delete message.limit;
+                        continue;
+                    }
+                case 8: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.PartialResponseStrategy = value;
+                        else
+                            delete message.PartialResponseStrategy;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        RuleGroup.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.RuleGroup";
+        };
+
+        return RuleGroup;
+    })();
+
+    thanos.Rule = (function() {
+
+        const Rule = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        Rule.prototype.recording = null;
+        Rule.prototype.alert = null;
+
+        let $oneOfFields;
+
+        $Object.defineProperty(Rule.prototype, "result", {
+            get: $util.oneOfGetter($oneOfFields = ["recording", "alert"]),
+            set: $util.oneOfSetter($oneOfFields)
+        });
+
+        Rule.create = function(properties) {
+            return new Rule(properties);
+        };
+
+        Rule.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.recording != null && $Object.hasOwnProperty.call(message, "recording"))
+                $root.thanos.RecordingRule.encode(message.recording, writer.uint32(10).fork(), _depth + 1).ldelim();
+            if (message.alert != null && $Object.hasOwnProperty.call(message, "alert"))
+                $root.thanos.Alert.encode(message.alert, writer.uint32(18).fork(), _depth + 1).ldelim();
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        Rule.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.Rule();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        message.recording = $root.thanos.RecordingRule.decode(reader, reader.size(), $undefined, _depth + 1, message.recording);
+                        message.result = "recording";
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        message.alert = $root.thanos.Alert.decode(reader, reader.size(), $undefined, _depth + 1, message.alert);
+                        message.result = "alert";
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        Rule.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.Rule";
+        };
+
+        return Rule;
+    })();
+
+    thanos.AlertState = (function() {
+        const valuesById = $Object.create(null), values = $Object.create(valuesById);
+        values[valuesById[0] = "UNKNOWN"] = 0;
+        values[valuesById[1] = "INACTIVE"] = 1;
+        values[valuesById[2] = "PENDING"] = 2;
+        values[valuesById[3] = "FIRING"] = 3;
+        return values;
+    })();
+
+    thanos.AlertInstance = (function() {
+
+        const AlertInstance = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        AlertInstance.prototype.labels = null;
+        AlertInstance.prototype.annotations = null;
+        AlertInstance.prototype.state = 0;
+        AlertInstance.prototype.activeAt = null;
+        AlertInstance.prototype.value = "";
+        AlertInstance.prototype.PartialResponseStrategy = 0;
+
+        AlertInstance.create = function(properties) {
+            return new AlertInstance(properties);
+        };
+
+        AlertInstance.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
+                $root.thanos.ZLabelSet.encode(message.labels, writer.uint32(10).fork(), _depth + 1).ldelim();
+            if (message.annotations != null && $Object.hasOwnProperty.call(message, "annotations"))
+                $root.thanos.ZLabelSet.encode(message.annotations, writer.uint32(18).fork(), _depth + 1).ldelim();
+            if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== 0)
+                writer.uint32(24).int32(message.state);
+            if (message.activeAt != null && $Object.hasOwnProperty.call(message, "activeAt"))
+                $root.google.protobuf.Timestamp.encode(message.activeAt, writer.uint32(34).fork(), _depth + 1).ldelim();
+            if (message.value != null && $Object.hasOwnProperty.call(message, "value") && message.value !== "")
+                writer.uint32(42).string(message.value);
+            if (message.PartialResponseStrategy != null && $Object.hasOwnProperty.call(message, "PartialResponseStrategy") && message.PartialResponseStrategy !== 0)
+                writer.uint32(48).int32(message.PartialResponseStrategy);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        AlertInstance.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.AlertInstance();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        message.labels = $root.thanos.ZLabelSet.decode(reader, reader.size(), $undefined, _depth + 1, message.labels);
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        message.annotations = $root.thanos.ZLabelSet.decode(reader, reader.size(), $undefined, _depth + 1, message.annotations);
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.state = value;
+                        else
+                            delete message.state;
+                        continue;
+                    }
+                case 4: {
+                        if (wireType !== 2)
+                            break;
+                        message.activeAt = $root.google.protobuf.Timestamp.decode(reader, reader.size(), $undefined, _depth + 1, message.activeAt);
+                        continue;
+                    }
+                case 5: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.value = value;
+                        else
+                            delete message.value;
+                        continue;
+                    }
+                case 6: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.PartialResponseStrategy = value;
+                        else
+                            delete message.PartialResponseStrategy;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        AlertInstance.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.AlertInstance";
+        };
+
+        return AlertInstance;
+    })();
+
+    thanos.Alert = (function() {
+
+        const Alert = function (properties) {
+            this.alerts = [];
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        Alert.prototype.state = 0;
+        Alert.prototype.name = "";
+        Alert.prototype.query = "";
+        Alert.prototype.durationSeconds = 0;
+        Alert.prototype.labels = null;
+        Alert.prototype.annotations = null;
+        Alert.prototype.alerts = $util.emptyArray;
+        Alert.prototype.health = "";
+        Alert.prototype.lastError = "";
+        Alert.prototype.evaluationDurationSeconds = 0;
+        Alert.prototype.lastEvaluation = null;
+        Alert.prototype.keepFiringForSeconds = 0;
+
+        Alert.create = function(properties) {
+            return new Alert(properties);
+        };
+
+        Alert.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== 0)
+                writer.uint32(8).int32(message.state);
+            if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                writer.uint32(18).string(message.name);
+            if (message.query != null && $Object.hasOwnProperty.call(message, "query") && message.query !== "")
+                writer.uint32(26).string(message.query);
+            if (message.durationSeconds != null && $Object.hasOwnProperty.call(message, "durationSeconds") && !$Object.is(message.durationSeconds, 0))
+                writer.uint32(33).double(message.durationSeconds);
+            if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
+                $root.thanos.ZLabelSet.encode(message.labels, writer.uint32(42).fork(), _depth + 1).ldelim();
+            if (message.annotations != null && $Object.hasOwnProperty.call(message, "annotations"))
+                $root.thanos.ZLabelSet.encode(message.annotations, writer.uint32(50).fork(), _depth + 1).ldelim();
+            if (message.alerts != null && message.alerts.length)
+                for (let i = 0; i < message.alerts.length; ++i)
+                    $root.thanos.AlertInstance.encode(message.alerts[i], writer.uint32(58).fork(), _depth + 1).ldelim();
+            if (message.health != null && $Object.hasOwnProperty.call(message, "health") && message.health !== "")
+                writer.uint32(66).string(message.health);
+            if (message.lastError != null && $Object.hasOwnProperty.call(message, "lastError") && message.lastError !== "")
+                writer.uint32(74).string(message.lastError);
+            if (message.evaluationDurationSeconds != null && $Object.hasOwnProperty.call(message, "evaluationDurationSeconds") && !$Object.is(message.evaluationDurationSeconds, 0))
+                writer.uint32(81).double(message.evaluationDurationSeconds);
+            if (message.lastEvaluation != null && $Object.hasOwnProperty.call(message, "lastEvaluation"))
+                $root.google.protobuf.Timestamp.encode(message.lastEvaluation, writer.uint32(90).fork(), _depth + 1).ldelim();
+            if (message.keepFiringForSeconds != null && $Object.hasOwnProperty.call(message, "keepFiringForSeconds") && !$Object.is(message.keepFiringForSeconds, 0))
+                writer.uint32(97).double(message.keepFiringForSeconds);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        Alert.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.Alert();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.state = value;
+                        else
+                            delete message.state;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.name = value;
+                        else
+                            delete message.name;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.query = value;
+                        else
+                            delete message.query;
+                        continue;
+                    }
+                case 4: {
+                        if (wireType !== 1)
+                            break;
+                        if (!$Object.is(value = reader.double(), 0))
+                            message.durationSeconds = value;
+                        else
+                            delete message.durationSeconds;
+                        continue;
+                    }
+                case 5: {
+                        if (wireType !== 2)
+                            break;
+                        message.labels = $root.thanos.ZLabelSet.decode(reader, reader.size(), $undefined, _depth + 1, message.labels);
+                        continue;
+                    }
+                case 6: {
+                        if (wireType !== 2)
+                            break;
+                        message.annotations = $root.thanos.ZLabelSet.decode(reader, reader.size(), $undefined, _depth + 1, message.annotations);
+                        continue;
+                    }
+                case 7: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.alerts && message.alerts.length))
+                            message.alerts = [];
+                        message.alerts.push($root.thanos.AlertInstance.decode(reader, reader.size(), $undefined, _depth + 1));
+                        continue;
+                    }
+                case 8: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.health = value;
+                        else
+                            delete message.health;
+                        continue;
+                    }
+                case 9: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.lastError = value;
+                        else
+                            delete message.lastError;
+                        continue;
+                    }
+                case 10: {
+                        if (wireType !== 1)
+                            break;
+                        if (!$Object.is(value = reader.double(), 0))
+                            message.evaluationDurationSeconds = value;
+                        else
+                            delete message.evaluationDurationSeconds;
+                        continue;
+                    }
+                case 11: {
+                        if (wireType !== 2)
+                            break;
+                        message.lastEvaluation = $root.google.protobuf.Timestamp.decode(reader, reader.size(), $undefined, _depth + 1, message.lastEvaluation);
+                        continue;
+                    }
+                case 12: {
+                        if (wireType !== 1)
+                            break;
+                        if (!$Object.is(value = reader.double(), 0))
+                            message.keepFiringForSeconds = value;
+                        else
+                            delete message.keepFiringForSeconds;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        Alert.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.Alert";
+        };
+
+        return Alert;
+    })();
+
+    thanos.RecordingRule = (function() {
+
+        const RecordingRule = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        RecordingRule.prototype.name = "";
+        RecordingRule.prototype.query = "";
+        RecordingRule.prototype.labels = null;
+        RecordingRule.prototype.health = "";
+        RecordingRule.prototype.lastError = "";
+        RecordingRule.prototype.evaluationDurationSeconds = 0;
+        RecordingRule.prototype.lastEvaluation = null;
+
+        RecordingRule.create = function(properties) {
+            return new RecordingRule(properties);
+        };
+
+        RecordingRule.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                writer.uint32(10).string(message.name);
+            if (message.query != null && $Object.hasOwnProperty.call(message, "query") && message.query !== "")
+                writer.uint32(18).string(message.query);
+            if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
+                $root.thanos.ZLabelSet.encode(message.labels, writer.uint32(26).fork(), _depth + 1).ldelim();
+            if (message.health != null && $Object.hasOwnProperty.call(message, "health") && message.health !== "")
+                writer.uint32(34).string(message.health);
+            if (message.lastError != null && $Object.hasOwnProperty.call(message, "lastError") && message.lastError !== "")
+                writer.uint32(42).string(message.lastError);
+            if (message.evaluationDurationSeconds != null && $Object.hasOwnProperty.call(message, "evaluationDurationSeconds") && !$Object.is(message.evaluationDurationSeconds, 0))
+                writer.uint32(49).double(message.evaluationDurationSeconds);
+            if (message.lastEvaluation != null && $Object.hasOwnProperty.call(message, "lastEvaluation"))
+                $root.google.protobuf.Timestamp.encode(message.lastEvaluation, writer.uint32(58).fork(), _depth + 1).ldelim();
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        RecordingRule.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.RecordingRule();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.name = value;
+                        else
+                            delete message.name;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.query = value;
+                        else
+                            delete message.query;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 2)
+                            break;
+                        message.labels = $root.thanos.ZLabelSet.decode(reader, reader.size(), $undefined, _depth + 1, message.labels);
+                        continue;
+                    }
+                case 4: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.health = value;
+                        else
+                            delete message.health;
+                        continue;
+                    }
+                case 5: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.lastError = value;
+                        else
+                            delete message.lastError;
+                        continue;
+                    }
+                case 6: {
+                        if (wireType !== 1)
+                            break;
+                        if (!$Object.is(value = reader.double(), 0))
+                            message.evaluationDurationSeconds = value;
+                        else
+                            delete message.evaluationDurationSeconds;
+                        continue;
+                    }
+                case 7: {
+                        if (wireType !== 2)
+                            break;
+                        message.lastEvaluation = $root.google.protobuf.Timestamp.decode(reader, reader.size(), $undefined, _depth + 1, message.lastEvaluation);
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        RecordingRule.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.RecordingRule";
+        };
+
+        return RecordingRule;
+    })();
+
+    thanos.TargetsRequest = (function() {
+
+        const TargetsRequest = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        TargetsRequest.prototype.state = 0;
+        TargetsRequest.prototype.partialResponseStrategy = 0;
+
+        TargetsRequest.create = function(properties) {
+            return new TargetsRequest(properties);
+        };
+
+        TargetsRequest.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== 0)
+                writer.uint32(8).int32(message.state);
+            if (message.partialResponseStrategy != null && $Object.hasOwnProperty.call(message, "partialResponseStrategy") && message.partialResponseStrategy !== 0)
+                writer.uint32(16).int32(message.partialResponseStrategy);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        TargetsRequest.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.TargetsRequest();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.state = value;
+                        else
+                            delete message.state;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.partialResponseStrategy = value;
+                        else
+                            delete message.partialResponseStrategy;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        TargetsRequest.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.TargetsRequest";
+        };
+
+        TargetsRequest.State = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "ANY"] = 0;
+            values[valuesById[1] = "ACTIVE"] = 1;
+            values[valuesById[2] = "DROPPED"] = 2;
+            return values;
+        })();
+
+        return TargetsRequest;
+    })();
+
+    thanos.TargetsResponse = (function() {
+
+        const TargetsResponse = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        TargetsResponse.prototype.targets = null;
+        TargetsResponse.prototype.warning = null;
+
+        let $oneOfFields;
+
+        $Object.defineProperty(TargetsResponse.prototype, "result", {
+            get: $util.oneOfGetter($oneOfFields = ["targets", "warning"]),
+            set: $util.oneOfSetter($oneOfFields)
+        });
+
+        TargetsResponse.create = function(properties) {
+            return new TargetsResponse(properties);
+        };
+
+        TargetsResponse.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.targets != null && $Object.hasOwnProperty.call(message, "targets"))
+                $root.thanos.TargetDiscovery.encode(message.targets, writer.uint32(10).fork(), _depth + 1).ldelim();
+            if (message.warning != null && $Object.hasOwnProperty.call(message, "warning"))
+                writer.uint32(18).string(message.warning);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        TargetsResponse.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.TargetsResponse();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        message.targets = $root.thanos.TargetDiscovery.decode(reader, reader.size(), $undefined, _depth + 1, message.targets);
+                        message.result = "targets";
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        message.warning = reader.stringVerify();
+                        message.result = "warning";
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        TargetsResponse.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.TargetsResponse";
+        };
+
+        return TargetsResponse;
+    })();
+
+    thanos.TargetDiscovery = (function() {
+
+        const TargetDiscovery = function (properties) {
+            this.activeTargets = [];
+            this.droppedTargets = [];
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        TargetDiscovery.prototype.activeTargets = $util.emptyArray;
+        TargetDiscovery.prototype.droppedTargets = $util.emptyArray;
+
+        TargetDiscovery.create = function(properties) {
+            return new TargetDiscovery(properties);
+        };
+
+        TargetDiscovery.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.activeTargets != null && message.activeTargets.length)
+                for (let i = 0; i < message.activeTargets.length; ++i)
+                    $root.thanos.ActiveTarget.encode(message.activeTargets[i], writer.uint32(10).fork(), _depth + 1).ldelim();
+            if (message.droppedTargets != null && message.droppedTargets.length)
+                for (let i = 0; i < message.droppedTargets.length; ++i)
+                    $root.thanos.DroppedTarget.encode(message.droppedTargets[i], writer.uint32(18).fork(), _depth + 1).ldelim();
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        TargetDiscovery.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.TargetDiscovery();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.activeTargets && message.activeTargets.length))
+                            message.activeTargets = [];
+                        message.activeTargets.push($root.thanos.ActiveTarget.decode(reader, reader.size(), $undefined, _depth + 1));
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.droppedTargets && message.droppedTargets.length))
+                            message.droppedTargets = [];
+                        message.droppedTargets.push($root.thanos.DroppedTarget.decode(reader, reader.size(), $undefined, _depth + 1));
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        TargetDiscovery.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.TargetDiscovery";
+        };
+
+        return TargetDiscovery;
+    })();
+
+    thanos.TargetHealth = (function() {
+        const valuesById = $Object.create(null), values = $Object.create(valuesById);
+        values[valuesById[0] = "DOWN"] = 0;
+        values[valuesById[1] = "UP"] = 1;
+        values[valuesById[2] = "UNKNOWN"] = 2;
+        return values;
+    })();
+
+    thanos.ActiveTarget = (function() {
+
+        const ActiveTarget = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        ActiveTarget.prototype.discoveredLabels = null;
+        ActiveTarget.prototype.labels = null;
+        ActiveTarget.prototype.scrapePool = "";
+        ActiveTarget.prototype.scrapeUrl = "";
+        ActiveTarget.prototype.globalUrl = "";
+        ActiveTarget.prototype.lastError = "";
+        ActiveTarget.prototype.lastScrape = null;
+        ActiveTarget.prototype.lastScrapeDuration = 0;
+        ActiveTarget.prototype.health = 0;
+
+        ActiveTarget.create = function(properties) {
+            return new ActiveTarget(properties);
+        };
+
+        ActiveTarget.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.discoveredLabels != null && $Object.hasOwnProperty.call(message, "discoveredLabels"))
+                $root.thanos.ZLabelSet.encode(message.discoveredLabels, writer.uint32(10).fork(), _depth + 1).ldelim();
+            if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
+                $root.thanos.ZLabelSet.encode(message.labels, writer.uint32(18).fork(), _depth + 1).ldelim();
+            if (message.scrapePool != null && $Object.hasOwnProperty.call(message, "scrapePool") && message.scrapePool !== "")
+                writer.uint32(26).string(message.scrapePool);
+            if (message.scrapeUrl != null && $Object.hasOwnProperty.call(message, "scrapeUrl") && message.scrapeUrl !== "")
+                writer.uint32(34).string(message.scrapeUrl);
+            if (message.globalUrl != null && $Object.hasOwnProperty.call(message, "globalUrl") && message.globalUrl !== "")
+                writer.uint32(42).string(message.globalUrl);
+            if (message.lastError != null && $Object.hasOwnProperty.call(message, "lastError") && message.lastError !== "")
+                writer.uint32(50).string(message.lastError);
+            if (message.lastScrape != null && $Object.hasOwnProperty.call(message, "lastScrape"))
+                $root.google.protobuf.Timestamp.encode(message.lastScrape, writer.uint32(58).fork(), _depth + 1).ldelim();
+            if (message.lastScrapeDuration != null && $Object.hasOwnProperty.call(message, "lastScrapeDuration") && !$Object.is(message.lastScrapeDuration, 0))
+                writer.uint32(65).double(message.lastScrapeDuration);
+            if (message.health != null && $Object.hasOwnProperty.call(message, "health") && message.health !== 0)
+                writer.uint32(72).int32(message.health);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        ActiveTarget.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.ActiveTarget();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        message.discoveredLabels = $root.thanos.ZLabelSet.decode(reader, reader.size(), $undefined, _depth + 1, message.discoveredLabels);
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        message.labels = $root.thanos.ZLabelSet.decode(reader, reader.size(), $undefined, _depth + 1, message.labels);
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.scrapePool = value;
+                        else
+                            delete message.scrapePool;
+                        continue;
+                    }
+                case 4: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.scrapeUrl = value;
+                        else
+                            delete message.scrapeUrl;
+                        continue;
+                    }
+                case 5: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.globalUrl = value;
+                        else
+                            delete message.globalUrl;
+                        continue;
+                    }
+                case 6: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.lastError = value;
+                        else
+                            delete message.lastError;
+                        continue;
+                    }
+                case 7: {
+                        if (wireType !== 2)
+                            break;
+                        message.lastScrape = $root.google.protobuf.Timestamp.decode(reader, reader.size(), $undefined, _depth + 1, message.lastScrape);
+                        continue;
+                    }
+                case 8: {
+                        if (wireType !== 1)
+                            break;
+                        if (!$Object.is(value = reader.double(), 0))
+                            message.lastScrapeDuration = value;
+                        else
+                            delete message.lastScrapeDuration;
+                        continue;
+                    }
+                case 9: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.health = value;
+                        else
+                            delete message.health;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        ActiveTarget.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.ActiveTarget";
+        };
+
+        return ActiveTarget;
+    })();
+
+    thanos.DroppedTarget = (function() {
+
+        const DroppedTarget = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        DroppedTarget.prototype.discoveredLabels = null;
+
+        DroppedTarget.create = function(properties) {
+            return new DroppedTarget(properties);
+        };
+
+        DroppedTarget.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.discoveredLabels != null && $Object.hasOwnProperty.call(message, "discoveredLabels"))
+                $root.thanos.ZLabelSet.encode(message.discoveredLabels, writer.uint32(10).fork(), _depth + 1).ldelim();
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        DroppedTarget.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.DroppedTarget();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        message.discoveredLabels = $root.thanos.ZLabelSet.decode(reader, reader.size(), $undefined, _depth + 1, message.discoveredLabels);
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        DroppedTarget.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.DroppedTarget";
+        };
+
+        return DroppedTarget;
+    })();
+
+    thanos.MetricMetadataRequest = (function() {
+
+        const MetricMetadataRequest = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        MetricMetadataRequest.prototype.metric = "";
+        MetricMetadataRequest.prototype.limit = 0;
+        MetricMetadataRequest.prototype.partialResponseStrategy = 0;
+
+        MetricMetadataRequest.create = function(properties) {
+            return new MetricMetadataRequest(properties);
+        };
+
+        MetricMetadataRequest.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.metric != null && $Object.hasOwnProperty.call(message, "metric") && message.metric !== "")
+                writer.uint32(10).string(message.metric);
+            if (message.limit != null && $Object.hasOwnProperty.call(message, "limit") && message.limit !== 0)
+                writer.uint32(16).int32(message.limit);
+            if (message.partialResponseStrategy != null && $Object.hasOwnProperty.call(message, "partialResponseStrategy") && message.partialResponseStrategy !== 0)
+                writer.uint32(24).int32(message.partialResponseStrategy);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        MetricMetadataRequest.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.MetricMetadataRequest();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.metric = value;
+                        else
+                            delete message.metric;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.limit = value;
+                        else
+                            delete message.limit;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.partialResponseStrategy = value;
+                        else
+                            delete message.partialResponseStrategy;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        MetricMetadataRequest.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.MetricMetadataRequest";
+        };
+
+        return MetricMetadataRequest;
+    })();
+
+    thanos.MetricMetadataResponse = (function() {
+
+        const MetricMetadataResponse = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        MetricMetadataResponse.prototype.metadata = null;
+        MetricMetadataResponse.prototype.warning = null;
+
+        let $oneOfFields;
+
+        $Object.defineProperty(MetricMetadataResponse.prototype, "result", {
+            get: $util.oneOfGetter($oneOfFields = ["metadata", "warning"]),
+            set: $util.oneOfSetter($oneOfFields)
+        });
+
+        MetricMetadataResponse.create = function(properties) {
+            return new MetricMetadataResponse(properties);
+        };
+
+        MetricMetadataResponse.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.metadata != null && $Object.hasOwnProperty.call(message, "metadata"))
+                $root.thanos.MetricMetadata.encode(message.metadata, writer.uint32(10).fork(), _depth + 1).ldelim();
+            if (message.warning != null && $Object.hasOwnProperty.call(message, "warning"))
+                writer.uint32(18).string(message.warning);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        MetricMetadataResponse.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.MetricMetadataResponse();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        message.metadata = $root.thanos.MetricMetadata.decode(reader, reader.size(), $undefined, _depth + 1, message.metadata);
+                        message.result = "metadata";
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        message.warning = reader.stringVerify();
+                        message.result = "warning";
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        MetricMetadataResponse.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.MetricMetadataResponse";
+        };
+
+        return MetricMetadataResponse;
+    })();
+
+    thanos.MetricMetadata = (function() {
+
+        const MetricMetadata = function (properties) {
+            this.metadata = {};
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        MetricMetadata.prototype.metadata = $util.emptyObject;
+
+        MetricMetadata.create = function(properties) {
+            return new MetricMetadata(properties);
+        };
+
+        MetricMetadata.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.metadata != null && $Object.hasOwnProperty.call(message, "metadata"))
+                for (let keys = $Object.keys(message.metadata), i = 0; i < keys.length; ++i) {
+                    writer.uint32(10).fork().uint32(10).string(keys[i]);
+                    $root.thanos.MetricMetadataEntry.encode(message.metadata[keys[i]], writer.uint32(18).fork(), _depth + 1).ldelim().ldelim();
+                }
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        MetricMetadata.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, key, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.MetricMetadata();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if (message.metadata === $util.emptyObject)
+                            message.metadata = {};
+                        let end2 = reader.size() + reader.pos;
+                        if (end2 > reader.len)
+                            throw $RangeError("index out of range");
+                        reader.len = end2;
+                        key = "";
+                        value = null;
+                        while (reader.pos < end2) {
+                            let tag2 = reader.tag();
+                            wireType = tag2 & 7;
+                            switch (tag2 >>>= 3) {
+                            case 1:
+                                if (wireType !== 2)
+                                    break;
+                                key = reader.stringVerify();
+                                continue;
+                            case 2:
+                                if (wireType !== 2)
+                                    break;
+                                value = $root.thanos.MetricMetadataEntry.decode(reader, reader.size(), $undefined, _depth + 1, value);
+                                continue;
+                            }
+                            reader.skipType(wireType, _depth, tag2);
+                        }
+                        if (reader.pos !== end2)
+                            throw $RangeError("index out of range");
+                        reader.len = end;
+                        if (key === "__proto__")
+                            $util.makeProp(message.metadata, key);
+                        message.metadata[key] = value || new $root.thanos.MetricMetadataEntry();
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        MetricMetadata.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.MetricMetadata";
+        };
+
+        return MetricMetadata;
+    })();
+
+    thanos.MetricMetadataEntry = (function() {
+
+        const MetricMetadataEntry = function (properties) {
+            this.metas = [];
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        MetricMetadataEntry.prototype.metas = $util.emptyArray;
+
+        MetricMetadataEntry.create = function(properties) {
+            return new MetricMetadataEntry(properties);
+        };
+
+        MetricMetadataEntry.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.metas != null && message.metas.length)
+                for (let i = 0; i < message.metas.length; ++i)
+                    $root.thanos.Meta.encode(message.metas[i], writer.uint32(18).fork(), _depth + 1).ldelim();
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        MetricMetadataEntry.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.MetricMetadataEntry();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.metas && message.metas.length))
+                            message.metas = [];
+                        message.metas.push($root.thanos.Meta.decode(reader, reader.size(), $undefined, _depth + 1));
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        MetricMetadataEntry.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.MetricMetadataEntry";
+        };
+
+        return MetricMetadataEntry;
+    })();
+
+    thanos.Meta = (function() {
+
+        const Meta = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        Meta.prototype.type = "";
+        Meta.prototype.help = "";
+        Meta.prototype.unit = "";
+
+        Meta.create = function(properties) {
+            return new Meta(properties);
+        };
+
+        Meta.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.type != null && $Object.hasOwnProperty.call(message, "type") && message.type !== "")
+                writer.uint32(10).string(message.type);
+            if (message.help != null && $Object.hasOwnProperty.call(message, "help") && message.help !== "")
+                writer.uint32(18).string(message.help);
+            if (message.unit != null && $Object.hasOwnProperty.call(message, "unit") && message.unit !== "")
+                writer.uint32(26).string(message.unit);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        Meta.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.Meta();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.type = value;
+                        else
+                            delete message.type;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.help = value;
+                        else
+                            delete message.help;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.unit = value;
+                        else
+                            delete message.unit;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        Meta.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.Meta";
+        };
+
+        return Meta;
+    })();
+
+    thanos.ExemplarsRequest = (function() {
+
+        const ExemplarsRequest = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        ExemplarsRequest.prototype.query = "";
+        ExemplarsRequest.prototype.start = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+        ExemplarsRequest.prototype.end = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+        ExemplarsRequest.prototype.partialResponseStrategy = 0;
+
+        ExemplarsRequest.create = function(properties) {
+            return new ExemplarsRequest(properties);
+        };
+
+        ExemplarsRequest.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.query != null && $Object.hasOwnProperty.call(message, "query") && message.query !== "")
+                writer.uint32(10).string(message.query);
+            if (message.start != null && $Object.hasOwnProperty.call(message, "start") && (typeof message.start === "object" ? message.start.low || message.start.high : message.start !== 0))
+                writer.uint32(16).int64(message.start);
+            if (message.end != null && $Object.hasOwnProperty.call(message, "end") && (typeof message.end === "object" ? message.end.low || message.end.high : message.end !== 0))
+                writer.uint32(24).int64(message.end);
+            if (message.partialResponseStrategy != null && $Object.hasOwnProperty.call(message, "partialResponseStrategy") && message.partialResponseStrategy !== 0)
+                writer.uint32(32).int32(message.partialResponseStrategy);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        ExemplarsRequest.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.ExemplarsRequest();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.query = value;
+                        else
+                            delete message.query;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                            message.start = value;
+                        else
+                            delete message.start;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                            message.end = value;
+                        else
+                            delete message.end;
+                        continue;
+                    }
+                case 4: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.partialResponseStrategy = value;
+                        else
+                            delete message.partialResponseStrategy;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        ExemplarsRequest.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.ExemplarsRequest";
+        };
+
+        return ExemplarsRequest;
+    })();
+
+    thanos.ExemplarsResponse = (function() {
+
+        const ExemplarsResponse = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        ExemplarsResponse.prototype.data = null;
+        ExemplarsResponse.prototype.warning = null;
+
+        let $oneOfFields;
+
+        $Object.defineProperty(ExemplarsResponse.prototype, "result", {
+            get: $util.oneOfGetter($oneOfFields = ["data", "warning"]),
+            set: $util.oneOfSetter($oneOfFields)
+        });
+
+        ExemplarsResponse.create = function(properties) {
+            return new ExemplarsResponse(properties);
+        };
+
+        ExemplarsResponse.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                $root.thanos.ExemplarData.encode(message.data, writer.uint32(10).fork(), _depth + 1).ldelim();
+            if (message.warning != null && $Object.hasOwnProperty.call(message, "warning"))
+                writer.uint32(18).string(message.warning);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        ExemplarsResponse.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.ExemplarsResponse();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        message.data = $root.thanos.ExemplarData.decode(reader, reader.size(), $undefined, _depth + 1, message.data);
+                        message.result = "data";
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        message.warning = reader.stringVerify();
+                        message.result = "warning";
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        ExemplarsResponse.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.ExemplarsResponse";
+        };
+
+        return ExemplarsResponse;
+    })();
+
+    thanos.ExemplarData = (function() {
+
+        const ExemplarData = function (properties) {
+            this.exemplars = [];
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        ExemplarData.prototype.seriesLabels = null;
+        ExemplarData.prototype.exemplars = $util.emptyArray;
+
+        ExemplarData.create = function(properties) {
+            return new ExemplarData(properties);
+        };
+
+        ExemplarData.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.seriesLabels != null && $Object.hasOwnProperty.call(message, "seriesLabels"))
+                $root.thanos.ZLabelSet.encode(message.seriesLabels, writer.uint32(10).fork(), _depth + 1).ldelim();
+            if (message.exemplars != null && message.exemplars.length)
+                for (let i = 0; i < message.exemplars.length; ++i)
+                    $root.thanos.Exemplar.encode(message.exemplars[i], writer.uint32(18).fork(), _depth + 1).ldelim();
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        ExemplarData.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.ExemplarData();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        message.seriesLabels = $root.thanos.ZLabelSet.decode(reader, reader.size(), $undefined, _depth + 1, message.seriesLabels);
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.exemplars && message.exemplars.length))
+                            message.exemplars = [];
+                        message.exemplars.push($root.thanos.Exemplar.decode(reader, reader.size(), $undefined, _depth + 1));
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        ExemplarData.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.ExemplarData";
+        };
+
+        return ExemplarData;
+    })();
+
+    thanos.Exemplar = (function() {
+
+        const Exemplar = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        Exemplar.prototype.labels = null;
+        Exemplar.prototype.value = 0;
+        Exemplar.prototype.ts = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        Exemplar.create = function(properties) {
+            return new Exemplar(properties);
+        };
+
+        Exemplar.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
+                $root.thanos.ZLabelSet.encode(message.labels, writer.uint32(10).fork(), _depth + 1).ldelim();
+            if (message.value != null && $Object.hasOwnProperty.call(message, "value") && !$Object.is(message.value, 0))
+                writer.uint32(17).double(message.value);
+            if (message.ts != null && $Object.hasOwnProperty.call(message, "ts") && (typeof message.ts === "object" ? message.ts.low || message.ts.high : message.ts !== 0))
+                writer.uint32(24).int64(message.ts);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        Exemplar.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.thanos.Exemplar();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        message.labels = $root.thanos.ZLabelSet.decode(reader, reader.size(), $undefined, _depth + 1, message.labels);
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 1)
+                            break;
+                        if (!$Object.is(value = reader.double(), 0))
+                            message.value = value;
+                        else
+                            delete message.value;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                            message.ts = value;
+                        else
+                            delete message.ts;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        Exemplar.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/thanos.Exemplar";
+        };
+
+        return Exemplar;
+    })();
+
     return thanos;
 })();
 
@@ -6614,6 +9391,110 @@ export const google = $root.google = (() => {
             };
 
             return Any;
+        })();
+
+        protobuf.Timestamp = (function() {
+
+            const Timestamp = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            Timestamp.prototype.seconds = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+            Timestamp.prototype.nanos = 0;
+
+            Timestamp.create = function(properties) {
+                return new Timestamp(properties);
+            };
+
+            Timestamp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.seconds != null && $Object.hasOwnProperty.call(message, "seconds") && (typeof message.seconds === "object" ? message.seconds.low || message.seconds.high : message.seconds !== 0))
+                    writer.uint32(8).int64(message.seconds);
+                if (message.nanos != null && $Object.hasOwnProperty.call(message, "nanos") && message.nanos !== 0)
+                    writer.uint32(16).int32(message.nanos);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            Timestamp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.google.protobuf.Timestamp();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.seconds = value;
+                            else
+                                delete message.seconds;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.nanos = value;
+                            else
+                                delete message.nanos;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            Timestamp.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/google.protobuf.Timestamp";
+            };
+
+            return Timestamp;
         })();
 
         protobuf.Duration = (function() {

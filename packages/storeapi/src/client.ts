@@ -17,6 +17,19 @@ import type {
   SeriesResponse,
 } from './proto.js';
 import { MAX_INT32 } from './server.js';
+import { EXEMPLARS_API, METADATA_API, RULES_API, TARGETS_API } from './apis.js';
+import type {
+  ApiFrame,
+  ExemplarData,
+  ExemplarsRequestInit,
+  MetricMetadata,
+  MetricMetadataRequestInit,
+  RuleGroup,
+  RulesRequestInit,
+  StreamApiSpec,
+  TargetDiscovery,
+  TargetsRequestInit,
+} from './apis.js';
 
 export interface StoreClientOptions {
   /** Largest response accepted, bytes (default MaxInt32, as Thanos queriers). */
@@ -115,6 +128,56 @@ export class StoreClient {
       (b) => thanos.info.InfoResponse.decode(b) as unknown as InfoResponse,
       opts,
     );
+  }
+
+  /** thanos.Rules/Rules: rule groups and warnings, as they arrive. */
+  rules(req: RulesRequestInit, opts: StoreCallOptions = {}): AsyncIterable<ApiFrame<RuleGroup>> {
+    return this.apiStream(RULES_API, req, opts);
+  }
+
+  /** thanos.Targets/Targets. */
+  targets(req: TargetsRequestInit, opts: StoreCallOptions = {}): AsyncIterable<ApiFrame<TargetDiscovery>> {
+    return this.apiStream(TARGETS_API, req, opts);
+  }
+
+  /** thanos.Metadata/MetricMetadata. */
+  metricMetadata(req: MetricMetadataRequestInit, opts: StoreCallOptions = {}): AsyncIterable<ApiFrame<MetricMetadata>> {
+    return this.apiStream(METADATA_API, req, opts);
+  }
+
+  /** thanos.Exemplars/Exemplars. */
+  exemplars(req: ExemplarsRequestInit, opts: StoreCallOptions = {}): AsyncIterable<ApiFrame<ExemplarData>> {
+    return this.apiStream(EXEMPLARS_API, req, opts);
+  }
+
+  private apiStream<T>(s: StreamApiSpec<unknown, T>, req: object, opts: StoreCallOptions): AsyncIterable<ApiFrame<T>> {
+    return { [Symbol.asyncIterator]: () => this.apiIterator(s, req, opts) };
+  }
+
+  private async *apiIterator<T>(s: StreamApiSpec<unknown, T>, req: object, opts: StoreCallOptions): AsyncGenerator<ApiFrame<T>> {
+    const { signal } = opts;
+    signal?.throwIfAborted();
+    const call: ClientReadableStream<ApiFrame<T>> = this.client.makeServerStreamRequest(
+      `/${s.service}/${s.method}`,
+      s.encodeRequest,
+      s.decodeFrame,
+      req,
+      { deadline: deadlineOf(opts) },
+    );
+    call.on('error', noop);
+    const onAbort = (): void => call.cancel();
+    signal?.addEventListener('abort', onAbort);
+    let finished = false;
+    try {
+      for await (const f of call as AsyncIterable<ApiFrame<T>>) yield f;
+      finished = true;
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      throw this.wrap(s.method, err);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (!finished) call.cancel();
+    }
   }
 
   /** Resolves once the channel is connected (or rejects after timeoutMs). */

@@ -17,6 +17,8 @@ import type { Matcher } from '@thanos-ts/tsdb';
 import { matchersFromProto } from './convert.js';
 import { toWireStatus } from './errors.js';
 import { addHealthService, HealthStatus, ServingStatus } from './health.js';
+import { addExemplarsService, addMetadataService, addRulesService, addTargetsService } from './apis.js';
+import type { ExemplarsAPI, MetadataAPI, RulesAPI, TargetsAPI } from './apis.js';
 import { thanos } from './proto.js';
 import type {
   AnyMessage,
@@ -78,6 +80,14 @@ export interface StoreServerOptions {
   store?: StoreAPI;
   /** Serves thanos.info.Info when set. */
   info?: InfoAPI;
+  /** Serves thanos.Rules when set. */
+  rules?: RulesAPI;
+  /** Serves thanos.Targets when set. */
+  targets?: TargetsAPI;
+  /** Serves thanos.Metadata when set. */
+  metadata?: MetadataAPI;
+  /** Serves thanos.Exemplars when set. */
+  exemplars?: ExemplarsAPI;
   logger?: Logger;
   /** Largest request accepted, bytes (default MaxInt32, as Thanos). */
   maxRecvMsgSize?: number;
@@ -103,6 +113,10 @@ export class StoreServer {
     });
     if (opts.store) addStoreService(this.server, opts.store, this.logger);
     if (opts.info) addInfoService(this.server, opts.info, this.logger);
+    if (opts.rules) addRulesService(this.server, opts.rules, this.logger);
+    if (opts.targets) addTargetsService(this.server, opts.targets, this.logger);
+    if (opts.metadata) addMetadataService(this.server, opts.metadata, this.logger);
+    if (opts.exemplars) addExemplarsService(this.server, opts.exemplars, this.logger);
     addHealthService(this.server, this.health);
     this.health.set('', ServingStatus.NOT_SERVING);
   }
@@ -137,6 +151,10 @@ export class StoreServer {
     this.health.set('', st);
     if (this.opts.store) this.health.set('thanos.Store', st);
     if (this.opts.info) this.health.set('thanos.info.Info', st);
+    if (this.opts.rules) this.health.set('thanos.Rules', st);
+    if (this.opts.targets) this.health.set('thanos.Targets', st);
+    if (this.opts.metadata) this.health.set('thanos.Metadata', st);
+    if (this.opts.exemplars) this.health.set('thanos.Exemplars', st);
   }
 
   /** Stops accepting calls, waits up to graceMs for in-flight ones, then cancels them. */
@@ -245,7 +263,7 @@ export function validateSeriesRequest(req: SeriesRequest): ValidatedSeriesReques
  * An AbortController following the call: aborted (with an AbortError) when the client
  * cancels, its deadline passes or the connection drops.
  */
-function callSignal(call: ServerWritableStream<Buffer, Buffer> | ServerUnaryCall<Buffer, Buffer>): {
+export function callSignal(call: ServerWritableStream<Buffer, Buffer> | ServerUnaryCall<Buffer, Buffer>): {
   signal: AbortSignal;
   done: () => void;
 } {
@@ -312,7 +330,7 @@ async function handleSeries(store: StoreAPI, call: ServerWritableStream<Buffer, 
   }
 }
 
-function logStatus(logger: Logger, method: string, code: number, details: string, err: unknown): void {
+export function logStatus(logger: Logger, method: string, code: number, details: string, err: unknown): void {
   if (code === Status.INTERNAL || code === Status.UNKNOWN) logger.error({ method, err }, 'StoreAPI call failed');
   else logger.debug({ method, code, details }, 'StoreAPI call failed');
 }

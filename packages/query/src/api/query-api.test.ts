@@ -228,8 +228,13 @@ describe('query API', () => {
     const raw = await get('/series', { 'match[]': 'http_requests_total{cluster="eu"}', dedup: 'false', limit: '3' });
     expect(raw.body.data).toHaveLength(3);
     expect(raw.body.warnings).toEqual(['results truncated due to limit']);
+    // With dedup (the default) the replica label is left out, as Thanos does; dedup=false lists it.
     const names = await get('/labels', { 'match[]': '{cluster="eu"}' });
-    expect(names.body.data).toEqual(['__name__', 'cluster', 'instance', 'job', 'replica']);
+    expect(names.body.data).toEqual(['__name__', 'cluster', 'instance', 'job']);
+    const rawNames = await get('/labels', { 'match[]': '{cluster="eu"}', dedup: 'false' });
+    expect(rawNames.body.data).toEqual(['__name__', 'cluster', 'instance', 'job', 'replica']);
+    expect((await get('/label/replica/values')).body.data).toEqual([]);
+    expect((await get('/label/replica/values', { dedup: 'false', 'match[]': '{cluster="eu"}' })).body.data).toEqual(['0', '1']);
     const values = await get('/label/instance/values', { 'match[]': 'http_requests_total{cluster=~"eu|us"}' });
     expect(values.text).toBe('{"status":"success","data":["a","b"]}');
     const clusters = await get('/label/cluster/values');

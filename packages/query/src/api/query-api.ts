@@ -6,6 +6,8 @@
 // endpoints are read for each request.
 
 import { createGzip, gzip } from 'node:zlib';
+import { availableParallelism, hostname } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { promisify } from 'node:util';
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -26,6 +28,12 @@ import { batchUtf8, errorBody, labelsJSON, plainJSON, stringsJSON, SUCCESS_HEAD,
 import { API_MAX_TIME, API_MIN_TIME, Form, FormError, parseBool, parseDuration, parseLimit, parseTime, parseTimeParam, readForm } from './params.js';
 import { matchesAnySet, planSeriesSelects } from './series-union.js';
 import { capWarnings } from './warnings.js';
+import { RulesRequestType, TargetsRequestState, formatRFC3339, timestampFromMillis } from '@thanos-ts/storeapi';
+import type { ExemplarsAPI, MetadataAPI, RulesAPI, TargetsAPI } from '@thanos-ts/storeapi';
+import { alertsJSON, collectRules, ruleGroupsJSON } from '../apis/rules.js';
+import { collectTargets, targetsJSON } from '../apis/targets.js';
+import { collectMetadata, metadataJSON } from '../apis/metadata.js';
+import { collectExemplars, exemplarsJSON } from '../apis/exemplars.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -60,6 +68,11 @@ export interface QueryAPIOptions {
   defaultStepMs?: number;
   /** /api/v1/status/flags. */
   flags?: Record<string, string>;
+  /**
+   * The Rules, Targets, Metadata and Exemplars proxies behind /rules, /alerts, /targets,
+   * /metadata and /query_exemplars; without them those answer empty.
+   */
+  apis?: { rules: RulesAPI; targets: TargetsAPI; metadata: MetadataAPI; exemplars: ExemplarsAPI };
   /** Path prefix the server adds to every route (--web.route-prefix). */
   routePrefix?: string;
   registry?: Registry;
@@ -138,10 +151,12 @@ export class QueryAPI {
     add('/series', 'series', true, (c) => this.series(c));
     add('/labels', 'label_names', true, (c) => this.labelNames(c));
     add('/label/values', 'label_values', false, (c) => this.labelValues(c));
-    add('/metadata', 'metadata', false, async () => ({ data: ['{}'] }));
-    add('/alerts', 'alerts', false, async () => ({ data: ['{"alerts":[]}'] }));
-    add('/rules', 'rules', false, async () => ({ data: ['{"groups":[]}'] }));
+    add('/metadata', 'metadata', false, (c) => this.metadata(c));
+    add('/alerts', 'alerts', false, (c) => this.rules(c, true));
+    add('/rules', 'rules', false, (c) => this.rules(c, false));
+    add('/targets', 'targets', false, (c) => this.targets(c));
     add('/status/buildinfo', 'status_build', false, async () => ({ data: [this.buildInfoJSON()] }));
+    add('/status/runtimeinfo', 'status_runtime', false, async () => ({ data: [this.runtimeInfoJSON()] }));
     add('/status/flags', 'status_flags', false, async () => ({ data: [this.flagsJSON()] }));
     add('/stores', 'stores', false, async () => ({ data: [this.opts.storesJSON()] }));
   }
@@ -354,8 +369,121 @@ export class QueryAPI {
     } catch (err) {
       throw badData(err);
     }
-    // No endpoint serves exemplars yet.
-    return { data: ['[]'] };
+    if (!this.opts.apis) return { data: ['[]'] };
+    const store = this.storeParams(form);
+    try {
+      const { data, warnings } = await collectExemplars(
+        this.opts.apis.exemplars,
+        {
+          query: form.value('query'),
+          start,
+          end,
+          partialResponse: store.partialResponse,
+          replicaLabels: store.deduplicate ? store.replicaLabels : [],
+        },
+        ctx.signal,
+      );
+      return { data: [exemplarsJSON(data)], warnings: capWarnings(warnings) };
+    } catch (err) {
+      throw apiFailure(err, 'retrieving exemplars');
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Rules, alerts, targets and metric metadata (Thanos's Rules, Targets and Metadata
+  // APIs over the endpoints advertising them). Replicas are deduplicated along the
+  // replica labels unless dedup=false; partial_response works as for series.
+  // ---------------------------------------------------------------------------
+
+  private async rules(ctx: RequestContext, alertsOnly: boolean): Promise<ApiResult> {
+    const { form } = ctx;
+    let type: RulesRequestType = RulesRequestType.ALL;
+    if (alertsOnly) {
+      type = RulesRequestType.ALERT;
+    } else {
+      const t = form.value('type');
+      if (t !== '') {
+        // Thanos: the enum names, any case; Prometheus: "alert" and "record".
+        const v = (RulesRequestType as unknown as Record<string, unknown>)[t.toUpperCase()];
+        if (typeof v !== 'number') throw new ApiError(ErrorType.BAD_DATA, `invalid rules parameter type='${t}'`);
+        type = v as RulesRequestType;
+      }
+    }
+    let matcherSets: Matcher[][] = [];
+    if (!alertsOnly) {
+      try {
+        matcherSets = form.values('match[]').map((v) => parseMetricSelector(v));
+      } catch (err) {
+        throw badData(err);
+      }
+    }
+    const store = this.storeParams(form);
+    if (!this.opts.apis) return { data: [alertsOnly ? '{"alerts":[]}' : '{"groups":[]}'] };
+    try {
+      const { groups, warnings } = await collectRules(
+        this.opts.apis.rules,
+        {
+          type,
+          partialResponse: store.partialResponse,
+          matcherSets,
+          ruleNames: alertsOnly ? [] : form.values('rule_name[]'),
+          ruleGroups: alertsOnly ? [] : form.values('rule_group[]'),
+          files: alertsOnly ? [] : form.values('file[]'),
+          replicaLabels: store.deduplicate ? store.replicaLabels : [],
+        },
+        ctx.signal,
+      );
+      return { data: [alertsOnly ? alertsJSON(groups) : ruleGroupsJSON(groups)], warnings: capWarnings(warnings) };
+    } catch (err) {
+      throw apiFailure(err, 'error retrieving rules');
+    }
+  }
+
+  private async targets(ctx: RequestContext): Promise<ApiResult> {
+    const { form } = ctx;
+    const s = form.value('state');
+    let state: TargetsRequestState = TargetsRequestState.ANY;
+    if (s !== '') {
+      const v = (TargetsRequestState as unknown as Record<string, unknown>)[s.toUpperCase()];
+      if (typeof v !== 'number') throw new ApiError(ErrorType.BAD_DATA, `invalid targets parameter state='${s}'`);
+      state = v as TargetsRequestState;
+    }
+    const store = this.storeParams(form);
+    if (!this.opts.apis) return { data: ['{"activeTargets":[],"droppedTargets":[]}'] };
+    try {
+      const { targets, warnings } = await collectTargets(
+        this.opts.apis.targets,
+        { state, partialResponse: store.partialResponse, replicaLabels: store.deduplicate ? store.replicaLabels : [] },
+        ctx.signal,
+      );
+      return { data: [targetsJSON(targets)], warnings: capWarnings(warnings) };
+    } catch (err) {
+      throw apiFailure(err, 'retrieving targets');
+    }
+  }
+
+  private async metadata(ctx: RequestContext): Promise<ApiResult> {
+    const { form } = ctx;
+    const intParam = (name: string, msg: string): number => {
+      const v = form.value(name);
+      if (v === '') return -1;
+      if (!/^[+-]?\d+$/.test(v) || Math.abs(Number(v)) > 2 ** 31 - 1) throw new ApiError(ErrorType.BAD_DATA, msg);
+      return Number(v);
+    };
+    const limit = intParam('limit', 'limit must be a number');
+    const limitPerMetric = intParam('limit_per_metric', 'limit_per_metric must be a number');
+    const store = this.storeParams(form);
+    if (!this.opts.apis) return { data: ['{}'] };
+    try {
+      const { metadata, warnings } = await collectMetadata(
+        this.opts.apis.metadata,
+        { metric: form.value('metric'), limit, limitPerMetric, partialResponse: store.partialResponse },
+        ctx.signal,
+      );
+      return { data: [metadataJSON(metadata)], warnings: capWarnings(warnings) };
+    } catch (err) {
+      throw apiFailure(err, 'retrieving metadata');
+    }
   }
 
   // ---------------------------------------------------------------------------
@@ -435,8 +563,9 @@ export class QueryAPI {
   }
 
   /**
-   * Label names (name null) or values of a label across the endpoints. As in Thanos,
-   * replica labels are not removed here: they are listed like any other label.
+   * Label names (name null) or values of a label across the endpoints. With dedup on
+   * (the default), the replica labels are left out, as Thanos asks its stores with
+   * without_replica_labels: a replica label has no names or values once replicas merge.
    */
   private async labels(ctx: RequestContext, name: string | null): Promise<ApiResult> {
     const { form } = ctx;
@@ -450,8 +579,8 @@ export class QueryAPI {
     }
     const store = this.storeParams(form);
     const queryable = this.opts.queryable({
-      deduplicate: false,
-      replicaLabels: [],
+      deduplicate: store.deduplicate,
+      replicaLabels: store.replicaLabels,
       partialResponse: store.partialResponse,
       storeMatchers: store.storeMatchers,
       signal: ctx.signal,
@@ -630,6 +759,23 @@ export class QueryAPI {
     });
   }
 
+  /** Thanos's RuntimeInfo (pkg/api BaseAPI), with Node.js's nearest equivalents of Go's runtime figures. */
+  private runtimeInfoJSON(): string {
+    return plainJSON({
+      startTime: formatRFC3339(timestampFromMillis(PROCESS_START)),
+      CWD: process.cwd(),
+      hostname: hostname(),
+      serverTime: formatRFC3339(timestampFromMillis(Date.now())),
+      // Active libuv handles and requests stand in for goroutines.
+      goroutineCount: process.getActiveResourcesInfo().length,
+      GOMAXPROCS: availableParallelism(),
+      GOGC: '',
+      GODEBUG: '',
+      // The V8 heap limit stands in for the Go memory limit.
+      GOMEMLIMIT: getHeapStatistics().heap_size_limit,
+    });
+  }
+
   private flagsJSON(): string {
     const flags = this.opts.flags ?? {};
     const sorted: Record<string, string> = {};
@@ -674,6 +820,20 @@ export class QueryAPI {
       }),
     };
   }
+}
+
+/** When this process started (unix ms). */
+const PROCESS_START = Math.round(performance.timeOrigin);
+
+/**
+ * A failure of the Rules, Targets, Metadata or Exemplars fan-out: a bad query stays
+ * bad_data, a cancelled request canceled; anything else is internal, as in Thanos.
+ */
+function apiFailure(err: unknown, context: string): ApiError {
+  const e = apiErrorOf(err);
+  if (e.type === ErrorType.CANCELED || e.type === ErrorType.BAD_DATA) return e;
+  if ((err as Error)?.name === 'InvalidArgumentError') return new ApiError(ErrorType.BAD_DATA, (err as Error).message);
+  return new ApiError(ErrorType.INTERNAL, `${context}: ${(err as Error)?.message ?? String(err)}`);
 }
 
 /** A list of label sets as a JSON array, piece by piece. */
