@@ -17,3 +17,4 @@ export * from './textparse/index.js';
 export * from './storage/index.js';
 export * from './block/index.js';
 export * from './downsample/index.js';
+export * from './compact/index.js';
