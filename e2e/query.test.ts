@@ -231,8 +231,14 @@ describe('query over two clusters of real Prometheus replicas with sidecars', ()
     expect((await api(queryUrl, '/api/v1/series', { 'match[]': 'up{cluster="cluster-1"}' })).body.data).toHaveLength(3);
     const allTime = await promtool(['query', 'series', '--match', 'up{cluster="cluster-1"}', queryUrl]);
     expect(allTime.stdout.split('\n').filter(Boolean), allTime.stderr).toHaveLength(3);
+    // Under deduplication the replica label is left out, as Thanos does; dedup=false lists it.
     const names = await api(queryUrl, '/api/v1/labels', { 'match[]': 'demo_requests_total' });
-    expect(names.body.data).toEqual(['__name__', 'cluster', 'code', 'instance', 'job', 'path', 'replica']);
+    expect(names.body.data).toEqual(['__name__', 'cluster', 'code', 'instance', 'job', 'path']);
+    const raw = await api(queryUrl, '/api/v1/labels', { 'match[]': 'demo_requests_total', dedup: 'false' });
+    expect(raw.body.data).toEqual(['__name__', 'cluster', 'code', 'instance', 'job', 'path', 'replica']);
+    // promtool query labels against the query leaves replica out too.
+    const viaPromtool = await promtool(['query', 'labels', queryUrl, 'replica']);
+    expect(viaPromtool.stdout.trim(), viaPromtool.stderr).toBe('');
   }, 30_000);
 
   it('answers promtool query instant|range|series|labels as a Prometheus does', async () => {

@@ -3,10 +3,15 @@
 
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { chmod, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { Server } from 'node:net';
+import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StoreClient } from '@thanos-ts/storeapi';
 import { removeTempDirs, tempDir, waitFor } from '@thanos-ts/testutil';
-import { BIN } from './cli.js';
+import { BIN, runCli } from './cli.js';
 
 afterAll(removeTempDirs);
 
@@ -18,11 +23,78 @@ function childPids(pid: number): number[] {
   }
 }
 
+/** Processes whose command line mentions `text` (e.g. a test's own data directory). */
+function processesMentioning(text: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', text]).toString().trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function listen(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer((c) => c.end());
+    srv.once('error', reject);
+    srv.listen(port, '127.0.0.1', () => resolve(srv));
+  });
+}
+
+// A run of fixed ports below Linux's ephemeral range, so freePort() users elsewhere don't collide.
+const randomBase = (): number => 20_000 + Math.floor(Math.random() * 9_000);
+
+describe('quickstart before anything starts', () => {
+  // base+0: the first Prometheus; base+5: a sidecar's gRPC; base+100: the query's HTTP.
+  it.each([0, 5, 100])('refuses a taken port base+%i in one line naming it and --base-port, starting nothing', async (offset) => {
+    const dir = join(await tempDir('quickstart-busy'), 'qs');
+    const base = randomBase();
+    const squatter = await listen(base + offset);
+    try {
+      const t0 = Date.now();
+      const r = await runCli(['quickstart', '--data-dir', dir, '--base-port', String(base)], { timeoutMs: 20_000 });
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`port ${base + offset} `);
+      expect(lines[0]).toMatch(/--base-port \d+/);
+      // Nothing started: no directory written, no process left behind.
+      expect(existsSync(dir)).toBe(false);
+      expect(processesMentioning(dir)).toEqual([]);
+    } finally {
+      squatter.close();
+    }
+  });
+
+  it('reports a child that exits while starting with the tail of its log, and leaves nothing running', async () => {
+    const tmp = await tempDir('quickstart-dies');
+    const bin = join(tmp, 'bin');
+    const dir = join(tmp, 'qs');
+    execFileSync('mkdir', ['-p', bin]);
+    // A "prometheus" that fails the way a real one does on a bad flag or a locked TSDB.
+    await writeFile(join(bin, 'prometheus'), '#!/bin/sh\necho "ts=now level=error msg=\\"opening storage failed\\" err=\\"lock DB directory: resource temporarily unavailable\\""\nexit 3\n');
+    await chmod(join(bin, 'prometheus'), 0o755);
+    const qs = spawn(process.execPath, [BIN, 'quickstart', '--data-dir', dir, '--base-port', String(randomBase())], {
+      env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    qs.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const code = await new Promise<number | null>((r) => qs.once('exit', (c) => r(c)));
+    expect(code).not.toBe(0);
+    expect(err).toContain('cluster-0-replica-0-prometheus exited with code 3');
+    expect(err).toContain(`last lines of ${join(dir, 'logs', 'cluster-0-replica-0-prometheus.log')}`);
+    expect(err).toContain('lock DB directory: resource temporarily unavailable');
+    expect(err.trim().split('\n').at(-1)).toMatch(/^error: cluster-0-replica-0-prometheus exited with code 3 while starting/);
+    expect(processesMentioning(dir)).toEqual([]);
+  });
+});
+
 describe('quickstart', () => {
   it('runs 2 clusters x 2 replicas with sidecars, a store gateway and a deduplicating query, and stops them all on SIGINT', async () => {
     const dir = await tempDir('quickstart');
-    // A run of fixed ports below Linux's ephemeral range, so freePort() users elsewhere don't collide.
-    const base = 20_000 + Math.floor(Math.random() * 9_000);
+    const base = randomBase();
     const qs = spawn(process.execPath, [BIN, 'quickstart', '--data-dir', dir, '--base-port', String(base)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((r) => qs.once('exit', (code) => r(code)));
     let out = '';
@@ -69,6 +141,16 @@ describe('quickstart', () => {
       const stores = (await (await fetch(`${queryUrl}/api/v1/stores`)).json()) as { data: Record<string, { name: string }[]> };
       expect(stores.data.store?.map((s) => s.name)).toEqual([`127.0.0.1:${base + 103}`]);
       expect((await fetch(`http://127.0.0.1:${base + 102}/api/v1/blocks`)).status).toBe(200);
+
+      // A second quickstart with the same flags stops at once, in one line, and says
+      // what to change: the ports and the data directory are both taken.
+      const second = await runCli(['quickstart', '--data-dir', dir, '--base-port', String(base)], { timeoutMs: 20_000 });
+      expect(second.code).not.toBe(0);
+      expect(second.stderr.trim().split('\n')).toHaveLength(1);
+      expect(second.stderr).toContain(`port ${base} `);
+      expect(second.stderr).toContain(`another quickstart (pid ${qs.pid})`);
+      expect(second.stderr).toMatch(/--base-port \d+ --data-dir /);
+      expect(childPids(qs.pid!)).toHaveLength(10);
     } finally {
       const pids = childPids(qs.pid!);
       qs.kill('SIGINT');

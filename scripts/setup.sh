@@ -6,6 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 have() { command -v "$1" >/dev/null 2>&1; }
+
+# Node.js 20 or later (package.json "engines"; README "Development" says why the AWS SDK
+# is pinned for Node 20).
+if ! have node || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "setup: Node.js 20 or later is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
 SUDO=""
 if [ "$(id -u)" != 0 ] && have sudo; then SUDO=sudo; fi
 
@@ -19,7 +26,7 @@ fi
 
 if ! have pnpm; then
   echo "setup: installing pnpm"
-  npm install -g pnpm@9.15.9 >/dev/null
+  npm install -g pnpm@9.15.9 --no-fund --no-audit --no-update-notifier --loglevel=error >/dev/null
 fi
 
 pnpm install --frozen-lockfile --reporter=append-only

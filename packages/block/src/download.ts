@@ -1,12 +1,10 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Bucket } from '@thanos-ts/objstore';
 import { getBytes } from '@thanos-ts/objstore';
 import { META_FILENAME, parseBlockMeta, writeBlockMeta } from '@thanos-ts/tsdb';
 import type { BlockMeta } from '@thanos-ts/tsdb';
-import { wrapError } from '@thanos-ts/runtime';
+import { wrapError, writeFileAtomic } from '@thanos-ts/runtime';
 import { CHUNKS_DIRNAME, INDEX_FILENAME } from './upload.js';
 
 /**
@@ -25,16 +23,14 @@ export async function downloadBlock(bkt: Bucket, id: string, dst: string): Promi
     names.push(`${id}/${INDEX_FILENAME}`);
     const expected = new Map((meta.thanos.files ?? []).map((f) => [`${id}/${f.rel_path}`, f.size_bytes]));
     for (const name of names) {
-      const path = join(dst, name);
-      await mkdir(dirname(path), { recursive: true });
-      const tmp = `${path}.tmp`;
-      await pipeline(await bkt.get(name), createWriteStream(tmp));
-      const want = expected.get(name);
-      if (want !== undefined) {
-        const got = (await stat(tmp)).size;
-        if (got !== want) throw new Error(`${name}: downloaded ${got} bytes, meta.json says ${want}`);
+      // The size thanos.files records, when present, is checked before the rename.
+      const size = expected.get(name);
+      const body = await bkt.get(name);
+      try {
+        await writeFileAtomic(join(dst, name), body, { mkdir: true, size });
+      } catch (err) {
+        throw wrapError(err, name);
       }
-      await rename(tmp, path);
     }
     await writeBlockMeta(dir, meta);
     return meta;

@@ -3,11 +3,12 @@
 // thanos.shipper.json so a restart neither skips nor repeats a block. Used by the
 // sidecar (beside Prometheus), and later by receive and rule for their own TSDBs.
 
-import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bucket } from '@thanos-ts/objstore';
 import { isValidUlid, META_FILENAME, readBlockMeta, writeBlockMeta } from '@thanos-ts/tsdb';
 import type { BlockMeta } from '@thanos-ts/tsdb';
+import { writeFileAtomic } from '@thanos-ts/runtime';
 import type { Logger } from '@thanos-ts/runtime';
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
@@ -47,11 +48,9 @@ export async function readShipperMeta(path: string): Promise<ShipperMeta> {
   return { version: 1, uploaded: raw.uploaded };
 }
 
-/** Writes thanos.shipper.json atomically (tmp file + rename). */
+/** Writes thanos.shipper.json atomically (tmp file, fsync, rename). */
 export async function writeShipperMeta(path: string, meta: ShipperMeta): Promise<void> {
-  const tmp = `${path}.tmp`;
-  await writeFile(tmp, JSON.stringify({ version: 1, uploaded: meta.uploaded }, null, '\t') + '\n');
-  await rename(tmp, path);
+  await writeFileAtomic(path, JSON.stringify({ version: 1, uploaded: meta.uploaded }, null, '\t') + '\n');
 }
 
 export class Shipper {

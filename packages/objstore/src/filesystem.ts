@@ -1,13 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import type { Dir, Dirent, Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import { writeFileAtomic } from '@thanos-ts/runtime';
 
 import { DIR_DELIM } from './bucket.js';
 import type { Bucket, IterFn, IterOptions, ObjectAttributes, UploadBody, UploadOptions } from './bucket.js';
 import { notFound, wrapError } from './errors.js';
-import { ObjectReader, checkRange, emptyReader, holdErrors, rangeContext, toBuffer } from './streams.js';
+import { ObjectReader, checkRange, emptyReader, holdErrors, rangeContext } from './streams.js';
 
 /**
  * Uploads are written to a temporary file beside the target and renamed into
@@ -121,34 +121,11 @@ export class FilesystemBucket implements Bucket {
       throw err;
     }
     holdErrors(body);
-    const dir = path.dirname(file);
-    const tmp = path.join(dir, TMP_PREFIX + randomBytes(8).toString('hex'));
-    let fh: fs.FileHandle | undefined;
     try {
-      fh = await createExclusive(dir, tmp);
-      let written = 0;
-      if (body instanceof Uint8Array) {
-        await fh.writeFile(body);
-        written = body.byteLength;
-      } else {
-        for await (const chunk of body) {
-          const buf = toBuffer(chunk);
-          // writeFile (unlike write) loops until the whole chunk is written.
-          await fh.writeFile(buf);
-          written += buf.length;
-        }
-      }
-      if (opts?.size !== undefined && opts.size !== written) {
-        throw new Error(`body has ${written} bytes, expected ${opts.size}`);
-      }
-      await fh.sync();
-      await fh.close();
-      fh = undefined;
-      await fs.rename(tmp, file);
+      // mkdir: parent directories are created (and re-created should a concurrent
+      // delete prune them before the temporary file exists).
+      await writeFileAtomic(file, body, { mkdir: true, size: opts?.size, tmpPrefix: TMP_PREFIX });
     } catch (err) {
-      destroyBody(body);
-      await fh?.close().catch(() => {});
-      await fs.rm(tmp, { force: true }).catch(() => {});
       throw wrapError(op, err);
     }
   }
@@ -228,20 +205,6 @@ function checkName(op: string, name: string): void {
   for (const seg of name.split(DIR_DELIM)) {
     if (seg === '' || seg === '.' || seg === '..' || seg.includes('\0')) {
       throw new Error(`${op}: invalid object name "${name}": empty, "." and ".." path segments are not allowed`);
-    }
-  }
-}
-
-/** createExclusive creates the temporary file, creating parent directories as needed. */
-async function createExclusive(dir: string, tmp: string): Promise<fs.FileHandle> {
-  for (let attempt = 0; ; attempt++) {
-    await fs.mkdir(dir, { recursive: true });
-    try {
-      return await fs.open(tmp, 'wx');
-    } catch (err) {
-      // A concurrent delete may prune the directory between mkdir and open.
-      if (attempt < 3 && isMissing(err)) continue;
-      throw err;
     }
   }
 }

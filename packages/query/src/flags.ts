@@ -5,9 +5,8 @@
 import { availableParallelism } from 'node:os';
 import { FlagValues, parseGoDuration, UserError } from '@thanos-ts/runtime';
 import type { FlagSpec, Logger } from '@thanos-ts/runtime';
-import { compareStrings } from '@thanos-ts/tsdb';
+import { compareStrings, DedupFunc } from '@thanos-ts/tsdb';
 import type { Label, Labels } from '@thanos-ts/tsdb';
-import { DedupFunc } from './dedup/iter.js';
 import { isDynamicNode, ResolverType, validateDNSAddress } from './discovery/dns.js';
 import { validateGroupAddress } from './discovery/endpoint-group.js';
 import type { QueryConfig } from './query.js';
@@ -20,8 +19,8 @@ export const QUERY_FLAGS: readonly QueryFlagSpec[] = [
   { name: 'grpc-address', kind: 'string', default: '0.0.0.0:10901', placeholder: '<host:port>', help: 'Listen ip:port address for gRPC endpoints (StoreAPI). Make sure this address is routable from other components.' },
   { name: 'grpc-grace-period', kind: 'string', default: '2m', placeholder: '<duration>', help: 'Time to wait after an interrupt received for GRPC Server.' },
   { name: 'http-address', kind: 'string', default: '0.0.0.0:10902', placeholder: '<host:port>', help: 'Listen host:port for HTTP endpoints.' },
-  { name: 'web.route-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'Prefix for API and UI endpoints. Defaults to the value of --web.external-prefix.' },
-  { name: 'web.external-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'Static prefix for all HTML links and redirect URLs in the UI query web interface. Actual endpoints are still served on / or the web.route-prefix.' },
+  { name: 'web.route-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'Prefix for the HTTP API endpoints (thanos-ts has no UI yet). Defaults to the value of --web.external-prefix.' },
+  { name: 'web.external-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'thanos-ts has no web UI yet: used only as the default of --web.route-prefix.' },
   { name: 'endpoint', kind: 'strings', placeholder: '<endpoint>', help: "Addresses of statically configured Thanos API servers (repeatable). The scheme may be prefixed with 'dns+' or 'dnssrv+' to detect Thanos API servers through respective DNS lookups ('dnssrvnoa+': SRV without A/AAAA lookups; 'dnsdualstack+': AAAA and A)." },
   { name: 'store', kind: 'strings', placeholder: '<store>', help: 'Deprecated alias of --endpoint (repeatable).' },
   { name: 'endpoint-group', kind: 'strings', placeholder: '<endpoint-group>', help: "Experimental: DNS name of statically configured Thanos API server groups (repeatable). Targets resolved from the DNS name will be queried in a round-robin, instead of a fanout manner. This flag should be used when connecting a Thanos Query to HA groups of Thanos components. HOST:PORT or dns+HOST:PORT (A/AAAA lookups by gRPC's dns resolver)." },
@@ -33,12 +32,12 @@ export const QUERY_FLAGS: readonly QueryFlagSpec[] = [
   { name: 'store.sd-dns-interval', kind: 'string', default: '30s', placeholder: '<duration>', help: 'Interval between DNS resolutions.' },
   { name: 'store.sd-dns-resolver', kind: 'string', default: 'miekgdns', placeholder: '<resolver>', help: "Resolver to use. Possible options: [golang, miekgdns]. Both use Node's resolver here: A/AAAA through getaddrinfo (/etc/hosts, then the system's DNS), SRV through the servers of /etc/resolv.conf." },
   { name: 'store.sd-dns-server', kind: 'strings', placeholder: '<ip:port>', hidden: true, help: "Ours, for tests: DNS server to send every dns+/dnssrv+ lookup to instead of the system's (repeatable)." },
-  { name: 'store.unhealthy-timeout', kind: 'string', default: '5m', placeholder: '<duration>', help: 'Timeout before an unhealthy store is cleaned from the store UI page and no longer queried.' },
+  { name: 'store.unhealthy-timeout', kind: 'string', default: '5m', placeholder: '<duration>', help: 'Timeout before an unhealthy store is dropped from /api/v1/stores and no longer queried.' },
   { name: 'store.response-timeout', kind: 'string', default: '0ms', placeholder: '<duration>', help: "If a Store doesn't send any data in this specified duration then a Store will be ignored and partial data will be returned if it's enabled. 0 disables timeout." },
   { name: 'endpoint.info-timeout', kind: 'string', default: '5s', placeholder: '<duration>', help: 'Timeout of gRPC Info requests; endpoints are also asked for Info this often.' },
   { name: 'query.replica-label', kind: 'strings', placeholder: '<replica-label>', help: "Labels to treat as a replica indicator along which data is deduplicated. Still you will be able to query without deduplication using 'dedup=false' parameter. Flag may be specified multiple times as well as a comma separated list of labels." },
   { name: 'deduplication.func', kind: 'string', default: 'penalty', placeholder: '<func>', help: "Deduplication algorithm for merging overlapping series. Possible values are: 'penalty', 'chain'. With 'penalty' the replicas are merged with a penalty-based algorithm; 'chain' merges them sample by sample (for receive replicas with identical data)." },
-  { name: 'query.partial-response', kind: 'bool', default: true, help: 'Enable partial response for queries if no partial_response param is specified. --no-query.partial-response for disabling.' },
+  { name: 'query.partial-response', kind: 'bool', default: true, help: 'Enable partial response for queries if no partial_response param is specified.' },
   { name: 'query.timeout', kind: 'string', default: '2m', placeholder: '<duration>', help: 'Maximum time to process query by query node.' },
   { name: 'query.max-concurrent', kind: 'string', default: '20', placeholder: '<n>', help: 'Maximum number of queries processed concurrently by query node.' },
   { name: 'query.max-samples', kind: 'string', default: '50000000', placeholder: '<n>', help: 'Maximum number of samples a single query can load into memory. Note that queries will fail if they try to load more samples than this into memory, so this also limits the number of samples a query can return.' },

@@ -1,6 +1,6 @@
 // @thanos-ts/query: the data path of the query component. Endpoints discovered and
 // health-checked (EndpointSet), a StoreAPI proxy over them (ProxyStore, also served over
-// gRPC), query-time deduplication of replicas (dedup/), and the tsdb Queryable the PromQL
+// gRPC), query-time deduplication of replicas (dedup/, over tsdb's dedup iterators), and the tsdb Queryable the PromQL
 // engine reads through (StoreQueryable).
 export { EndpointSet, EndpointRef, UNKNOWN_STORE_API, formatGoTime, marshalStoresView } from './endpointset.js';
 export type { EndpointSetOptions, EndpointSpec, EndpointStatus, EndpointStatusJSON } from './endpointset.js';
@@ -26,6 +26,8 @@ export {
   StoreChunkSeries,
 } from './chunk-series.js';
 export type { ChunkOpener } from './chunk-series.js';
+// The dedup iterators live in @thanos-ts/tsdb (shared with the compactor); re-exported
+// here for code that knew them from this package.
 export {
   DedupFunc,
   DedupSeriesIterator,
@@ -35,9 +37,9 @@ export {
   isCounterFunc,
   dedupIterator,
   chainIterator,
-} from './dedup/iter.js';
-export type { AdjustableIterator } from './dedup/iter.js';
-export { overlapSplit } from './dedup/overlap-split.js';
+  overlapSplit,
+} from '@thanos-ts/tsdb';
+export type { AdjustableIterator } from '@thanos-ts/tsdb';
 export { dedupSeriesSet, DedupSeries } from './dedup/series-set.js';
 export type { DedupOptions } from './dedup/series-set.js';
 export { StoreQueryable, StoreQuerier } from './querier.js';

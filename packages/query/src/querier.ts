@@ -5,11 +5,11 @@
 import { nopLogger } from '@thanos-ts/runtime';
 import type { Logger } from '@thanos-ts/runtime';
 import type { StoreSeries, thanos } from '@thanos-ts/storeapi';
+import { DedupFunc, sortedByMinTime } from '@thanos-ts/tsdb';
 import type { Matcher, Querier, Queryable, SelectHints, Series } from '@thanos-ts/tsdb';
 import { aggrsFromFunc, maxResolutionForSelect, StoreChunkSeries } from './chunk-series.js';
 import type { Aggr } from './chunk-series.js';
-import { DedupFunc } from './dedup/iter.js';
-import { dedupSeriesSet, sortedByMinTime } from './dedup/series-set.js';
+import { dedupSeriesSet } from './dedup/series-set.js';
 import { Gate } from '@thanos-ts/runtime';
 import { PartialResponseStrategy } from './proxy.js';
 import type { ProxyLabelsRequest, ProxySeriesRequest } from './proxy.js';

@@ -1,4 +1,4 @@
-// Helpers for this package's tests: sample lists as iterators and as XOR chunks.
+// Helpers for this package's tests: samples from iterators and as XOR chunks.
 
 import { StoreChunkEncoding } from '@thanos-ts/storeapi';
 import type { AggrChunk } from '@thanos-ts/storeapi';
@@ -7,37 +7,6 @@ import type { SeriesIterator } from '@thanos-ts/tsdb';
 
 /** A [t, v] sample. */
 export type Sample = readonly [number, number];
-
-/** A SeriesIterator over a sample list (ListSeriesIterator). */
-export class ListIterator implements SeriesIterator {
-  private i = -1;
-
-  constructor(private readonly samples: readonly Sample[]) {}
-
-  next(): ValueType {
-    if (this.i >= this.samples.length) return ValueType.None;
-    this.i++;
-    return this.i < this.samples.length ? ValueType.Float : ValueType.None;
-  }
-
-  seek(t: number): ValueType {
-    if (this.i < 0) this.i = 0;
-    while (this.i < this.samples.length && this.samples[this.i][0] < t) this.i++;
-    return this.i < this.samples.length ? ValueType.Float : ValueType.None;
-  }
-
-  atT(): number {
-    return this.samples[this.i][0];
-  }
-
-  atF(): number {
-    return this.samples[this.i][1];
-  }
-
-  err(): Error | null {
-    return null;
-  }
-}
 
 /** All samples from the iterator's current position on (next() first). */
 export function expand(it: SeriesIterator): [number, number][] {

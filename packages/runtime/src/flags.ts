@@ -2,6 +2,7 @@
 // default, help) once; the CLI registers them and hands the parsed values back, and the
 // component reads them through FlagValues, which names the flag in every error.
 
+import { readFileSync } from 'node:fs';
 import { parseBytes } from './bytes.js';
 import { parsePromDuration, parseTimeOrDuration } from './duration.js';
 import { UserError } from './errors.js';
@@ -113,4 +114,22 @@ export class FlagValues {
       throw new UserError(`--${name}: ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * Reads a path-or-content flag pair (Thanos extflag.PathOrContent): the file named by
+ * `--<flag>-file` or the content of `--<flag>`; '' when neither is set.
+ */
+export function pathOrContent(f: FlagValues, flag: string): string {
+  const file = f.str(`${flag}-file`);
+  const content = f.str(flag);
+  if (file !== '' && content !== '') throw new UserError(`both --${flag}-file and --${flag} are set; they are mutually exclusive`);
+  if (file !== '') {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new UserError(`--${flag}-file: ${(err as Error).message}`);
+    }
+  }
+  return content;
 }

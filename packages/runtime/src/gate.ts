@@ -2,9 +2,14 @@
 // line. Bounds queries evaluated at once (--query.max-concurrent) and selects streaming
 // at once per querier (--query.max-concurrent-select).
 
+type Waiter = { resolve: () => void; reject: (err: unknown) => void; signal?: AbortSignal };
+
 export class Gate {
   private active = 0;
-  private readonly waiting: { resolve: () => void; reject: (err: unknown) => void; signal?: AbortSignal; onAbort?: () => void }[] = [];
+  private readonly waiting: Waiter[] = [];
+  // One abort listener per signal, not per waiter: a query's many selects wait on one
+  // signal, and a listener each would pile up on it (and trip Node's leak warning).
+  private readonly bySignal = new Map<AbortSignal, { waiters: Set<Waiter>; onAbort: () => void }>();
 
   constructor(private readonly n: number) {
     if (!(n > 0)) throw new Error(`gate: capacity must be positive, got ${n}`);
@@ -28,15 +33,8 @@ export class Gate {
       return;
     }
     await new Promise<void>((resolve, reject) => {
-      const w: (typeof this.waiting)[number] = { resolve, reject, signal };
-      if (signal) {
-        w.onAbort = () => {
-          const i = this.waiting.indexOf(w);
-          if (i >= 0) this.waiting.splice(i, 1);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
+      const w: Waiter = { resolve, reject, signal };
+      if (signal) this.watch(signal, w);
       this.waiting.push(w);
     });
   }
@@ -45,10 +43,39 @@ export class Gate {
   release(): void {
     const next = this.waiting.shift();
     if (next) {
-      if (next.onAbort) next.signal!.removeEventListener('abort', next.onAbort);
+      if (next.signal) this.unwatch(next.signal, next);
       next.resolve(); // the place passes on: active stays the same
       return;
     }
     this.active--;
+  }
+
+  private watch(signal: AbortSignal, w: Waiter): void {
+    let entry = this.bySignal.get(signal);
+    if (!entry) {
+      const waiters = new Set<Waiter>();
+      const onAbort = (): void => {
+        this.bySignal.delete(signal);
+        for (const x of waiters) {
+          const i = this.waiting.indexOf(x);
+          if (i >= 0) this.waiting.splice(i, 1);
+          x.reject(signal.reason);
+        }
+      };
+      entry = { waiters, onAbort };
+      this.bySignal.set(signal, entry);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    entry.waiters.add(w);
+  }
+
+  private unwatch(signal: AbortSignal, w: Waiter): void {
+    const entry = this.bySignal.get(signal);
+    if (!entry) return;
+    entry.waiters.delete(w);
+    if (entry.waiters.size === 0) {
+      signal.removeEventListener('abort', entry.onAbort);
+      this.bySignal.delete(signal);
+    }
   }
 }

@@ -1,7 +1,9 @@
 export { createLogger, nopLogger, jsonLineToLogfmt, LOG_LEVELS } from './logger.js';
 export type { Logger, LogFormat, LogLevel, LoggerOptions } from './logger.js';
 export { Prober } from './prober.js';
-export { createRegistry, VERSION } from './metrics.js';
+export { createRegistry } from './metrics.js';
+export { buildInfo, readGitHead, versionText, VERSION } from './build-info.js';
+export type { BuildInfo, GitHead } from './build-info.js';
 export { HttpServer } from './http-server.js';
 export type { HttpServerOptions, RouteHandler } from './http-server.js';
 export { parseHostPort } from './address.js';
@@ -25,7 +27,9 @@ export {
   formatRFC3339,
 } from './duration.js';
 export { mapConcurrent } from './concurrency.js';
+export { writeFileAtomic, renameDirAtomic, syncDir } from './atomic-file.js';
+export type { AtomicFileData, WriteFileAtomicOptions } from './atomic-file.js';
 export { Gate } from './gate.js';
 export { parseBytes, formatBytes } from './bytes.js';
-export { FlagValues, flagKey } from './flags.js';
+export { FlagValues, flagKey, pathOrContent } from './flags.js';
 export type { FlagSpec } from './flags.js';

@@ -1,6 +1,5 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-
-export const VERSION = '0.1.0';
+import { buildInfo } from './build-info.js';
 
 /**
  * A registry with process metrics and `thanos_build_info`, so dashboards built for
@@ -15,7 +14,8 @@ export function createRegistry(component: string): Registry {
     labelNames: ['version', 'revision', 'branch', 'goversion', 'component'],
     registers: [reg],
   });
-  info.set({ version: VERSION, revision: 'unknown', branch: 'main', goversion: `node${process.versions.node}`, component }, 1);
+  const b = buildInfo();
+  info.set({ version: b.version, revision: b.revision, branch: b.branch, goversion: b.goVersion, component }, 1);
   const status = new Gauge({
     name: 'thanos_status',
     help: 'Represents status (0 indicates failure, 1 indicates success) of the component.',

@@ -35,6 +35,10 @@ export function promtool(args: string[], opts: PromtoolOptions = {}): Promise<Pr
     child.once('close', (code) =>
       resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: code ?? -1 }),
     );
+    // promtool may exit without reading its input (e.g. `tsdb dump`): EPIPE is no error then.
+    child.stdin.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') reject(e);
+    });
     child.stdin.end(opts.input ?? '');
   });
 }

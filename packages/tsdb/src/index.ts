@@ -15,6 +15,7 @@ export * from './block-meta/index.js';
 export * from './ulid/index.js';
 export * from './textparse/index.js';
 export * from './storage/index.js';
+export * from './dedup/index.js';
 export * from './block/index.js';
 export * from './downsample/index.js';
 export * from './compact/index.js';

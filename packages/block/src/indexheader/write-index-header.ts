@@ -3,11 +3,9 @@
 // 5-byte index header, the symbol table and the postings offset table (which runs to
 // the end of the file and so drags the index TOC along). Series and postings lists,
 // almost all of an index, are never fetched. See format.ts for the layout.
-import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { getRangeBytes, type Bucket } from '@thanos-ts/objstore';
+import { writeFileAtomic } from '@thanos-ts/runtime';
 import { CorruptionError, crc32c, crc32cUpdate, HEADER_LEN, MAGIC_INDEX, readTOC, TOC_LEN } from '@thanos-ts/tsdb';
 import { wrapError } from './errors.js';
 import {
@@ -33,8 +31,8 @@ export interface WriteIndexHeaderResult {
 
 /**
  * Writes the index-header of block `blockId` (from `<blockId>/index` in bkt) to `file`,
- * usually `<data-dir>/<ULID>/index-header`. The file appears atomically (written to
- * `file.tmp`, fsynced, renamed, directory fsynced) and its content is byte for byte what
+ * usually `<data-dir>/<ULID>/index-header`. The file appears atomically (writeFileAtomic:
+ * a temporary file fsynced, renamed, directory fsynced) and its content is byte for byte what
  * Thanos writes. The copied sections are CRC-checked on the way.
  *
  * @throws CorruptionError (message `build index-header: block <id>: …`) for an index
@@ -49,9 +47,7 @@ export async function writeIndexHeader(
 ): Promise<WriteIndexHeaderResult> {
   const { signal } = opts;
   const obj = `${blockId}/index`;
-  const tmp = `${file}.tmp`;
   const fetched = { bytes: 0 };
-  let fh: FileHandle | null = null;
   try {
     signal?.throwIfAborted();
     const { size } = await bkt.attributes(obj);
@@ -76,53 +72,60 @@ export async function writeIndexHeader(
     }
     signal?.throwIfAborted();
 
-    await mkdir(dirname(file), { recursive: true });
-    fh = await open(tmp, 'w', 0o600);
-
-    const header = Buffer.alloc(INDEX_HEADER_HEADER_LEN);
-    header.writeUInt32BE(MAGIC_INDEX_HEADER, 0);
-    header[4] = BINARY_FORMAT_V1;
-    header[5] = version;
-    // Thanos records where the postings offset table starts as the end of the last
-    // postings list. With a (legacy) label offset table in between it overshoots; the
-    // reader finds the exact end from the index TOC copied along with the table.
-    writeBE64(header, 6, toc.postingsTable);
-    await writeAll(fh, header);
-
-    const symbolsAt = INDEX_HEADER_HEADER_LEN;
     const symbolsLen = toc.series - toc.symbols;
-    const symbols = new SectionCheck(obj, toc.symbols, 'symbols');
-    await copyRange(bkt, obj, toc.symbols, symbolsLen, fh, symbols, fetched, signal);
-    symbols.finish();
-
-    const tableAt = symbolsAt + symbolsLen;
     const tableLen = size - toc.postingsTable;
-    const table = new SectionCheck(obj, toc.postingsTable, 'postings offset table');
-    await copyRange(bkt, obj, toc.postingsTable, tableLen, fh, table, fetched, signal);
-    // The section must end before the index TOC that follows it.
-    if (table.finish() > tableLen - TOC_LEN) {
-      throw new CorruptionError(obj, toc.postingsTable, 'postings offset table: runs into the TOC');
-    }
-
-    const htoc = Buffer.alloc(INDEX_HEADER_TOC_LEN);
-    writeBE64(htoc, 0, symbolsAt);
-    writeBE64(htoc, 8, tableAt);
-    htoc.writeUInt32BE(crc32c(htoc, 0, 16), 16);
-    await writeAll(fh, htoc);
-
-    await fh.sync();
-    const f = fh;
-    fh = null;
-    await f.close();
-    await rename(tmp, file);
-    await syncDir(dirname(file));
-    return { bytes: tableAt + tableLen + INDEX_HEADER_TOC_LEN, fetchedBytes: fetched.bytes };
+    const parts = indexHeaderParts(bkt, obj, version, toc, symbolsLen, tableLen, fetched, signal);
+    const bytes = await writeFileAtomic(file, parts, { mode: 0o600, mkdir: true, signal });
+    return { bytes, fetchedBytes: fetched.bytes };
   } catch (err) {
-    if (fh) await fh.close().catch(() => {});
-    await rm(tmp, { force: true }).catch(() => {});
     if (signal?.aborted) throw err;
     throw wrapError(err, `build index-header: block ${blockId}`);
   }
+}
+
+/**
+ * The index-header's bytes in file order: header, symbol table, postings offset table
+ * (with the index TOC after it), index-header TOC. The copied sections are checked as
+ * they stream past; a damaged one throws before the TOC is produced.
+ */
+async function* indexHeaderParts(
+  bkt: Bucket,
+  obj: string,
+  version: number,
+  toc: { symbols: number; postingsTable: number },
+  symbolsLen: number,
+  tableLen: number,
+  fetched: { bytes: number },
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Uint8Array> {
+  const header = Buffer.alloc(INDEX_HEADER_HEADER_LEN);
+  header.writeUInt32BE(MAGIC_INDEX_HEADER, 0);
+  header[4] = BINARY_FORMAT_V1;
+  header[5] = version;
+  // Thanos records where the postings offset table starts as the end of the last
+  // postings list. With a (legacy) label offset table in between it overshoots; the
+  // reader finds the exact end from the index TOC copied along with the table.
+  writeBE64(header, 6, toc.postingsTable);
+  yield header;
+
+  const symbolsAt = INDEX_HEADER_HEADER_LEN;
+  const symbols = new SectionCheck(obj, toc.symbols, 'symbols');
+  yield* copyRange(bkt, obj, toc.symbols, symbolsLen, symbols, fetched, signal);
+  symbols.finish();
+
+  const tableAt = symbolsAt + symbolsLen;
+  const table = new SectionCheck(obj, toc.postingsTable, 'postings offset table');
+  yield* copyRange(bkt, obj, toc.postingsTable, tableLen, table, fetched, signal);
+  // The section must end before the index TOC that follows it.
+  if (table.finish() > tableLen - TOC_LEN) {
+    throw new CorruptionError(obj, toc.postingsTable, 'postings offset table: runs into the TOC');
+  }
+
+  const htoc = Buffer.alloc(INDEX_HEADER_TOC_LEN);
+  writeBE64(htoc, 0, symbolsAt);
+  writeBE64(htoc, 8, tableAt);
+  htoc.writeUInt32BE(crc32c(htoc, 0, 16), 16);
+  yield htoc;
 }
 
 async function fetchRange(bkt: Bucket, obj: string, offset: number, length: number, fetched: { bytes: number }): Promise<Uint8Array> {
@@ -132,17 +135,16 @@ async function fetchRange(bkt: Bucket, obj: string, offset: number, length: numb
   return b;
 }
 
-/** Streams index[offset, offset+length) into fh, feeding every byte to check. */
-async function copyRange(
+/** Streams index[offset, offset+length), feeding every byte to check. */
+async function* copyRange(
   bkt: Bucket,
   obj: string,
   offset: number,
   length: number,
-  fh: FileHandle,
   check: SectionCheck,
   fetched: { bytes: number },
   signal: AbortSignal | undefined,
-): Promise<void> {
+): AsyncGenerator<Uint8Array> {
   let rd: Readable = await bkt.getRange(obj, offset, length);
   if (signal) rd = addAbortSignal(signal, rd);
   let got = 0;
@@ -152,7 +154,7 @@ async function copyRange(
       fetched.bytes += chunk.length;
       if (got > length) break;
       check.update(chunk);
-      await writeAll(fh, chunk);
+      yield chunk;
     }
   } finally {
     rd.destroy();
@@ -210,21 +212,4 @@ function be32(b: Uint8Array, at: number): number {
 function writeBE64(b: Buffer, at: number, v: number): void {
   b.writeUInt32BE(Math.floor(v / 0x1_0000_0000), at);
   b.writeUInt32BE(v >>> 0, at + 4);
-}
-
-async function writeAll(fh: FileHandle, b: Uint8Array): Promise<void> {
-  for (let off = 0; off < b.length; ) {
-    const { bytesWritten } = await fh.write(b, off, b.length - off);
-    off += bytesWritten;
-  }
-}
-
-/** Makes a rename durable. */
-async function syncDir(dir: string): Promise<void> {
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
 }

@@ -2,16 +2,17 @@
 
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { bucketFromFlags } from '@thanos-ts/objstore';
+import { SUPPORTED_PROVIDERS, bucketFromFlags } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
 import { createLogger, parseTimeOrDuration, UserError } from '@thanos-ts/runtime';
 import type { FlagSpec, Logger, LogFormat, LogLevel } from '@thanos-ts/runtime';
 
 export function addObjstoreFlags(cmd: Command, required = true): Command {
   const suffix = required ? '' : ' Optional: without it nothing is uploaded.';
+  const providers = SUPPORTED_PROVIDERS.join(', ');
   return cmd
-    .option('--objstore.config-file <file-path>', `Path to YAML file that contains object store configuration. See format details: https://thanos.io/tip/thanos/storage.md/#configuration${suffix}`)
-    .option('--objstore.config <content>', 'Alternative to \'objstore.config-file\' flag (mutually exclusive). Content of YAML file that contains object store configuration.');
+    .option('--objstore.config-file <file-path>', `Path to YAML file that contains object store configuration. See format details: https://thanos.io/tip/thanos/storage.md/#configuration (supported types: ${providers}).${suffix}`)
+    .option('--objstore.config <content>', `Alternative to 'objstore.config-file' flag (mutually exclusive). Content of YAML file that contains object store configuration (supported types: ${providers}).`);
 }
 
 /** The bucket named by --objstore.config-file / --objstore.config; null when optional and absent. */
@@ -53,19 +54,58 @@ export function timeFlag(flag: string): (v: string) => number {
   };
 }
 
-/** Registers flag specs on a command: bool flags get a --no- form, repeatable ones collect. */
+// What --help shows beyond commander's defaults (see helpConfiguration in main.ts).
+const negatable = new WeakSet<Option>();
+const requiredNotes = new WeakMap<Option, string>();
+
+/** Whether --help shows the option as `--[no-]name`, as Thanos (kingpin) prints bool flags. */
+export function isNegatable(option: Option): boolean {
+  return negatable.has(option);
+}
+
+/** "required" or "required unless …" for an option marked with markRequired. */
+export function requiredNote(option: Option): string | undefined {
+  return option.mandatory ? 'required' : requiredNotes.get(option);
+}
+
+/**
+ * Marks a flag required in --help when the command checks it itself (a message of its
+ * own, or one of two flags): `note` completes "required", e.g. "unless --objstore.config is set".
+ */
+export function markRequired(cmd: Command, flag: string, note?: string): void {
+  const o = cmd.options.find((x) => x.long === flag);
+  if (!o) throw new Error(`markRequired: ${cmd.name()} has no ${flag}`);
+  requiredNotes.set(o, note ? `required ${note}` : 'required');
+}
+
+/** Marks the bucket flags of a command that needs a bucket: one of the pair is required. */
+export function markObjstoreRequired(cmd: Command): Command {
+  markRequired(cmd, '--objstore.config-file', 'unless --objstore.config is set');
+  return cmd;
+}
+
+/**
+ * Registers flag specs on a command: bool flags also take --no-name (shown as one
+ * `--[no-]name` entry), repeatable ones collect.
+ */
 export function addFlags(cmd: Command, specs: readonly FlagSpec[]): void {
   for (const f of specs) {
     const ph = (f.placeholder ?? '<value>').replace(/[<>]/g, '');
     if (f.kind === 'bool') {
-      cmd.option(`--${f.name}`, f.help, f.default === true);
-      cmd.option(`--no-${f.name}`, `Disable --${f.name}.`);
+      const o = new Option(`--${f.name}`, f.help).default(f.default === true);
+      if (f.hidden) o.hideHelp();
+      else negatable.add(o);
+      cmd.addOption(o);
+      cmd.addOption(new Option(`--no-${f.name}`).hideHelp());
     } else if (f.kind === 'strings') {
-      cmd.option(`--${f.name} <${ph}>`, f.help, collect, []);
-    } else if (f.hidden) {
-      cmd.addOption(new Option(`--${f.name} <${ph}>`, f.help).default(f.default).hideHelp());
+      // No default: FlagValues reads an absent repeatable flag as [].
+      cmd.addOption(new Option(`--${f.name} <${ph}>`, f.help).argParser(collect));
     } else {
-      cmd.option(`--${f.name} <${ph}>`, f.help, f.default as string | undefined);
+      const o = new Option(`--${f.name} <${ph}>`, f.help);
+      // Defaults print as Thanos prints them ("2m", "250MB"), unquoted; an empty one not at all.
+      if (typeof f.default === 'string' && f.default !== '') o.default(f.default, f.default);
+      if (f.hidden) o.hideHelp();
+      cmd.addOption(o);
     }
   }
 }

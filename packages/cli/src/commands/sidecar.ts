@@ -1,23 +1,21 @@
 import type { Command } from 'commander';
 import { Sidecar } from '@thanos-ts/sidecar';
 import { parseGoDuration, runUntilSignal, UserError } from '@thanos-ts/runtime';
-import { addObjstoreFlags, bucketFromOptions, loggerFor } from './common.js';
+import { addFlags, addObjstoreFlags, bucketFromOptions, loggerFor } from './common.js';
 
 export function registerSidecar(program: Command): void {
-  addObjstoreFlags(
-    program.command('sidecar').description('Sidecar for Prometheus server.'),
-    false,
-  )
+  const cmd = addObjstoreFlags(program.command('sidecar').description('Sidecar for Prometheus server.'), false)
     .option('--prometheus.url <url>', 'URL at which to reach Prometheus\'s API. For better performance use local network.', 'http://localhost:9090')
     .option('--prometheus.ready_timeout <duration>', 'Maximum time to wait for the Prometheus instance to start up.', '10m')
     .option('--tsdb.path <path>', 'Data directory of TSDB.', './data')
     .option('--grpc-address <host:port>', 'Listen ip:port address for gRPC endpoints (StoreAPI). Make sure this address is routable from other components.', '0.0.0.0:10901')
-    .option('--http-address <host:port>', 'Listen host:port for HTTP endpoints.', '0.0.0.0:10902')
-    .option('--shipper.upload-compacted', 'If true shipper will try to upload compacted blocks as well. Useful for migration purposes.', false)
+    .option('--http-address <host:port>', 'Listen host:port for HTTP endpoints.', '0.0.0.0:10902');
+  addFlags(cmd, [{ name: 'shipper.upload-compacted', kind: 'bool', default: false, help: 'If true shipper will try to upload compacted blocks as well. Useful for migration purposes.' }]);
+  cmd
     .option('--shipper.meta-file-name <name>', 'The shipper metafile name.', 'thanos.shipper.json')
     .option('--shipper.sync-interval <duration>', 'How often the shipper scans the TSDB directory (new block directories are also noticed as they appear).', '30s')
-    .action(async (opts: Record<string, unknown>, cmd: Command) => {
-      const logger = loggerFor(cmd).child({ component: 'sidecar' });
+    .action(async (opts: Record<string, unknown>, c: Command) => {
+      const logger = loggerFor(c).child({ component: 'sidecar' });
       const duration = (flag: string, v: unknown): number => {
         try {
           return parseGoDuration(String(v));

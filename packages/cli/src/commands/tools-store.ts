@@ -1,3 +1,4 @@
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { parseTimeFlag, runStoreInfo, runStoreLabels, runStoreLabelValues, runStoreSeries } from '@thanos-ts/storeapi';
 import { parseGoDuration, UserError } from '@thanos-ts/runtime';
@@ -23,7 +24,7 @@ function int(flag: string): (v: string) => number {
 function common(cmd: Command, withRange = true): Command {
   cmd
     .requiredOption('--endpoint <host:port>', 'StoreAPI endpoint to query.')
-    .option('--timeout <duration>', 'Timeout of the call.', parse('timeout', parseGoDuration), 120_000);
+    .addOption(new Option('--timeout <duration>', 'Timeout of the call.').argParser(parse('timeout', parseGoDuration)).default(parseGoDuration('2m'), '2m'));
   if (withRange) {
     cmd
       .option('--match <selector>', 'Series selector, e.g. \'{job="x"}\' (repeatable; selectors are ORed).', collect)

@@ -248,7 +248,7 @@ describe('query API', () => {
     expect(stores.body.data.sidecar).toHaveLength(4);
     expect(stores.body.data['unknown-store-api'][0].lastError).toMatch(/Unavailable|ECONNREFUSED/);
     expect(stores.text).toContain('"maxTime":9223372036854775807');
-    expect((await get('/status/buildinfo')).body.data).toMatchObject({ version: expect.any(String), goVersion: expect.stringMatching(/^node/) });
+    expect((await get('/status/buildinfo')).body.data).toMatchObject({ version: expect.any(String), revision: expect.stringMatching(/^([0-9a-f]{40}|unknown)$/), goVersion: expect.stringMatching(/^node/) });
     const flags = (await get('/status/flags')).body.data;
     expect(flags['query.replica-label']).toBe('replica');
     expect(flags['query.timeout']).toBe('1s');

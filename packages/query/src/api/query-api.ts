@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import { nopLogger, VERSION } from '@thanos-ts/runtime';
+import { buildInfo, nopLogger } from '@thanos-ts/runtime';
 import type { HttpServer, Logger } from '@thanos-ts/runtime';
 import { parseMetricSelector } from '@thanos-ts/promql';
 import type { Engine } from '@thanos-ts/promql';
@@ -749,14 +749,7 @@ export class QueryAPI {
   // ---------------------------------------------------------------------------
 
   private buildInfoJSON(): string {
-    return plainJSON({
-      version: VERSION,
-      revision: 'unknown',
-      branch: 'main',
-      buildUser: '',
-      buildDate: '',
-      goVersion: `node${process.versions.node}`,
-    });
+    return plainJSON(buildInfo());
   }
 
   /** Thanos's RuntimeInfo (pkg/api BaseAPI), with Node.js's nearest equivalents of Go's runtime figures. */

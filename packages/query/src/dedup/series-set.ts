@@ -1,10 +1,11 @@
+// Deduplication over StoreAPI series frames; the iterators themselves live in
+// @thanos-ts/tsdb (dedup/), shared with the compactor.
+
 import type { AggrChunk, StoreSeries } from '@thanos-ts/storeapi';
-import { labelsEqual } from '@thanos-ts/tsdb';
+import { chainIterator, dedupIterator, DedupFunc, labelsEqual, overlapSplit, sortedByMinTime } from '@thanos-ts/tsdb';
 import type { Labels, Series, SeriesIterator } from '@thanos-ts/tsdb';
 import { chunksIterator, StoreChunkSeries } from '../chunk-series.js';
 import type { Aggr } from '../chunk-series.js';
-import { chainIterator, dedupIterator, DedupFunc } from './iter.js';
-import { overlapSplit } from './overlap-split.js';
 
 export interface DedupOptions {
   /** Bounds of the samples returned (the querier's range). */
@@ -60,14 +61,4 @@ export async function* dedupSeriesSet(set: AsyncIterable<StoreSeries>, opts: Ded
 function toSeries(labels: Labels, replicas: (readonly AggrChunk[])[], opts: DedupOptions): Series {
   if (replicas.length === 1) return new StoreChunkSeries(labels, replicas[0], opts.mint, opts.maxt, opts.aggrs);
   return new DedupSeries(labels, replicas, opts);
-}
-
-/** The chunks sorted by min time (stores are only asked to send them so). */
-export function sortedByMinTime(chunks: readonly AggrChunk[]): readonly AggrChunk[] {
-  for (let i = 1; i < chunks.length; i++) {
-    if (chunks[i].minTime < chunks[i - 1].minTime) {
-      return chunks.slice().sort((a, b) => a.minTime - b.minTime || a.maxTime - b.maxTime);
-    }
-  }
-  return chunks;
 }

@@ -5,7 +5,7 @@
 
 import type { MessagePort } from 'node:worker_threads';
 import type { LogFormat, LogLevel } from '@thanos-ts/runtime';
-import type { DedupFunc } from '../dedup/iter.js';
+import type { DedupFunc } from '@thanos-ts/tsdb';
 import type { EndpointSnapshot } from './endpoint-snapshot.js';
 import type { AbortSignalLike } from '@thanos-ts/promql';
 import type { PromQLTask } from './promql-task.js';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nopLogger } from '@thanos-ts/runtime';
 import { ApiError } from '../api/errors.js';
-import { DedupFunc } from '../dedup/iter.js';
+import { DedupFunc } from '@thanos-ts/tsdb';
 import type { PromQLAnswer, PromQLTask } from './promql-task.js';
 import { WorkerPromQLRunner } from './worker-runner.js';
 import type { WorkerConfig } from './worker-protocol.js';

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -348,7 +348,7 @@ describe('meta.json files', () => {
     expect(await readBlockMeta(dir)).toEqual(m);
     await writeBlockMeta(dir, { ...m, maxTime: 1 });
     expect((await readBlockMeta(dir)).maxTime).toBe(1);
-    expect(existsSync(join(dir, 'meta.json.tmp'))).toBe(false);
+    expect(readdirSync(dir)).toEqual(['meta.json']); // no temporary file left
     await expect(readBlockMeta(join(work, 'missing'))).rejects.toThrow(/ENOENT/);
   });
 

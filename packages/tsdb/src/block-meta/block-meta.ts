@@ -5,8 +5,9 @@
 // field such as `stats` or `index_stats` is never omitted, `labels` is null when
 // nil), HTML-escaped strings, tab indentation and a trailing newline.
 
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@thanos-ts/runtime';
 import { isValidUlid } from '../ulid/ulid.js';
 import { goMarshal, goStruct, GoStruct, OMIT, omitEmpty } from './go-json.js';
 
@@ -508,25 +509,5 @@ export function encodePromBlockMeta(meta: PromBlockMeta): string {
  * target, and the directory fsynced (as Thanos' WriteToDir).
  */
 export async function writeBlockMeta(dir: string, meta: BlockMeta): Promise<void> {
-  const path = join(dir, META_FILENAME);
-  const tmp = `${path}.tmp`;
-  try {
-    await writeFile(tmp, encodeBlockMeta(meta));
-    const fh = await open(tmp, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
+  await writeFileAtomic(join(dir, META_FILENAME), encodeBlockMeta(meta));
 }

@@ -12,10 +12,11 @@
 // triple per label of every series for the postings; never samples or chunks.
 
 import { mkdirSync, rmSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { renameDirAtomic, writeFileAtomic } from '@thanos-ts/runtime';
 import { CHUNK_ENC_AGGR, EncHistogram, EncFloatHistogram, EncXOR } from '../chunkenc/index.js';
-import { ChunkWriter, syncDir } from '../chunks/index.js';
+import { ChunkWriter } from '../chunks/index.js';
 import {
   encodePromBlockMeta,
   META_FILENAME,
@@ -258,12 +259,10 @@ export class BlockWriter {
       } else {
         // A plain Prometheus block: byte for byte what Prometheus' writeMetaFile writes.
         meta = prom;
-        await writeSynced(join(this.tmpDir, META_FILENAME), encodePromBlockMeta(prom));
+        await writeFileAtomic(join(this.tmpDir, META_FILENAME), encodePromBlockMeta(prom));
       }
-      await writeSynced(join(this.tmpDir, TOMBSTONES_FILENAME), encodeTombstones(new MemTombstones()));
-      await syncDir(this.tmpDir);
-      await rename(this.tmpDir, this.dir);
-      await syncDir(dirname(this.dir));
+      await writeFileAtomic(join(this.tmpDir, TOMBSTONES_FILENAME), encodeTombstones(new MemTombstones()));
+      await renameDirAtomic(this.tmpDir, this.dir);
       return meta;
     } catch (err) {
       this.iw.abort();
@@ -291,15 +290,5 @@ export class BlockWriter {
       return new Error(`write block ${this.ulid}: failed earlier (${(this.failure as Error)?.message}); abort() it`, { cause: this.failure });
     }
     return new Error(`write block ${this.ulid}: already closed`);
-  }
-}
-
-async function writeSynced(path: string, data: string | Uint8Array): Promise<void> {
-  const fh = await open(path, 'w', 0o666);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

@@ -1,5 +1,6 @@
-import { close, closeSync, fsync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { syncDir } from '@thanos-ts/runtime';
 import { crc32c, crc32cUpdate } from '../encoding/crc32c.js';
 import { uvarintSize, writeUvarint } from '../encoding/encbuf.js';
 import {
@@ -154,14 +155,4 @@ const ENC = new Uint8Array(1);
 
 function fsyncFd(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
-}
-
-/** fsyncs a directory so that new entries in it are durable. */
-export async function syncDir(dir: string): Promise<void> {
-  const fd = openSync(dir, 'r');
-  try {
-    await fsyncFd(fd);
-  } finally {
-    await new Promise<void>((resolve) => close(fd, () => resolve()));
-  }
 }

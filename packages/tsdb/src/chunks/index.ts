@@ -12,7 +12,7 @@ export {
   checkSegmentHeader,
 } from './chunk-record.js';
 export type { ChunkRecord, ParsedChunkRecord } from './chunk-record.js';
-export { ChunkWriter, syncDir } from './chunk-writer.js';
+export { ChunkWriter } from './chunk-writer.js';
 export type { ChunkWriterOptions } from './chunk-writer.js';
 export { ChunkReader } from './chunk-reader.js';
 export type { ChunkSegment } from './chunk-reader.js';

@@ -20,7 +20,7 @@ import { MAX_SAMPLES_PER_CHUNK } from '../chunkenc/index.js';
 import type { SeriesEntry } from '../index/index.js';
 import { compareLabels, compareStrings, type Labels } from '../labels/index.js';
 import { ALL_POSTINGS_KEY, type Postings } from '../postings/index.js';
-import { ChainSampleIterator } from '../storage/index.js';
+import { chainedSeriesMerge } from '../dedup/index.js';
 import type { Intervals } from '../tombstones/index.js';
 import { ulid as newUlid } from '../ulid/index.js';
 import { SeriesMerger, type SourceChunk, type VerticalMergeFunc } from './series-merge.js';
@@ -31,7 +31,7 @@ export interface CompactLogger {
 }
 
 export interface CompactOptions {
-  /** Merges a series' overlapping samples from several blocks. Default: chainMerge. */
+  /** Merges a series' overlapping samples from several blocks. Default: chainedSeriesMerge (dedup/). */
   verticalMerge?: VerticalMergeFunc;
   /** Chunks re-encoded (merged or partly deleted) get at most this many samples each (default 120, as Prometheus). */
   samplesPerChunk?: number;
@@ -57,8 +57,6 @@ export interface CompactOptions {
 const YIELD_EVERY = 512;
 const PROGRESS_INTERVAL_MS = 1000;
 
-/** The default vertical merge: samples chained by timestamp, a timestamp kept once, from the first block that has it (storage.ChainedSeriesMerge). */
-export const chainMerge: VerticalMergeFunc = (_labels, iterators) => new ChainSampleIterator(iterators);
 
 /**
  * Merges the blocks in inputDirs (each a block directory) into one new block under
@@ -156,7 +154,7 @@ async function compactOpen(blocks: Block[], destDir: string, opts: CompactOption
   try {
     const cursors = blocks.map((b, i) => new SeriesCursor(b, i));
     // Blocks are half-open [minTime, maxTime): a sample at maxTime is not the block's.
-    const merger = new SeriesMerger(blocks, minTime, maxTime - 1, opts.verticalMerge ?? chainMerge, samplesPerChunk);
+    const merger = new SeriesMerger(blocks, minTime, maxTime - 1, opts.verticalMerge ?? chainedSeriesMerge, samplesPerChunk);
     const group: SeriesCursor[] = [];
     const src: SourceChunk[] = [];
     let done = 0;

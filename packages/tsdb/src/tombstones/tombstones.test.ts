@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDir, startPrometheus, tempDir, type PrometheusInstance } from '@thanos-ts/testutil';
@@ -89,7 +89,7 @@ describe('tombstones file', () => {
     expect(got.total()).toBe(5);
     expect(got.get(99)).toEqual([]);
     expect(Buffer.from(encodeTombstones(got)).equals(readFileSync(path))).toBe(true);
-    expect(existsSync(`${path}.tmp`)).toBe(false);
+    expect(readdirSync(join(work, 'rt'))).toEqual([TOMBSTONES_FILENAME]); // no temporary file left
   });
 
   it('treats a missing file as no tombstones', async () => {

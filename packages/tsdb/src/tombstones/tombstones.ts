@@ -12,8 +12,8 @@
 // saturate to ±Number.MAX_SAFE_INTEGER: no sample timestamp lies beyond that, so
 // what is deleted does not change.
 
-import { open, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '@thanos-ts/runtime';
 import { crc32c } from '../encoding/crc32c.js';
 import { EncodingBuffer } from '../encoding/encbuf.js';
 import { CorruptionError } from '../encoding/errors.js';
@@ -247,19 +247,5 @@ function putVarintSafe(e: EncodingBuffer, v: number): void {
 
 /** Writes a tombstones file atomically (tmp file, fsync, rename), like tombstones.WriteFile. */
 export async function writeTombstones(path: string, tr: TombstoneReader): Promise<void> {
-  const tmp = `${path}.tmp`;
-  await writeFile(tmp, encodeTombstones(tr));
-  const fh = await open(tmp, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const dh = await open(dirname(path), 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
+  await writeFileAtomic(path, encodeTombstones(tr));
 }

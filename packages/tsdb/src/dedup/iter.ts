@@ -1,8 +1,11 @@
-// Query-time deduplication of replica sample streams (Thanos pkg/dedup/iter.go): the
-// penalty algorithm, the counter error adjustment, and the chain alternative.
+// Deduplication of replica sample streams (Thanos pkg/dedup/iter.go): the penalty
+// algorithm, the counter error adjustment, and the chain alternative. The query
+// component runs them over StoreAPI chunks at query time, the compactor over the
+// series of overlapping blocks (offline deduplication).
 
-import { ChainSampleIterator, ValueType } from '@thanos-ts/tsdb';
-import type { SeriesIterator } from '@thanos-ts/tsdb';
+import { ValueType } from '../chunkenc/index.js';
+import { ChainSampleIterator } from '../storage/index.js';
+import type { SeriesIterator } from '../storage/index.js';
 
 /** --deduplication.func values. */
 export const DedupFunc = {

@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { AggrChunk, StoreSeries } from '@thanos-ts/storeapi';
-import { ValueType } from '@thanos-ts/tsdb';
-import type { Labels, Series } from '@thanos-ts/tsdb';
-import { Aggr } from '../chunk-series.js';
-import { expand, expandFrom, ListIterator, samplesEvery, xorChunk, xorChunks } from '../testing.js';
-import type { Sample } from '../testing.js';
+import { ValueType } from '../chunkenc/index.js';
+import { expand, expandFrom, ListIterator, samplesEvery } from './dedup-fixture.js';
+import type { Sample } from './dedup-fixture.js';
 import { chainIterator, CounterErrAdjustIterator, dedupIterator, DedupSeriesIterator, NoopAdjustIterator } from './iter.js';
-import { overlapSplit } from './overlap-split.js';
-import { dedupSeriesSet } from './series-set.js';
+import { chainedSeriesMerge, penaltySeriesMerge, seriesMergeFuncFor } from './merge-func.js';
+import { overlapSplit, sortedByMinTime } from './overlap-split.js';
+import type { TimeRanged } from './overlap-split.js';
 
 const pair = (a: Sample[], b: Sample[]): DedupSeriesIterator =>
   new DedupSeriesIterator(new NoopAdjustIterator(new ListIterator(a)), new NoopAdjustIterator(new ListIterator(b)));
@@ -244,8 +242,8 @@ describe('chain', () => {
 });
 
 describe('overlapSplit', () => {
-  const c = (minTime: number, maxTime: number): AggrChunk => ({ minTime, maxTime });
-  const ranges = (runs: (readonly AggrChunk[])[]): [number, number][][] => runs.map((r) => r.map((x) => [x.minTime, x.maxTime]));
+  const c = (minTime: number, maxTime: number): TimeRanged => ({ minTime, maxTime });
+  const ranges = (runs: (readonly TimeRanged[])[]): [number, number][][] => runs.map((r) => r.map((x) => [x.minTime, x.maxTime]));
 
   // Thanos TestOverlapSplitSet.
   it('splits overlapping chunks into pseudo replicas', () => {
@@ -265,58 +263,53 @@ describe('overlapSplit', () => {
   });
 });
 
-describe('dedupSeriesSet', () => {
-  const ls = (...nv: string[]): Labels => {
-    const out = [];
-    for (let i = 0; i < nv.length; i += 2) out.push({ name: nv[i], value: nv[i + 1] });
-    return out;
-  };
-  async function* from(series: StoreSeries[]): AsyncGenerator<StoreSeries> {
-    yield* series;
-  }
-  async function collect(set: AsyncIterable<Series>): Promise<{ labels: Labels; samples: [number, number][] }[]> {
-    const out = [];
-    for await (const s of set) out.push({ labels: s.labels, samples: expandFrom(s.iterator(), -Infinity) });
-    return out;
-  }
-  const opts = { mint: 0, maxt: 1e12, aggrs: [Aggr.RAW] };
-
-  // Thanos TestDedupSeriesSet "Single dedup label".
-  it('groups adjacent series with equal labels and merges their samples', async () => {
-    const input: StoreSeries[] = [
-      { labels: ls('a', '1', 'c', '3'), chunks: [xorChunk([[10000, 1], [20000, 2]])] },
-      { labels: ls('a', '1', 'c', '3'), chunks: [xorChunk([[60000, 3], [70000, 4]])] },
-      { labels: ls('a', '1', 'c', '3'), chunks: [xorChunk([[200000, 5], [210000, 6]])] },
-      { labels: ls('a', '1', 'c', '3'), chunks: [xorChunk([[10000, 1], [20000, 2]])] },
-      { labels: ls('a', '1', 'c', '3', 'd', '4'), chunks: [xorChunk([[10000, 1], [20000, 2]])] },
-      { labels: ls('a', '1', 'c', '4'), chunks: [xorChunk([[10000, 1], [20000, 2]])] },
-      { labels: ls('a', '2', 'c', '3'), chunks: [xorChunk([[10000, 1], [20000, 2]])] },
-      { labels: ls('a', '2', 'c', '3'), chunks: [xorChunk([[60000, 3], [70000, 4]])] },
+describe('sortedByMinTime', () => {
+  it('returns sorted input as is and sorts the rest by min, then max time', () => {
+    const sorted = [
+      { minTime: 0, maxTime: 10 },
+      { minTime: 5, maxTime: 20 },
     ];
-    expect(await collect(dedupSeriesSet(from(input), opts))).toEqual([
-      { labels: ls('a', '1', 'c', '3'), samples: [[10000, 1], [20000, 2], [60000, 3], [70000, 4], [200000, 5], [210000, 6]] },
-      { labels: ls('a', '1', 'c', '3', 'd', '4'), samples: [[10000, 1], [20000, 2]] },
-      { labels: ls('a', '1', 'c', '4'), samples: [[10000, 1], [20000, 2]] },
-      { labels: ls('a', '2', 'c', '3'), samples: [[10000, 1], [20000, 2], [60000, 3], [70000, 4]] },
+    expect(sortedByMinTime(sorted)).toBe(sorted);
+    const out = sortedByMinTime([
+      { minTime: 5, maxTime: 20 },
+      { minTime: 0, maxTime: 30 },
+      { minTime: 0, maxTime: 10 },
     ]);
+    expect(out.map((x) => [x.minTime, x.maxTime])).toEqual([[0, 10], [0, 30], [5, 20]]);
+  });
+});
+
+describe('vertical merge functions (compactor --deduplication.func)', () => {
+  // Two replicas of a series in two overlapping blocks, scraping 1 s apart.
+  const a = samplesEvery(0, 300_000, 15_000, () => 1).filter(([t]) => t < 100_000 || t > 200_000);
+  const b = samplesEvery(1_000, 300_000, 15_000, () => 2);
+  const labels = [{ name: '__name__', value: 'up' }];
+
+  it('penalty: one replica at a time, gaps filled from the other, never interleaved', () => {
+    const out = expand(penaltySeriesMerge(labels, [new ListIterator(a), new ListIterator(b)]));
+    expect(out).toEqual(expand(dedupIterator([new ListIterator(a), new ListIterator(b)])));
+    expect(out[0]).toEqual([0, 1]);
+    for (let i = 1; i < out.length; i++) expect(out[i][0] - out[i - 1][0]).toBeGreaterThanOrEqual(14_000);
+    expect(out.some(([, v]) => v === 2)).toBe(true);
   });
 
-  it('splits one merged series with overlapping replica chunks and deduplicates it', async () => {
-    const a = samplesEvery(0, 3_600_000, 15_000, (t) => t / 1000);
-    const b = samplesEvery(5_000, 3_600_000, 15_000, (t) => t / 1000 + 0.5);
-    // What the proxy sends for two replicas whose replica label was removed: one series,
-    // chunks of both sorted by min time.
-    const chunks = [...xorChunks(a), ...xorChunks(b)].sort((x, y) => x.minTime - y.minTime);
-    const [s] = await collect(dedupSeriesSet(from([{ labels: ls('a', '1'), chunks }]), opts));
-    expect(s.samples).toEqual(a);
+  it('chain: every sample of every replica, one per timestamp', () => {
+    const out = expand(chainedSeriesMerge(labels, [new ListIterator(a), new ListIterator(b)]));
+    expect(out.length).toBe(a.length + b.length);
+    expect(out).toEqual([...a, ...b].sort((x, y) => x[0] - y[0]));
   });
 
-  it('bounds samples to [mint, maxt] and chains in chain mode', async () => {
-    const input: StoreSeries[] = [
-      { labels: ls('a', '1'), chunks: [xorChunk([[10000, 1], [30000, 3], [50000, 5]])] },
-      { labels: ls('a', '1'), chunks: [xorChunk([[10000, 1], [20000, 2], [30000, 3], [40000, 4]])] },
-    ];
-    const out = await collect(dedupSeriesSet(from(input), { mint: 15000, maxt: 45000, aggrs: [Aggr.RAW], dedupFunc: 'chain' }));
-    expect(out).toEqual([{ labels: ls('a', '1'), samples: [[20000, 2], [30000, 3], [40000, 4]] }]);
+  it('both take one iterator or none', () => {
+    for (const merge of [penaltySeriesMerge, chainedSeriesMerge]) {
+      expect(expand(merge(labels, [new ListIterator(a)]))).toEqual(a);
+      expect(expand(merge(labels, []))).toEqual([]);
+    }
+  });
+
+  it('maps --deduplication.func values', () => {
+    expect(seriesMergeFuncFor('')).toBe(chainedSeriesMerge);
+    expect(seriesMergeFuncFor('chain')).toBe(chainedSeriesMerge);
+    expect(seriesMergeFuncFor('penalty')).toBe(penaltySeriesMerge);
+    expect(() => seriesMergeFuncFor('median')).toThrow(/unknown deduplication func "median"/);
   });
 });
