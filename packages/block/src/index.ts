@@ -8,3 +8,7 @@ export { Shipper, readShipperMeta, writeShipperMeta, SHIPPER_META_FILENAME } fro
 export type { ShipperMeta, ShipperOptions } from './shipper.js';
 export { writeIndexHeader, IndexHeaderReader, INDEX_HEADER_FILENAME, MAGIC_INDEX_HEADER, BINARY_FORMAT_V1, DEFAULT_POSTING_OFFSETS_IN_MEM_SAMPLING } from './indexheader/index.js';
 export type { WriteIndexHeaderOptions, WriteIndexHeaderResult, IndexHeaderReaderOptions, PostingsRange } from './indexheader/index.js';
+export { relabelBlockFilter } from './relabel-filter.js';
+export { blocksApiHandler } from './blocks-api.js';
+export type { BlocksApiState } from './blocks-api.js';
+export * from './compact/index.js';

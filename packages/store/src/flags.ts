@@ -2,8 +2,7 @@
 // translation into a StoreConfig. The CLI registers STORE_FLAGS (plus the objstore
 // flags it shares with other components) and hands the values to storeConfigFromFlags.
 
-import { readFileSync } from 'node:fs';
-import { FlagValues, UserError } from '@thanos-ts/runtime';
+import { FlagValues, pathOrContent, UserError } from '@thanos-ts/runtime';
 import type { FlagSpec, Logger } from '@thanos-ts/runtime';
 import type { Bucket } from '@thanos-ts/objstore';
 import { parseIndexCacheConfig } from './index-cache.js';
@@ -14,9 +13,9 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
   { name: 'grpc-address', kind: 'string', default: '0.0.0.0:10901', placeholder: '<host:port>', help: 'Listen ip:port address for gRPC endpoints (StoreAPI). Make sure this address is routable from other components.' },
   { name: 'grpc-grace-period', kind: 'string', default: '2m', placeholder: '<duration>', help: 'Time to wait after an interrupt received for GRPC Server.' },
   { name: 'http-address', kind: 'string', default: '0.0.0.0:10902', placeholder: '<host:port>', help: 'Listen host:port for HTTP endpoints.' },
-  { name: 'http-grace-period', kind: 'string', default: '2m', placeholder: '<duration>', help: 'Time to wait after an interrupt received for HTTP Server.' },
+  { name: 'http-grace-period', kind: 'string', default: '2m', placeholder: '<duration>', help: 'Accepted for compatibility with Thanos and ignored: the HTTP server stops right after the gRPC server.' },
   { name: 'data-dir', kind: 'string', default: './data', placeholder: '<dir>', help: 'Local data directory used for caching purposes (index-header, in-mem cache items and meta.jsons). If removed, no data will be lost, just store will have to rebuild the cache.' },
-  { name: 'cache-index-header', kind: 'bool', default: true, help: 'Cache TSDB index-headers on disk to reduce startup time. thanos-ts always keeps them under --data-dir.' },
+  { name: 'cache-index-header', kind: 'bool', default: true, help: 'Accepted for compatibility with Thanos and ignored: thanos-ts always caches index-headers on disk under --data-dir.' },
   { name: 'index-cache-size', kind: 'string', default: '250MB', placeholder: '<size>', help: 'Maximum size of items held in the in-memory index cache. Ignored if --index-cache.config or --index-cache.config-file option is specified.' },
   { name: 'index-cache.config-file', kind: 'string', placeholder: '<file-path>', help: 'Path to YAML file that contains index cache configuration (type IN-MEMORY).' },
   { name: 'index-cache.config', kind: 'string', placeholder: '<content>', help: "Alternative to 'index-cache.config-file' flag (mutually exclusive). Content of YAML file that contains index cache configuration." },
@@ -27,8 +26,8 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
   { name: 'store.limits.request-samples', kind: 'string', default: '0', placeholder: '<n>', help: "The maximum samples allowed for a single Series request, The Series call fails if this limit is exceeded. 0 means no limit. NOTE: For efficiency the limit is internally implemented as 'chunks limit' considering each chunk contains a maximum of 120 samples." },
   { name: 'store.grpc.series-max-concurrency', kind: 'string', default: '20', placeholder: '<n>', help: 'Maximum number of concurrent Series calls.' },
   { name: 'sync-block-duration', kind: 'string', default: '15m', placeholder: '<duration>', help: 'Repeat interval for syncing the blocks between local and remote view.' },
-  { name: 'block-sync-concurrency', kind: 'string', default: '20', placeholder: '<n>', help: 'Number of goroutines to use when constructing index-cache.json blocks from object storage. Must be equal or greater than 1.' },
-  { name: 'block-meta-fetch-concurrency', kind: 'string', default: '32', placeholder: '<n>', help: 'Number of goroutines to use when fetching block metadata from object storage.' },
+  { name: 'block-sync-concurrency', kind: 'string', default: '20', placeholder: '<n>', help: 'Number of blocks whose index-headers are built or loaded at once during a sync. Must be equal or greater than 1.' },
+  { name: 'block-meta-fetch-concurrency', kind: 'string', default: '32', placeholder: '<n>', help: 'Number of meta.json files fetched from object storage at once.' },
   { name: 'min-time', kind: 'string', default: '0000-01-01T00:00:00Z', placeholder: '<time>', help: 'Start of time range limit to serve. Thanos Store will serve only metrics, which happened later than this value. Option can be a constant time in RFC3339 format or time duration relative to current time, such as -1d or 2h45m. Valid duration units are ms, s, m, h, d, w, y.' },
   { name: 'max-time', kind: 'string', default: '9999-12-31T23:59:59Z', placeholder: '<time>', help: 'End of time range limit to serve. Thanos Store will serve only blocks, which happened earlier than this value. Option can be a constant time in RFC3339 format or time duration relative to current time, such as -1d or 2h45m. Valid duration units are ms, s, m, h, d, w, y.' },
   { name: 'selector.relabel-config-file', kind: 'string', placeholder: '<file-path>', help: 'Path to YAML file with relabeling configuration that allows selecting blocks. It follows native Prometheus relabel-config syntax. See format details: https://prometheus.io/docs/prometheus/latest/configuration/configuration/#relabel_config' },
@@ -36,29 +35,14 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
   { name: 'consistency-delay', kind: 'string', default: '0s', placeholder: '<duration>', help: 'Minimum age of all blocks before they are being read. Set it to safe value (e.g 30m) if your object storage is eventually consistent. GCS and S3 are (roughly) strongly consistent.' },
   { name: 'ignore-deletion-marks-delay', kind: 'string', default: '24h', placeholder: '<duration>', help: 'Duration after which the blocks marked for deletion will be filtered out while fetching blocks. The idea of ignore-deletion-marks-delay is to ignore blocks that are marked for deletion with some delay. This ensures store can still serve blocks that are meant to be deleted but do not have a replacement yet. Default is 24h, half of the default value for --delete-delay on compactor.' },
   { name: 'store.index-header-posting-offsets-in-mem-sampling', kind: 'string', default: '32', placeholder: '<n>', hidden: true, help: 'Controls what is the ratio of postings offsets store will hold in memory. Larger value will keep less offsets, which will increase CPU cycles needed for query touching those postings.' },
-  { name: 'store.enable-index-header-lazy-reader', kind: 'bool', default: true, help: 'If true, Store Gateway will read an index-header into memory only once the block is required by a query (thanos-ts default: true).' },
+  { name: 'store.enable-index-header-lazy-reader', kind: 'bool', default: true, help: 'thanos-ts always reads an index-header into memory only once a query needs the block; with --no-store.enable-index-header-lazy-reader it never unloads them (the idle timeout is off).' },
   { name: 'store.index-header-lazy-reader-idle-timeout', kind: 'string', default: '5m', placeholder: '<duration>', help: "If index-header lazy reader is enabled and this idle timeout setting is > 0, index-headers held in memory will be automatically released after 'idle timeout' inactivity." },
   { name: 'store.index-header-max-loaded-bytes', kind: 'string', default: '0', placeholder: '<size>', help: 'thanos-ts only: most bytes of index-headers held in memory at once; loading another unloads the least recently used ones not in use. 0 means no cap (idle ones are still unloaded after the idle timeout).' },
   { name: 'debug.series-batch-size', kind: 'string', default: '10000', placeholder: '<n>', hidden: true, help: 'The batch size when fetching series from TSDB blocks.' },
-  { name: 'web.disable', kind: 'bool', default: false, help: 'Disable Block Viewer UI.' },
+  { name: 'web.disable', kind: 'bool', default: false, help: 'Accepted for compatibility with Thanos and ignored: thanos-ts has no Block Viewer UI (HTTP serves /api/v1/blocks, /metrics and the health probes).' },
   { name: 'web.route-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'Prefix for API and UI endpoints.' },
-  { name: 'web.external-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'Static prefix for all HTML links and redirect URLs in the bucket web UI interface.' },
+  { name: 'web.external-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'thanos-ts has no web UI: used only as the default of --web.route-prefix.' },
 ];
-
-/** Reads a path-or-content flag pair (Thanos extflag.PathOrContent); '' when neither is set. */
-export function pathOrContent(f: FlagValues, flag: string): string {
-  const file = f.str(`${flag}-file`);
-  const content = f.str(flag);
-  if (file !== '' && content !== '') throw new UserError(`both --${flag}-file and --${flag} are set; they are mutually exclusive`);
-  if (file !== '') {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new UserError(`--${flag}-file: ${(err as Error).message}`);
-    }
-  }
-  return content;
-}
 
 /** The StoreConfig for parsed flag values (the bucket is opened by the caller). */
 export function storeConfigFromFlags(values: Record<string, unknown>, bkt: Bucket, logger: Logger): StoreConfig {

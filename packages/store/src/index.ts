@@ -1,7 +1,7 @@
 // @thanos-ts/store: the store gateway, serving StoreAPI from the blocks in object storage.
-export { Store, relabelBlockFilter } from './store.js';
+export { Store } from './store.js';
 export type { StoreConfig } from './store.js';
-export { STORE_FLAGS, storeConfigFromFlags, pathOrContent } from './flags.js';
+export { STORE_FLAGS, storeConfigFromFlags } from './flags.js';
 export { BucketStore, SERIES_BATCH_SIZE } from './bucket-store.js';
 export type { BucketStoreOptions } from './bucket-store.js';
 export { BucketBlock, ESTIMATED_MAX_SERIES_SIZE, ESTIMATED_MAX_CHUNK_SIZE } from './bucket-block.js';

@@ -3,7 +3,7 @@ import { FilesystemBucket } from '@thanos-ts/objstore';
 import { nopLogger } from '@thanos-ts/runtime';
 import type { BlockMeta } from '@thanos-ts/tsdb';
 import { storeConfigFromFlags } from './flags.js';
-import { relabelBlockFilter } from './store.js';
+import { relabelBlockFilter } from '@thanos-ts/block';
 import { testThanosMeta } from './series-fixture.js';
 
 function meta(ulid: string, labels: Record<string, string>): BlockMeta {

@@ -3,16 +3,14 @@
 // on HTTP.
 
 import { mkdir } from 'node:fs/promises';
-import { consistencyDelayFilter, IgnoreDeletionMarkFilter, labelFilter, timePartitionFilter } from '@thanos-ts/block';
+import { blocksApiHandler, consistencyDelayFilter, IgnoreDeletionMarkFilter, relabelBlockFilter, timePartitionFilter } from '@thanos-ts/block';
 import type { MetaFilter } from '@thanos-ts/block';
 import { instrumentBucket } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
-import { createRegistry, HttpServer, Prober, UserError } from '@thanos-ts/runtime';
+import { createRegistry, HttpServer, Prober } from '@thanos-ts/runtime';
 import type { Logger, Service } from '@thanos-ts/runtime';
 import { StoreServer } from '@thanos-ts/storeapi';
-import { labelsFromRecord, parseRelabelConfigs, relabel } from '@thanos-ts/tsdb';
 import type { Registry } from 'prom-client';
-import { parse as parseYaml } from 'yaml';
 import { BucketStore } from './bucket-store.js';
 import { InMemoryIndexCache } from './index-cache.js';
 import type { InMemoryIndexCacheConfig } from './index-cache.js';
@@ -46,29 +44,6 @@ export interface StoreConfig {
   seriesBatchSize: number;
   flags?: Record<string, string>;
   logger: Logger;
-}
-
-/**
- * Block filter from --selector.relabel-config: relabels each block's external labels
- * plus `__block_id` and keeps the block unless the result is dropped (Thanos
- * LabelShardedMetaFilter), which is how store gateways shard a bucket.
- */
-export function relabelBlockFilter(yamlText: string, source = '--selector.relabel-config'): MetaFilter | null {
-  if (yamlText.trim() === '') return null;
-  let raw: unknown;
-  try {
-    raw = parseYaml(yamlText);
-  } catch (err) {
-    throw new UserError(`${source}: parse relabel configuration: ${(err as Error).message}`);
-  }
-  let cfgs;
-  try {
-    cfgs = parseRelabelConfigs(raw ?? [], source);
-  } catch (err) {
-    throw new UserError(`${source}: ${(err as Error).message}`);
-  }
-  if (cfgs.length === 0) return null;
-  return labelFilter('label-excluded', (labels, meta) => relabel(labelsFromRecord({ ...labels, __block_id: meta.ulid }), cfgs) !== null);
 }
 
 export class Store implements Service {
@@ -112,14 +87,7 @@ export class Store implements Service {
       registry: this.registry,
     });
     this.http = new HttpServer({ address: cfg.httpAddress, registry: this.registry, prober: this.prober, logger: this.logger, routePrefix: cfg.webRoutePrefix });
-    this.http.route('/api/v1/blocks', (_req, res) => {
-      const body = JSON.stringify({
-        status: 'success',
-        data: { blocks: this.bucketStore.metas(), label: '', refreshedAt: new Date(this.lastSync).toISOString(), err: null },
-      });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(body);
-    });
+    this.http.route('/api/v1/blocks', blocksApiHandler(() => ({ blocks: this.bucketStore.metas(), refreshedAt: this.lastSync, err: null })));
     this.grpc = new StoreServer({ address: cfg.grpcAddress, store: this.bucketStore, info: this.bucketStore, logger: this.logger });
   }
 

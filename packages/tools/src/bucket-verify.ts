@@ -4,11 +4,11 @@
 // command exit non-zero, so it can gate a pipeline; so does a FILESYSTEM bucket whose
 // directory does not exist, which would otherwise list as an empty, healthy bucket.
 
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bucket } from '@thanos-ts/objstore';
-import { downloadBlock, IgnoreDeletionMarkFilter, MetaFetcher } from '@thanos-ts/block';
+import { downloadBlock, IgnoreDeletionMarkFilter, markForDeletion, MetaFetcher, uploadBlock, findDuplicates, groupBlocks, selectOverlappingMetas, tsdbCompact, verticalMergeFor } from '@thanos-ts/block';
 import {
   ChunkReader,
   compareLabels,
@@ -20,6 +20,7 @@ import {
   newMatcher,
   MatchType,
   validateLabels,
+  SourceType,
   ValueType,
 } from '@thanos-ts/tsdb';
 import type { BlockMeta, Label } from '@thanos-ts/tsdb';
@@ -256,4 +257,87 @@ function duplicatedCompaction(metas: BlockMeta[]): VerifyProblem[] {
     else seen.set(key, m.ulid);
   }
   return out;
+}
+
+export interface RepairOptions {
+  issues: string[];
+  ids?: string[];
+  /** Where overlapping blocks are downloaded and merged. */
+  tmpDir: string;
+  logger: Logger;
+  /** Vertical merge for overlaps: "" one-to-one (default) or "penalty". */
+  dedupFunc?: string;
+}
+
+export interface RepairAction {
+  issue: string;
+  /** Blocks marked for deletion. */
+  marked: string[];
+  /** The block written in their place, if any. */
+  created: string | null;
+}
+
+/**
+ * `verify --repair`: overlapping blocks of one stream are merged into one block by
+ * vertical compaction (source "bucket.repair"), uploaded whole, and only then the
+ * overlapping ones are marked for deletion; blocks whose data another block of the
+ * same resolution holds entirely (duplicated compaction) are marked for deletion. The
+ * compactor (or `tools bucket cleanup`) deletes marked blocks after --delete-delay.
+ */
+export async function bucketRepair(bkt: Bucket, opts: RepairOptions): Promise<RepairAction[]> {
+  await checkBucketDirectory(bkt);
+  const actions: RepairAction[] = [];
+  const wanted = (m: BlockMeta): boolean => !opts.ids?.length || opts.ids.includes(m.ulid);
+  const active = async (): Promise<BlockMeta[]> => {
+    const marks = new IgnoreDeletionMarkFilter(0);
+    const res = await new MetaFetcher(bkt, { filters: [marks] }).fetch();
+    return [...res.metas.values()].filter((m) => !marks.marks.has(m.ulid));
+  };
+  if (opts.issues.includes('duplicated_compaction')) {
+    for (const id of findDuplicates(await active())) {
+      if (opts.ids?.length && !opts.ids.includes(id)) continue;
+      await markForDeletion(bkt, id, 'duplicated compaction: its data is in another block (tools bucket verify --repair)');
+      opts.logger.info({ block: id }, 'repair: marked duplicated block for deletion');
+      actions.push({ issue: 'duplicated_compaction', marked: [id], created: null });
+    }
+  }
+  if (opts.issues.includes('overlapped_blocks')) {
+    const merge = verticalMergeFor(opts.dedupFunc ?? '');
+    for (const g of groupBlocks(await active())) {
+      let metas = g.metas;
+      for (;;) {
+        const over = selectOverlappingMetas(metas);
+        if (over.length === 0 || !over.some(wanted)) break;
+        const work = join(opts.tmpDir, `repair-${over[0].ulid}`);
+        await rm(work, { recursive: true, force: true });
+        await mkdir(work, { recursive: true });
+        try {
+          const dirs: string[] = [];
+          for (const m of over) {
+            await downloadBlock(bkt, m.ulid, work);
+            dirs.push(join(work, m.ulid));
+          }
+          const thanos = { labels: { ...(over[0].thanos.labels ?? {}) }, downsample: { resolution: g.resolution }, source: SourceType.BucketRepair };
+          const out = await tsdbCompact(dirs, work, { verticalMerge: merge, thanos });
+          if (out) {
+            await uploadBlock(bkt, join(work, out.ulid), {
+              mutateMeta: (meta) => {
+                meta.thanos.labels = thanos.labels;
+                meta.thanos.source = SourceType.BucketRepair;
+              },
+            });
+          }
+          for (const m of over) await markForDeletion(bkt, m.ulid, out ? `overlap repaired into block ${out.ulid}` : 'overlap repaired: no data left');
+          opts.logger.info({ stream: g.name, blocks: over.map((m) => m.ulid), created: out?.ulid ?? null }, 'repair: merged overlapping blocks');
+          actions.push({ issue: 'overlapped_blocks', marked: over.map((m) => m.ulid), created: out?.ulid ?? null });
+          const gone = new Set(over.map((m) => m.ulid));
+          metas = metas.filter((m) => !gone.has(m.ulid));
+          if (out) metas = [...metas, { ...out, thanos: { ...out.thanos, labels: thanos.labels } }].sort((a, b) => a.minTime - b.minTime);
+        } finally {
+          await rm(work, { recursive: true, force: true });
+        }
+      }
+    }
+  }
+  return actions;
 }
