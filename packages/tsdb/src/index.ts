@@ -19,3 +19,4 @@ export * from './dedup/index.js';
 export * from './block/index.js';
 export * from './downsample/index.js';
 export * from './compact/index.js';
+export * from './head/index.js';

@@ -1,0 +1,152 @@
+// The head's appender (Prometheus tsdb/head_append.go headAppender): samples are
+// checked against the committed state of their series as they are appended, buffered,
+// written to the WAL on commit and only then put into the series' chunks, so a query
+// never sees a sample that is not yet in the WAL, nor one later rolled back.
+//
+// The buffer is typed arrays grown by doubling (timestamps and values in Float64Arrays,
+// which keep NaN payloads such as the stale marker bit-exact) and an array of series
+// objects; an appender may be reused after commit() or rollback(), and then appends
+// allocate nothing per sample.
+
+import { labelsToString, type Labels } from '../labels/index.js';
+import { DuplicateSampleForTimestampError, OutOfOrderSampleError } from '../storage/index.js';
+import { OutOfBoundsError } from './errors.js';
+import { Appendable, type MemSeries } from './mem-series.js';
+import type { Head, WalSample, WalSeries } from './head.js';
+
+/** Adds samples to a Head; nothing is visible until commit(). */
+export interface Appender {
+  /**
+   * Buffers a sample for the series `ref` (from an earlier append; 0 when unknown) or,
+   * when that ref is unknown, for the series with these labels (created if new).
+   * @returns the series ref, to pass on the next append for the same series
+   * @throws OutOfBoundsError, OutOfOrderSampleError, DuplicateSampleForTimestampError,
+   *   InvalidSampleError (empty or duplicate label names)
+   */
+  append(ref: number, labels: Labels, t: number, v: number): number;
+  /** Writes the samples to the WAL, then makes them visible. The appender is reusable afterwards. */
+  commit(): Promise<void>;
+  /** Drops the buffered samples. The appender is reusable afterwards. */
+  rollback(): Promise<void>;
+}
+
+export class HeadAppender implements Appender {
+  private n = 0;
+  private ts = new Float64Array(64);
+  private vs = new Float64Array(64);
+  private series: MemSeries[] = [];
+  /** Pooled objects handed to the WAL hook. */
+  private walSamples: WalSample[] = [];
+  private walSeries: WalSeries[] = [];
+  /** Minimum valid time, fixed for the appender's batch; NaN until the first append. */
+  private minValidTime = Number.NaN;
+
+  constructor(private readonly head: Head) {}
+
+  append(ref: number, labels: Labels, t: number, v: number): number {
+    const head = this.head;
+    if (!Number.isSafeInteger(t)) throw new RangeError(`append: timestamp ${t} is not a safe integer`);
+    if (Number.isNaN(this.minValidTime)) {
+      // Prometheus' initAppender: the first sample into an empty head sets its time range.
+      if (head.isEmpty()) head.initTime(t);
+      this.minValidTime = head.appendableMinValidTime();
+    }
+    if (t < this.minValidTime) {
+      head.counters.outOfBoundSamples++;
+      throw new OutOfBoundsError(t, this.minValidTime);
+    }
+    let s = ref !== 0 ? head.seriesByRef(ref) : undefined;
+    if (s === undefined) s = head.getOrCreate(labels);
+    switch (s.appendable(t, v, this.minValidTime)) {
+      case Appendable.OK:
+      case Appendable.DUPLICATE:
+        break;
+      case Appendable.OUT_OF_ORDER:
+        head.counters.outOfOrderSamples++;
+        throw new OutOfOrderSampleError(t, s.maxTime(), labelsToString(s.labels));
+      case Appendable.DUPLICATE_DIFFERENT_VALUE:
+        head.counters.duplicateSamples++;
+        throw new DuplicateSampleForTimestampError(t, labelsToString(s.labels));
+      default:
+        head.counters.outOfBoundSamples++;
+        throw new OutOfBoundsError(t, this.minValidTime);
+    }
+    s.pendingCommit++;
+    const n = this.n;
+    if (n === this.ts.length) this.grow();
+    this.ts[n] = t;
+    this.vs[n] = v;
+    this.series[n] = s;
+    this.n = n + 1;
+    return s.ref;
+  }
+
+  private grow(): void {
+    const ts = new Float64Array(this.ts.length * 2);
+    ts.set(this.ts);
+    const vs = new Float64Array(this.vs.length * 2);
+    vs.set(this.vs);
+    this.ts = ts;
+    this.vs = vs;
+  }
+
+  async commit(): Promise<void> {
+    const n = this.n;
+    const head = this.head;
+    try {
+      if (n > 0 && head.wal !== undefined) {
+        try {
+          await this.log(n);
+        } catch (err) {
+          throw new Error(`write to WAL: ${(err as Error).message}`, { cause: err });
+        }
+      }
+      head.commitSamples(this.series, this.ts, this.vs, n, this.minValidTime);
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Series records for series not logged yet, then the samples (headAppender.log). */
+  private async log(n: number): Promise<void> {
+    const wal = this.head.wal!;
+    const series = this.walSeries;
+    series.length = 0;
+    for (let i = 0; i < n; i++) {
+      const s = this.series[i];
+      if (!s.walLogged) {
+        // Marked before the write: a concurrent commit must not log it again, and
+        // the WAL writes records in the order they are handed over.
+        s.walLogged = true;
+        series.push({ ref: s.ref, labels: s.labels });
+      }
+    }
+    if (series.length > 0) await wal.logSeries(series);
+    const pool = this.walSamples;
+    while (pool.length < n) pool.push({ ref: 0, t: 0, v: 0 });
+    const samples = pool.length === n ? pool : pool.slice(0, n);
+    for (let i = 0; i < n; i++) {
+      const o = samples[i];
+      o.ref = this.series[i].ref;
+      o.t = this.ts[i];
+      o.v = this.vs[i];
+    }
+    await wal.logSamples(samples);
+  }
+
+  async rollback(): Promise<void> {
+    // Series created by this appender stay in the head (another appender may have
+    // their refs); gc removes them at the next truncation if they get no samples.
+    this.release();
+  }
+
+  private release(): void {
+    const series = this.series;
+    for (let i = 0; i < this.n; i++) {
+      series[i].pendingCommit--;
+    }
+    series.length = 0;
+    this.n = 0;
+    this.minValidTime = Number.NaN;
+  }
+}

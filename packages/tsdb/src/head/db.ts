@@ -1,0 +1,244 @@
+// DB: a head plus the blocks persisted from it in one directory (Prometheus tsdb/db.go).
+//
+//   - on open, blocks (ULID-named directories) are loaded and the head refuses samples
+//     older than the newest block's end (Head.Init(minValidTime));
+//   - compact(): while the head spans more than 1.5 × blockDuration
+//     (Head.compactable), the oldest block range [head min, next multiple of
+//     blockDuration) is written as a block, the blocks reloaded and the head truncated
+//     at the block's end; then blocks beyond the time retention are deleted;
+//   - a commit that leaves the head compactable schedules compact() (as
+//     dbAppender.Commit signals compactc); a timer re-checks every minute;
+//   - queries merge the blocks and the head (blocks first: on equal timestamps a
+//     block's sample wins, which only matters in the moment between writing a block
+//     and truncating the head).
+//
+// Leveled compaction of blocks is not done here (Thanos receive runs with it off; the
+// compactor component does it in the bucket).
+
+import { mkdir, rename, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Block } from '../block/index.js';
+import type { ThanosMeta } from '../block-meta/index.js';
+import type { Labels } from '../labels/index.js';
+import { mergeQueriers, type ChunkQuerier, type ChunkQueryable, type Querier, type Queryable } from '../storage/index.js';
+import { isValidUlid } from '../ulid/index.js';
+import type { Appender } from './appender.js';
+import { Head, type HeadWal, type PersistedBlock, type ReplayStats, type WalRecord } from './head.js';
+import { mergeChunkQueriers } from './merge-chunks.js';
+import { rangeForTimestamp } from './mem-series.js';
+
+export interface DBOptions {
+  /** Block duration and head chunk range (ms), Prometheus' min block duration. Default 2h. */
+  blockDuration?: number;
+  /** Blocks whose end is older than the newest block's end by more than this (ms) are deleted. 0 (default): keep all. */
+  retention?: number;
+  /** Write-ahead hooks for the head. */
+  wal?: HeadWal;
+  /** meta.json `thanos` section of the blocks cut (e.g. source "receive" and external labels). */
+  thanos?: ThanosMeta | (() => ThanosMeta);
+  /** Compact automatically after commits and every minute. Default true. */
+  autoCompact?: boolean;
+  /** Called when a background compaction fails (default: ignored, retried on the next trigger). */
+  onCompactionError?: (err: Error) => void;
+}
+
+const DEFAULT_BLOCK_DURATION = 2 * 60 * 60 * 1000;
+const TMP_FOR_DELETION_SUFFIX = '.tmp-for-deletion';
+
+export class DB implements Queryable, ChunkQueryable {
+  readonly head: Head;
+  readonly blockDuration: number;
+  readonly retention: number;
+  private blockList: Block[] = [];
+  private compacting: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly opts: DBOptions,
+  ) {
+    this.blockDuration = opts.blockDuration ?? DEFAULT_BLOCK_DURATION;
+    this.retention = opts.retention ?? 0;
+    this.head = new Head({ chunkRange: this.blockDuration, wal: opts.wal });
+  }
+
+  /**
+   * Opens (creating) the directory: removes unfinished block directories left by a
+   * crash, loads the blocks and bounds the head by the newest one. Replay the WAL with
+   * replay() before appending.
+   */
+  static async open(dir: string, opts: DBOptions = {}): Promise<DB> {
+    await mkdir(dir, { recursive: true });
+    for (const n of await readdir(dir)) {
+      if (n.endsWith('.tmp-for-creation') || n.endsWith(TMP_FOR_DELETION_SUFFIX)) await rm(join(dir, n), { recursive: true, force: true });
+    }
+    const db = new DB(dir, opts);
+    await db.reloadBlocks();
+    const last = db.blockList.at(-1);
+    if (last !== undefined) db.head.setMinValidTime(last.maxTime);
+    if (opts.autoCompact ?? true) {
+      db.timer = setInterval(() => db.triggerCompaction(), 60_000);
+      db.timer.unref();
+    }
+    return db;
+  }
+
+  /** The loaded blocks, sorted by minTime. */
+  get blocks(): readonly Block[] {
+    return this.blockList;
+  }
+
+  /** Rebuilds the head from WAL records (see Head.replay). */
+  replay(records: AsyncIterable<WalRecord> | Iterable<WalRecord>): Promise<ReplayStats> {
+    return this.head.replay(records);
+  }
+
+  /** An appender into the head; a commit that makes the head compactable schedules a compaction. */
+  appender(): Appender {
+    const app = this.head.appender();
+    if (!(this.opts.autoCompact ?? true)) return app;
+    return {
+      append: (ref: number, labels: Labels, t: number, v: number): number => app.append(ref, labels, t, v),
+      commit: async (): Promise<void> => {
+        await app.commit();
+        if (this.compactable()) this.triggerCompaction();
+      },
+      rollback: (): Promise<void> => app.rollback(),
+    };
+  }
+
+  /** Head.compactable: the head spans more than 1.5 block durations. */
+  compactable(): boolean {
+    const h = this.head;
+    return !h.isEmpty() && h.maxTime - h.minTime > (this.blockDuration / 2) * 3;
+  }
+
+  private triggerCompaction(): void {
+    if (this.closed || this.compacting !== null) return;
+    this.compact().catch((err: unknown) => this.opts.onCompactionError?.(err as Error));
+  }
+
+  /**
+   * Cuts blocks from the head while it is compactable, truncates it, then applies
+   * retention. Concurrent calls share one run.
+   * @returns the blocks written
+   */
+  async compact(): Promise<PersistedBlock[]> {
+    while (this.compacting !== null) await this.compacting;
+    const run = this.runCompaction();
+    this.compacting = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      return await run;
+    } finally {
+      this.compacting = null;
+    }
+  }
+
+  private async runCompaction(): Promise<PersistedBlock[]> {
+    const written: PersistedBlock[] = [];
+    while (!this.closed && this.compactable()) {
+      const mint = this.head.minTime;
+      const maxt = rangeForTimestamp(mint, this.blockDuration);
+      const b = await this.persist(mint, maxt);
+      if (b !== null) written.push(b);
+    }
+    await this.applyRetention();
+    return written;
+  }
+
+  /**
+   * Writes everything in the head as one block and empties the head (Thanos receive's
+   * flush on shutdown). Appends below the block's end are refused afterwards.
+   */
+  async flushHead(): Promise<PersistedBlock | null> {
+    while (this.compacting !== null) await this.compacting;
+    const h = this.head;
+    if (h.isEmpty()) return null;
+    return this.persist(h.minTime, h.maxTime + 1);
+  }
+
+  /** Writes [mint, maxt) as a block, loads it and truncates the head at maxt (DB.compactHead). */
+  private async persist(mint: number, maxt: number): Promise<PersistedBlock | null> {
+    // Commits of appenders opened earlier must not land in the range being written.
+    if (this.head.minValidTime < maxt) this.head.setMinValidTime(maxt);
+    const thanos = typeof this.opts.thanos === 'function' ? this.opts.thanos() : this.opts.thanos;
+    let b: PersistedBlock | null;
+    try {
+      b = await this.head.persistBlock(mint, maxt, this.dir, { thanos });
+    } catch (err) {
+      throw new Error(`persist head block: ${(err as Error).message}`, { cause: err });
+    }
+    await this.reloadBlocks();
+    this.head.truncate(maxt);
+    return b;
+  }
+
+  /** Loads block directories not loaded yet and drops those gone. */
+  private async reloadBlocks(): Promise<void> {
+    const names = new Set((await readdir(this.dir)).filter((n) => isValidUlid(n)));
+    const kept: Block[] = [];
+    const have = new Set<string>();
+    for (const b of this.blockList) {
+      if (names.has(b.ulid)) {
+        kept.push(b);
+        have.add(b.ulid);
+      } else {
+        await b.close();
+      }
+    }
+    for (const n of [...names].sort()) {
+      if (have.has(n)) continue;
+      kept.push(await Block.open(join(this.dir, n)));
+    }
+    this.blockList = kept.sort((a, b) => a.minTime - b.minTime || a.maxTime - b.maxTime);
+  }
+
+  /**
+   * Deletes the blocks beyond the time retention (BeyondTimeRetention): those whose end
+   * is more than `retention` before the newest block's end. Each is renamed to
+   * `<ULID>.tmp-for-deletion` first so a crash never leaves half a block loadable.
+   */
+  private async applyRetention(): Promise<void> {
+    if (this.retention <= 0 || this.blockList.length === 0) return;
+    const newest = Math.max(...this.blockList.map((b) => b.maxTime));
+    const drop = this.blockList.filter((b) => newest - b.maxTime > this.retention);
+    if (drop.length === 0) return;
+    this.blockList = this.blockList.filter((b) => !drop.includes(b));
+    for (const b of drop) {
+      await b.close();
+      const tmp = b.dir + TMP_FOR_DELETION_SUFFIX;
+      await rename(b.dir, tmp);
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** A querier over the blocks and the head overlapping [mint, maxt]. */
+  async querier(mint: number, maxt: number): Promise<Querier> {
+    const qs: Querier[] = [];
+    for (const b of this.blockList) if (b.minTime <= maxt && b.maxTime > mint) qs.push(await b.querier(mint, maxt));
+    qs.push(await this.head.querier(mint, maxt));
+    return mergeQueriers(qs);
+  }
+
+  /** A chunk querier over the blocks and the head overlapping [mint, maxt]. */
+  async chunkQuerier(mint: number, maxt: number): Promise<ChunkQuerier> {
+    const qs: ChunkQuerier[] = [];
+    for (const b of this.blockList) if (b.minTime <= maxt && b.maxTime > mint) qs.push(await b.chunkQuerier(mint, maxt));
+    qs.push(await this.head.chunkQuerier(mint, maxt));
+    return mergeChunkQueriers(qs);
+  }
+
+  /** Stops background work, waits for a running compaction and closes the blocks. The head is left as is. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    while (this.compacting !== null) await this.compacting;
+    await Promise.all(this.blockList.map((b) => b.close()));
+    this.blockList = [];
+  }
+}

@@ -1,0 +1,23 @@
+// The head, its appender and queriers, and the DB of a head plus blocks
+// (Prometheus tsdb/head*.go and tsdb/db.go).
+export { Head, hashLabels } from './head.js';
+export type {
+  HeadOptions,
+  HeadWal,
+  WalRecord,
+  WalSeries,
+  WalSample,
+  WalTombstone,
+  ReplayStats,
+  HeadCounters,
+  PersistBlockOptions,
+  PersistedBlock,
+} from './head.js';
+export type { Appender } from './appender.js';
+export { OutOfBoundsError, TooOldSampleError, InvalidSampleError } from './errors.js';
+export { HeadQuerier, HeadChunkQuerier, HeadSeries, HeadSeriesIterator } from './querier.js';
+export { MemPostings } from './mem-postings.js';
+export { rangeForTimestamp, computeChunkEndTime } from './mem-series.js';
+export { mergeChunkQueriers, mergeChunkSeriesSets } from './merge-chunks.js';
+export { DB } from './db.js';
+export type { DBOptions } from './db.js';
