@@ -19,4 +19,9 @@ export * from './dedup/index.js';
 export * from './block/index.js';
 export * from './downsample/index.js';
 export * from './compact/index.js';
+export * from './snappy/index.js';
+// As a namespace, like Go's package name: record.encodeSeries, record.RecordType.Samples
+// (index and tombstones already export decodeSeries and encode/decodeTombstones).
+export * as record from './record/index.js';
+export * from './wlog/index.js';
 export * from './head/index.js';

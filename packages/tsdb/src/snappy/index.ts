@@ -1,0 +1,1 @@
+export { SnappyError, snappyCompress, snappyDecompress, snappyDecodedLength, snappyMaxEncodedLength } from './snappy.js';
