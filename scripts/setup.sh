@@ -16,10 +16,11 @@ fi
 SUDO=""
 if [ "$(id -u)" != 0 ] && have sudo; then SUDO=sudo; fi
 
-if ! have promtool || ! have prometheus || ! have prometheus-alertmanager; then
-  echo "setup: installing prometheus and prometheus-alertmanager (Debian packages)"
+# openssl: the TLS tests make their own CA and certificates with it.
+if ! have promtool || ! have prometheus || ! have prometheus-alertmanager || ! have openssl; then
+  echo "setup: installing prometheus, prometheus-alertmanager and openssl (Debian packages)"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager openssl >/dev/null
   # The packages start system services where systemd runs; tests start their own.
   $SUDO systemctl disable --now prometheus prometheus-alertmanager prometheus-node-exporter >/dev/null 2>&1 || true
 fi

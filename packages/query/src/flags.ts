@@ -3,7 +3,17 @@
 // values to queryConfigFromFlags; nothing here knows about the CLI library.
 
 import { availableParallelism } from 'node:os';
-import { FlagValues, parseGoDuration, UserError } from '@thanos-ts/runtime';
+import {
+  FlagValues,
+  GRPC_CLIENT_FLAGS,
+  GRPC_SERVER_TLS_FLAGS,
+  grpcClientConfigFromFlags,
+  grpcServerTLSFromFlags,
+  HTTP_CONFIG_FLAGS,
+  httpConfigFileFromFlags,
+  parseGoDuration,
+  UserError,
+} from '@thanos-ts/runtime';
 import type { FlagSpec, Logger } from '@thanos-ts/runtime';
 import { compareStrings, DedupFunc } from '@thanos-ts/tsdb';
 import type { Label, Labels } from '@thanos-ts/tsdb';
@@ -18,7 +28,10 @@ export type QueryFlagSpec = FlagSpec;
 export const QUERY_FLAGS: readonly QueryFlagSpec[] = [
   { name: 'grpc-address', kind: 'string', default: '0.0.0.0:10901', placeholder: '<host:port>', help: 'Listen ip:port address for gRPC endpoints (StoreAPI). Make sure this address is routable from other components.' },
   { name: 'grpc-grace-period', kind: 'string', default: '2m', placeholder: '<duration>', help: 'Time to wait after an interrupt received for GRPC Server.' },
+  ...GRPC_SERVER_TLS_FLAGS,
+  ...GRPC_CLIENT_FLAGS,
   { name: 'http-address', kind: 'string', default: '0.0.0.0:10902', placeholder: '<host:port>', help: 'Listen host:port for HTTP endpoints.' },
+  ...HTTP_CONFIG_FLAGS,
   { name: 'web.route-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'Prefix for the HTTP API endpoints (thanos-ts has no UI yet). Defaults to the value of --web.external-prefix.' },
   { name: 'web.external-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'thanos-ts has no web UI yet: used only as the default of --web.route-prefix.' },
   { name: 'endpoint', kind: 'strings', placeholder: '<endpoint>', help: "Addresses of statically configured Thanos API servers (repeatable). The scheme may be prefixed with 'dns+' or 'dnssrv+' to detect Thanos API servers through respective DNS lookups ('dnssrvnoa+': SRV without A/AAAA lookups; 'dnsdualstack+': AAAA and A)." },
@@ -138,7 +151,10 @@ export function queryConfigFromFlags(values: Record<string, unknown>, logger: Lo
   return {
     grpcAddress: str('grpc-address'),
     grpcGracePeriodMs: modelDuration('grpc-grace-period'),
+    grpcServerTLS: grpcServerTLSFromFlags(f),
+    grpcClient: grpcClientConfigFromFlags(f),
     httpAddress: str('http-address'),
+    httpConfigFile: httpConfigFileFromFlags(f),
     webRoutePrefix: routePrefix === '/' ? '' : routePrefix.replace(/\/+$/, ''),
     webExternalPrefix: externalPrefix,
     endpoints,

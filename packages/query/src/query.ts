@@ -5,8 +5,8 @@
 // every endpoint for Info once.
 
 import { createRegistry, HttpServer, Prober } from '@thanos-ts/runtime';
-import type { LogFormat, Logger, LogLevel, Service } from '@thanos-ts/runtime';
-import { ComponentType, labelsToProto, StoreServer } from '@thanos-ts/storeapi';
+import type { GrpcClientConfig, GrpcServerTLSConfig, LogFormat, Logger, LogLevel, Service } from '@thanos-ts/runtime';
+import { ComponentType, grpcClientTransport, labelsToProto, StoreServer } from '@thanos-ts/storeapi';
 import type { InfoResponseInit } from '@thanos-ts/storeapi';
 import { DedupFunc } from '@thanos-ts/tsdb';
 import type { Labels } from '@thanos-ts/tsdb';
@@ -31,7 +31,13 @@ export interface QueryConfig {
   grpcAddress: string;
   /** How long stop() lets running gRPC calls finish (ms). */
   grpcGracePeriodMs: number;
+  /** --grpc-server-tls-*: TLS of the StoreAPI server; absent: plain text. */
+  grpcServerTLS?: GrpcServerTLSConfig;
+  /** --grpc-client-* and --grpc-compression: how endpoints are dialled; absent: plain text. */
+  grpcClient?: GrpcClientConfig;
   httpAddress: string;
+  /** --http.config: Prometheus's web config file for the HTTP server ('' = none). */
+  httpConfigFile?: string;
   /** --web.route-prefix (defaults to --web.external-prefix), without a trailing slash. */
   webRoutePrefix: string;
   webExternalPrefix: string;
@@ -108,7 +114,10 @@ export class Query implements Service {
 
   constructor(readonly cfg: QueryConfig) {
     this.logger = cfg.logger;
+    // Read once here, so a missing CA or key fails the start as in Thanos.
+    const transport = grpcClientTransport(cfg.grpcClient);
     this.endpoints = new EndpointSet({
+      clientOptions: { transport },
       endpoints: cfg.endpoints,
       strictEndpoints: cfg.strictEndpoints,
       sdFiles: cfg.sdFiles,
@@ -136,6 +145,7 @@ export class Query implements Service {
       prober: this.prober,
       logger: this.logger,
       routePrefix: cfg.webRoutePrefix,
+      webConfigFile: cfg.httpConfigFile,
     });
     // Rules, Targets, Metadata and Exemplars: fanned out to the endpoints advertising
     // them, served over gRPC (so queries stack) and behind the HTTP API.
@@ -148,7 +158,14 @@ export class Query implements Service {
       metadata: new MetadataProxy({ endpoints: advertising('metricMetadata'), ...apiOpts }),
       exemplars: new ExemplarsProxy({ endpoints: advertising('exemplars'), selectorLabels: cfg.selectorLabels, ...apiOpts }),
     };
-    this.grpc = new StoreServer({ address: cfg.grpcAddress, store: this.proxy, info: { info: () => this.info() }, ...apis, logger: this.logger });
+    this.grpc = new StoreServer({
+      address: cfg.grpcAddress,
+      tls: cfg.grpcServerTLS,
+      store: this.proxy,
+      info: { info: () => this.info() },
+      ...apis,
+      logger: this.logger,
+    });
     const lookbackDeltaMs = cfg.lookbackDeltaMs > 0 ? cfg.lookbackDeltaMs : DEFAULT_LOOKBACK_DELTA;
     const timeoutMs = cfg.queryTimeoutMs > 0 ? cfg.queryTimeoutMs : Infinity;
     this.engine = new Engine({
@@ -175,6 +192,7 @@ export class Query implements Service {
               selectTimeoutMs: cfg.queryTimeoutMs,
               maxConcurrentSelects: cfg.maxConcurrentSelect,
               responseTimeoutMs: cfg.responseTimeoutMs,
+              grpcClient: cfg.grpcClient,
               logLevel: cfg.workerLog?.level ?? 'info',
               logFormat: cfg.workerLog?.format ?? 'logfmt',
             },

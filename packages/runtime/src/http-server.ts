@@ -1,13 +1,22 @@
 // The HTTP server every component runs on --http-address: /metrics, /-/healthy,
-// /-/ready, plus the component's own routes. Plain node:http keeps it small.
+// /-/ready, plus the component's own routes. Plain node:http keeps it small. With
+// --http.config (Prometheus's web config file) it serves HTTPS and asks for basic auth,
+// on every path, health probes included, as Prometheus and Thanos do.
 
+import { unwatchFile, watchFile } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { checkWebClientCert, loadWebConfig, WebConfigGuard, webTLSServerOptions } from './web-config.js';
+import type { WebTLSConfig } from './web-config.js';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import type { Prober } from './prober.js';
 import { parseHostPort } from './address.js';
+import { UserError } from './errors.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
 
@@ -18,17 +27,30 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Path prefix under which everything is served (Thanos --web.route-prefix). */
   routePrefix?: string;
+  /** --http.config: Prometheus's web config file (TLS, basic auth, headers); '' = none. */
+  webConfigFile?: string;
 }
 
+/** How often the TLS settings of --http.config are looked at for changes. */
+const WEB_TLS_RELOAD_INTERVAL_MS = 10_000;
+
 export class HttpServer {
-  private readonly server: Server;
+  private server: Server | HttpsServer;
   private readonly routes: { prefix: string; exact: boolean; handler: RouteHandler }[] = [];
   private readonly prefix: string;
+  private guard: WebConfigGuard | null = null;
+  private webTLS: WebTLSConfig | undefined;
+  private unwatch: (() => void) | null = null;
 
   constructor(private readonly opts: HttpServerOptions) {
     this.prefix = (opts.routePrefix ?? '').replace(/\/+$/, '');
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 65_000;
+  }
+
+  /** Whether the server speaks HTTPS (known after start()). */
+  get tls(): boolean {
+    return this.webTLS !== undefined;
   }
 
   /** Registers a handler for an exact path, or for every path under it when it ends with '/'. */
@@ -39,6 +61,7 @@ export class HttpServer {
 
   async start(): Promise<void> {
     const { host, port } = parseHostPort(this.opts.address, 'http-address');
+    if (this.opts.webConfigFile) this.setUpWebConfig(this.opts.webConfigFile);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
@@ -46,7 +69,51 @@ export class HttpServer {
         resolve();
       });
     });
-    this.opts.logger.info({ address: this.address() }, 'listening for requests and metrics');
+    this.opts.logger.info({ address: this.address(), tls: this.tls, auth: this.guard !== null }, 'listening for requests and metrics');
+  }
+
+  /**
+   * Reads --http.config as Thanos does before listening (exporter-toolkit Validate: a bad
+   * file stops the start) and switches to HTTPS when it configures TLS.
+   */
+  private setUpWebConfig(path: string): void {
+    let cfg;
+    try {
+      cfg = loadWebConfig(path);
+    } catch (err) {
+      throw new UserError(`http.config: ${(err as Error).message}`);
+    }
+    const logger = this.opts.logger;
+    this.guard = new WebConfigGuard(path, (err) => logger.error({ err }, 'Unable to parse configuration'));
+    this.webTLS = cfg.tls;
+    if (!cfg.tls) return;
+    const server = createHttpsServer(webTLSServerOptions(cfg.tls), (req, res) => void this.handle(req, res));
+    server.keepAliveTimeout = 65_000;
+    // Client certificate policies Node's handshake does not enforce (web-config.ts).
+    server.on('secureConnection', (socket: TLSSocket) => {
+      const why = this.webTLS ? checkWebClientCert(this.webTLS, socket) : null;
+      if (why) {
+        logger.debug({ reason: why }, 'rejected a TLS client');
+        socket.destroy();
+      }
+    });
+    server.on('tlsClientError', (err) => logger.debug({ err }, 'TLS handshake failed'));
+    // New connections get the file's TLS settings as they are now (exporter-toolkit reads
+    // them on every handshake).
+    const reload = (): void => {
+      try {
+        const next = loadWebConfig(path).tls;
+        if (!next) throw new Error('TLS can not be turned off without a restart');
+        server.setSecureContext(webTLSServerOptions(next));
+        this.webTLS = next;
+      } catch (err) {
+        logger.error({ err }, 'reload the TLS settings of --http.config; keeping the previous ones');
+      }
+    };
+    const files = [path];
+    watchFile(path, { interval: WEB_TLS_RELOAD_INTERVAL_MS, persistent: false }, reload);
+    this.unwatch = () => files.forEach((f) => unwatchFile(f, reload));
+    this.server = server;
   }
 
   /** The bound address as host:port (useful with port 0). */
@@ -58,6 +125,9 @@ export class HttpServer {
   }
 
   async stop(): Promise<void> {
+    this.unwatch?.();
+    this.unwatch = null;
+    if (!this.server.listening) return;
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeIdleConnections();
@@ -69,6 +139,7 @@ export class HttpServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     try {
+      if (this.guard && !(await this.guard.admit(req, res))) return;
       if (path === this.prefix + '/metrics') {
         const body = await this.opts.registry.metrics();
         res.writeHead(200, { 'Content-Type': this.opts.registry.contentType });

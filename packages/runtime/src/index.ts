@@ -33,3 +33,5 @@ export { Gate } from './gate.js';
 export { parseBytes, formatBytes } from './bytes.js';
 export { FlagValues, flagKey, pathOrContent } from './flags.js';
 export type { FlagSpec } from './flags.js';
+export * from './transport-flags.js';
+export * from './web-config.js';

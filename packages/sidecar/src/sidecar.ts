@@ -8,7 +8,7 @@ import { instrumentBucket } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
 import { Shipper } from '@thanos-ts/block';
 import { createRegistry, HttpServer, Prober, parsePromDuration, UserError } from '@thanos-ts/runtime';
-import type { Logger } from '@thanos-ts/runtime';
+import type { GrpcServerTLSConfig, Logger } from '@thanos-ts/runtime';
 import { labelsEqual, labelsToRecord, labelsToString } from '@thanos-ts/tsdb';
 import type { Labels } from '@thanos-ts/tsdb';
 import { ComponentType, labelsToProto, StoreServer } from '@thanos-ts/storeapi';
@@ -23,7 +23,11 @@ export interface SidecarConfig {
   readyTimeoutMs: number;
   tsdbPath: string;
   grpcAddress: string;
+  /** --grpc-server-tls-*: TLS of the StoreAPI server; absent: plain text. */
+  grpcServerTLS?: GrpcServerTLSConfig;
   httpAddress: string;
+  /** --http.config: Prometheus's web config file for the HTTP server ('' = none). */
+  httpConfigFile?: string;
   /** Without a bucket nothing is uploaded. */
   bucket: Bucket | null;
   uploadCompacted: boolean;
@@ -56,11 +60,12 @@ export class Sidecar {
 
   constructor(private readonly cfg: SidecarConfig) {
     this.client = new PromClient(cfg.prometheusUrl);
-    this.http = new HttpServer({ address: cfg.httpAddress, registry: this.registry, prober: this.prober, logger: cfg.logger });
+    this.http = new HttpServer({ address: cfg.httpAddress, registry: this.registry, prober: this.prober, logger: cfg.logger, webConfigFile: cfg.httpConfigFile });
     const store = new PrometheusStore({ client: this.client, externalLabels: () => this.extLabels, minTime: () => this.minTime });
     const apis = new PrometheusAPIs({ client: this.client, externalLabels: () => this.extLabels });
     this.grpc = new StoreServer({
       address: cfg.grpcAddress,
+      tls: cfg.grpcServerTLS,
       store,
       info: { info: () => this.info() },
       rules: apis,

@@ -2,7 +2,7 @@
 // translation into a StoreConfig. The CLI registers STORE_FLAGS (plus the objstore
 // flags it shares with other components) and hands the values to storeConfigFromFlags.
 
-import { FlagValues, pathOrContent, UserError } from '@thanos-ts/runtime';
+import { FlagValues, GRPC_SERVER_TLS_FLAGS, grpcServerTLSFromFlags, HTTP_CONFIG_FLAGS, httpConfigFileFromFlags, pathOrContent, UserError } from '@thanos-ts/runtime';
 import type { FlagSpec, Logger } from '@thanos-ts/runtime';
 import type { Bucket } from '@thanos-ts/objstore';
 import { parseIndexCacheConfig } from './index-cache.js';
@@ -12,7 +12,9 @@ import type { StoreConfig } from './store.js';
 export const STORE_FLAGS: readonly FlagSpec[] = [
   { name: 'grpc-address', kind: 'string', default: '0.0.0.0:10901', placeholder: '<host:port>', help: 'Listen ip:port address for gRPC endpoints (StoreAPI). Make sure this address is routable from other components.' },
   { name: 'grpc-grace-period', kind: 'string', default: '2m', placeholder: '<duration>', help: 'Time to wait after an interrupt received for GRPC Server.' },
+  ...GRPC_SERVER_TLS_FLAGS,
   { name: 'http-address', kind: 'string', default: '0.0.0.0:10902', placeholder: '<host:port>', help: 'Listen host:port for HTTP endpoints.' },
+  ...HTTP_CONFIG_FLAGS,
   { name: 'http-grace-period', kind: 'string', default: '2m', placeholder: '<duration>', help: 'Accepted for compatibility with Thanos and ignored: the HTTP server stops right after the gRPC server.' },
   { name: 'data-dir', kind: 'string', default: './data', placeholder: '<dir>', help: 'Local data directory used for caching purposes (index-header, in-mem cache items and meta.jsons). If removed, no data will be lost, just store will have to rebuild the cache.' },
   { name: 'cache-index-header', kind: 'bool', default: true, help: 'Accepted for compatibility with Thanos and ignored: thanos-ts always caches index-headers on disk under --data-dir.' },
@@ -65,7 +67,9 @@ export function storeConfigFromFlags(values: Record<string, unknown>, bkt: Bucke
     bkt,
     grpcAddress: f.str('grpc-address'),
     grpcGracePeriodMs: f.duration('grpc-grace-period'),
+    grpcServerTLS: grpcServerTLSFromFlags(f),
     httpAddress: f.str('http-address'),
+    httpConfigFile: httpConfigFileFromFlags(f),
     webRoutePrefix: routePrefix === '/' ? '' : routePrefix.replace(/\/+$/, ''),
     dataDir: f.str('data-dir'),
     indexCache,

@@ -8,7 +8,7 @@ import type { MetaFilter } from '@thanos-ts/block';
 import { instrumentBucket } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
 import { createRegistry, HttpServer, Prober } from '@thanos-ts/runtime';
-import type { Logger, Service } from '@thanos-ts/runtime';
+import type { GrpcServerTLSConfig, Logger, Service } from '@thanos-ts/runtime';
 import { StoreServer } from '@thanos-ts/storeapi';
 import type { Registry } from 'prom-client';
 import { BucketStore } from './bucket-store.js';
@@ -19,7 +19,11 @@ export interface StoreConfig {
   bkt: Bucket;
   grpcAddress: string;
   grpcGracePeriodMs: number;
+  /** --grpc-server-tls-*: TLS of the StoreAPI server; absent: plain text. */
+  grpcServerTLS?: GrpcServerTLSConfig;
   httpAddress: string;
+  /** --http.config: Prometheus's web config file for the HTTP server ('' = none). */
+  httpConfigFile?: string;
   webRoutePrefix: string;
   dataDir: string;
   indexCache: InMemoryIndexCacheConfig;
@@ -86,9 +90,16 @@ export class Store implements Service {
       logger: this.logger.child({ component: 'bucket-store' }),
       registry: this.registry,
     });
-    this.http = new HttpServer({ address: cfg.httpAddress, registry: this.registry, prober: this.prober, logger: this.logger, routePrefix: cfg.webRoutePrefix });
+    this.http = new HttpServer({
+      address: cfg.httpAddress,
+      registry: this.registry,
+      prober: this.prober,
+      logger: this.logger,
+      routePrefix: cfg.webRoutePrefix,
+      webConfigFile: cfg.httpConfigFile,
+    });
     this.http.route('/api/v1/blocks', blocksApiHandler(() => ({ blocks: this.bucketStore.metas(), refreshedAt: this.lastSync, err: null })));
-    this.grpc = new StoreServer({ address: cfg.grpcAddress, store: this.bucketStore, info: this.bucketStore, logger: this.logger });
+    this.grpc = new StoreServer({ address: cfg.grpcAddress, tls: cfg.grpcServerTLS, store: this.bucketStore, info: this.bucketStore, logger: this.logger });
   }
 
   get grpcAddress(): string {

@@ -3,9 +3,12 @@
 // a timeout and cancellation by AbortSignal. Failures come out as StoreAPIError, which
 // names the endpoint, the method and the gRPC status.
 
-import { Client, credentials, status as Status } from '@grpc/grpc-js';
+import { Client, status as Status } from '@grpc/grpc-js';
 import type { ChannelOptions, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import type { GrpcClientConfig } from '@thanos-ts/runtime';
 import { StoreAPIError } from './errors.js';
+import { grpcClientTransport } from './tls.js';
+import type { GrpcClientTransport } from './tls.js';
 import { thanos } from './proto.js';
 import type {
   InfoResponse,
@@ -36,6 +39,13 @@ export interface StoreClientOptions {
   maxRecvMsgSize?: number;
   /** Extra grpc-js channel options. */
   channelOptions?: ChannelOptions;
+  /**
+   * TLS and compression (--grpc-client-*, --grpc-compression) as plain data; read into
+   * credentials on every construction unless `transport` is given. Absent: plain text.
+   */
+  grpc?: GrpcClientConfig;
+  /** Credentials built once (grpcClientTransport(opts.grpc)) to share between clients. */
+  transport?: GrpcClientTransport;
 }
 
 export interface StoreCallOptions {
@@ -51,14 +61,16 @@ const decodeSeriesResponse = (b: Buffer): SeriesResponse => thanos.SeriesRespons
 export class StoreClient {
   private readonly client: Client;
 
-  /** @param address HOST:PORT of the endpoint; dialled without TLS. */
+  /** @param address HOST:PORT of the endpoint; dialled with opts.grpc's TLS, if any. */
   constructor(
     readonly address: string,
     opts: StoreClientOptions = {},
   ) {
-    this.client = new Client(address, credentials.createInsecure(), {
+    const transport = opts.transport ?? grpcClientTransport(opts.grpc);
+    this.client = new Client(address, transport.credentials, {
       'grpc.max_receive_message_length': opts.maxRecvMsgSize ?? MAX_INT32,
       'grpc.max_send_message_length': MAX_INT32,
+      ...transport.channelOptions,
       ...opts.channelOptions,
     });
   }

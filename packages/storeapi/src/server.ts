@@ -3,7 +3,7 @@
 // happens here, once: decoding and validating requests, batching and backpressure of
 // the Series stream, cancellation, and mapping errors to gRPC status codes.
 
-import { Server, ServerCredentials, status as Status } from '@grpc/grpc-js';
+import { Server, status as Status } from '@grpc/grpc-js';
 import type {
   sendUnaryData,
   ServerUnaryCall,
@@ -12,7 +12,7 @@ import type {
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { InvalidArgumentError, nopLogger, parseHostPort } from '@thanos-ts/runtime';
-import type { Logger } from '@thanos-ts/runtime';
+import type { GrpcServerTLSConfig, Logger } from '@thanos-ts/runtime';
 import type { Matcher } from '@thanos-ts/tsdb';
 import { matchersFromProto } from './convert.js';
 import { toWireStatus } from './errors.js';
@@ -20,6 +20,9 @@ import { addHealthService, HealthStatus, ServingStatus } from './health.js';
 import { addExemplarsService, addMetadataService, addRulesService, addTargetsService } from './apis.js';
 import type { ExemplarsAPI, MetadataAPI, RulesAPI, TargetsAPI } from './apis.js';
 import { thanos } from './proto.js';
+import './compression.js'; // registers snappy with grpc-js: every server accepts and answers it
+import { storeServerCredentials } from './tls.js';
+import type { StoreServerCredentials } from './tls.js';
 import type {
   AnyMessage,
   InfoResponseInit,
@@ -93,6 +96,8 @@ export interface StoreServerOptions {
   maxRecvMsgSize?: number;
   /** Largest response sent, bytes (default MaxInt32, as Thanos). */
   maxSendMsgSize?: number;
+  /** TLS (--grpc-server-tls-*); absent: plain text. */
+  tls?: GrpcServerTLSConfig;
 }
 
 /**
@@ -104,6 +109,7 @@ export class StoreServer {
   readonly health = new HealthStatus();
   private boundPort = 0;
   private readonly logger: Logger;
+  private creds: StoreServerCredentials | null = null;
 
   constructor(private readonly opts: StoreServerOptions) {
     this.logger = opts.logger ?? nopLogger();
@@ -125,13 +131,16 @@ export class StoreServer {
   async start(): Promise<void> {
     const { host, port } = parseHostPort(this.opts.address, 'grpc-address');
     const bindHost = host.includes(':') ? `[${host}]` : host;
+    const creds = storeServerCredentials(this.opts.tls, this.logger);
+    this.creds = creds;
     this.boundPort = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${bindHost}:${port}`, ServerCredentials.createInsecure(), (err, p) =>
+      this.server.bindAsync(`${bindHost}:${port}`, creds.credentials, (err, p) =>
         err ? reject(new Error(`grpc: listen on ${this.opts.address}: ${err.message}`)) : resolve(p),
       );
     });
+    creds.watch();
     this.setServing(true);
-    this.logger.info({ address: this.address }, 'listening for StoreAPI gRPC');
+    this.logger.info({ address: this.address, tls: this.opts.tls !== undefined }, 'listening for StoreAPI gRPC');
   }
 
   /** The port actually bound (useful with port 0). */
@@ -160,6 +169,7 @@ export class StoreServer {
   /** Stops accepting calls, waits up to graceMs for in-flight ones, then cancels them. */
   async stop(graceMs = 5000): Promise<void> {
     this.setServing(false);
+    this.creds?.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();

@@ -24,3 +24,5 @@ export type { Exporter, ExporterOptions } from './exporter.js';
 export { wrapMethods } from './wrap.js';
 export { startAzurite } from './azurite.js';
 export type { AzuriteObjstoreYamlOptions, AzuriteOptions, AzuriteServer } from './azurite.js';
+export { makeTestCerts } from './tls-certs.js';
+export type { TestCerts } from './tls-certs.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Sidecar } from '@thanos-ts/sidecar';
-import { parseGoDuration, runUntilSignal, UserError } from '@thanos-ts/runtime';
+import { FlagValues, GRPC_SERVER_TLS_FLAGS, grpcServerTLSFromFlags, HTTP_CONFIG_FLAGS, httpConfigFileFromFlags, parseGoDuration, runUntilSignal, UserError } from '@thanos-ts/runtime';
 import { addFlags, addObjstoreFlags, bucketFromOptions, loggerFor } from './common.js';
 
 export function registerSidecar(program: Command): void {
@@ -10,6 +10,7 @@ export function registerSidecar(program: Command): void {
     .option('--tsdb.path <path>', 'Data directory of TSDB.', './data')
     .option('--grpc-address <host:port>', 'Listen ip:port address for gRPC endpoints (StoreAPI). Make sure this address is routable from other components.', '0.0.0.0:10901')
     .option('--http-address <host:port>', 'Listen host:port for HTTP endpoints.', '0.0.0.0:10902');
+  addFlags(cmd, [...GRPC_SERVER_TLS_FLAGS, ...HTTP_CONFIG_FLAGS]);
   addFlags(cmd, [{ name: 'shipper.upload-compacted', kind: 'bool', default: false, help: 'If true shipper will try to upload compacted blocks as well. Useful for migration purposes.' }]);
   cmd
     .option('--shipper.meta-file-name <name>', 'The shipper metafile name.', 'thanos.shipper.json')
@@ -23,13 +24,17 @@ export function registerSidecar(program: Command): void {
           throw new UserError(`--${flag}: ${(err as Error).message}`);
         }
       };
+      const transport = new FlagValues(opts, [...GRPC_SERVER_TLS_FLAGS, ...HTTP_CONFIG_FLAGS]);
+      const grpcServerTLS = grpcServerTLSFromFlags(transport);
       const bucket = await bucketFromOptions(opts, logger, false);
       const sidecar = new Sidecar({
         prometheusUrl: opts['prometheus.url'] as string,
         readyTimeoutMs: duration('prometheus.ready_timeout', opts['prometheus.ready_timeout']),
         tsdbPath: opts['tsdb.path'] as string,
         grpcAddress: opts.grpcAddress as string,
+        grpcServerTLS,
         httpAddress: opts.httpAddress as string,
+        httpConfigFile: httpConfigFileFromFlags(transport),
         bucket,
         uploadCompacted: opts['shipper.uploadCompacted'] as boolean,
         shipperMetaFileName: opts['shipper.metaFileName'] as string,

@@ -2,7 +2,7 @@
 // of each (label sets, time range, health), copied per query, with the worker's own
 // gRPC clients behind them (channels cannot cross threads).
 
-import { StoreClient } from '@thanos-ts/storeapi';
+import { grpcClientTransport, StoreClient } from '@thanos-ts/storeapi';
 import type { StoreClientOptions, thanos } from '@thanos-ts/storeapi';
 import type { Labels } from '@thanos-ts/tsdb';
 import type { StoreEndpoint } from '../proxy.js';
@@ -35,10 +35,11 @@ export class StoreClientCache {
   private readonly clients = new Map<string, { client: StoreClient; used: number }>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(
-    private readonly opts: StoreClientOptions = {},
-    idleMs = 10 * 60_000,
-  ) {
+  private readonly opts: StoreClientOptions;
+
+  /** @param opts TLS and compression as plain data (opts.grpc), read into credentials once here. */
+  constructor(opts: StoreClientOptions = {}, idleMs = 10 * 60_000) {
+    this.opts = opts.transport || !opts.grpc ? opts : { ...opts, transport: grpcClientTransport(opts.grpc) };
     this.timer = setInterval(() => this.closeIdle(Date.now() - idleMs), Math.min(idleMs, 60_000));
     this.timer.unref();
   }

@@ -4,7 +4,7 @@
 // so a slow client holds back the worker instead of filling memory.
 
 import type { MessagePort } from 'node:worker_threads';
-import type { LogFormat, LogLevel } from '@thanos-ts/runtime';
+import type { GrpcClientConfig, LogFormat, LogLevel } from '@thanos-ts/runtime';
 import type { DedupFunc } from '@thanos-ts/tsdb';
 import type { EndpointSnapshot } from './endpoint-snapshot.js';
 import type { AbortSignalLike } from '@thanos-ts/promql';
@@ -26,6 +26,8 @@ export interface WorkerConfig {
   selectTimeoutMs: number;
   maxConcurrentSelects: number;
   responseTimeoutMs: number;
+  /** --grpc-client-* and --grpc-compression, as plain data: each worker dials its own clients. */
+  grpcClient?: GrpcClientConfig;
   logLevel: LogLevel;
   logFormat: LogFormat;
 }

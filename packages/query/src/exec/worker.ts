@@ -23,7 +23,7 @@ const engine = new Engine({
   maxSelectedSamples: cfg.maxSelectedSamples,
   noStepSubqueryInterval: () => cfg.defaultEvaluationIntervalMs,
 });
-const clients = new StoreClientCache();
+const clients = new StoreClientCache({ grpc: cfg.grpcClient });
 
 /** How often the asynchronous parts (selects, waiting for acks) look at the cancel flag. */
 const POLL_MS = 20;
