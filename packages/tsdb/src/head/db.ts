@@ -1,11 +1,18 @@
 // DB: a head plus the blocks persisted from it in one directory (Prometheus tsdb/db.go).
 //
 //   - on open, blocks (ULID-named directories) are loaded and the head refuses samples
-//     older than the newest block's end (Head.Init(minValidTime));
+//     older than the newest block's end (Head.Init(minValidTime)); then the WAL in
+//     `<dir>/wal` is replayed into the head (last checkpoint, then later segments; a
+//     torn tail is cut at the last whole record and logged, never refused) and opened
+//     for appends (see wal-adapter.ts);
+//   - a commit writes Series then Samples records before its samples become visible; a
+//     failed WAL write fails the commit; deletes write Tombstones records;
 //   - compact(): while the head spans more than 1.5 × blockDuration
 //     (Head.compactable), the oldest block range [head min, next multiple of
 //     blockDuration) is written as a block, the blocks reloaded and the head truncated
-//     at the block's end; then blocks beyond the time retention are deleted;
+//     at the block's end; then the WAL is truncated at the last block's end
+//     (Head.truncateWAL: checkpoint, remove the segments it covers, older checkpoints)
+//     and blocks beyond the time retention are deleted;
 //   - a commit that leaves the head compactable schedules compact() (as
 //     dbAppender.Commit signals compactc); a timer re-checks every minute;
 //   - queries merge the blocks and the head (blocks first: on equal timestamps a
@@ -19,21 +26,28 @@ import { mkdir, rename, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Block } from '../block/index.js';
 import type { ThanosMeta } from '../block-meta/index.js';
+import type { Logger } from '@thanos-ts/runtime';
 import type { Labels } from '../labels/index.js';
+import type { Matcher } from '../matchers/index.js';
 import { mergeQueriers, type ChunkQuerier, type ChunkQueryable, type Querier, type Queryable } from '../storage/index.js';
 import { isValidUlid } from '../ulid/index.js';
 import type { Appender } from './appender.js';
-import { Head, type HeadWal, type PersistedBlock, type ReplayStats, type WalRecord } from './head.js';
+import { Head, type PersistedBlock, type WalTombstone } from './head.js';
 import { mergeChunkQueriers } from './merge-chunks.js';
 import { rangeForTimestamp } from './mem-series.js';
+import { WalAdapter, type DBWalOptions, type WalReplayResult } from './wal-adapter.js';
 
 export interface DBOptions {
   /** Block duration and head chunk range (ms), Prometheus' min block duration. Default 2h. */
   blockDuration?: number;
   /** Blocks whose end is older than the newest block's end by more than this (ms) are deleted. 0 (default): keep all. */
   retention?: number;
-  /** Write-ahead hooks for the head. */
-  wal?: HeadWal;
+  /**
+   * The write-ahead log in `<dir>/wal`: true (default) or its options; false keeps the
+   * head in memory only (what is not in a block is lost on restart).
+   */
+  wal?: boolean | DBWalOptions;
+  logger?: Logger;
   /** meta.json `thanos` section of the blocks cut (e.g. source "receive" and external labels). */
   thanos?: ThanosMeta | (() => ThanosMeta);
   /** Compact automatically after commits and every minute. Default true. */
@@ -53,6 +67,8 @@ export class DB implements Queryable, ChunkQueryable {
   private compacting: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  private readonly wal: WalAdapter | null;
+  private replayResult: WalReplayResult | null = null;
 
   private constructor(
     readonly dir: string,
@@ -60,13 +76,16 @@ export class DB implements Queryable, ChunkQueryable {
   ) {
     this.blockDuration = opts.blockDuration ?? DEFAULT_BLOCK_DURATION;
     this.retention = opts.retention ?? 0;
-    this.head = new Head({ chunkRange: this.blockDuration, wal: opts.wal });
+    const walOpts = opts.wal ?? true;
+    this.wal = walOpts === false ? null : new WalAdapter(dir, walOpts === true ? {} : walOpts, opts.logger);
+    this.head = new Head({ chunkRange: this.blockDuration, wal: this.wal ?? undefined });
   }
 
   /**
    * Opens (creating) the directory: removes unfinished block directories left by a
-   * crash, loads the blocks and bounds the head by the newest one. Replay the WAL with
-   * replay() before appending.
+   * crash, loads the blocks, bounds the head by the newest one, replays the WAL into the
+   * head (repairing a torn tail) and opens it for appends.
+   * @throws when the WAL's checkpoint is damaged (a segment's damage is repaired)
    */
   static async open(dir: string, opts: DBOptions = {}): Promise<DB> {
     await mkdir(dir, { recursive: true });
@@ -77,21 +96,37 @@ export class DB implements Queryable, ChunkQueryable {
     await db.reloadBlocks();
     const last = db.blockList.at(-1);
     if (last !== undefined) db.head.setMinValidTime(last.maxTime);
+    if (db.wal !== null) {
+      try {
+        db.replayResult = await db.wal.replay(db.head);
+        await db.wal.open();
+      } catch (err) {
+        await Promise.all(db.blockList.map((b) => b.close()));
+        throw new Error(`open db ${dir}: ${(err as Error).message}`, { cause: err });
+      }
+    }
     if (opts.autoCompact ?? true) {
       db.timer = setInterval(() => db.triggerCompaction(), 60_000);
       db.timer.unref();
+      // A replayed head may already span more than a block.
+      if (db.compactable()) db.triggerCompaction();
     }
     return db;
+  }
+
+  /** What the WAL replay on open found (null without a WAL). */
+  get walReplay(): WalReplayResult | null {
+    return this.replayResult;
+  }
+
+  /** The WAL directory, or null when the DB runs without one. */
+  get walDir(): string | null {
+    return this.wal?.dir ?? null;
   }
 
   /** The loaded blocks, sorted by minTime. */
   get blocks(): readonly Block[] {
     return this.blockList;
-  }
-
-  /** Rebuilds the head from WAL records (see Head.replay). */
-  replay(records: AsyncIterable<WalRecord> | Iterable<WalRecord>): Promise<ReplayStats> {
-    return this.head.replay(records);
   }
 
   /** An appender into the head; a commit that makes the head compactable schedules a compaction. */
@@ -140,12 +175,16 @@ export class DB implements Queryable, ChunkQueryable {
 
   private async runCompaction(): Promise<PersistedBlock[]> {
     const written: PersistedBlock[] = [];
+    let lastBlockMaxt = -Infinity;
     while (!this.closed && this.compactable()) {
       const mint = this.head.minTime;
       const maxt = rangeForTimestamp(mint, this.blockDuration);
       const b = await this.persist(mint, maxt);
       if (b !== null) written.push(b);
+      lastBlockMaxt = maxt;
     }
+    // Clear disk space before anything else, as DB.Compact does.
+    await this.truncateWal(lastBlockMaxt);
     await this.applyRetention();
     return written;
   }
@@ -158,7 +197,20 @@ export class DB implements Queryable, ChunkQueryable {
     while (this.compacting !== null) await this.compacting;
     const h = this.head;
     if (h.isEmpty()) return null;
-    return this.persist(h.minTime, h.maxTime + 1);
+    const maxt = h.maxTime + 1;
+    const b = await this.persist(h.minTime, maxt);
+    await this.truncateWal(maxt);
+    return b;
+  }
+
+  /** Head.truncateWAL once the head is truncated at mint (no-op without a WAL). */
+  private async truncateWal(mint: number): Promise<void> {
+    if (this.wal === null || mint === -Infinity || this.closed) return;
+    try {
+      await this.wal.truncate(mint, this.head);
+    } catch (err) {
+      throw new Error(`truncate wal: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   /** Writes [mint, maxt) as a block, loads it and truncates the head at maxt (DB.compactHead). */
@@ -173,7 +225,8 @@ export class DB implements Queryable, ChunkQueryable {
       throw new Error(`persist head block: ${(err as Error).message}`, { cause: err });
     }
     await this.reloadBlocks();
-    this.head.truncate(maxt);
+    const deleted = this.head.truncate(maxt);
+    await this.wal?.seriesDeleted(deleted);
     return b;
   }
 
@@ -216,6 +269,23 @@ export class DB implements Queryable, ChunkQueryable {
     }
   }
 
+  /**
+   * Marks the samples of the selected series in [mint, maxt] deleted in the head and logs
+   * the tombstones to the WAL (Head.Delete). Blocks are not touched.
+   * @returns the tombstones added
+   */
+  async delete(mint: number, maxt: number, matchers: Matcher[]): Promise<WalTombstone[]> {
+    const stones = this.head.delete(mint, maxt, matchers);
+    if (this.wal !== null && stones.length > 0) {
+      try {
+        await this.wal.logTombstones(stones);
+      } catch (err) {
+        throw new Error(`write to WAL: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    return stones;
+  }
+
   /** A querier over the blocks and the head overlapping [mint, maxt]. */
   async querier(mint: number, maxt: number): Promise<Querier> {
     const qs: Querier[] = [];
@@ -232,12 +302,16 @@ export class DB implements Queryable, ChunkQueryable {
     return mergeChunkQueriers(qs);
   }
 
-  /** Stops background work, waits for a running compaction and closes the blocks. The head is left as is. */
+  /**
+   * Stops background work, waits for a running compaction, syncs and closes the WAL and
+   * closes the blocks. The head is left as is; commits fail afterwards.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
     while (this.compacting !== null) await this.compacting;
+    await this.wal?.close();
     await Promise.all(this.blockList.map((b) => b.close()));
     this.blockList = [];
   }

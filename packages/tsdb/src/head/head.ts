@@ -387,14 +387,15 @@ export class Head implements Queryable, ChunkQueryable {
    * (Head.truncateMemory and gc); their refs are never handed out again. Sets
    * minValidTime to mint. Afterwards minTime is the oldest sample left (never below
    * mint, nor above the appendable minimum when nothing is left).
+   * @returns the refs of the series removed (the WAL keeps their records a while)
    */
-  truncate(mint: number): void {
-    if (!this.isEmpty() && this.minT >= mint) return;
+  truncate(mint: number): number[] {
+    if (!this.isEmpty() && this.minT >= mint) return [];
     const wasEmpty = this.isEmpty();
     this.minT = mint;
     if (mint > this.minValidT) this.minValidT = mint;
     if (this.maxT < mint) this.maxT = mint;
-    if (wasEmpty) return;
+    if (wasEmpty) return [];
     this.counters.truncations++;
     let actualMint = Infinity;
     const deleted = new Set<number>();
@@ -421,11 +422,13 @@ export class Head implements Queryable, ChunkQueryable {
       this.minT = m;
       this.minValidT = Math.max(this.minValidT, m);
     }
+    return [...deleted];
   }
 
   /**
    * Marks the samples of the selected series in [mint, maxt] deleted (Head.Delete);
-   * queries and persisted blocks leave them out. Not written to the WAL by the head.
+   * queries and persisted blocks leave them out. Not written to the WAL by the head
+   * (DB.delete logs them).
    * @returns the tombstones added, to log if wanted
    */
   delete(mint: number, maxt: number, matchers: Matcher[]): WalTombstone[] {

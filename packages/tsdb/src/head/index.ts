@@ -21,3 +21,4 @@ export { rangeForTimestamp, computeChunkEndTime } from './mem-series.js';
 export { mergeChunkQueriers, mergeChunkSeriesSets } from './merge-chunks.js';
 export { DB } from './db.js';
 export type { DBOptions } from './db.js';
+export type { DBWalOptions, WalReplayResult } from './wal-adapter.js';
