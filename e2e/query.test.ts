@@ -234,8 +234,8 @@ describe('query over two clusters of real Prometheus replicas with sidecars', ()
     // Under deduplication the replica label is left out, as Thanos does; dedup=false lists it.
     const names = await api(queryUrl, '/api/v1/labels', { 'match[]': 'demo_requests_total' });
     expect(names.body.data).toEqual(['__name__', 'cluster', 'code', 'instance', 'job', 'path']);
-    const raw = await api(queryUrl, '/api/v1/labels', { 'match[]': 'demo_requests_total', dedup: 'false' });
-    expect(raw.body.data).toEqual(['__name__', 'cluster', 'code', 'instance', 'job', 'path', 'replica']);
+    const rawNames = await api(queryUrl, '/api/v1/labels', { 'match[]': 'demo_requests_total', dedup: 'false' });
+    expect(rawNames.body.data).toEqual(['__name__', 'cluster', 'code', 'instance', 'job', 'path', 'replica']);
     // promtool query labels against the query leaves replica out too.
     const viaPromtool = await promtool(['query', 'labels', queryUrl, 'replica']);
     expect(viaPromtool.stdout.trim(), viaPromtool.stderr).toBe('');

@@ -20,8 +20,8 @@ import { FileSD } from './file-sd.js';
 import { DNSDiscovery, DNSProvider, isDynamicNode, NodeDNSResolver } from './discovery/dns.js';
 import type { IPLookupResolver } from './discovery/dns.js';
 import { groupEndpointName, grpcTarget, storeClientOptionsFor } from './discovery/endpoint-group.js';
-import { MAX_TIME, MIN_TIME } from './proxy.js';
-import type { StoreEndpoint } from './proxy.js';
+import { MAX_TIME, MIN_TIME } from '@thanos-ts/storeapi';
+import type { StoreEndpoint } from '@thanos-ts/storeapi';
 
 /** Thanos's component name for endpoints whose type is not known (yet). */
 export const UNKNOWN_STORE_API = 'unknown-store-api';

@@ -1,20 +1,12 @@
 // @thanos-ts/query: the data path of the query component. Endpoints discovered and
-// health-checked (EndpointSet), a StoreAPI proxy over them (ProxyStore, also served over
-// gRPC), query-time deduplication of replicas (dedup/, over tsdb's dedup iterators), and the tsdb Queryable the PromQL
-// engine reads through (StoreQueryable).
+// health-checked (EndpointSet), the StoreAPI proxy over them (ProxyStore, from
+// @thanos-ts/storeapi; also served over gRPC), query-time deduplication of replicas
+// (dedup/, over tsdb's dedup iterators), and the tsdb Queryable the PromQL engine reads
+// through (StoreQueryable).
 export { EndpointSet, EndpointRef, UNKNOWN_STORE_API, formatGoTime, marshalStoresView } from './endpointset.js';
 export type { EndpointSetOptions, EndpointSpec, EndpointStatus, EndpointStatusJSON } from './endpointset.js';
 export { FileSD, parseFileSD } from './file-sd.js';
 export type { FileSDOptions } from './file-sd.js';
-export { ProxyStore, PartialResponseStrategy, MIN_TIME, MAX_TIME, NO_STORES_AVAILABLE, mergeSortedUnique } from './proxy.js';
-export type {
-  ProxyStoreOptions,
-  ProxySeriesRequest,
-  ProxyLabelsRequest,
-  StoreEndpoint,
-  StoreEndpointClient,
-} from './proxy.js';
-export { labelSetsMatch, matchesExternalLabels, storeMatchersMatchAddress, timeRangesOverlap } from './store-matching.js';
 export {
   Aggr,
   aggrsFromFunc,
@@ -26,20 +18,6 @@ export {
   StoreChunkSeries,
 } from './chunk-series.js';
 export type { ChunkOpener } from './chunk-series.js';
-// The dedup iterators live in @thanos-ts/tsdb (shared with the compactor); re-exported
-// here for code that knew them from this package.
-export {
-  DedupFunc,
-  DedupSeriesIterator,
-  CounterErrAdjustIterator,
-  NoopAdjustIterator,
-  INITIAL_PENALTY_MS,
-  isCounterFunc,
-  dedupIterator,
-  chainIterator,
-  overlapSplit,
-} from '@thanos-ts/tsdb';
-export type { AdjustableIterator } from '@thanos-ts/tsdb';
 export { dedupSeriesSet, DedupSeries } from './dedup/series-set.js';
 export type { DedupOptions } from './dedup/series-set.js';
 export { StoreQueryable, StoreQuerier } from './querier.js';
@@ -53,4 +31,3 @@ export type { QueryAPIOptions } from './api/query-api.js';
 export { ApiError, ErrorType, apiErrorOf, statusCodeOf } from './api/errors.js';
 export { formatSampleValue, formatTimestamp, jsonString, labelsJSON, queryDataParts } from './api/json.js';
 export { parseTime, parseDuration, parseBool, API_MIN_TIME, API_MAX_TIME } from './api/params.js';
-export { Gate } from '@thanos-ts/runtime';

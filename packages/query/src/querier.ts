@@ -11,8 +11,8 @@ import { aggrsFromFunc, maxResolutionForSelect, StoreChunkSeries } from './chunk
 import type { Aggr } from './chunk-series.js';
 import { dedupSeriesSet } from './dedup/series-set.js';
 import { Gate } from '@thanos-ts/runtime';
-import { PartialResponseStrategy } from './proxy.js';
-import type { ProxyLabelsRequest, ProxySeriesRequest } from './proxy.js';
+import { PartialResponseStrategy } from '@thanos-ts/storeapi';
+import type { ProxyLabelsRequest, ProxySeriesRequest } from '@thanos-ts/storeapi';
 import type { SeriesResponse, LabelNamesResponse, LabelValuesResponse } from '@thanos-ts/storeapi';
 
 /** What the querier needs from the proxy (ProxyStore has it). */

@@ -12,7 +12,7 @@ import { freePort, tempDir, waitFor } from '@thanos-ts/testutil';
 import { compareLabels, labelsToString, MatchType, newMatcher, withoutLabels } from '@thanos-ts/tsdb';
 import type { Labels, Matcher, Series } from '@thanos-ts/tsdb';
 import { EndpointSet, marshalStoresView } from './endpointset.js';
-import { PartialResponseStrategy, ProxyStore } from './proxy.js';
+import { PartialResponseStrategy, ProxyStore } from '@thanos-ts/storeapi';
 import { StoreQueryable } from './querier.js';
 import { expandFrom, samplesEvery, xorChunks } from './testing.js';
 import type { Sample } from './testing.js';

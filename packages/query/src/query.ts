@@ -18,7 +18,7 @@ import type { PromQLRunner } from './exec/promql-task.js';
 import { WorkerPromQLRunner } from './exec/worker-runner.js';
 import { NodeDNSResolver } from './discovery/dns.js';
 import { EndpointSet, marshalStoresView } from './endpointset.js';
-import { ProxyStore } from './proxy.js';
+import { ProxyStore } from '@thanos-ts/storeapi';
 import { StoreQueryable } from './querier.js';
 import { RulesProxy } from './apis/rules.js';
 import { TargetsProxy } from './apis/targets.js';

@@ -17,3 +17,7 @@ export * from './remote-read.js';
 export * from './debug-client.js';
 export * from './testing.js';
 export * from './external-labels.js';
+export * from './store-matching.js';
+export * from './proxy.js';
+export * from './local-endpoint.js';
+export * from './tsdb-store.js';

@@ -12,7 +12,7 @@ import { compareLabels, labelsKey } from '@thanos-ts/tsdb';
 import type { Labels, Matcher } from '@thanos-ts/tsdb';
 import { CollectingSink, ComponentType, thanos } from '@thanos-ts/storeapi';
 import type { Exemplar, ExemplarData, ExemplarsAPI, ExemplarsRequest, ExemplarsRequestInit, ResponseSink } from '@thanos-ts/storeapi';
-import { labelSetsMatch, matchesExternalLabels } from '../store-matching.js';
+import { labelSetsMatch, matchesExternalLabels } from '@thanos-ts/storeapi';
 import { fanOut, withoutReplicaLabels } from './fanout.js';
 import type { ApiEndpoint, ApiProxyOptions } from './fanout.js';
 import { formatSampleValue, formatTimestamp, labelsJSON } from '../api/json.js';

@@ -5,7 +5,7 @@
 import { grpcClientTransport, StoreClient } from '@thanos-ts/storeapi';
 import type { StoreClientOptions, thanos } from '@thanos-ts/storeapi';
 import type { Labels } from '@thanos-ts/tsdb';
-import type { StoreEndpoint } from '../proxy.js';
+import type { StoreEndpoint } from '@thanos-ts/storeapi';
 import { grpcTarget, storeClientOptionsFor } from '../discovery/endpoint-group.js';
 
 /** One endpoint's state, plain data. */

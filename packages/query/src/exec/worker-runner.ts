@@ -15,7 +15,7 @@ import { Piscina } from 'piscina';
 import type { Logger } from '@thanos-ts/runtime';
 import { ApiError, ErrorType } from '../api/errors.js';
 import type { ErrorType as ErrorTypeT } from '../api/errors.js';
-import type { StoreEndpoint } from '../proxy.js';
+import type { StoreEndpoint } from '@thanos-ts/storeapi';
 import { snapshotEndpoint } from './endpoint-snapshot.js';
 import type { PromQLAnswer, PromQLRunner, PromQLTask } from './promql-task.js';
 import type { MainMessage, WorkerConfig, WorkerMessage, WorkerTask } from './worker-protocol.js';

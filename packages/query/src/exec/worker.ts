@@ -7,7 +7,7 @@ import { threadId, workerData } from 'node:worker_threads';
 import { createLogger } from '@thanos-ts/runtime';
 import { Engine } from '@thanos-ts/promql';
 import { ApiError, apiErrorOf } from '../api/errors.js';
-import { ProxyStore } from '../proxy.js';
+import { ProxyStore } from '@thanos-ts/storeapi';
 import { StoreQueryable } from '../querier.js';
 import { endpointOf, StoreClientCache } from './endpoint-snapshot.js';
 import { evaluatePromQL, queryableSettings } from './promql-task.js';

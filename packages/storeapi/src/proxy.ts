@@ -1,39 +1,39 @@
 // The StoreAPI proxy (Thanos pkg/store/proxy.go, proxy_merge.go): one StoreAPI over
-// all endpoints. A request goes only to the endpoints whose announced label sets and
-// time range can hold matching data; their Series streams are read concurrently and
-// merged into one label-sorted stream, equal label sets into one series. A failing
-// endpoint becomes a warning naming it (partial response) or fails the whole call.
+// many stores. A request goes only to the stores whose announced label sets and time
+// range can hold matching data; their Series streams are read concurrently and merged
+// into one label-sorted stream, equal label sets into one series. A failing store
+// becomes a warning naming it (partial response) or fails the whole call.
+//
+// The query component proxies remote endpoints (StoreClient over gRPC); receive proxies
+// its per-tenant TSDBStores in-process (localEndpoint). Both are StoreEndpoints.
 
 import { InvalidArgumentError, UnavailableError, nopLogger, formatGoDuration, mapConcurrent } from '@thanos-ts/runtime';
 import type { Logger } from '@thanos-ts/runtime';
-import {
-  ComponentType,
-  labelsToProto,
-  matchersToProto,
-  mergeSeriesResponses,
-  Status,
-  StoreAPIError,
-  thanos,
-} from '@thanos-ts/storeapi';
+import { compareLabels, compareStrings, labelsKey, mergeLabels, withoutLabels } from '@thanos-ts/tsdb';
+import type { Labels, Matcher } from '@thanos-ts/tsdb';
+import type { StoreCallOptions } from './client.js';
+import { labelsToProto, matchersToProto } from './convert.js';
+import { Status, StoreAPIError } from './errors.js';
+import { mergeSeriesResponses } from './merge.js';
+import { ComponentType, thanos } from './proto.js';
 import type {
-  InfoAPI,
   InfoResponseInit,
+  LabelNamesRequestInit,
   LabelNamesResponse,
+  LabelValuesRequestInit,
   LabelValuesResponse,
   SeriesRequestInit,
   SeriesResponse,
+  StoreSeries,
+} from './proto.js';
+import type {
+  InfoAPI,
   SeriesSink,
   StoreAPI,
-  StoreCallOptions,
-  StoreSeries,
   ValidatedLabelNamesRequest,
   ValidatedLabelValuesRequest,
   ValidatedSeriesRequest,
-  LabelNamesRequestInit,
-  LabelValuesRequestInit,
-} from '@thanos-ts/storeapi';
-import { compareLabels, compareStrings, labelsKey, mergeLabels, withoutLabels } from '@thanos-ts/tsdb';
-import type { Labels, Matcher } from '@thanos-ts/tsdb';
+} from './server.js';
 import { labelSetsMatch, matchesExternalLabels, storeMatchersMatchAddress, timeRangesOverlap } from './store-matching.js';
 
 /** thanos.PartialResponseStrategy. */
@@ -44,7 +44,7 @@ export type PartialResponseStrategy = thanos.PartialResponseStrategy;
 export const MIN_TIME = -(2 ** 63);
 export const MAX_TIME = 2 ** 63;
 
-/** The calls the proxy makes on an endpoint (StoreClient has them). */
+/** The calls the proxy makes on an endpoint (StoreClient has them; localEndpoint gives them to an in-process StoreAPI). */
 export interface StoreEndpointClient {
   series(req: SeriesRequestInit, opts?: StoreCallOptions): AsyncIterable<SeriesResponse>;
   labelNames(req: LabelNamesRequestInit, opts?: StoreCallOptions): Promise<LabelNamesResponse>;
@@ -53,7 +53,7 @@ export interface StoreEndpointClient {
 
 /** An endpoint serving StoreAPI, with what its last Info call said (Thanos store.Client). */
 export interface StoreEndpoint {
-  /** HOST:PORT. */
+  /** HOST:PORT, or a name for an in-process store; warnings and storeMatch[] use it. */
   readonly address: string;
   readonly client: StoreEndpointClient;
   /** External label sets; the endpoint's series carry one of them. */
@@ -66,15 +66,15 @@ export interface StoreEndpoint {
   tsdbInfos(): thanos.info.TSDBInfo.$Properties[];
   /**
    * Whether its last health check failed (it is then only asked when partial responses
-   * are allowed, see EndpointSetOptions.queryUnhealthy). Absent: never down.
+   * are allowed, see the query's EndpointSetOptions.queryUnhealthy). Absent: never down.
    */
   down?(): boolean;
 }
 
-/** A Series request as the proxy takes it (from gRPC or from the querier in-process). */
 /** Series per response frame asked of stores (Thanos DefaultResponseBatchSize). */
 export const SERIES_RESPONSE_BATCH_SIZE = 64;
 
+/** A Series request as the proxy takes it (from gRPC or from the querier in-process). */
 export interface ProxySeriesRequest {
   minTime: number;
   maxTime: number;
@@ -105,7 +105,7 @@ export interface ProxyLabelsRequest {
 }
 
 export interface ProxyStoreOptions {
-  /** The endpoints to proxy, read at every request (EndpointSet.storeEndpoints). */
+  /** The endpoints to proxy, read at every request (EndpointSet.storeEndpoints, a tenant list). */
   endpoints: () => readonly StoreEndpoint[];
   /** --selector-label: labels announced for all data behind this proxy. */
   selectorLabels?: Labels;
@@ -116,6 +116,8 @@ export interface ProxyStoreOptions {
   responseTimeoutMs?: number;
   /** At most this many label calls in flight per request (default 20). */
   maxConcurrentLabelCalls?: number;
+  /** The ComponentType our Info announces (default "query"; receive says "receive"). */
+  component?: string;
   logger?: Logger;
 }
 
@@ -123,8 +125,9 @@ export interface ProxyStoreOptions {
 export const NO_STORES_AVAILABLE = 'No StoreAPIs available';
 
 /**
- * The proxy behind the query component, also served over gRPC as its own StoreAPI (so
- * query components can be stacked). Stateless: endpoints are read per request.
+ * One StoreAPI over many (Thanos ProxyStore): behind the query component (served over
+ * gRPC too, so query components can be stacked) and behind receive (over its tenants).
+ * Stateless: endpoints are read per request.
  */
 export class ProxyStore implements StoreAPI, InfoAPI {
   private readonly logger: Logger;
@@ -195,11 +198,11 @@ export class ProxyStore implements StoreAPI, InfoAPI {
     );
   }
 
-  /** Info of the proxy as a whole: component "query", the union of label sets, the overall time range. */
+  /** Info of the proxy as a whole: its component type, the union of label sets, the overall time range. */
   info(): InfoResponseInit {
     const { minTime, maxTime } = this.timeRange();
     return {
-      ComponentType: ComponentType.QUERY,
+      ComponentType: this.opts.component ?? ComponentType.QUERY,
       labelSets: this.labelSets().map((ls) => ({ labels: labelsToProto(ls) })),
       store: {
         minTime,

@@ -3,6 +3,7 @@
 
 import { getLabel, hasLabel } from '@thanos-ts/tsdb';
 import type { Labels, Matcher } from '@thanos-ts/tsdb';
+import { matchExternalLabels } from './external-labels.js';
 
 /**
  * False when no label set of a store can match the matchers: a matcher on a label the
@@ -25,20 +26,11 @@ export function labelSetsMatch(matchers: readonly Matcher[], labelSets: readonly
  * Checks matchers against the labels a component announces for all of its data (the
  * query's --selector-label): `match` is false when one of them rules that data out;
  * otherwise `matchers` are those left to pass on, without the ones the selector labels
- * already satisfy.
+ * already satisfy. The same rule as matchExternalLabels, in the shape Thanos returns.
  */
 export function matchesExternalLabels(matchers: readonly Matcher[], externalLabels: Labels): { match: boolean; matchers: Matcher[] } {
-  if (externalLabels.length === 0) return { match: true, matchers: matchers.slice() };
-  const rest: Matcher[] = [];
-  for (const m of matchers) {
-    const v = getLabel(externalLabels, m.name);
-    if (v === '') {
-      rest.push(m);
-      continue;
-    }
-    if (!m.matches(v)) return { match: false, matchers: [] };
-  }
-  return { match: true, matchers: rest };
+  const rest = matchExternalLabels(matchers, externalLabels);
+  return rest === null ? { match: false, matchers: [] } : { match: true, matchers: rest };
 }
 
 /**
