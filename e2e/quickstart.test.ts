@@ -119,7 +119,7 @@ describe('quickstart', () => {
         c.close();
       }
       expect([...labels].sort()).toEqual(['cluster=cluster-0,replica=0', 'cluster=cluster-0,replica=1', 'cluster=cluster-1,replica=0', 'cluster=cluster-1,replica=1']);
-      expect(childPids(qs.pid!)).toHaveLength(10);
+      expect(childPids(qs.pid!)).toHaveLength(11);
 
       // The query is printed first, on base-port+100, and sees one `up` per target:
       // 2 clusters × 2 Prometheus targets, each scraped by both replicas of its cluster.
@@ -142,6 +142,14 @@ describe('quickstart', () => {
       expect(stores.data.store?.map((s) => s.name)).toEqual([`127.0.0.1:${base + 103}`]);
       expect((await fetch(`http://127.0.0.1:${base + 102}/api/v1/blocks`)).status).toBe(200);
 
+      // The compactor on base+104 is up, listed in the printed table, and compacting
+      // every minute (its first pass has run by the time it is ready or soon after).
+      const compactUrl = `http://127.0.0.1:${base + 104}`;
+      expect(out).toContain(`compactor: HTTP ${compactUrl}`);
+      expect((await fetch(`${compactUrl}/-/ready`)).status).toBe(200);
+      await waitFor(async () => /^thanos_compact_iterations_total [1-9]/m.test(await (await fetch(`${compactUrl}/metrics`)).text()), { timeoutMs: 20_000, what: 'a first compactor pass' });
+      expect((await (await fetch(`${compactUrl}/metrics`)).text())).toMatch(/^thanos_compact_halted 0$/m);
+
       // A second quickstart with the same flags stops at once, in one line, and says
       // what to change: the ports and the data directory are both taken.
       const second = await runCli(['quickstart', '--data-dir', dir, '--base-port', String(base)], { timeoutMs: 20_000 });
@@ -150,7 +158,7 @@ describe('quickstart', () => {
       expect(second.stderr).toContain(`port ${base} `);
       expect(second.stderr).toContain(`another quickstart (pid ${qs.pid})`);
       expect(second.stderr).toMatch(/--base-port \d+ --data-dir /);
-      expect(childPids(qs.pid!)).toHaveLength(10);
+      expect(childPids(qs.pid!)).toHaveLength(11);
     } finally {
       const pids = childPids(qs.pid!);
       qs.kill('SIGINT');

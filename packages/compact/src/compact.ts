@@ -22,6 +22,8 @@ export interface CompactConfig {
   bkt: Bucket;
   logger: Logger;
   httpAddress: string;
+  /** --http.config: Prometheus's web config file for the HTTP server ('' = none). */
+  httpConfigFile?: string;
   webRoutePrefix: string;
   dataDir: string;
   wait: boolean;
@@ -45,6 +47,8 @@ export interface CompactConfig {
   maxIndexSizeBytes: number;
   hashFunc: HashFunc;
   haltOnError: boolean;
+  /** --compact.skip-block-with-out-of-order-chunks (ours defaults to true; Thanos' to false). */
+  skipOutOfOrderChunks?: boolean;
   /** Compaction ranges in ms, smallest first. */
   ranges: readonly number[];
   bucketWebLabel?: string;
@@ -102,8 +106,16 @@ export class Compactor {
       concurrency: cfg.compactConcurrency,
       maxIndexSizeBytes: cfg.maxIndexSizeBytes,
       hashFunc: cfg.hashFunc,
+      skipOutOfOrderChunks: cfg.skipOutOfOrderChunks ?? true,
     });
-    this.http = new HttpServer({ address: cfg.httpAddress, registry: this.registry, prober: this.prober, logger: this.logger, routePrefix: cfg.webRoutePrefix });
+    this.http = new HttpServer({
+      address: cfg.httpAddress,
+      registry: this.registry,
+      prober: this.prober,
+      logger: this.logger,
+      routePrefix: cfg.webRoutePrefix,
+      webConfigFile: cfg.httpConfigFile,
+    });
     this.http.route(
       '/api/v1/blocks',
       blocksApiHandler(() => ({ blocks: [...this.syncer.metas().values()].sort((a, b) => (a.ulid < b.ulid ? -1 : 1)), refreshedAt: this.syncer.lastSync, err: null, label: cfg.bucketWebLabel })),

@@ -3,7 +3,7 @@
 // flags and hands the values to compactConfigFromFlags.
 
 import type { Bucket } from '@thanos-ts/objstore';
-import { FlagValues, pathOrContent, UserError } from '@thanos-ts/runtime';
+import { FlagValues, HTTP_CONFIG_FLAGS, httpConfigFileFromFlags, pathOrContent, UserError } from '@thanos-ts/runtime';
 import type { FlagSpec, Logger } from '@thanos-ts/runtime';
 import { DownsampleRange } from '@thanos-ts/tsdb';
 import type { CompactConfig } from './compact.js';
@@ -12,6 +12,7 @@ import type { HashFunc } from '@thanos-ts/block';
 
 export const COMPACT_FLAGS: readonly FlagSpec[] = [
   { name: 'http-address', kind: 'string', default: '0.0.0.0:10902', placeholder: '<host:port>', help: 'Listen host:port for HTTP endpoints.' },
+  ...HTTP_CONFIG_FLAGS,
   { name: 'http-grace-period', kind: 'string', default: '2m', placeholder: '<duration>', help: 'Time to wait after an interrupt received for HTTP Server.' },
   { name: 'data-dir', kind: 'string', default: './data', placeholder: '<dir>', help: 'Data directory in which to cache blocks and process compactions.' },
   { name: 'consistency-delay', kind: 'string', default: '30m', placeholder: '<duration>', help: 'Minimum age of fresh (non-compacted) blocks before they are being processed. Partial uploads (blocks without meta.json) older than this are removed.' },
@@ -33,6 +34,7 @@ export const COMPACT_FLAGS: readonly FlagSpec[] = [
   { name: 'deduplication.func', kind: 'string', default: '', placeholder: '<func>', help: 'Experimental. Deduplication algorithm for merging overlapping blocks. Possible values are: "", "penalty". If no value is specified, the default compact deduplication merger is used, which performs 1:1 deduplication for samples. When set to penalty, penalty based deduplication algorithm will be used. At least one replica label has to be set via --deduplication.replica-label flag.' },
   { name: 'deduplication.replica-label', kind: 'strings', placeholder: '<label>', help: 'Experimental. Label to treat as a replica indicator of blocks that can be deduplicated (repeated flag). This will merge multiple replica blocks into one. This process is irreversible. Flag may be specified multiple times as well as a comma separated list of labels.' },
   { name: 'compact.block-max-index-size', kind: 'string', default: '64GB', placeholder: '<size>', help: 'Maximum index size for the resulted block during any compaction. Note that total size is approximated in worst case. If the block that would be resulted from compaction is estimated to exceed this number, biggest source block is marked for no compaction (no-compact-mark.json is uploaded) which causes this block to be excluded from any compaction.' },
+  { name: 'compact.skip-block-with-out-of-order-chunks', kind: 'bool', default: true, help: 'When set to true, mark blocks containing index with out-of-order chunks for no compact instead of halting the compaction (thanos-ts: true by default, so one bad block never stops its stream).' },
   { name: 'hash-func', kind: 'string', default: '', placeholder: '<func>', help: 'Specify which hash function to use when calculating the hashes of produced files. If no function has been specified, it does not happen. Possible values are: "", "SHA256".' },
   { name: 'min-time', kind: 'string', default: '0000-01-01T00:00:00Z', placeholder: '<time>', help: 'Start of time range limit to compact. Thanos Compactor will compact only blocks, which happened later than this value. Option can be a constant time in RFC3339 format or time duration relative to current time, such as -1d or 2h45m. Valid duration units are ms, s, m, h, d, w, y.' },
   { name: 'max-time', kind: 'string', default: '9999-12-31T23:59:59Z', placeholder: '<time>', help: 'End of time range limit to compact. Thanos Compactor will compact only blocks, which happened earlier than this value. Option can be a constant time in RFC3339 format or time duration relative to current time, such as -1d or 2h45m. Valid duration units are ms, s, m, h, d, w, y.' },
@@ -79,6 +81,7 @@ export function compactConfigFromFlags(values: Record<string, unknown>, bkt: Buc
     bkt,
     logger,
     httpAddress: f.str('http-address'),
+    httpConfigFile: httpConfigFileFromFlags(f),
     webRoutePrefix: routePrefix === '/' ? '' : routePrefix.replace(/\/+$/, ''),
     dataDir: f.str('data-dir'),
     wait: f.bool('wait'),
@@ -100,6 +103,7 @@ export function compactConfigFromFlags(values: Record<string, unknown>, bkt: Buc
     maxIndexSizeBytes: f.bytes('compact.block-max-index-size'),
     hashFunc: hashFunc as HashFunc,
     haltOnError: f.bool('debug.halt-on-error'),
+    skipOutOfOrderChunks: f.bool('compact.skip-block-with-out-of-order-chunks'),
     ranges: DEFAULT_COMPACTION_RANGES.slice(0, maxLevel + 1),
     bucketWebLabel: f.str('bucket-web-label'),
     flags: f.asStrings(),

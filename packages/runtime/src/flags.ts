@@ -21,11 +21,15 @@ export interface FlagSpec {
   hidden?: boolean;
 }
 
-/** commander's key for an option: dashes inside each dot-separated part camel-cased. */
+/**
+ * commander's key for an option: dashes inside each dot-separated part camel-cased,
+ * as commander does it — a dash before a digit just goes (`resolution-5m` →
+ * `resolution5m`).
+ */
 export function flagKey(name: string): string {
   return name
     .split('.')
-    .map((part) => part.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()))
+    .map((part) => part.replace(/-(.)/g, (_, c: string) => c.toUpperCase()))
     .join('.');
 }
 

@@ -30,6 +30,8 @@ export interface BucketCompactorOptions {
   concurrency: number;
   maxIndexSizeBytes: number;
   hashFunc?: HashFunc;
+  /** Mark inputs with out-of-order chunks no-compact (default) instead of halting their stream. */
+  skipOutOfOrderChunks?: boolean;
 }
 
 export interface CompactPassResult {
@@ -79,9 +81,12 @@ export class BucketCompactor {
               maxIndexSizeBytes: this.opts.maxIndexSizeBytes,
               hashFunc: this.opts.hashFunc,
               noCompact,
+              skipOutOfOrderChunks: this.opts.skipOutOfOrderChunks,
             },
             signal,
           );
+          // Inputs marked no-compact: plan the group again after the next sync.
+          if (r.markedNoCompact && r.markedNoCompact.length > 0) progressed = true;
           if (r.planned.length === 0) return;
           progressed = true;
           result.compactions++;

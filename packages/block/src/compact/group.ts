@@ -13,6 +13,7 @@ import type { Bucket } from '@thanos-ts/objstore';
 import type { Logger } from '@thanos-ts/runtime';
 import { labelsFromRecord, labelsToString, NoCompactReason, SourceType, THANOS_VERSION_1 } from '@thanos-ts/tsdb';
 import type { BlockMeta } from '@thanos-ts/tsdb';
+import { findOutOfOrderChunks } from './index-health.js';
 import { markForNoCompact } from './marks.js';
 import type { CompactMetrics } from './metrics.js';
 import { resolutionLabel } from './metrics.js';
@@ -50,6 +51,11 @@ export interface GroupOptions {
   hashFunc?: HashFunc;
   /** Marks of blocks excluded from compaction (shared with the syncer's filter). */
   noCompact: ReadonlySet<string>;
+  /**
+   * --compact.skip-block-with-out-of-order-chunks: an input with out-of-order chunks is
+   * marked no-compact (true, our default) or halts the stream (false, Thanos' default).
+   */
+  skipOutOfOrderChunks?: boolean;
 }
 
 export interface GroupCompactResult {
@@ -57,6 +63,8 @@ export interface GroupCompactResult {
   planned: string[];
   /** The new block, null when none was written (nothing to do, or empty result). */
   newBlock: string | null;
+  /** Inputs marked no-compact instead (out-of-order chunks); the group is planned again. */
+  markedNoCompact?: string[];
 }
 
 export class Group {
@@ -169,6 +177,8 @@ export class Group {
         await downloadBlock(opts.bkt, m.ulid, groupDir);
         dirs.push(join(groupDir, m.ulid));
       }
+      const marked = await this.excludeOutOfOrder(plan, groupDir, opts);
+      if (marked.length > 0) return { planned: [], newBlock: null, markedNoCompact: marked };
       signal?.throwIfAborted();
       const t0 = Date.now();
       const out = await opts.compact(dirs, groupDir, {
@@ -216,6 +226,38 @@ export class Group {
     } finally {
       await rm(groupDir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Thanos' outOfOrderChunkError handling: an input whose index has out-of-order chunks
+   * cannot be compacted, so (with skipOutOfOrderChunks, the default) it is marked
+   * no-compact with reason block-index-out-of-order-chunk and left as it is — still
+   * queryable, downsampled and held to retention — instead of failing this group on
+   * every pass. Returns the blocks marked.
+   * @throws HaltError for such a block when skipOutOfOrderChunks is false
+   */
+  private async excludeOutOfOrder(plan: BlockMeta[], groupDir: string, opts: GroupOptions): Promise<string[]> {
+    const marked: string[] = [];
+    for (const m of plan) {
+      const ooo = findOutOfOrderChunks(join(groupDir, m.ulid));
+      if (ooo === null) continue;
+      const details = `block ${m.ulid} has ${ooo.count} out-of-order chunk(s), first: ${ooo.first}`;
+      if (opts.skipOutOfOrderChunks === false) {
+        throw new HaltError(`${details}; compaction of stream ${this.name} is halted: mark the block with \`thanos-ts tools bucket mark --marker no-compact-mark.json\`, or run with --compact.skip-block-with-out-of-order-chunks`);
+      }
+      if (await markForNoCompact(opts.bkt, m.ulid, NoCompactReason.OutOfOrderChunks, details)) {
+        opts.metrics?.blocksMarked.inc({ marker: 'no-compact-mark.json', reason: NoCompactReason.OutOfOrderChunks });
+      }
+      opts.logger.warn({ group: this.name, block: m.ulid, outOfOrderChunks: ooo.count, first: ooo.first }, 'marked block for no compaction: its index has out-of-order chunks');
+      marked.push(m.ulid);
+    }
+    if (marked.length > 0) {
+      const gone = new Set(marked);
+      const kept = this.metas.filter((m) => !gone.has(m.ulid));
+      this.metas.length = 0;
+      this.metas.push(...kept);
+    }
+    return marked;
   }
 }
 

@@ -9,7 +9,7 @@ import { UserError } from '@thanos-ts/runtime';
 import { addFlags, addObjstoreFlags, bucketFromOptions, loggerFor, markObjstoreRequired } from './common.js';
 
 /** Bool flags that also take `=true|false`, as kingpin lets Thanos users write `--wait=false`. */
-const VALUED_BOOLS = new Set(['wait', 'downsampling.disable', 'compact.enable-vertical-compaction', 'debug.halt-on-error', 'web.disable']);
+const VALUED_BOOLS = new Set(['wait', 'downsampling.disable', 'compact.enable-vertical-compaction', 'debug.halt-on-error', 'web.disable', 'compact.skip-block-with-out-of-order-chunks']);
 
 function parseBool(flag: string): (v: string | boolean) => boolean {
   return (v) => {

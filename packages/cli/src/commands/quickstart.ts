@@ -34,6 +34,7 @@ interface Layout {
   storeGrpc: number;
   queryHttp: number;
   queryGrpc: number;
+  compactHttp: number;
 }
 
 interface Proc {
@@ -59,14 +60,14 @@ function layout(base: number, clusters: number, replicas: number): Layout {
     }
   }
   if (port > base + 100) throw new UserError(`--clusters ${clusters} × --replicas ${replicas} need ${port - base} ports, more than the 100 below the query's base-port+100`);
-  return { replicas: out, queryHttp: base + 100, queryGrpc: base + 101, storeHttp: base + 102, storeGrpc: base + 103 };
+  return { replicas: out, queryHttp: base + 100, queryGrpc: base + 101, storeHttp: base + 102, storeGrpc: base + 103, compactHttp: base + 104 };
 }
 
 /** Every port of a layout with what listens there, in start order. */
 function portsOf(l: Layout): [number, string][] {
   const out: [number, string][] = [];
   for (const r of l.replicas) out.push([r.promPort, `${r.name} Prometheus`], [r.grpcPort, `${r.name} sidecar gRPC`], [r.httpPort, `${r.name} sidecar HTTP`]);
-  out.push([l.storeHttp, 'store gateway HTTP'], [l.storeGrpc, 'store gateway gRPC'], [l.queryHttp, 'query HTTP'], [l.queryGrpc, 'query gRPC']);
+  out.push([l.storeHttp, 'store gateway HTTP'], [l.storeGrpc, 'store gateway gRPC'], [l.queryHttp, 'query HTTP'], [l.queryGrpc, 'query gRPC'], [l.compactHttp, 'compactor HTTP']);
   return out;
 }
 
@@ -77,7 +78,7 @@ async function firstBusyPort(l: Layout): Promise<[number, string] | null> {
 
 /** A base port, counting up from `base` in steps of 200, whose whole layout is free now. */
 async function freeBasePort(base: number, clusters: number, replicas: number): Promise<number | null> {
-  for (let b = base + 200; b + 103 <= 65_535 && b < base + 200 * 30; b += 200) {
+  for (let b = base + 200; b + 104 <= 65_535 && b < base + 200 * 30; b += 200) {
     if (!(await firstBusyPort(layout(b, clusters, replicas)))) return b;
   }
   return null;
@@ -159,8 +160,8 @@ export function registerQuickstart(program: Command): void {
     )
     .option(
       '--base-port <port>',
-      'First port; Prometheus, sidecar gRPC and HTTP ports are allocated from here, the query listens on base+100 (HTTP) and base+101 (gRPC), the store gateway on base+102 (HTTP) and base+103 (gRPC).',
-      intFlag('base-port', 1, 65_535 - 103),
+      'First port; Prometheus, sidecar gRPC and HTTP ports are allocated from here, the query listens on base+100 (HTTP) and base+101 (gRPC), the store gateway on base+102 (HTTP) and base+103 (gRPC), the compactor on base+104 (HTTP).',
+      intFlag('base-port', 1, 65_535 - 104),
       19090,
     )
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
@@ -317,6 +318,7 @@ async function runQuickstart(o: QuickstartOptions, logger: Logger): Promise<void
   const storeGrpc = `127.0.0.1:${l.storeGrpc}`;
   const queryUrl = `http://127.0.0.1:${l.queryHttp}`;
   const queryGrpc = `127.0.0.1:${l.queryGrpc}`;
+  const compactUrl = `http://127.0.0.1:${l.compactHttp}`;
   try {
     for (const r of l.replicas) {
       const dir = join(o.dataDir, r.name);
@@ -372,7 +374,8 @@ async function runQuickstart(o: QuickstartOptions, logger: Logger): Promise<void
     const st = start(
       'store',
       process.execPath,
-      [self, 'store', '--objstore.config-file', objstore, '--data-dir', join(o.dataDir, 'store'), '--sync-block-duration', '30s', '--http-address', `127.0.0.1:${l.storeHttp}`, '--grpc-address', storeGrpc],
+      // Blocks the compactor marks stop being served after 5m, before it deletes them (10m).
+      [self, 'store', '--objstore.config-file', objstore, '--data-dir', join(o.dataDir, 'store'), '--sync-block-duration', '30s', '--ignore-deletion-marks-delay', '5m', '--http-address', `127.0.0.1:${l.storeHttp}`, '--grpc-address', storeGrpc],
       [l.storeHttp, l.storeGrpc],
     );
     await waitReady(st, `http://127.0.0.1:${l.storeHttp}`);
@@ -383,6 +386,35 @@ async function runQuickstart(o: QuickstartOptions, logger: Logger): Promise<void
       [l.queryHttp, l.queryGrpc],
     );
     await waitReady(q, queryUrl);
+
+    // The compactor keeps the bucket small: every minute it merges the shipped blocks
+    // into 2h and longer ones, deduplicating the replicas of a cluster offline.
+    const cp = start(
+      'compact',
+      process.execPath,
+      [
+        self,
+        'compact',
+        '--objstore.config-file',
+        objstore,
+        '--data-dir',
+        join(o.dataDir, 'compact'),
+        '--wait',
+        '--wait-interval',
+        '1m',
+        '--consistency-delay',
+        '30s',
+        '--delete-delay',
+        '10m',
+        '--compact.enable-vertical-compaction',
+        '--deduplication.replica-label',
+        'replica',
+        '--http-address',
+        compactUrl.slice('http://'.length),
+      ],
+      [l.compactHttp],
+    );
+    await waitReady(cp, compactUrl);
   } catch (err) {
     if (!interrupted) await stopAll();
     else await stopped;
@@ -401,6 +433,7 @@ async function runQuickstart(o: QuickstartOptions, logger: Logger): Promise<void
   for (const r of rows) w(`  ${r[0].padEnd(28)}  ${r[1].padEnd(22)}  ${r[2].padEnd(24)}  ${r[3]}`);
   w('');
   w(`  store gateway: StoreAPI ${storeGrpc}, HTTP http://127.0.0.1:${l.storeHttp} (blocks it serves: /api/v1/blocks)`);
+  w(`  compactor: HTTP ${compactUrl} (every 1m; deduplicates replicas offline; /metrics, /api/v1/blocks)`);
   w(`  bucket (FILESYSTEM): ${bucketDir}   objstore config: ${objstore}`);
   w(`  logs: ${logDir}`);
   w('');
