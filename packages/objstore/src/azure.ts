@@ -18,7 +18,7 @@ import type { AzureConfig } from './azure-config.js';
 import { ObjectNotFoundError, errorMessage, notFound } from './errors.js';
 import { httpAgents } from './http-config.js';
 import type { HttpAgents } from './http-config.js';
-import { ObjectReader, checkRange, emptyReader, holdErrors, rangeContext, readParts, toBuffer } from './streams.js';
+import { ObjectReader, checkRange, checkSize, emptyReader, holdErrors, partSizeFor, rangeContext, sliceParts, toBuffer, uploadParted } from './streams.js';
 
 const MiB = 1024 * 1024;
 /** Thanos uploads in 3 MiB blocks, 4 at a time (blockblob.UploadStreamOptions). */
@@ -203,44 +203,22 @@ export class AzureBucket implements Bucket {
     holdErrors(body);
     try {
       if (name === '') throw new Error('object name is empty');
-      const blockSize = this.#blockSizeFor(opts?.size);
+      const blockSize = partSizeFor(opts?.size, this.#blockSize, MAX_BLOCKS, MAX_BLOCK_SIZE);
       if (body instanceof Uint8Array) {
         const buf = toBuffer(body);
         checkSize(buf.length, opts?.size);
         if (buf.length <= blockSize) await this.#put(name, buf);
-        else await this.#staged(name, sliceBlocks(buf, blockSize), buf.length);
+        else await this.#staged(name, sliceParts(buf, blockSize), buf.length);
         return;
       }
-      const blocks = readParts(body, blockSize);
-      try {
-        const first = await blocks.next();
-        if (first.done || first.value.length < blockSize) {
-          const buf = first.done ? Buffer.alloc(0) : first.value;
-          checkSize(buf.length, opts?.size);
-          await this.#put(name, buf);
-          return;
-        }
-        const second = await blocks.next();
-        if (second.done) {
-          checkSize(first.value.length, opts?.size);
-          await this.#put(name, first.value);
-          return;
-        }
-        await this.#staged(name, chain([first.value, second.value], blocks), opts?.size);
-      } finally {
-        // Stops reading and, if the body was not used up, destroys it.
-        await blocks.return(undefined);
-      }
+      await uploadParted(body, blockSize, opts?.size, {
+        put: (buf) => this.#put(name, buf),
+        parts: (blocks, size) => this.#staged(name, blocks, size),
+      });
     } catch (err) {
       if (!(body instanceof Uint8Array)) body.destroy();
       throw azureError(op, name, err);
     }
-  }
-
-  /** #blockSizeFor grows the block size when a known size would need more than 50,000 blocks. */
-  #blockSizeFor(size: number | undefined): number {
-    if (size === undefined || size <= this.#blockSize * MAX_BLOCKS) return this.#blockSize;
-    return Math.min(MAX_BLOCK_SIZE, Math.ceil(size / MAX_BLOCKS / MiB) * MiB);
   }
 
   async #put(name: string, buf: Buffer): Promise<void> {
@@ -356,21 +334,6 @@ function mergeSorted(a: string[], b: string[]): string[] {
   while (i < a.length) out.push(a[i++]);
   while (j < b.length) out.push(b[j++]);
   return out;
-}
-
-function* sliceBlocks(buf: Buffer, size: number): Generator<Buffer> {
-  for (let off = 0; off < buf.length; off += size) yield buf.subarray(off, off + size);
-}
-
-async function* chain(head: Buffer[], tail: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
-  yield* head;
-  for (let r = await tail.next(); !r.done; r = await tail.next()) yield r.value;
-}
-
-function checkSize(actual: number, declared: number | undefined): void {
-  if (declared !== undefined && declared !== actual) {
-    throw new Error(`body has ${actual} bytes, expected ${declared}`);
-  }
 }
 
 /** azureCode is the service's error code (x-ms-error-code), if err carries one. */

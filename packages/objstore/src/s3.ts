@@ -26,11 +26,10 @@ import { ObjectNotFoundError, errorMessage, notFound } from './errors.js';
 import { httpAgents } from './http-config.js';
 import { MAX_PART_SIZE, maxAttempts, resolveRegion, usePathStyle } from './s3-config.js';
 import type { S3Config } from './s3-config.js';
-import { ObjectReader, checkRange, emptyReader, holdErrors, rangeContext, readAll, readParts, toBuffer } from './streams.js';
+import { ObjectReader, checkRange, checkSize, emptyReader, holdErrors, partSizeFor, rangeContext, readAll, sliceParts, toBuffer, uploadParted } from './streams.js';
 
 /** S3 allows at most this many parts in one multipart upload. */
 const MAX_PARTS = 10_000;
-const MiB = 1024 * 1024;
 
 /** Go's net.Dialer timeout in Thanos's transport; the SDK measures it up to TCP connect. */
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -224,7 +223,7 @@ export class S3Bucket implements Bucket {
         const buf = toBuffer(body);
         checkSize(buf.length, opts?.size);
         if (this.#disableMultipart || buf.length <= this.#partSize) await this.#put(name, buf);
-        else await this.#multipart(name, sliceParts(buf, this.#partSizeFor(buf.length)), buf.length);
+        else await this.#multipart(name, sliceParts(buf, partSizeFor(buf.length, this.#partSize, MAX_PARTS, MAX_PART_SIZE)), buf.length);
         return;
       }
       if (this.#disableMultipart) {
@@ -234,37 +233,15 @@ export class S3Bucket implements Bucket {
         await this.#put(name, buf);
         return;
       }
-      const partSize = this.#partSizeFor(opts?.size);
-      const parts = readParts(body, partSize);
-      try {
-        const first = await parts.next();
-        if (first.done || first.value.length < partSize) {
-          const buf = first.done ? Buffer.alloc(0) : first.value;
-          checkSize(buf.length, opts?.size);
-          await this.#put(name, buf);
-          return;
-        }
-        const second = await parts.next();
-        if (second.done) {
-          checkSize(first.value.length, opts?.size);
-          await this.#put(name, first.value);
-          return;
-        }
-        await this.#multipart(name, chain([first.value, second.value], parts), opts?.size);
-      } finally {
-        // Stops reading and, if the body was not used up, destroys it.
-        await parts.return(undefined);
-      }
+      const partSize = partSizeFor(opts?.size, this.#partSize, MAX_PARTS, MAX_PART_SIZE);
+      await uploadParted(body, partSize, opts?.size, {
+        put: (buf) => this.#put(name, buf),
+        parts: (parts, size) => this.#multipart(name, parts, size),
+      });
     } catch (err) {
       if (!(body instanceof Uint8Array)) body.destroy();
       throw s3Error(op, name, err);
     }
-  }
-
-  /** #partSizeFor grows the part size when a known size would need more than 10,000 parts. */
-  #partSizeFor(size: number | undefined): number {
-    if (size === undefined || size <= this.#partSize * MAX_PARTS) return this.#partSize;
-    return Math.min(MAX_PART_SIZE, Math.ceil(size / MAX_PARTS / MiB) * MiB);
   }
 
   #writeParams(key: string): PutObjectCommandInput {
@@ -432,21 +409,6 @@ function mergeSorted(a: string[], b: string[]): string[] {
   while (i < a.length) out.push(a[i++]);
   while (j < b.length) out.push(b[j++]);
   return out;
-}
-
-function* sliceParts(buf: Buffer, partSize: number): Generator<Buffer> {
-  for (let off = 0; off < buf.length; off += partSize) yield buf.subarray(off, off + partSize);
-}
-
-async function* chain(head: Buffer[], tail: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
-  yield* head;
-  for (let r = await tail.next(); !r.done; r = await tail.next()) yield r.value;
-}
-
-function checkSize(actual: number, declared: number | undefined): void {
-  if (declared !== undefined && declared !== actual) {
-    throw new Error(`body has ${actual} bytes, expected ${declared}`);
-  }
 }
 
 function sseParams(cfg: S3Config): SseParams {

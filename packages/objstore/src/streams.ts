@@ -147,3 +147,62 @@ export function checkRange(name: string, offset: number, length: number | undefi
 export function holdErrors(body: UploadBody): void {
   if (!(body instanceof Uint8Array)) body.on('error', () => {});
 }
+
+/** The body's length must be the declared size, when one was given. */
+export function checkSize(actual: number, declared: number | undefined): void {
+  if (declared !== undefined && declared !== actual) {
+    throw new Error(`body has ${actual} bytes, expected ${declared}`);
+  }
+}
+
+/** A buffer in consecutive slices of `size` bytes (no copies). */
+export function* sliceParts(buf: Buffer, size: number): Generator<Buffer> {
+  for (let off = 0; off < buf.length; off += size) yield buf.subarray(off, off + size);
+}
+
+/**
+ * The part size for an upload: `partSize`, grown (in whole MiB, up to `maxPartSize`)
+ * when a known size would need more than `maxParts` parts.
+ */
+export function partSizeFor(size: number | undefined, partSize: number, maxParts: number, maxPartSize: number): number {
+  if (size === undefined || size <= partSize * maxParts) return partSize;
+  return Math.min(maxPartSize, Math.ceil(size / maxParts / 2 ** 20) * 2 ** 20);
+}
+
+/** How a provider sends an object: in one request, or in parts (S3 multipart, Azure blocks). */
+export interface PartedWriter {
+  put(buf: Buffer): Promise<void>;
+  parts(parts: AsyncIterable<Buffer>, size: number | undefined): Promise<void>;
+}
+
+/**
+ * Uploads a stream in one request when it fits in one part, else in parts, reading no
+ * more than two parts ahead; the declared size is checked. The stream is stopped (and
+ * destroyed if not used up) on every path.
+ */
+export async function uploadParted(body: AsyncIterable<unknown>, partSize: number, size: number | undefined, w: PartedWriter): Promise<void> {
+  const parts = readParts(body, partSize);
+  try {
+    const first = await parts.next();
+    if (first.done || first.value.length < partSize) {
+      const buf = first.done ? Buffer.alloc(0) : first.value;
+      checkSize(buf.length, size);
+      await w.put(buf);
+      return;
+    }
+    const second = await parts.next();
+    if (second.done) {
+      checkSize(first.value.length, size);
+      await w.put(first.value);
+      return;
+    }
+    await w.parts(chain([first.value, second.value], parts), size);
+  } finally {
+    await parts.return(undefined);
+  }
+}
+
+async function* chain(head: Buffer[], tail: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield* head;
+  for (let r = await tail.next(); !r.done; r = await tail.next()) yield r.value;
+}
