@@ -8,6 +8,7 @@ import { isNegatable, requiredNote } from './commands/common.js';
 import { registerCompact } from './commands/compact.js';
 import { registerQuery } from './commands/query.js';
 import { registerQuickstart } from './commands/quickstart.js';
+import { registerReceive } from './commands/receive.js';
 import { registerSidecar } from './commands/sidecar.js';
 import { registerStore } from './commands/store.js';
 import { registerTools } from './commands/tools.js';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerQuery(program);
   registerStore(program);
   registerCompact(program);
+  registerReceive(program);
   registerTools(program);
   return program;
 }

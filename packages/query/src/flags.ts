@@ -15,8 +15,9 @@ import {
   UserError,
 } from '@thanos-ts/runtime';
 import type { FlagSpec, Logger } from '@thanos-ts/runtime';
-import { compareStrings, DedupFunc } from '@thanos-ts/tsdb';
-import type { Label, Labels } from '@thanos-ts/tsdb';
+import { DedupFunc } from '@thanos-ts/tsdb';
+import type { Labels } from '@thanos-ts/tsdb';
+import { parseFlagLabels } from '@thanos-ts/storeapi';
 import { isDynamicNode, ResolverType, validateDNSAddress } from './discovery/dns.js';
 import { validateGroupAddress } from './discovery/endpoint-group.js';
 import type { QueryConfig } from './query.js';
@@ -61,35 +62,6 @@ export const QUERY_FLAGS: readonly QueryFlagSpec[] = [
   { name: 'query.auto-downsampling', kind: 'bool', default: false, help: 'Enable automatic adjustment (step / 5) to what source of data should be used in store gateways if no max_source_resolution param is specified.' },
   { name: 'selector-label', kind: 'strings', placeholder: '<name>="<value>"', help: 'Query selector labels that will be exposed in info endpoint (repeated).' },
 ];
-
-/**
- * Parses `<name>="<value>"` flag labels (Thanos parseFlagLabels): the value is a
- * double-quoted string with Go escapes.
- */
-export function parseFlagLabels(flags: readonly string[], flag = 'selector-label'): Labels {
-  const out: Label[] = [];
-  for (const f of flags) {
-    const eq = f.indexOf('=');
-    if (eq < 0) throw new UserError(`--${flag}: unrecognized label "${f}"`);
-    const name = f.slice(0, eq);
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw new UserError(`--${flag}: unsupported format for label ${f}`);
-    const raw = f.slice(eq + 1);
-    let value: string;
-    try {
-      if (!raw.startsWith('"')) throw new Error('invalid syntax');
-      value = JSON.parse(raw) as string;
-      if (typeof value !== 'string') throw new Error('invalid syntax');
-    } catch {
-      throw new UserError(`--${flag}: unquote label value: invalid syntax in ${f}`);
-    }
-    out.push({ name, value });
-  }
-  out.sort((a, b) => compareStrings(a.name, b.name));
-  for (let i = 1; i < out.length; i++) {
-    if (out[i].name === out[i - 1].name) throw new UserError(`--${flag}: duplicate label name ${out[i].name}`);
-  }
-  return out;
-}
 
 /** Replica labels from repeated, possibly comma-separated flag values; unique, in order. */
 export function parseReplicaLabels(values: readonly string[]): string[] {
@@ -180,7 +152,7 @@ export function queryConfigFromFlags(values: Record<string, unknown>, logger: Lo
     lookbackDeltaMs,
     defaultEvaluationIntervalMs: modelDuration('query.default-evaluation-interval'),
     autoDownsampling: bool('query.auto-downsampling'),
-    selectorLabels: parseFlagLabels(strs('selector-label')),
+    selectorLabels: parseFlagLabels(strs('selector-label'), 'selector-label'),
     flags: queryFlagsMap(values),
     logger,
   };

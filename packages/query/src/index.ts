@@ -24,7 +24,7 @@ export { StoreQueryable, StoreQuerier } from './querier.js';
 export type { StoreQueryableOptions, SeriesProxy } from './querier.js';
 export { Query } from './query.js';
 export type { QueryConfig } from './query.js';
-export { QUERY_FLAGS, queryConfigFromFlags, queryFlagsMap, parseFlagLabels, parseReplicaLabels } from './flags.js';
+export { QUERY_FLAGS, queryConfigFromFlags, queryFlagsMap, parseReplicaLabels } from './flags.js';
 export type { QueryFlagSpec } from './flags.js';
 export { QueryAPI, unescapeName } from './api/query-api.js';
 export type { QueryAPIOptions } from './api/query-api.js';

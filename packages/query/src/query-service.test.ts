@@ -5,7 +5,8 @@ import type { SeriesResponse } from '@thanos-ts/storeapi';
 import { nopLogger, UserError } from '@thanos-ts/runtime';
 import { labelsToString, MatchType, newMatcher } from '@thanos-ts/tsdb';
 import { waitFor } from '@thanos-ts/testutil';
-import { parseFlagLabels, parseReplicaLabels, queryConfigFromFlags } from './flags.js';
+import { parseFlagLabels } from '@thanos-ts/storeapi';
+import { parseReplicaLabels, queryConfigFromFlags } from './flags.js';
 import { Query } from './query.js';
 
 const T0 = 1_700_000_000_000;
@@ -51,8 +52,8 @@ describe('queryConfigFromFlags', () => {
   it('rejects bad values naming the flag', () => {
     expect(() => queryConfigFromFlags({ 'deduplication.func': 'quorum' }, nopLogger())).toThrow(/--deduplication.func/);
     expect(() => queryConfigFromFlags({ 'query.timeout': 'soon' }, nopLogger())).toThrow(UserError);
-    expect(() => parseFlagLabels(['region=eu'])).toThrow(/unquote label value/);
-    expect(() => parseFlagLabels(['1x="a"'])).toThrow(/unsupported format/);
+    expect(() => parseFlagLabels(['region=eu'], 'selector-label')).toThrow(/unquote label value/);
+    expect(() => parseFlagLabels(['1x="a"'], 'selector-label')).toThrow(/unsupported format/);
     expect(parseReplicaLabels(['a, b', '', 'b'])).toEqual(['a', 'b']);
   });
 });

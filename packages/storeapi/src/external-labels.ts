@@ -1,7 +1,8 @@
 // External labels on StoreAPI requests and responses, as Thanos' sidecar applies them.
 
-import { compareLabels, mergeLabels } from '@thanos-ts/tsdb';
-import type { Labels, Matcher } from '@thanos-ts/tsdb';
+import { UserError } from '@thanos-ts/runtime';
+import { compareLabels, compareStrings, mergeLabels } from '@thanos-ts/tsdb';
+import type { Label, Labels, Matcher } from '@thanos-ts/tsdb';
 
 /**
  * Checks matchers on external label names against the external values
@@ -62,4 +63,33 @@ function isProperPrefix(p: Labels, ls: Labels): boolean {
   if (p.length >= ls.length) return false;
   for (let i = 0; i < p.length; i++) if (p[i].name !== ls[i].name || p[i].value !== ls[i].value) return false;
   return true;
+}
+
+/**
+ * Parses `<name>="<value>"` flag labels (Thanos parseFlagLabels): the value is a
+ * double-quoted string with Go escapes.
+ */
+export function parseFlagLabels(flags: readonly string[], flag: string): Labels {
+  const out: Label[] = [];
+  for (const f of flags) {
+    const eq = f.indexOf('=');
+    if (eq < 0) throw new UserError(`--${flag}: unrecognized label "${f}"`);
+    const name = f.slice(0, eq);
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw new UserError(`--${flag}: unsupported format for label ${f}`);
+    const raw = f.slice(eq + 1);
+    let value: string;
+    try {
+      if (!raw.startsWith('"')) throw new Error('invalid syntax');
+      value = JSON.parse(raw) as string;
+      if (typeof value !== 'string') throw new Error('invalid syntax');
+    } catch {
+      throw new UserError(`--${flag}: unquote label value: invalid syntax in ${f}`);
+    }
+    out.push({ name, value });
+  }
+  out.sort((a, b) => compareStrings(a.name, b.name));
+  for (let i = 1; i < out.length; i++) {
+    if (out[i].name === out[i - 1].name) throw new UserError(`--${flag}: duplicate label name ${out[i].name}`);
+  }
+  return out;
 }

@@ -1,0 +1,122 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { nopLogger } from '@thanos-ts/runtime';
+import { prometheus, snappyCompress, StoreClient } from '@thanos-ts/storeapi';
+import { chunkFromBytes, labelsToString, ValueType } from '@thanos-ts/tsdb';
+import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
+import { Receive } from './receive.js';
+import { validateSeriesLabels } from './writer.js';
+
+afterAll(() => removeTempDirs());
+
+function config(dataDir: string): ConstructorParameters<typeof Receive>[0] {
+  return {
+    grpcAddress: '127.0.0.1:0',
+    grpcGracePeriodMs: 1000,
+    httpAddress: '127.0.0.1:0',
+    remoteWriteAddress: '127.0.0.1:0',
+    dataDir,
+    externalLabels: [{ name: 'cluster', value: 'eu1' }],
+    retentionMs: 0,
+    blockDurationMs: 2 * 3600_000,
+    walCompression: true,
+    tenantHeader: 'THANOS-TENANT',
+    defaultTenant: 'default-tenant',
+    tenantLabelName: 'tenant_id',
+    maxRequestBytes: 1 << 20,
+    requestReadTimeoutMs: 5000,
+    shipIntervalMs: 30_000,
+    bucket: null,
+    logger: nopLogger(),
+  };
+}
+
+type Series = { labels: Record<string, string>; samples: [number, number][] };
+
+function body(series: Series[]): Uint8Array {
+  const w = prometheus.WriteRequest.encode({
+    timeseries: series.map((s) => ({ labels: Object.entries(s.labels).map(([name, value]) => ({ name, value })), samples: s.samples.map(([timestamp, value]) => ({ timestamp, value })) })),
+  }).finish();
+  return snappyCompress(w);
+}
+
+async function post(r: Receive, data: Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  const res = await fetch(`http://${r.remoteWriteAddress}/api/v1/receive`, { method: 'POST', body: data, headers: { 'Content-Encoding': 'snappy', 'Content-Type': 'application/x-protobuf', ...headers } });
+  return { status: res.status, text: await res.text() };
+}
+
+async function query(r: Receive, metric: string): Promise<Map<string, [number, number][]>> {
+  const c = new StoreClient(r.grpcAddress);
+  try {
+    const out = new Map<string, [number, number][]>();
+    for await (const f of c.series({ minTime: 0, maxTime: 10_000_000, matchers: [{ type: 0, name: '__name__', value: metric }] })) {
+      if (!f.series) continue;
+      const samples: [number, number][] = [];
+      for (const ch of f.series.chunks) {
+        const it = chunkFromBytes(ch.raw!.type + 1, ch.raw!.data).iterator();
+        while (it.next() !== ValueType.None) samples.push([it.atT(), it.atF()]);
+      }
+      out.set(labelsToString(f.series.labels), samples);
+    }
+    return out;
+  } finally {
+    c.close();
+  }
+}
+
+describe('validateSeriesLabels', () => {
+  it('applies Thanos labelpb checks', () => {
+    expect(validateSeriesLabels([{ name: '__name__', value: 'a' }, { name: 'b', value: 'c' }])).toBeNull();
+    expect(validateSeriesLabels([])).toBe('label set contains a label with empty name or value');
+    expect(validateSeriesLabels([{ name: 'a', value: '' }])).toBe('label set contains a label with empty name or value');
+    expect(validateSeriesLabels([{ name: 'b', value: '1' }, { name: 'a', value: '1' }])).toBe('out of order labels');
+    expect(validateSeriesLabels([{ name: 'a', value: '1' }, { name: 'a', value: '2' }])).toBe('label set contains duplicate label names');
+  });
+});
+
+describe('Receive', () => {
+  it('writes, answers Thanos status codes, serves tenants over StoreAPI and keeps data over a restart', async () => {
+    const dir = await tempDir('receive');
+    let r = new Receive(config(dir));
+    await r.start();
+    try {
+      const ok = await post(r, body([{ labels: { __name__: 'm', job: 'a' }, samples: [[1000, 1], [2000, 2]] }]));
+      expect(ok).toEqual({ status: 200, text: '' });
+      expect((await post(r, body([{ labels: { __name__: 'm', job: 'a' }, samples: [[3000, 3]] }]), { 'THANOS-TENANT': 'team-b' })).status).toBe(200);
+
+      const bad = await post(r, Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 1));
+      expect(bad.status).toBe(400);
+      expect(bad.text).toMatch(/^snappy decode error: /);
+      const badProto = await post(r, snappyCompress(Uint8Array.of(0x0a, 0x50, 1, 2)));
+      expect(badProto.status).toBe(400);
+      expect(badProto.text).toMatch(/^proto: decode prometheus\.WriteRequest: /);
+      expect((await post(r, body([]), { 'THANOS-TENANT': '..' })).status).toBe(400);
+
+      // One sample out of order, one series with unsorted labels, one good sample: 409, the good one kept.
+      const conflict = await post(r, body([
+        { labels: { __name__: 'm', job: 'a' }, samples: [[500, 9], [4000, 4]] },
+        { labels: { job: 'x', __name__: 'm' }, samples: [[4000, 4]] },
+      ]));
+      expect(conflict.status).toBe(409);
+      expect(conflict.text).toBe('add 1 series: out of order labels; add 1 samples: out of order sample\n');
+
+      const info = await query(r, 'm');
+      expect(Object.fromEntries(info)).toEqual({
+        '{__name__="m", cluster="eu1", job="a", tenant_id="default-tenant"}': [[1000, 1], [2000, 2], [4000, 4]],
+        '{__name__="m", cluster="eu1", job="a", tenant_id="team-b"}': [[3000, 3]],
+      });
+      const metrics = await (await fetch(`http://${r.httpAddress}/metrics`)).text();
+      expect(metrics).toMatch(/thanos_receive_write_samples_count\{code="409",tenant="default-tenant"\} 1/);
+    } finally {
+      await r.stop();
+    }
+
+    r = new Receive(config(dir));
+    await r.start();
+    try {
+      expect((await query(r, 'm')).size).toBe(2);
+      expect((await post(r, body([{ labels: { __name__: 'm', job: 'a' }, samples: [[5000, 5]] }]))).status).toBe(200);
+    } finally {
+      await r.stop();
+    }
+  });
+});
