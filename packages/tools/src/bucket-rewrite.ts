@@ -12,7 +12,7 @@ import type { HashFunc } from '@thanos-ts/block';
 import type { Bucket } from '@thanos-ts/objstore';
 import { UserError } from '@thanos-ts/runtime';
 import type { Logger } from '@thanos-ts/runtime';
-import { AggrChunk, ALL_POSTINGS_KEY, Block, BlockWriter, CHUNK_ENC_AGGR, chunkFromBytes, isValidUlid, labelsToString, SourceType } from '@thanos-ts/tsdb';
+import { AggrChunk, ALL_POSTINGS_KEY, Block, BlockWriter, CHUNK_ENC_AGGR, chunkFromBytes, isValidUlid, labelsToString, SourceType, ulid as newUlid } from '@thanos-ts/tsdb';
 import type { BlockMeta, DeletionRequest, Labels, Matcher, SeriesChunk, SeriesEntry } from '@thanos-ts/tsdb';
 import { parse as parseYaml } from 'yaml';
 
@@ -123,11 +123,16 @@ async function rewriteBlock(
     const deletions: DeletionRequest[] = opts.deletions.map((d) => ({ matchers: d.matchers.map((m) => ({ Type: m.type, Name: m.name, Value: m.value })) }));
     rewrites.push({ sources: meta.compaction.sources ?? [meta.ulid], deletions_applied: deletions });
     if (!opts.dryRun) {
+      // The new block is its own single source, as Thanos writes it: keeping the old
+      // sources would make it a duplicate of the old block, and the compactor would
+      // garbage-collect the rewritten one. The old sources live on in thanos.rewrites.
+      const id = newUlid();
       w = new BlockWriter(outDir, {
+        ulid: id,
         mint: meta.minTime,
         maxt: meta.maxTime,
         symbols: block.index.symbols(),
-        compaction: structuredClone(meta.compaction),
+        compaction: { ...structuredClone(meta.compaction), sources: [id] },
         thanos: { ...structuredClone(meta.thanos), source: SourceType.BucketRewrite, rewrites, files: undefined, segment_files: undefined },
       });
     }

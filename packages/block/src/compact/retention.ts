@@ -4,7 +4,7 @@
 
 import { markForDeletion } from '../delete.js';
 import type { Bucket } from '@thanos-ts/objstore';
-import { formatPromDuration } from '@thanos-ts/runtime';
+import { formatGoDuration } from '@thanos-ts/runtime';
 import type { Logger } from '@thanos-ts/runtime';
 import type { BlockMeta } from '@thanos-ts/tsdb';
 import type { CompactMetrics } from './metrics.js';
@@ -47,9 +47,9 @@ export async function applyRetention(
   for (const m of retentionTodo(metas, r, opts.now)) {
     opts.signal?.throwIfAborted();
     const d = retentionFor(r, m.thanos.downsample.resolution);
-    if (await markForDeletion(bkt, m.ulid, `block exceeding retention of ${formatPromDuration(d)}`)) {
+    if (await markForDeletion(bkt, m.ulid, `block exceeding retention of ${formatGoDuration(d)}`)) {
       opts.metrics?.blocksMarked.inc({ marker: 'deletion-mark.json', reason: '' });
-      opts.logger.info({ block: m.ulid, resolution: m.thanos.downsample.resolution, maxTime: new Date(m.maxTime).toISOString(), retention: formatPromDuration(d) }, 'applying retention: marked block for deletion');
+      opts.logger.info({ block: m.ulid, resolution: m.thanos.downsample.resolution, maxTime: new Date(m.maxTime).toISOString(), retention: formatGoDuration(d) }, 'applying retention: marked block for deletion');
       marked.push(m.ulid);
     }
   }
