@@ -1,13 +1,14 @@
-// POST /api/v1/receive (Thanos pkg/receive/handler.go receiveHTTP), single node: a
-// Prometheus remote write 1.0 request (snappy block format around a protobuf
-// prometheus.WriteRequest) for the tenant named by the tenant header is written to that
-// tenant's DB and answered only after the commit's WAL write.
+// POST /api/v1/receive (Thanos pkg/receive/handler.go receiveHTTP): a Prometheus remote
+// write request (snappy block format around a protobuf prometheus.WriteRequest) for the
+// tenant named by the tenant header, handed to the router, which places every series on
+// the hashring and answers only once each reached its write quorum (with RF 1 and no
+// hashring: once it is in the local WAL).
 //
 // Status codes as Thanos: 200 written; 400 a body that is not snappy or not a
-// WriteRequest, or a bad tenant; 409 some series or samples refused (out of order,
-// duplicate, out of bounds, bad labels) while the rest were written; 413 a body over the
-// limit; 503 before the tenants on disk are open; 500 anything else (the WAL write
-// failed: nothing of the request was written).
+// WriteRequest, a bad tenant or replica header; 409 some series or samples refused (out
+// of order, duplicate, out of bounds, bad labels) on a quorum of replicas; 413 a body
+// over the limit; 503 before the tenants on disk are open, or when the replicas that
+// failed were unreachable; 500 anything else.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@thanos-ts/runtime';
@@ -16,11 +17,16 @@ import { snappyDecodedLength, snappyDecompress } from '@thanos-ts/tsdb';
 import { Counter, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { isValidTenant } from './multitsdb.js';
-import { WriteConflictError } from './writer.js';
-import type { Writer } from './writer.js';
+import { decodeWriteRequestV2, determineRemoteWriteVersion, remoteWriteV2ResponseHeaders } from './remote-write.js';
+import type { RemoteWriteVersion, WriteResponseStats } from './remote-write.js';
+import type { Router } from './router.js';
+import { ReceiveWriteError } from './write-errors.js';
+import type { WriteCause } from './write-errors.js';
 
 export interface HandlerOptions {
-  writer: Writer;
+  router: Router;
+  /** --receive.replica-header */
+  replicaHeader: string;
   /** --receive.tenant-header */
   tenantHeader: string;
   /** --receive.default-tenant-id */
@@ -48,7 +54,6 @@ export class ReceiveHandler {
   private readonly writeTimeseries: Histogram<'code' | 'tenant'>;
   private readonly writeSamples: Histogram<'code' | 'tenant'>;
   private readonly requests: Counter<'code' | 'handler' | 'method'>;
-  private readonly exemplarsDropped: Counter<'tenant'>;
 
   constructor(private readonly opts: HandlerOptions) {
     const registers = [opts.registry];
@@ -56,15 +61,15 @@ export class ReceiveHandler {
     this.writeTimeseries = new Histogram({ name: 'thanos_receive_write_timeseries', help: 'The number of timeseries received in the incoming write requests.', labelNames: ['code', 'tenant'], buckets, registers });
     this.writeSamples = new Histogram({ name: 'thanos_receive_write_samples', help: 'The number of sampled received in the incoming write requests.', labelNames: ['code', 'tenant'], buckets, registers });
     this.requests = new Counter({ name: 'http_requests_total', help: 'Tracks the number of HTTP requests.', labelNames: ['code', 'handler', 'method'], registers });
-    this.exemplarsDropped = new Counter({ name: 'thanos_receive_exemplars_dropped_total', help: 'thanos-ts only: exemplars and native histograms received and dropped (not stored by this receiver).', labelNames: ['tenant'], registers });
   }
 
   /** Serves one request; never throws. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let code = 200;
     try {
-      code = await this.receive(req);
-      res.writeHead(code).end();
+      const answer = await this.receive(req);
+      code = answer.status;
+      res.writeHead(code, answer.headers).end();
     } catch (err) {
       if (err instanceof HttpError) {
         code = err.status;
@@ -81,12 +86,18 @@ export class ReceiveHandler {
     this.requests.inc({ code: String(code), handler: 'receive', method: req.method ?? '' });
   }
 
-  private async receive(req: IncomingMessage): Promise<number> {
+  private async receive(req: IncomingMessage): Promise<{ status: number; headers?: Record<string, string> }> {
     if (req.method !== 'POST') throw new HttpError(405, 'method not allowed');
     if (!this.opts.ready()) throw new HttpError(503, 'Service Unavailable');
     const headerTenant = req.headers[this.opts.tenantHeader.toLowerCase()];
     const tenant = (Array.isArray(headerTenant) ? headerTenant[0] : headerTenant) || this.opts.defaultTenant;
     if (!isValidTenant(tenant)) throw new HttpError(400, 'Tenant name not valid');
+    let replica = 0;
+    const replicaRaw = req.headers[this.opts.replicaHeader.toLowerCase()];
+    if (typeof replicaRaw === 'string' && replicaRaw !== '') {
+      replica = /^\d+$/.test(replicaRaw) ? Number(replicaRaw) : NaN;
+      if (!Number.isSafeInteger(replica)) throw new HttpError(400, 'could not parse replica header');
+    }
 
     const len = Number(req.headers['content-length'] ?? -1);
     if (len > this.opts.maxBodyBytes) throw new HttpError(413, 'write request too large');
@@ -99,30 +110,49 @@ export class ReceiveHandler {
       if (err instanceof HttpError) throw err;
       throw new HttpError(400, `snappy decode error: ${(err as Error).message}`);
     }
-    let wreq: prometheus.WriteRequest;
+    let version: RemoteWriteVersion;
     try {
-      wreq = prometheus.WriteRequest.decode(buf);
+      version = determineRemoteWriteVersion(req.headers);
     } catch (err) {
-      throw new HttpError(400, `proto: decode prometheus.WriteRequest: ${(err as Error).message}`);
+      throw new HttpError(400, (err as Error).message);
     }
+    let timeseries: prometheus.TimeSeries.$Properties[];
+    let v2Stats: WriteResponseStats | null = null;
+    if (version === 2) {
+      try {
+        const t = decodeWriteRequestV2(buf);
+        timeseries = t.timeseries;
+        v2Stats = t.stats;
+      } catch (err) {
+        throw new HttpError(400, (err as Error).message);
+      }
+    } else {
+      try {
+        timeseries = prometheus.WriteRequest.decode(buf).timeseries;
+      } catch (err) {
+        throw new HttpError(400, `proto: decode prometheus.WriteRequest: ${(err as Error).message}`);
+      }
+    }
+    // What a 2.0 client is told was written: exemplars and native histograms are not
+    // stored by this receiver, so they are not counted (Thanos counts what it received).
+    const ok = (): { status: number; headers?: Record<string, string> } =>
+      v2Stats === null ? { status: 200 } : { status: 200, headers: remoteWriteV2ResponseHeaders({ samples: v2Stats.samples, histograms: 0, exemplars: 0 }) };
     // Only metadata, or empty: nothing to store, and failing would break newer clients.
-    if (wreq.timeseries.length === 0) return 200;
+    if (timeseries.length === 0) return ok();
 
-    let code = 200;
     let samples = 0;
-    for (const ts of wreq.timeseries) samples += ts.samples?.length ?? 0;
+    for (const ts of timeseries) samples += ts.samples?.length ?? 0;
     try {
-      const stats = await this.opts.writer.write(tenant, wreq.timeseries);
-      const dropped = stats.exemplarsDropped + stats.histogramsDropped;
-      if (dropped > 0) this.exemplarsDropped.inc({ tenant }, dropped);
+      await this.opts.router.write(replica, [{ tenant, timeseries }]);
     } catch (err) {
-      code = err instanceof WriteConflictError ? 409 : 500;
-      this.observe(code, tenant, wreq.timeseries.length, samples);
-      if (err instanceof WriteConflictError) throw new HttpError(409, err.message);
-      throw err;
+      if (!(err instanceof ReceiveWriteError)) throw err;
+      const code = statusOf(err.cause0);
+      if (code === 500) this.opts.logger.error({ tenant, err: err.message }, 'internal server error');
+      this.observe(code, tenant, timeseries.length, samples);
+      throw new HttpError(code, err.message);
     }
-    this.observe(code, tenant, wreq.timeseries.length, samples);
-    return code;
+    this.observe(200, tenant, timeseries.length, samples);
+    return ok();
   }
 
   private observe(code: number, tenant: string, series: number, samples: number): void {
@@ -152,5 +182,21 @@ export class ReceiveHandler {
       const onError = (err: Error): void => finish(new HttpError(500, `read compressed request body: ${err.message}`));
       req.on('data', onData).on('end', onEnd).on('error', onError);
     });
+  }
+}
+
+/** The HTTP status of a failed write's cause, as Thanos maps them. */
+export function statusOf(cause: WriteCause | null): number {
+  switch (cause) {
+    case 'notReady':
+    case 'unavailable':
+      return 503;
+    case 'conflict':
+      return 409;
+    case 'badReplica':
+    case 'validation':
+      return 400;
+    default:
+      return 500;
   }
 }

@@ -4,7 +4,7 @@ export type { ReceiveConfig } from './receive.js';
 export { RECEIVE_FLAGS, receiveConfigFromFlags } from './flags.js';
 export { MultiTSDB, isValidTenant } from './multitsdb.js';
 export type { MultiTSDBOptions, Tenant } from './multitsdb.js';
-export { ReceiveHandler } from './handler.js';
+export { ReceiveHandler, statusOf } from './handler.js';
 export type { HandlerOptions } from './handler.js';
 export { Writer, WriteConflictError, validateSeriesLabels, ERR_DUPLICATE_LABELS, ERR_EMPTY_LABELS, ERR_OUT_OF_ORDER_LABELS } from './writer.js';
 export type { TenantAppendable, WriteStats } from './writer.js';
@@ -22,3 +22,11 @@ export {
   xxhash64,
 } from './hashring.js';
 export type { Endpoint, Hashring, HashringConfig } from './hashring.js';
+export { Router } from './router.js';
+export type { RouterOptions, TenantSeries } from './router.js';
+export { HashringSource } from './hashring-source.js';
+export type { HashringSourceOptions } from './hashring-source.js';
+export { ReceiveWriteError } from './write-errors.js';
+export type { WriteCause } from './write-errors.js';
+export { decodeWriteRequestV2, determineRemoteWriteVersion, remoteWriteV2ResponseHeaders, RemoteWriteDecodeError, RemoteWriteVersionError } from './remote-write.js';
+export type { RemoteWriteVersion, TranslatedWriteRequest, WriteResponseStats } from './remote-write.js';

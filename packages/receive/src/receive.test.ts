@@ -1,34 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { nopLogger } from '@thanos-ts/runtime';
-import { prometheus, snappyCompress, StoreClient } from '@thanos-ts/storeapi';
+import { io, prometheus, snappyCompress, StoreClient } from '@thanos-ts/storeapi';
 import { chunkFromBytes, labelsToString, ValueType } from '@thanos-ts/tsdb';
 import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
 import { Receive } from './receive.js';
+import { config } from './receive-fixture.js';
 import { validateSeriesLabels } from './writer.js';
 
 afterAll(() => removeTempDirs());
-
-function config(dataDir: string): ConstructorParameters<typeof Receive>[0] {
-  return {
-    grpcAddress: '127.0.0.1:0',
-    grpcGracePeriodMs: 1000,
-    httpAddress: '127.0.0.1:0',
-    remoteWriteAddress: '127.0.0.1:0',
-    dataDir,
-    externalLabels: [{ name: 'cluster', value: 'eu1' }],
-    retentionMs: 0,
-    blockDurationMs: 2 * 3600_000,
-    walCompression: true,
-    tenantHeader: 'THANOS-TENANT',
-    defaultTenant: 'default-tenant',
-    tenantLabelName: 'tenant_id',
-    maxRequestBytes: 1 << 20,
-    requestReadTimeoutMs: 5000,
-    shipIntervalMs: 30_000,
-    bucket: null,
-    logger: nopLogger(),
-  };
-}
 
 type Series = { labels: Record<string, string>; samples: [number, number][] };
 
@@ -97,7 +76,7 @@ describe('Receive', () => {
         { labels: { job: 'x', __name__: 'm' }, samples: [[4000, 4]] },
       ]));
       expect(conflict.status).toBe(409);
-      expect(conflict.text).toBe('add 1 series: out of order labels; add 1 samples: out of order sample\n');
+      expect(conflict.text).toBe('forwarding request to endpoint {}: writing locally: 2 errors: add 1 samples: out of order sample; add 1 series: out of order labels\n');
 
       const info = await query(r, 'm');
       expect(Object.fromEntries(info)).toEqual({
@@ -115,6 +94,33 @@ describe('Receive', () => {
     try {
       expect((await query(r, 'm')).size).toBe(2);
       expect((await post(r, body([{ labels: { __name__: 'm', job: 'a' }, samples: [[5000, 5]] }]))).status).toBe(200);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it('takes remote write 2.0 (symbols table) and answers with the written counts', async () => {
+    const r = new Receive(config(await tempDir('receive-v2')));
+    await r.start();
+    try {
+      const req = io.prometheus.write.v2.Request.encode({
+        symbols: ['', '__name__', 'v2_metric', 'job', 'b'],
+        timeseries: [{ labelsRefs: [1, 2, 3, 4], samples: [{ value: 7, timestamp: 1000 }, { value: 8, timestamp: 2000 }] }],
+      }).finish();
+      const headers = { 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request', 'X-Prometheus-Remote-Write-Version': '2.0.0' };
+      const res = await fetch(`http://${r.remoteWriteAddress}/api/v1/receive`, { method: 'POST', body: snappyCompress(req), headers: { 'Content-Encoding': 'snappy', ...headers } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-prometheus-remote-write-samples-written')).toBe('2');
+      expect(Object.fromEntries(await query(r, 'v2_metric'))).toEqual({
+        '{__name__="v2_metric", cluster="eu1", job="b", tenant_id="default-tenant"}': [[1000, 7], [2000, 8]],
+      });
+      const badRef = io.prometheus.write.v2.Request.encode({ symbols: ['', '__name__'], timeseries: [{ labelsRefs: [1, 9], samples: [{ value: 1, timestamp: 1 }] }] }).finish();
+      const bad = await fetch(`http://${r.remoteWriteAddress}/api/v1/receive`, { method: 'POST', body: snappyCompress(badRef), headers });
+      expect(bad.status).toBe(400);
+      expect(await bad.text()).toMatch(/outside of symbols table/);
+      const noType = await fetch(`http://${r.remoteWriteAddress}/api/v1/receive`, { method: 'POST', body: snappyCompress(req), headers: { 'X-Prometheus-Remote-Write-Version': '2.0.0', 'Content-Type': 'text/plain' } });
+      expect(noType.status).toBe(400);
+      expect(await noType.text()).toBe('required headers Content-Type and/or X-Prometheus-Remote-Write-Version not found\n');
     } finally {
       await r.stop();
     }

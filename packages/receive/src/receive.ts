@@ -1,20 +1,29 @@
-// The receiver component, single node (router and ingestor in one process): flags →
-// ReceiveConfig → a Service that opens the tenants found on disk, then accepts remote
-// writes on --remote-write.address and serves every tenant over StoreAPI on
-// --grpc-address, with /metrics and probes on --http-address.
+// The receiver component (router and ingestor in one process, as Thanos's default
+// RouterIngestor mode): flags → ReceiveConfig → a Service that opens the tenants found on
+// disk, loads the hashring, then accepts remote writes on --remote-write.address
+// (routing and replicating them over thanos.WriteableStore to the other receivers) and
+// serves every local tenant over StoreAPI on --grpc-address, with /metrics and probes on
+// --http-address.
 
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Bucket } from '@thanos-ts/objstore';
 import { createRegistry, HttpServer, parseHostPort, Prober } from '@thanos-ts/runtime';
-import type { GrpcServerTLSConfig, Logger, Service } from '@thanos-ts/runtime';
-import { StoreServer } from '@thanos-ts/storeapi';
+import type { GrpcClientConfig, GrpcServerTLSConfig, Logger, Service } from '@thanos-ts/runtime';
+import { addWriteableStoreService, grpcClientTransport, nodeTLSVersion, Status, StoreServer, WriteStatusError } from '@thanos-ts/storeapi';
+import type { WriteRequest } from '@thanos-ts/storeapi';
 import type { Labels } from '@thanos-ts/tsdb';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { ReceiveHandler } from './handler.js';
+import { HashringSource } from './hashring-source.js';
 import { MultiTSDB } from './multitsdb.js';
+import { Router } from './router.js';
+import type { TenantSeries } from './router.js';
+import { ReceiveWriteError } from './write-errors.js';
 import { Writer } from './writer.js';
 
 export interface ReceiveConfig {
@@ -36,6 +45,29 @@ export interface ReceiveConfig {
   maxRequestBytes: number;
   requestReadTimeoutMs: number;
   shipIntervalMs: number;
+  /** --receive.replication-factor */
+  replicationFactor: number;
+  /** --receive.local-endpoint: this node's address in the hashring ('' = route only). */
+  localEndpoint: string;
+  /** --receive.hashrings-file / --receive.hashrings ('' = not given). */
+  hashringsFile: string;
+  hashringsContent: string;
+  /** --receive.hashrings-algorithm */
+  hashringsAlgorithm: string;
+  /** --receive.hashrings-file-refresh-interval (ms). */
+  hashringsRefreshMs: number;
+  /** --receive.replica-header */
+  replicaHeader: string;
+  /** --receive-forward-timeout (ms). */
+  forwardTimeoutMs: number;
+  /** --receive-forward-max-backoff (ms). */
+  forwardMaxBackoffMs: number;
+  /** --remote-write.client-tls-*, --receive.grpc-compression: how peers are dialled. */
+  remoteWriteClient: GrpcClientConfig;
+  /** --remote-write.server-tls-*: TLS of the remote write server; absent: plain HTTP. */
+  remoteWriteServerTLS?: GrpcServerTLSConfig;
+  /** --tsdb.too-far-in-future.time-window (ms); 0 = off. */
+  tooFarInFutureMs: number;
   /** Ships blocks to it when set. */
   bucket: Bucket | null;
   logger: Logger;
@@ -49,6 +81,8 @@ export class Receive implements Service {
   readonly registry: Registry = createRegistry('receive');
   readonly tsdbs: MultiTSDB;
   readonly http: HttpServer;
+  readonly hashrings: HashringSource;
+  readonly router: Router;
   private readonly handler: ReceiveHandler;
   private readonly grpc: StoreServer;
   private readonly rw: Server;
@@ -56,6 +90,7 @@ export class Receive implements Service {
   private ready = false;
   private grpcStarted = false;
   private rwStarted = false;
+  private stopping = false;
 
   constructor(readonly cfg: ReceiveConfig) {
     this.logger = cfg.logger;
@@ -73,8 +108,36 @@ export class Receive implements Service {
       shipIntervalMs: cfg.shipIntervalMs,
       logger: this.logger.child({ component: 'multi-tsdb' }),
     });
+    const dropped = new Counter({ name: 'thanos_receive_exemplars_dropped_total', help: 'thanos-ts only: exemplars and native histograms received and dropped (not stored by this receiver).', labelNames: ['tenant'], registers: [this.registry] });
+    const writer = new Writer(this.tsdbs, this.logger.child({ component: 'receive-writer' }), {
+      tooFarInFutureMs: cfg.tooFarInFutureMs,
+      onDropped: (tenant, n) => dropped.inc({ tenant }, n),
+    });
+    this.hashrings = new HashringSource({
+      file: cfg.hashringsFile,
+      content: cfg.hashringsContent,
+      algorithm: cfg.hashringsAlgorithm,
+      replicationFactor: cfg.replicationFactor,
+      localEndpoint: cfg.localEndpoint,
+      refreshIntervalMs: cfg.hashringsRefreshMs,
+      registry: this.registry,
+      logger: this.logger.child({ component: 'hashring' }),
+    });
+    this.hashrings.onChange((_ring, initial) => this.onHashringChange(initial));
+    this.router = new Router({
+      hashring: () => this.hashrings.current()!,
+      replicationFactor: cfg.replicationFactor,
+      localEndpoint: cfg.localEndpoint,
+      writer,
+      transport: grpcClientTransport(cfg.remoteWriteClient),
+      forwardTimeoutMs: cfg.forwardTimeoutMs,
+      maxBackoffMs: cfg.forwardMaxBackoffMs,
+      registry: this.registry,
+      logger: this.logger.child({ component: 'receive-router' }),
+    });
     this.handler = new ReceiveHandler({
-      writer: new Writer(this.tsdbs, this.logger.child({ component: 'receive-writer' })),
+      router: this.router,
+      replicaHeader: cfg.replicaHeader,
       tenantHeader: cfg.tenantHeader,
       defaultTenant: cfg.defaultTenant,
       maxBodyBytes: cfg.maxRequestBytes,
@@ -103,16 +166,29 @@ export class Receive implements Service {
       },
     });
     this.http = new HttpServer({ address: cfg.httpAddress, registry: this.registry, prober: this.prober, logger: this.logger, webConfigFile: cfg.httpConfigFile });
-    this.rw = createServer((req, res) => {
+    const serve = (req: IncomingMessage, res: ServerResponse): void => {
       const path = (req.url ?? '').split('?')[0];
       if (path !== RECEIVE_PATH) {
         res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
         return;
       }
       void this.handler.handle(req, res);
-    });
+    };
+    const tls = cfg.remoteWriteServerTLS;
+    this.rw = tls === undefined
+      ? createServer(serve)
+      : createHttpsServer(
+          {
+            cert: readFileSync(tls.certFile),
+            key: readFileSync(tls.keyFile),
+            ...(tls.clientCAFile !== '' ? { ca: readFileSync(tls.clientCAFile), requestCert: true, rejectUnauthorized: true } : {}),
+            minVersion: nodeTLSVersion(tls.minVersion),
+          },
+          serve,
+        );
     this.rw.keepAliveTimeout = 65_000;
     this.grpc = new StoreServer({ address: cfg.grpcAddress, tls: cfg.grpcServerTLS, store: this.tsdbs.proxy, info: this.tsdbs.proxy, logger: this.logger });
+    addWriteableStoreService(this.grpc.server, { remoteWrite: (req) => this.remoteWrite(req) }, this.logger);
   }
 
   get grpcAddress(): string {
@@ -140,6 +216,7 @@ export class Receive implements Service {
     this.logger.info({ tenants: this.tsdbs.tenantIds(), durationMs: Date.now() - t0 }, 'tenant TSDBs opened');
     await this.grpc.start();
     this.grpcStarted = true;
+    await this.hashrings.start();
     const { host, port } = parseHostPort(this.cfg.remoteWriteAddress, 'remote-write.address');
     await new Promise<void>((resolve, reject) => {
       this.rw.once('error', reject);
@@ -151,7 +228,49 @@ export class Receive implements Service {
     this.rwStarted = true;
     this.ready = true;
     this.prober.ready();
-    this.logger.info({ remoteWrite: this.remoteWriteAddress, grpc: this.grpc.address, http: this.http.address() }, 'receiver ready');
+    this.logger.info({ remoteWrite: this.remoteWriteAddress, grpc: this.grpc.address, http: this.http.address(), replicationFactor: this.cfg.replicationFactor }, 'receiver ready');
+  }
+
+  /**
+   * A new hashring after the first: series move between receivers, so (except with
+   * ketama, whose placements barely move) every tenant's head is cut into a block and
+   * shipped before writes are taken again, as Thanos does; no sample is dropped.
+   */
+  private async onHashringChange(initial: boolean): Promise<void> {
+    if (initial || this.cfg.hashringsAlgorithm === 'ketama' || this.stopping) return;
+    const msg = 'hashring has changed; server is not ready to receive requests';
+    this.ready = false;
+    this.prober.notReady(new Error(msg));
+    this.logger.info({}, msg);
+    for (const id of this.tsdbs.tenantIds()) {
+      await this.tsdbs.get(id)?.db.flushHead().catch((err: unknown) => this.logger.error({ tenant: id, err: (err as Error).message }, 'flushing head after a hashring change failed'));
+    }
+    if (this.cfg.bucket !== null) await this.tsdbs.ship();
+    if (this.stopping) return;
+    this.ready = true;
+    this.prober.ready();
+    this.logger.info({}, 'storage started, and server is ready to receive requests');
+  }
+
+  /** thanos.WriteableStore/RemoteWrite: a peer's forwarded or replicated series. */
+  private async remoteWrite(req: WriteRequest): Promise<void> {
+    if (!this.ready) throw new WriteStatusError(Status.UNAVAILABLE, 'target not ready');
+    const data: TenantSeries[] = (req.timeseriesTenantData ?? []).map((t) => ({ tenant: t.tenant ?? '', timeseries: (t.timeseries ?? []) as TenantSeries['timeseries'] }));
+    if (data.length === 0) data.push({ tenant: req.tenant ?? '', timeseries: (req.timeseries ?? []) as TenantSeries['timeseries'] });
+    try {
+      await this.router.write(Number(req.replica ?? 0), data);
+    } catch (err) {
+      if (!(err instanceof ReceiveWriteError)) throw err;
+      const code =
+        err.cause0 === 'notReady' || err.cause0 === 'unavailable'
+          ? Status.UNAVAILABLE
+          : err.cause0 === 'conflict'
+            ? Status.ALREADY_EXISTS
+            : err.cause0 === 'badReplica'
+              ? Status.INVALID_ARGUMENT
+              : Status.INTERNAL;
+      throw new WriteStatusError(code, err.message, { cause: err });
+    }
   }
 
   /**
@@ -159,8 +278,10 @@ export class Receive implements Service {
    * (shipped when a bucket is set, as Thanos does on shutdown) and closes the DBs.
    */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.ready = false;
     this.prober.notReady(new Error('shutting down'));
+    this.hashrings.stop();
     if (this.rwStarted) {
       await new Promise<void>((resolve) => {
         this.rw.close(() => resolve());
@@ -168,6 +289,7 @@ export class Receive implements Service {
       });
     }
     if (this.grpcStarted) await this.grpc.stop(this.cfg.grpcGracePeriodMs);
+    this.router.close();
     for (const id of this.tsdbs.tenantIds()) {
       try {
         const b = await this.tsdbs.get(id)!.db.flushHead();

@@ -36,7 +36,9 @@ export function validateSeriesLabels(ls: readonly { name: string; value: string 
 export class WriteConflictError extends Error {
   override readonly name = 'WriteConflictError';
   constructor(readonly causes: readonly string[]) {
-    super(causes.join('; '));
+    // Thanos's errorSet text: sorted reasons, counted when more than one.
+    const rs = [...new Set(causes)].sort();
+    super((rs.length > 1 ? `${rs.length} errors: ` : '') + rs.join('; '));
   }
 }
 
@@ -101,10 +103,18 @@ class WriteErrorTracker {
   }
 }
 
+export interface WriterOptions {
+  /** --tsdb.too-far-in-future.time-window (ms); 0 = no limit. */
+  tooFarInFutureMs?: number;
+  /** Told of exemplars and native histograms dropped (not stored by this receiver). */
+  onDropped?: (tenant: string, n: number) => void;
+}
+
 export class Writer {
   constructor(
     private readonly db: TenantAppendable,
     private readonly logger: Logger,
+    private readonly opts: WriterOptions = {},
   ) {}
 
   /**
@@ -116,6 +126,8 @@ export class Writer {
     const logger = this.logger.child({ tenant });
     const app = await this.db.appender(tenant);
     const errs = new WriteErrorTracker();
+    const window = this.opts.tooFarInFutureMs ?? 0;
+    const tooFar = window > 0 ? Date.now() + window : 0;
     const stats: WriteStats = { series: timeseries.length, samples: 0, appended: 0, exemplarsDropped: 0, histogramsDropped: 0 };
     try {
       for (const ts of timeseries) {
@@ -133,8 +145,11 @@ export class Writer {
         const lset: Labels = raw.map((l): Label => ({ name: l.name as string, value: l.value as string }));
         let ref = 0;
         for (const s of samples) {
+          const t = Number(s.timestamp ?? 0);
           try {
-            ref = app.append(ref, lset, Number(s.timestamp ?? 0), s.value ?? 0);
+            // Thanos ReceiveAppender: now + window < t is out of bounds (client clock skew).
+            if (tooFar !== 0 && t > tooFar) throw new OutOfBoundsError(t, tooFar);
+            ref = app.append(ref, lset, t, s.value ?? 0);
             stats.appended++;
           } catch (err) {
             if (!errs.addSampleError(err)) throw err;
@@ -146,6 +161,8 @@ export class Writer {
       await app.rollback().catch(() => undefined);
       throw err;
     }
+    const dropped = stats.exemplarsDropped + stats.histogramsDropped;
+    if (dropped > 0) this.opts.onDropped?.(tenant, dropped);
     const causes = errs.collect(logger);
     if (causes.length > 0) throw new WriteConflictError(causes);
     return stats;

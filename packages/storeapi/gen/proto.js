@@ -11903,6 +11903,1086 @@ export const prometheus = $root.prometheus = (() => {
     return prometheus;
 })();
 
+export const io = $root.io = (() => {
+
+    const io = {};
+
+    io.prometheus = (function() {
+
+        const prometheus = {};
+
+        prometheus.write = (function() {
+
+            const write = {};
+
+            write.v2 = (function() {
+
+                const v2 = {};
+
+                v2.Request = (function() {
+
+                    const Request = function (properties) {
+                        this.symbols = [];
+                        this.timeseries = [];
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    Request.prototype.symbols = $util.emptyArray;
+                    Request.prototype.timeseries = $util.emptyArray;
+
+                    Request.create = function(properties) {
+                        return new Request(properties);
+                    };
+
+                    Request.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.symbols != null && message.symbols.length)
+                            for (let i = 0; i < message.symbols.length; ++i)
+                                writer.uint32(34).string(message.symbols[i]);
+                        if (message.timeseries != null && message.timeseries.length)
+                            for (let i = 0; i < message.timeseries.length; ++i)
+                                $root.io.prometheus.write.v2.TimeSeries.encode(message.timeseries[i], writer.uint32(42).fork(), _depth + 1).ldelim();
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    Request.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.io.prometheus.write.v2.Request();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 4: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.symbols && message.symbols.length))
+                                        message.symbols = [];
+                                    message.symbols.push(reader.stringVerify());
+                                    continue;
+                                }
+                            case 5: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.timeseries && message.timeseries.length))
+                                        message.timeseries = [];
+                                    message.timeseries.push($root.io.prometheus.write.v2.TimeSeries.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    Request.getTypeUrl = function(prefix) {
+                        if (prefix === $undefined)
+                            prefix = "type.googleapis.com";
+                        return prefix + "/io.prometheus.write.v2.Request";
+                    };
+
+                    return Request;
+                })();
+
+                v2.TimeSeries = (function() {
+
+                    const TimeSeries = function (properties) {
+                        this.labelsRefs = [];
+                        this.samples = [];
+                        this.histograms = [];
+                        this.exemplars = [];
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    TimeSeries.prototype.labelsRefs = $util.emptyArray;
+                    TimeSeries.prototype.samples = $util.emptyArray;
+                    TimeSeries.prototype.histograms = $util.emptyArray;
+                    TimeSeries.prototype.exemplars = $util.emptyArray;
+                    TimeSeries.prototype.metadata = null;
+
+                    TimeSeries.create = function(properties) {
+                        return new TimeSeries(properties);
+                    };
+
+                    TimeSeries.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.labelsRefs != null && message.labelsRefs.length)
+                            writer.uint32(10).uint32s(message.labelsRefs);
+                        if (message.samples != null && message.samples.length)
+                            for (let i = 0; i < message.samples.length; ++i)
+                                $root.io.prometheus.write.v2.Sample.encode(message.samples[i], writer.uint32(18).fork(), _depth + 1).ldelim();
+                        if (message.histograms != null && message.histograms.length)
+                            for (let i = 0; i < message.histograms.length; ++i)
+                                $root.io.prometheus.write.v2.Histogram.encode(message.histograms[i], writer.uint32(26).fork(), _depth + 1).ldelim();
+                        if (message.exemplars != null && message.exemplars.length)
+                            for (let i = 0; i < message.exemplars.length; ++i)
+                                $root.io.prometheus.write.v2.Exemplar.encode(message.exemplars[i], writer.uint32(34).fork(), _depth + 1).ldelim();
+                        if (message.metadata != null && $Object.hasOwnProperty.call(message, "metadata"))
+                            $root.io.prometheus.write.v2.Metadata.encode(message.metadata, writer.uint32(42).fork(), _depth + 1).ldelim();
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    TimeSeries.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message, value;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.io.prometheus.write.v2.TimeSeries();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType === 2) {
+                                        if (!(message.labelsRefs && message.labelsRefs.length))
+                                            message.labelsRefs = [];
+                                        reader.uint32s(message.labelsRefs);
+                                        continue;
+                                    }
+                                    if (wireType !== 0)
+                                        break;
+                                    if (!(message.labelsRefs && message.labelsRefs.length))
+                                        message.labelsRefs = [];
+                                    message.labelsRefs.push(reader.uint32());
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.samples && message.samples.length))
+                                        message.samples = [];
+                                    message.samples.push($root.io.prometheus.write.v2.Sample.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            case 3: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.histograms && message.histograms.length))
+                                        message.histograms = [];
+                                    message.histograms.push($root.io.prometheus.write.v2.Histogram.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            case 4: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.exemplars && message.exemplars.length))
+                                        message.exemplars = [];
+                                    message.exemplars.push($root.io.prometheus.write.v2.Exemplar.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            case 5: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.metadata = $root.io.prometheus.write.v2.Metadata.decode(reader, reader.size(), $undefined, _depth + 1, message.metadata);
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    TimeSeries.getTypeUrl = function(prefix) {
+                        if (prefix === $undefined)
+                            prefix = "type.googleapis.com";
+                        return prefix + "/io.prometheus.write.v2.TimeSeries";
+                    };
+
+                    return TimeSeries;
+                })();
+
+                v2.Exemplar = (function() {
+
+                    const Exemplar = function (properties) {
+                        this.labelsRefs = [];
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    Exemplar.prototype.labelsRefs = $util.emptyArray;
+                    Exemplar.prototype.value = 0;
+                    Exemplar.prototype.timestamp = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+                    Exemplar.create = function(properties) {
+                        return new Exemplar(properties);
+                    };
+
+                    Exemplar.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.labelsRefs != null && message.labelsRefs.length)
+                            writer.uint32(10).uint32s(message.labelsRefs);
+                        if (message.value != null && $Object.hasOwnProperty.call(message, "value") && !$Object.is(message.value, 0))
+                            writer.uint32(17).double(message.value);
+                        if (message.timestamp != null && $Object.hasOwnProperty.call(message, "timestamp") && (typeof message.timestamp === "object" ? message.timestamp.low || message.timestamp.high : message.timestamp !== 0))
+                            writer.uint32(24).int64(message.timestamp);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    Exemplar.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message, value;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.io.prometheus.write.v2.Exemplar();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType === 2) {
+                                        if (!(message.labelsRefs && message.labelsRefs.length))
+                                            message.labelsRefs = [];
+                                        reader.uint32s(message.labelsRefs);
+                                        continue;
+                                    }
+                                    if (wireType !== 0)
+                                        break;
+                                    if (!(message.labelsRefs && message.labelsRefs.length))
+                                        message.labelsRefs = [];
+                                    message.labelsRefs.push(reader.uint32());
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 1)
+                                        break;
+                                    if (!$Object.is(value = reader.double(), 0))
+                                        message.value = value;
+                                    else
+                                        delete message.value;
+                                    continue;
+                                }
+                            case 3: {
+                                    if (wireType !== 0)
+                                        break;
+                                    if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                        message.timestamp = value;
+                                    else
+                                        delete message.timestamp;
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    Exemplar.getTypeUrl = function(prefix) {
+                        if (prefix === $undefined)
+                            prefix = "type.googleapis.com";
+                        return prefix + "/io.prometheus.write.v2.Exemplar";
+                    };
+
+                    return Exemplar;
+                })();
+
+                v2.Sample = (function() {
+
+                    const Sample = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    Sample.prototype.value = 0;
+                    Sample.prototype.timestamp = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+                    Sample.prototype.startTimestamp = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+                    Sample.create = function(properties) {
+                        return new Sample(properties);
+                    };
+
+                    Sample.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.value != null && $Object.hasOwnProperty.call(message, "value") && !$Object.is(message.value, 0))
+                            writer.uint32(9).double(message.value);
+                        if (message.timestamp != null && $Object.hasOwnProperty.call(message, "timestamp") && (typeof message.timestamp === "object" ? message.timestamp.low || message.timestamp.high : message.timestamp !== 0))
+                            writer.uint32(16).int64(message.timestamp);
+                        if (message.startTimestamp != null && $Object.hasOwnProperty.call(message, "startTimestamp") && (typeof message.startTimestamp === "object" ? message.startTimestamp.low || message.startTimestamp.high : message.startTimestamp !== 0))
+                            writer.uint32(24).int64(message.startTimestamp);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    Sample.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message, value;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.io.prometheus.write.v2.Sample();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 1)
+                                        break;
+                                    if (!$Object.is(value = reader.double(), 0))
+                                        message.value = value;
+                                    else
+                                        delete message.value;
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 0)
+                                        break;
+                                    if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                        message.timestamp = value;
+                                    else
+                                        delete message.timestamp;
+                                    continue;
+                                }
+                            case 3: {
+                                    if (wireType !== 0)
+                                        break;
+                                    if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                        message.startTimestamp = value;
+                                    else
+                                        delete message.startTimestamp;
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    Sample.getTypeUrl = function(prefix) {
+                        if (prefix === $undefined)
+                            prefix = "type.googleapis.com";
+                        return prefix + "/io.prometheus.write.v2.Sample";
+                    };
+
+                    return Sample;
+                })();
+
+                v2.Metadata = (function() {
+
+                    const Metadata = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    Metadata.prototype.type = 0;
+                    Metadata.prototype.helpRef = 0;
+                    Metadata.prototype.unitRef = 0;
+
+                    Metadata.create = function(properties) {
+                        return new Metadata(properties);
+                    };
+
+                    Metadata.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.type != null && $Object.hasOwnProperty.call(message, "type") && message.type !== 0)
+                            writer.uint32(8).int32(message.type);
+                        if (message.helpRef != null && $Object.hasOwnProperty.call(message, "helpRef") && message.helpRef !== 0)
+                            writer.uint32(24).uint32(message.helpRef);
+                        if (message.unitRef != null && $Object.hasOwnProperty.call(message, "unitRef") && message.unitRef !== 0)
+                            writer.uint32(32).uint32(message.unitRef);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    Metadata.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message, value;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.io.prometheus.write.v2.Metadata();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 0)
+                                        break;
+                                    if (value = reader.int32())
+                                        message.type = value;
+                                    else
+                                        delete message.type;
+                                    continue;
+                                }
+                            case 3: {
+                                    if (wireType !== 0)
+                                        break;
+                                    if (value = reader.uint32())
+                                        message.helpRef = value;
+                                    else
+                                        delete message.helpRef;
+                                    continue;
+                                }
+                            case 4: {
+                                    if (wireType !== 0)
+                                        break;
+                                    if (value = reader.uint32())
+                                        message.unitRef = value;
+                                    else
+                                        delete message.unitRef;
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    Metadata.getTypeUrl = function(prefix) {
+                        if (prefix === $undefined)
+                            prefix = "type.googleapis.com";
+                        return prefix + "/io.prometheus.write.v2.Metadata";
+                    };
+
+                    Metadata.MetricType = (function() {
+                        const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                        values[valuesById[0] = "METRIC_TYPE_UNSPECIFIED"] = 0;
+                        values[valuesById[1] = "METRIC_TYPE_COUNTER"] = 1;
+                        values[valuesById[2] = "METRIC_TYPE_GAUGE"] = 2;
+                        values[valuesById[3] = "METRIC_TYPE_HISTOGRAM"] = 3;
+                        values[valuesById[4] = "METRIC_TYPE_GAUGEHISTOGRAM"] = 4;
+                        values[valuesById[5] = "METRIC_TYPE_SUMMARY"] = 5;
+                        values[valuesById[6] = "METRIC_TYPE_INFO"] = 6;
+                        values[valuesById[7] = "METRIC_TYPE_STATESET"] = 7;
+                        return values;
+                    })();
+
+                    return Metadata;
+                })();
+
+                v2.Histogram = (function() {
+
+                    const Histogram = function (properties) {
+                        this.negativeSpans = [];
+                        this.negativeDeltas = [];
+                        this.negativeCounts = [];
+                        this.positiveSpans = [];
+                        this.positiveDeltas = [];
+                        this.positiveCounts = [];
+                        this.customValues = [];
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    Histogram.prototype.countInt = null;
+                    Histogram.prototype.countFloat = null;
+                    Histogram.prototype.sum = 0;
+                    Histogram.prototype.schema = 0;
+                    Histogram.prototype.zeroThreshold = 0;
+                    Histogram.prototype.zeroCountInt = null;
+                    Histogram.prototype.zeroCountFloat = null;
+                    Histogram.prototype.negativeSpans = $util.emptyArray;
+                    Histogram.prototype.negativeDeltas = $util.emptyArray;
+                    Histogram.prototype.negativeCounts = $util.emptyArray;
+                    Histogram.prototype.positiveSpans = $util.emptyArray;
+                    Histogram.prototype.positiveDeltas = $util.emptyArray;
+                    Histogram.prototype.positiveCounts = $util.emptyArray;
+                    Histogram.prototype.resetHint = 0;
+                    Histogram.prototype.timestamp = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+                    Histogram.prototype.customValues = $util.emptyArray;
+                    Histogram.prototype.startTimestamp = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+                    let $oneOfFields;
+
+                    $Object.defineProperty(Histogram.prototype, "count", {
+                        get: $util.oneOfGetter($oneOfFields = ["countInt", "countFloat"]),
+                        set: $util.oneOfSetter($oneOfFields)
+                    });
+
+                    $Object.defineProperty(Histogram.prototype, "zeroCount", {
+                        get: $util.oneOfGetter($oneOfFields = ["zeroCountInt", "zeroCountFloat"]),
+                        set: $util.oneOfSetter($oneOfFields)
+                    });
+
+                    Histogram.create = function(properties) {
+                        return new Histogram(properties);
+                    };
+
+                    Histogram.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.countInt != null && $Object.hasOwnProperty.call(message, "countInt"))
+                            writer.uint32(8).uint64(message.countInt);
+                        if (message.countFloat != null && $Object.hasOwnProperty.call(message, "countFloat"))
+                            writer.uint32(17).double(message.countFloat);
+                        if (message.sum != null && $Object.hasOwnProperty.call(message, "sum") && !$Object.is(message.sum, 0))
+                            writer.uint32(25).double(message.sum);
+                        if (message.schema != null && $Object.hasOwnProperty.call(message, "schema") && message.schema !== 0)
+                            writer.uint32(32).sint32(message.schema);
+                        if (message.zeroThreshold != null && $Object.hasOwnProperty.call(message, "zeroThreshold") && !$Object.is(message.zeroThreshold, 0))
+                            writer.uint32(41).double(message.zeroThreshold);
+                        if (message.zeroCountInt != null && $Object.hasOwnProperty.call(message, "zeroCountInt"))
+                            writer.uint32(48).uint64(message.zeroCountInt);
+                        if (message.zeroCountFloat != null && $Object.hasOwnProperty.call(message, "zeroCountFloat"))
+                            writer.uint32(57).double(message.zeroCountFloat);
+                        if (message.negativeSpans != null && message.negativeSpans.length)
+                            for (let i = 0; i < message.negativeSpans.length; ++i)
+                                $root.io.prometheus.write.v2.BucketSpan.encode(message.negativeSpans[i], writer.uint32(66).fork(), _depth + 1).ldelim();
+                        if (message.negativeDeltas != null && message.negativeDeltas.length)
+                            writer.uint32(74).sint64s(message.negativeDeltas);
+                        if (message.negativeCounts != null && message.negativeCounts.length)
+                            writer.uint32(82).doubles(message.negativeCounts);
+                        if (message.positiveSpans != null && message.positiveSpans.length)
+                            for (let i = 0; i < message.positiveSpans.length; ++i)
+                                $root.io.prometheus.write.v2.BucketSpan.encode(message.positiveSpans[i], writer.uint32(90).fork(), _depth + 1).ldelim();
+                        if (message.positiveDeltas != null && message.positiveDeltas.length)
+                            writer.uint32(98).sint64s(message.positiveDeltas);
+                        if (message.positiveCounts != null && message.positiveCounts.length)
+                            writer.uint32(106).doubles(message.positiveCounts);
+                        if (message.resetHint != null && $Object.hasOwnProperty.call(message, "resetHint") && message.resetHint !== 0)
+                            writer.uint32(112).int32(message.resetHint);
+                        if (message.timestamp != null && $Object.hasOwnProperty.call(message, "timestamp") && (typeof message.timestamp === "object" ? message.timestamp.low || message.timestamp.high : message.timestamp !== 0))
+                            writer.uint32(120).int64(message.timestamp);
+                        if (message.customValues != null && message.customValues.length)
+                            writer.uint32(130).doubles(message.customValues);
+                        if (message.startTimestamp != null && $Object.hasOwnProperty.call(message, "startTimestamp") && (typeof message.startTimestamp === "object" ? message.startTimestamp.low || message.startTimestamp.high : message.startTimestamp !== 0))
+                            writer.uint32(136).int64(message.startTimestamp);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    Histogram.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message, value;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.io.prometheus.write.v2.Histogram();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 0)
+                                        break;
+                                    message.countInt = reader.uint64();
+                                    message.count = "countInt";
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 1)
+                                        break;
+                                    message.countFloat = reader.double();
+                                    message.count = "countFloat";
+                                    continue;
+                                }
+                            case 3: {
+                                    if (wireType !== 1)
+                                        break;
+                                    if (!$Object.is(value = reader.double(), 0))
+                                        message.sum = value;
+                                    else
+                                        delete message.sum;
+                                    continue;
+                                }
+                            case 4: {
+                                    if (wireType !== 0)
+                                        break;
+                                    if (value = reader.sint32())
+                                        message.schema = value;
+                                    else
+                                        delete message.schema;
+                                    continue;
+                                }
+                            case 5: {
+                                    if (wireType !== 1)
+                                        break;
+                                    if (!$Object.is(value = reader.double(), 0))
+                                        message.zeroThreshold = value;
+                                    else
+                                        delete message.zeroThreshold;
+                                    continue;
+                                }
+                            case 6: {
+                                    if (wireType !== 0)
+                                        break;
+                                    message.zeroCountInt = reader.uint64();
+                                    message.zeroCount = "zeroCountInt";
+                                    continue;
+                                }
+                            case 7: {
+                                    if (wireType !== 1)
+                                        break;
+                                    message.zeroCountFloat = reader.double();
+                                    message.zeroCount = "zeroCountFloat";
+                                    continue;
+                                }
+                            case 8: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.negativeSpans && message.negativeSpans.length))
+                                        message.negativeSpans = [];
+                                    message.negativeSpans.push($root.io.prometheus.write.v2.BucketSpan.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            case 9: {
+                                    if (wireType === 2) {
+                                        if (!(message.negativeDeltas && message.negativeDeltas.length))
+                                            message.negativeDeltas = [];
+                                        reader.sint64s(message.negativeDeltas);
+                                        continue;
+                                    }
+                                    if (wireType !== 0)
+                                        break;
+                                    if (!(message.negativeDeltas && message.negativeDeltas.length))
+                                        message.negativeDeltas = [];
+                                    message.negativeDeltas.push(reader.sint64());
+                                    continue;
+                                }
+                            case 10: {
+                                    if (wireType === 2) {
+                                        if (!(message.negativeCounts && message.negativeCounts.length))
+                                            message.negativeCounts = [];
+                                        reader.doubles(message.negativeCounts);
+                                        continue;
+                                    }
+                                    if (wireType !== 1)
+                                        break;
+                                    if (!(message.negativeCounts && message.negativeCounts.length))
+                                        message.negativeCounts = [];
+                                    message.negativeCounts.push(reader.double());
+                                    continue;
+                                }
+                            case 11: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.positiveSpans && message.positiveSpans.length))
+                                        message.positiveSpans = [];
+                                    message.positiveSpans.push($root.io.prometheus.write.v2.BucketSpan.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            case 12: {
+                                    if (wireType === 2) {
+                                        if (!(message.positiveDeltas && message.positiveDeltas.length))
+                                            message.positiveDeltas = [];
+                                        reader.sint64s(message.positiveDeltas);
+                                        continue;
+                                    }
+                                    if (wireType !== 0)
+                                        break;
+                                    if (!(message.positiveDeltas && message.positiveDeltas.length))
+                                        message.positiveDeltas = [];
+                                    message.positiveDeltas.push(reader.sint64());
+                                    continue;
+                                }
+                            case 13: {
+                                    if (wireType === 2) {
+                                        if (!(message.positiveCounts && message.positiveCounts.length))
+                                            message.positiveCounts = [];
+                                        reader.doubles(message.positiveCounts);
+                                        continue;
+                                    }
+                                    if (wireType !== 1)
+                                        break;
+                                    if (!(message.positiveCounts && message.positiveCounts.length))
+                                        message.positiveCounts = [];
+                                    message.positiveCounts.push(reader.double());
+                                    continue;
+                                }
+                            case 14: {
+                                    if (wireType !== 0)
+                                        break;
+                                    if (value = reader.int32())
+                                        message.resetHint = value;
+                                    else
+                                        delete message.resetHint;
+                                    continue;
+                                }
+                            case 15: {
+                                    if (wireType !== 0)
+                                        break;
+                                    if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                        message.timestamp = value;
+                                    else
+                                        delete message.timestamp;
+                                    continue;
+                                }
+                            case 16: {
+                                    if (wireType === 2) {
+                                        if (!(message.customValues && message.customValues.length))
+                                            message.customValues = [];
+                                        reader.doubles(message.customValues);
+                                        continue;
+                                    }
+                                    if (wireType !== 1)
+                                        break;
+                                    if (!(message.customValues && message.customValues.length))
+                                        message.customValues = [];
+                                    message.customValues.push(reader.double());
+                                    continue;
+                                }
+                            case 17: {
+                                    if (wireType !== 0)
+                                        break;
+                                    if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                        message.startTimestamp = value;
+                                    else
+                                        delete message.startTimestamp;
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    Histogram.getTypeUrl = function(prefix) {
+                        if (prefix === $undefined)
+                            prefix = "type.googleapis.com";
+                        return prefix + "/io.prometheus.write.v2.Histogram";
+                    };
+
+                    Histogram.ResetHint = (function() {
+                        const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                        values[valuesById[0] = "RESET_HINT_UNSPECIFIED"] = 0;
+                        values[valuesById[1] = "RESET_HINT_YES"] = 1;
+                        values[valuesById[2] = "RESET_HINT_NO"] = 2;
+                        values[valuesById[3] = "RESET_HINT_GAUGE"] = 3;
+                        return values;
+                    })();
+
+                    return Histogram;
+                })();
+
+                v2.BucketSpan = (function() {
+
+                    const BucketSpan = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    BucketSpan.prototype.offset = 0;
+                    BucketSpan.prototype.length = 0;
+
+                    BucketSpan.create = function(properties) {
+                        return new BucketSpan(properties);
+                    };
+
+                    BucketSpan.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.offset != null && $Object.hasOwnProperty.call(message, "offset") && message.offset !== 0)
+                            writer.uint32(8).sint32(message.offset);
+                        if (message.length != null && $Object.hasOwnProperty.call(message, "length") && message.length !== 0)
+                            writer.uint32(16).uint32(message.length);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    BucketSpan.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message, value;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.io.prometheus.write.v2.BucketSpan();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 0)
+                                        break;
+                                    if (value = reader.sint32())
+                                        message.offset = value;
+                                    else
+                                        delete message.offset;
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 0)
+                                        break;
+                                    if (value = reader.uint32())
+                                        message.length = value;
+                                    else
+                                        delete message.length;
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    BucketSpan.getTypeUrl = function(prefix) {
+                        if (prefix === $undefined)
+                            prefix = "type.googleapis.com";
+                        return prefix + "/io.prometheus.write.v2.BucketSpan";
+                    };
+
+                    return BucketSpan;
+                })();
+
+                return v2;
+            })();
+
+            return write;
+        })();
+
+        return prometheus;
+    })();
+
+    return io;
+})();
+
 export {
   $root as default
 };

@@ -34,6 +34,7 @@ export const PROTO_FILES = [
   'prometheus_copy/types.proto',
   'prometheus/types.proto',
   'prometheus/remote.proto',
+  'prometheus/write_v2.proto',
 ];
 
 const PBJS_FLAGS = [

@@ -142,6 +142,15 @@ export class StoreClient {
     );
   }
 
+  /**
+   * thanos.WriteableStore/RemoteWrite: hands a receiver series to write or forward. The
+   * request is encoded once by the caller (it may go to several endpoints).
+   */
+  remoteWrite(encoded: Uint8Array, opts: StoreCallOptions = {}): Promise<void> {
+    const body = Buffer.isBuffer(encoded) ? encoded : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+    return this.unary('RemoteWrite', '/thanos.WriteableStore/RemoteWrite', body, () => undefined, opts);
+  }
+
   /** thanos.Rules/Rules: rule groups and warnings, as they arrive. */
   rules(req: RulesRequestInit, opts: StoreCallOptions = {}): AsyncIterable<ApiFrame<RuleGroup>> {
     return this.apiStream(RULES_API, req, opts);

@@ -21,3 +21,4 @@ export * from './store-matching.js';
 export * from './proxy.js';
 export * from './local-endpoint.js';
 export * from './tsdb-store.js';
+export * from './writeable.js';

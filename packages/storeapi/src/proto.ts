@@ -13,9 +13,12 @@
 //     prototype (0, '', false, empty frozen array, null for messages).
 //   * Unknown fields are dropped, as Thanos's gogo code does.
 import { google, hintspb, prometheus, prometheus_copy, thanos } from '../gen/proto.js';
+// Prometheus remote write 2.0 (`io.prometheus.write.v2`), proto/prometheus/write_v2.proto.
+import { io } from '../gen/proto.js';
 import type { Labels } from '@thanos-ts/tsdb';
 
 export { google, hintspb, prometheus, prometheus_copy, thanos };
+export { io };
 
 /** thanos.Chunk.Encoding; one less than the TSDB chunkenc numbering (XOR is 0 here, 1 there). */
 export const StoreChunkEncoding = {

@@ -252,7 +252,7 @@ export function addInfoService(server: Server, info: InfoAPI, logger: Logger = n
   });
 }
 
-function decodeRequest<T>(what: string, decode: () => T): T {
+export function decodeRequest<T>(what: string, decode: () => T): T {
   try {
     return decode();
   } catch (err) {
@@ -296,7 +296,7 @@ export function callSignal(call: ServerWritableStream<Buffer, Buffer> | ServerUn
   };
 }
 
-async function handleUnary(
+export async function handleUnary(
   name: string,
   call: ServerUnaryCall<Buffer, Buffer>,
   cb: sendUnaryData<Buffer>,

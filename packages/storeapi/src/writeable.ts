@@ -1,0 +1,72 @@
+// thanos.WriteableStore/RemoteWrite: the write path between receivers (Thanos
+// pkg/store/storepb/rpc.proto). A router forwards the series another receiver owns, or a
+// replica of them, in one thanos.WriteRequest per destination; the receiving side says
+// how it went with a gRPC status (Thanos: AlreadyExists for conflicts, Unavailable when
+// not ready, InvalidArgument for a bad replica number, Internal otherwise).
+
+import type { sendUnaryData, Server, ServerUnaryCall, ServiceDefinition } from '@grpc/grpc-js';
+import { nopLogger } from '@thanos-ts/runtime';
+import type { Logger } from '@thanos-ts/runtime';
+import { Status } from './errors.js';
+import { thanos } from './proto.js';
+import { callSignal, decodeRequest, logStatus } from './server.js';
+
+export type WriteRequest = thanos.WriteRequest;
+export type WriteRequestInit = thanos.WriteRequest.$Properties;
+
+/** An error the RemoteWrite handler answers with this gRPC status code. */
+export class WriteStatusError extends Error {
+  override readonly name = 'WriteStatusError';
+  constructor(
+    readonly code: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface WriteableStoreAPI {
+  /** Writes (or forwards) the request; throws WriteStatusError to choose the status. */
+  remoteWrite(req: WriteRequest, signal: AbortSignal): Promise<void>;
+}
+
+const passthrough = (b: Buffer): Buffer => b;
+
+export const WRITEABLE_STORE_SERVICE: ServiceDefinition = {
+  RemoteWrite: {
+    path: '/thanos.WriteableStore/RemoteWrite',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: passthrough,
+    requestDeserialize: passthrough,
+    responseSerialize: passthrough,
+    responseDeserialize: passthrough,
+    originalName: 'remoteWrite',
+  },
+};
+
+const EMPTY_RESPONSE = Buffer.alloc(0);
+
+/** Mounts thanos.WriteableStore on a grpc-js server. */
+export function addWriteableStoreService(server: Server, api: WriteableStoreAPI, logger: Logger = nopLogger()): void {
+  server.addService(WRITEABLE_STORE_SERVICE, {
+    RemoteWrite: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
+      const { signal, done } = callSignal(call);
+      void (async () => {
+        try {
+          const req = decodeRequest('WriteRequest', () => thanos.WriteRequest.decode(call.request));
+          await api.remoteWrite(req, signal);
+          cb(null, EMPTY_RESPONSE);
+        } catch (err) {
+          const e = err as Error;
+          const code = err instanceof WriteStatusError ? err.code : e.name === 'InvalidArgumentError' ? Status.INVALID_ARGUMENT : Status.INTERNAL;
+          logStatus(logger, 'RemoteWrite', code, e.message, err);
+          cb({ code, details: e.message });
+        } finally {
+          done();
+        }
+      })();
+    },
+  });
+}
