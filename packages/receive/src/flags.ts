@@ -8,6 +8,7 @@ import type { FlagSpec, Logger } from '@thanos-ts/runtime';
 import type { Bucket } from '@thanos-ts/objstore';
 import type { Labels } from '@thanos-ts/tsdb';
 import { parseFlagLabels } from '@thanos-ts/storeapi';
+import { LIMITS_FLAGS, limitsConfigFromFlags } from './limits.js';
 import type { ReceiveConfig } from './receive.js';
 
 export const RECEIVE_FLAGS: readonly FlagSpec[] = [
@@ -54,6 +55,7 @@ export const RECEIVE_FLAGS: readonly FlagSpec[] = [
   { name: 'tsdb.too-far-in-future.time-window', kind: 'string', default: '0s', placeholder: '<duration>', help: 'Configures the allowed time window for ingesting samples too far in the future. Disabled (0s) by default. Please note enable this flag will reject samples in the future of receive local NTP time + configured duration due to clock skew in remote write clients.' },
   { name: 'receive.max-request-size', kind: 'string', default: '32MiB', placeholder: '<size>', hidden: true, help: 'thanos-ts: largest remote write body accepted, compressed and decompressed; larger ones get 413.' },
   { name: 'receive.request-read-timeout', kind: 'string', default: '1m', placeholder: '<duration>', hidden: true, help: 'thanos-ts: time allowed to read a remote write body; a slower client gets 408.' },
+  ...LIMITS_FLAGS,
   { name: 'shipper.sync-interval', kind: 'string', default: '30s', placeholder: '<duration>', hidden: true, help: 'thanos-ts: how often the tenants\' TSDB directories are scanned for blocks to upload.' },
 ];
 
@@ -103,6 +105,7 @@ export function receiveConfigFromFlags(values: Record<string, unknown>, bucket: 
     remoteWriteClient: remoteWriteClientFromFlags(f),
     remoteWriteServerTLS: remoteWriteServerTLSFromFlags(f),
     tooFarInFutureMs: f.duration('tsdb.too-far-in-future.time-window'),
+    limits: limitsFromFlags(f),
     bucket,
     logger,
   };
@@ -140,4 +143,11 @@ function remoteWriteServerTLSFromFlags(f: FlagValues): GrpcServerTLSConfig | und
   }
   if (certFile === '' || keyFile === '') throw new UserError('setup remote write server: both server key and certificate must be provided');
   return { certFile, keyFile, clientCAFile, minVersion };
+}
+
+/** The limits configuration, or a null source when neither flag is set. */
+function limitsFromFlags(f: FlagValues): ReceiveConfig['limits'] {
+  const { source, reloadIntervalMs } = limitsConfigFromFlags(f);
+  const given = f.str('receive.limits-config-file') !== '' || f.str('receive.limits-config') !== '';
+  return { source: given ? source : null, reloadIntervalMs };
 }

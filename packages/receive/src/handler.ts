@@ -19,12 +19,16 @@ import type { Registry } from 'prom-client';
 import { isValidTenant } from './multitsdb.js';
 import { decodeWriteRequestV2, determineRemoteWriteVersion, remoteWriteV2ResponseHeaders } from './remote-write.js';
 import type { RemoteWriteVersion, WriteResponseStats } from './remote-write.js';
+import { WriteLimitError } from './limits.js';
+import type { RequestLimiter, WriteLimiter } from './limits.js';
 import type { Router } from './router.js';
 import { ReceiveWriteError } from './write-errors.js';
 import type { WriteCause } from './write-errors.js';
 
 export interface HandlerOptions {
   router: Router;
+  /** --receive.limits-config: the write limiter, once opened. */
+  limiter: () => WriteLimiter | null;
   /** --receive.replica-header */
   replicaHeader: string;
   /** --receive.tenant-header */
@@ -71,7 +75,7 @@ export class ReceiveHandler {
       code = answer.status;
       res.writeHead(code, answer.headers).end();
     } catch (err) {
-      if (err instanceof HttpError) {
+      if (err instanceof HttpError || err instanceof WriteLimitError) {
         code = err.status;
       } else {
         code = 500;
@@ -89,9 +93,33 @@ export class ReceiveHandler {
   private async receive(req: IncomingMessage): Promise<{ status: number; headers?: Record<string, string> }> {
     if (req.method !== 'POST') throw new HttpError(405, 'method not allowed');
     if (!this.opts.ready()) throw new HttpError(503, 'Service Unavailable');
+    const limiter = this.opts.limiter();
+    if (limiter === null) return this.receiveLimited(req, null);
+    // Thanos's order: wait for a turn at the write gate, then the tenant's head series.
+    const gate = limiter.writeGate();
+    const ac = new AbortController();
+    const onClose = (): void => ac.abort(new Error('client closed the request'));
+    req.once('close', onClose);
+    try {
+      await gate.start(ac.signal);
+    } catch (err) {
+      req.off('close', onClose);
+      throw new HttpError(500, (err as Error).message);
+    }
+    try {
+      return await this.receiveLimited(req, limiter);
+    } finally {
+      req.off('close', onClose);
+      gate.done();
+    }
+  }
+
+  private async receiveLimited(req: IncomingMessage, limiter: WriteLimiter | null): Promise<{ status: number; headers?: Record<string, string> }> {
     const headerTenant = req.headers[this.opts.tenantHeader.toLowerCase()];
     const tenant = (Array.isArray(headerTenant) ? headerTenant[0] : headerTenant) || this.opts.defaultTenant;
     if (!isValidTenant(tenant)) throw new HttpError(400, 'Tenant name not valid');
+    limiter?.checkHeadSeries(tenant);
+    const limits: RequestLimiter | null = limiter?.requestLimiter() ?? null;
     let replica = 0;
     const replicaRaw = req.headers[this.opts.replicaHeader.toLowerCase()];
     if (typeof replicaRaw === 'string' && replicaRaw !== '') {
@@ -101,6 +129,7 @@ export class ReceiveHandler {
 
     const len = Number(req.headers['content-length'] ?? -1);
     if (len > this.opts.maxBodyBytes) throw new HttpError(413, 'write request too large');
+    if (len >= 0) limits?.checkSizeBytes(tenant, len);
     const compressed = await this.readBody(req);
     let buf: Uint8Array;
     try {
@@ -110,6 +139,7 @@ export class ReceiveHandler {
       if (err instanceof HttpError) throw err;
       throw new HttpError(400, `snappy decode error: ${(err as Error).message}`);
     }
+    limits?.checkSizeBytes(tenant, buf.length);
     let version: RemoteWriteVersion;
     try {
       version = determineRemoteWriteVersion(req.headers);
@@ -140,8 +170,10 @@ export class ReceiveHandler {
     // Only metadata, or empty: nothing to store, and failing would break newer clients.
     if (timeseries.length === 0) return ok();
 
+    limits?.checkSeries(tenant, timeseries.length);
     let samples = 0;
     for (const ts of timeseries) samples += ts.samples?.length ?? 0;
+    limits?.checkSamples(tenant, samples);
     try {
       await this.opts.router.write(replica, [{ tenant, timeseries }]);
     } catch (err) {

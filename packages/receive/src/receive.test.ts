@@ -5,6 +5,7 @@ import { chunkFromBytes, labelsToString, ValueType } from '@thanos-ts/tsdb';
 import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
 import { Receive } from './receive.js';
 import { config } from './receive-fixture.js';
+import { limitsConfigContent } from './limits.js';
 import { validateSeriesLabels } from './writer.js';
 
 afterAll(() => removeTempDirs());
@@ -121,6 +122,24 @@ describe('Receive', () => {
       const noType = await fetch(`http://${r.remoteWriteAddress}/api/v1/receive`, { method: 'POST', body: snappyCompress(req), headers: { 'X-Prometheus-Remote-Write-Version': '2.0.0', 'Content-Type': 'text/plain' } });
       expect(noType.status).toBe(400);
       expect(await noType.text()).toBe('required headers Content-Type and/or X-Prometheus-Remote-Write-Version not found\n');
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it('applies --receive.limits-config: 413 past a request limit, 429 once a tenant is at its head series limit', async () => {
+    const yaml = ['write:', '  default:', '    request:', '      series_limit: 3', '  tenants:', '    small:', '      head_series_limit: 2'].join('\n');
+    const r = new Receive({ ...config(await tempDir('receive-limits')), limits: { source: limitsConfigContent({ content: yaml }), reloadIntervalMs: 1000 } });
+    await r.start();
+    try {
+      const four = body(Array.from({ length: 4 }, (_, i) => ({ labels: { __name__: 'l', i: String(i) }, samples: [[1000, i]] })));
+      expect(await post(r, four)).toEqual({ status: 413, text: 'too many timeseries\n' });
+      const two = body(Array.from({ length: 2 }, (_, i) => ({ labels: { __name__: 'l', i: String(i) }, samples: [[1000, i]] })));
+      expect((await post(r, two, { 'THANOS-TENANT': 'small' })).status).toBe(200);
+      expect(await post(r, two, { 'THANOS-TENANT': 'small' })).toEqual({ status: 429, text: 'tenant is above active series limit\n' });
+      expect((await post(r, two, { 'THANOS-TENANT': 'big' })).status).toBe(200);
+      const metrics = await (await fetch(`http://${r.httpAddress}/metrics`)).text();
+      expect(metrics).toMatch(/thanos_receive_head_series_limited_requests_total\{tenant="small"\} 1/);
     } finally {
       await r.stop();
     }

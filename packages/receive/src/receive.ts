@@ -11,7 +11,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Bucket } from '@thanos-ts/objstore';
-import { createRegistry, HttpServer, parseHostPort, Prober } from '@thanos-ts/runtime';
+import { createRegistry, HttpServer, parseHostPort, Prober, UserError } from '@thanos-ts/runtime';
 import type { GrpcClientConfig, GrpcServerTLSConfig, Logger, Service } from '@thanos-ts/runtime';
 import { addWriteableStoreService, grpcClientTransport, nodeTLSVersion, Status, StoreServer, WriteStatusError } from '@thanos-ts/storeapi';
 import type { WriteRequest } from '@thanos-ts/storeapi';
@@ -21,6 +21,8 @@ import type { Registry } from 'prom-client';
 import { ReceiveHandler } from './handler.js';
 import { HashringSource } from './hashring-source.js';
 import { MultiTSDB } from './multitsdb.js';
+import { WriteLimiter } from './limits.js';
+import type { LimitsConfigContent } from './limits.js';
 import { Router } from './router.js';
 import type { TenantSeries } from './router.js';
 import { ReceiveWriteError } from './write-errors.js';
@@ -68,6 +70,8 @@ export interface ReceiveConfig {
   remoteWriteServerTLS?: GrpcServerTLSConfig;
   /** --tsdb.too-far-in-future.time-window (ms); 0 = off. */
   tooFarInFutureMs: number;
+  /** --receive.limits-config(-file): absent or null source = no limits. */
+  limits?: { source: LimitsConfigContent | null; reloadIntervalMs: number };
   /** Ships blocks to it when set. */
   bucket: Bucket | null;
   logger: Logger;
@@ -91,6 +95,7 @@ export class Receive implements Service {
   private grpcStarted = false;
   private rwStarted = false;
   private stopping = false;
+  private limiter: WriteLimiter | null = null;
 
   constructor(readonly cfg: ReceiveConfig) {
     this.logger = cfg.logger;
@@ -137,6 +142,7 @@ export class Receive implements Service {
     });
     this.handler = new ReceiveHandler({
       router: this.router,
+      limiter: () => this.limiter,
       replicaHeader: cfg.replicaHeader,
       tenantHeader: cfg.tenantHeader,
       defaultTenant: cfg.defaultTenant,
@@ -157,12 +163,12 @@ export class Receive implements Service {
     });
     new Gauge({
       name: 'prometheus_tsdb_head_series',
-      help: 'Total number of series in the heads of all tenants.',
+      help: 'Total number of series in the head block.',
+      labelNames: ['tenant'],
       registers: [this.registry],
       collect(): void {
-        let n = 0;
-        for (const id of tsdbs.tenantIds()) n += tsdbs.get(id)?.db.head.numSeries ?? 0;
-        this.set(n);
+        this.reset();
+        for (const id of tsdbs.tenantIds()) this.set({ tenant: id }, tsdbs.get(id)?.db.head.numSeries ?? 0);
       },
     });
     this.http = new HttpServer({ address: cfg.httpAddress, registry: this.registry, prober: this.prober, logger: this.logger, webConfigFile: cfg.httpConfigFile });
@@ -208,6 +214,19 @@ export class Receive implements Service {
   }
 
   async start(): Promise<void> {
+    if (this.cfg.limits !== undefined && this.cfg.limits.source !== null) {
+      try {
+        this.limiter = await WriteLimiter.open(this.cfg.limits.source, {
+          registry: this.registry,
+          headSeries: (tenant) => this.tsdbs.get(tenant)?.db.head.numSeries ?? 0,
+          logger: this.logger.child({ component: 'receive-limiter' }),
+          reloadIntervalMs: this.cfg.limits.reloadIntervalMs,
+        });
+      } catch (err) {
+        throw new UserError(`creating limiter: ${(err as Error).message}`);
+      }
+      await this.limiter.start();
+    }
     await this.http.start();
     this.prober.healthy();
     this.prober.notReady(new Error('opening the tenants\' TSDBs'));
@@ -290,6 +309,7 @@ export class Receive implements Service {
     }
     if (this.grpcStarted) await this.grpc.stop(this.cfg.grpcGracePeriodMs);
     this.router.close();
+    await this.limiter?.stop();
     for (const id of this.tsdbs.tenantIds()) {
       try {
         const b = await this.tsdbs.get(id)!.db.flushHead();
