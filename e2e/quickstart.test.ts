@@ -92,7 +92,7 @@ describe('quickstart before anything starts', () => {
 });
 
 describe('quickstart', () => {
-  it('runs 2 clusters x 2 replicas with sidecars, a store gateway and a deduplicating query, and stops them all on SIGINT', async () => {
+  it('runs 2 clusters x 2 replicas with sidecars, a receive ring fed by remote write, a store gateway and a deduplicating query, and stops them all on SIGINT', async () => {
     const dir = await tempDir('quickstart');
     const base = randomBase();
     const qs = spawn(process.execPath, [BIN, 'quickstart', '--data-dir', dir, '--base-port', String(base)], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -109,29 +109,36 @@ describe('quickstart', () => {
         { timeoutMs: 90_000, what: 'quickstart to come up' },
       );
       const endpoints = [...out.matchAll(/\s(127\.0\.0\.1:\d+)\s+http:\/\/127\.0\.0\.1:\d+\n/g)].map((m) => m[1]);
-      expect(endpoints).toHaveLength(4);
+      expect(endpoints).toHaveLength(7);
       const labels = new Set<string>();
+      const types: string[] = [];
       for (const e of endpoints) {
         const c = new StoreClient(e);
         const info = await c.info();
-        expect(info.ComponentType).toBe('sidecar');
-        labels.add(info.labelSets[0].labels.map((l) => `${l.name}=${l.value}`).join(','));
+        types.push(info.ComponentType);
+        if (info.ComponentType === 'sidecar') labels.add(info.labelSets[0].labels.map((l) => `${l.name}=${l.value}`).join(','));
         c.close();
       }
+      expect(types).toEqual(['sidecar', 'sidecar', 'sidecar', 'sidecar', 'receive', 'receive', 'receive']);
       expect([...labels].sort()).toEqual(['cluster=cluster-0,replica=0', 'cluster=cluster-0,replica=1', 'cluster=cluster-1,replica=0', 'cluster=cluster-1,replica=1']);
-      expect(childPids(qs.pid!)).toHaveLength(11);
+      // 4 × (Prometheus, sidecar), 3 receivers and the Prometheus writing to them, store, query, compactor.
+      expect(childPids(qs.pid!)).toHaveLength(15);
 
       // The query is printed first, on base-port+100, and sees one `up` per target:
       // 2 clusters × 2 Prometheus targets, each scraped by both replicas of its cluster.
       const queryUrl = `http://127.0.0.1:${base + 100}`;
       expect(out.split('\n')[0]).toContain(queryUrl);
-      const countUp = async (dedup: boolean): Promise<string | null> => {
-        const r = await fetch(`${queryUrl}/api/v1/query?query=count(up)&dedup=${dedup}`);
+      const countUp = async (dedup: boolean, cluster = 'cluster-.*'): Promise<string | null> => {
+        const r = await fetch(`${queryUrl}/api/v1/query?query=${encodeURIComponent(`count(up{cluster=~"${cluster}"})`)}&dedup=${dedup}`);
         const body = (await r.json()) as { status: string; data: { result: { value: [number, string] }[] } };
         return body.data.result[0]?.value[1] ?? null;
       };
       await waitFor(async () => (await countUp(false)) === '8', { timeoutMs: 20_000, what: 'every replica to scrape every target' });
       expect(await countUp(true)).toBe('4');
+      // The remote-writing Prometheus scrapes itself and the 3 receivers; each series is
+      // on all 3 receivers (replication factor 3), one copy after deduplication.
+      await waitFor(async () => (await countUp(false, 'remote-write')) === '12', { timeoutMs: 30_000, what: 'remote-written series on every receiver' });
+      expect(await countUp(true, 'remote-write')).toBe('4');
 
       // The store gateway on base+103 serves the bucket the sidecars ship to, and the
       // query knows it as a store endpoint.
@@ -158,7 +165,7 @@ describe('quickstart', () => {
       expect(second.stderr).toContain(`port ${base} `);
       expect(second.stderr).toContain(`another quickstart (pid ${qs.pid})`);
       expect(second.stderr).toMatch(/--base-port \d+ --data-dir /);
-      expect(childPids(qs.pid!)).toHaveLength(11);
+      expect(childPids(qs.pid!)).toHaveLength(15);
     } finally {
       const pids = childPids(qs.pid!);
       qs.kill('SIGINT');

@@ -55,6 +55,10 @@ export const RECEIVE_FLAGS: readonly FlagSpec[] = [
   { name: 'tsdb.too-far-in-future.time-window', kind: 'string', default: '0s', placeholder: '<duration>', help: 'Configures the allowed time window for ingesting samples too far in the future. Disabled (0s) by default. Please note enable this flag will reject samples in the future of receive local NTP time + configured duration due to clock skew in remote write clients.' },
   { name: 'receive.max-request-size', kind: 'string', default: '32MiB', placeholder: '<size>', hidden: true, help: 'thanos-ts: largest remote write body accepted, compressed and decompressed; larger ones get 413.' },
   { name: 'receive.request-read-timeout', kind: 'string', default: '1m', placeholder: '<duration>', hidden: true, help: 'thanos-ts: time allowed to read a remote write body; a slower client gets 408.' },
+  { name: 'receive.ha-tracker', kind: 'bool', default: false, help: 'thanos-ts: one copy per HA pair. Per tenant and cluster only the elected Prometheus replica is stored; writes from the others are answered 202 and dropped, and the replica label is removed from every series so both replicas write one series. The election of each cluster is held by the receiver owning it in the hashring (the next one if it is down).' },
+  { name: 'receive.ha-tracker.cluster-label', kind: 'string', default: 'cluster', placeholder: '<name>', help: 'Prometheus label to look for in samples to identify a Prometheus HA cluster.' },
+  { name: 'receive.ha-tracker.replica-label', kind: 'string', default: '__replica__', placeholder: '<name>', help: 'Prometheus label to look for in samples to identify a Prometheus HA replica.' },
+  { name: 'receive.ha-tracker.failover-timeout', kind: 'string', default: '30s', placeholder: '<duration>', help: "If we don't receive any samples from the accepted replica for a cluster in this amount of time we will failover to the next replica we receive a sample from." },
   ...LIMITS_FLAGS,
   { name: 'shipper.sync-interval', kind: 'string', default: '30s', placeholder: '<duration>', hidden: true, help: 'thanos-ts: how often the tenants\' TSDB directories are scanned for blocks to upload.' },
 ];
@@ -106,6 +110,7 @@ export function receiveConfigFromFlags(values: Record<string, unknown>, bucket: 
     remoteWriteServerTLS: remoteWriteServerTLSFromFlags(f),
     tooFarInFutureMs: f.duration('tsdb.too-far-in-future.time-window'),
     limits: limitsFromFlags(f),
+    haTracker: haTrackerFromFlags(f),
     bucket,
     logger,
   };
@@ -150,4 +155,18 @@ function limitsFromFlags(f: FlagValues): ReceiveConfig['limits'] {
   const { source, reloadIntervalMs } = limitsConfigFromFlags(f);
   const given = f.str('receive.limits-config-file') !== '' || f.str('receive.limits-config') !== '';
   return { source: given ? source : null, reloadIntervalMs };
+}
+
+/** --receive.ha-tracker and its settings, checked; undefined when off. */
+function haTrackerFromFlags(f: FlagValues): ReceiveConfig['haTracker'] {
+  if (!f.bool('receive.ha-tracker')) return undefined;
+  const clusterLabel = f.str('receive.ha-tracker.cluster-label');
+  const replicaLabel = f.str('receive.ha-tracker.replica-label');
+  for (const [flag, v] of [['cluster-label', clusterLabel], ['replica-label', replicaLabel]]) {
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(v)) throw new UserError(`--receive.ha-tracker.${flag}: invalid label name "${v}"`);
+  }
+  if (clusterLabel === replicaLabel) throw new UserError('--receive.ha-tracker.cluster-label and --receive.ha-tracker.replica-label must differ');
+  const failoverTimeoutMs = f.duration('receive.ha-tracker.failover-timeout');
+  if (failoverTimeoutMs <= 0) throw new UserError('--receive.ha-tracker.failover-timeout: must be positive');
+  return { clusterLabel, replicaLabel, failoverTimeoutMs };
 }

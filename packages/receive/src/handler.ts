@@ -19,6 +19,8 @@ import type { Registry } from 'prom-client';
 import { isValidTenant } from './multitsdb.js';
 import { decodeWriteRequestV2, determineRemoteWriteVersion, remoteWriteV2ResponseHeaders } from './remote-write.js';
 import type { RemoteWriteVersion, WriteResponseStats } from './remote-write.js';
+import { findHALabels, stripReplicaLabel } from './ha-tracker.js';
+import type { RingHATracker } from './ha-tracker.js';
 import { WriteLimitError } from './limits.js';
 import type { RequestLimiter, WriteLimiter } from './limits.js';
 import type { Router } from './router.js';
@@ -27,6 +29,8 @@ import type { WriteCause } from './write-errors.js';
 
 export interface HandlerOptions {
   router: Router;
+  /** --receive.ha-tracker: one copy per HA pair; null when off. */
+  ha: () => { tracker: RingHATracker; clusterLabel: string; replicaLabel: string } | null;
   /** --receive.limits-config: the write limiter, once opened. */
   limiter: () => WriteLimiter | null;
   /** --receive.replica-header */
@@ -174,6 +178,20 @@ export class ReceiveHandler {
     let samples = 0;
     for (const ts of timeseries) samples += ts.samples?.length ?? 0;
     limits?.checkSamples(tenant, samples);
+    const ha = replica === 0 ? this.opts.ha() : null;
+    if (ha !== null) {
+      // One copy per HA pair: the cluster's elected replica is stored, without its
+      // replica label so both replicas make one series; the others' writes are answered
+      // 202 (accepted, dropped), as Mimir does, so they do not retry.
+      const { cluster, replica: haReplica } = findHALabels(timeseries[0].labels ?? [], ha.clusterLabel, ha.replicaLabel);
+      if (cluster !== '' && haReplica !== '') {
+        if (!(await ha.tracker.check(tenant, cluster, haReplica, samples))) {
+          this.observe(202, tenant, timeseries.length, samples);
+          return { status: 202 };
+        }
+        stripReplicaLabel(timeseries, ha.replicaLabel);
+      }
+    }
     try {
       await this.opts.router.write(replica, [{ tenant, timeseries }]);
     } catch (err) {

@@ -30,3 +30,8 @@ export { ReceiveWriteError } from './write-errors.js';
 export type { WriteCause } from './write-errors.js';
 export { decodeWriteRequestV2, determineRemoteWriteVersion, remoteWriteV2ResponseHeaders, RemoteWriteDecodeError, RemoteWriteVersionError } from './remote-write.js';
 export type { RemoteWriteVersion, TranslatedWriteRequest, WriteResponseStats } from './remote-write.js';
+export { HATracker, RingHATracker, findHALabels, stripReplicaLabel, DEFAULT_HA_CLUSTER_LABEL, DEFAULT_HA_REPLICA_LABEL, DEFAULT_HA_FAILOVER_TIMEOUT_MS } from './ha-tracker.js';
+export type { HADecision, HARingDecision, HATrackerOptions, RingHATrackerOptions } from './ha-tracker.js';
+export { addHATrackerService, HATrackerClient, HATrackerClientPool, HATrackerRPCError } from './ha-tracker-rpc.js';
+export { WriteLimiter, WriteLimitError, LIMITS_FLAGS, limitsConfigContent, limitsConfigFromFlags, parseRootLimitsConfig } from './limits.js';
+export type { RootLimitsConfig, LimitsConfigContent } from './limits.js';

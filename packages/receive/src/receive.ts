@@ -21,6 +21,8 @@ import type { Registry } from 'prom-client';
 import { ReceiveHandler } from './handler.js';
 import { HashringSource } from './hashring-source.js';
 import { MultiTSDB } from './multitsdb.js';
+import { HATracker, RingHATracker } from './ha-tracker.js';
+import { addHATrackerService, HATrackerClientPool } from './ha-tracker-rpc.js';
 import { WriteLimiter } from './limits.js';
 import type { LimitsConfigContent } from './limits.js';
 import { Router } from './router.js';
@@ -70,6 +72,8 @@ export interface ReceiveConfig {
   remoteWriteServerTLS?: GrpcServerTLSConfig;
   /** --tsdb.too-far-in-future.time-window (ms); 0 = off. */
   tooFarInFutureMs: number;
+  /** --receive.ha-tracker and its settings; absent = off. */
+  haTracker?: { clusterLabel: string; replicaLabel: string; failoverTimeoutMs: number };
   /** --receive.limits-config(-file): absent or null source = no limits. */
   limits?: { source: LimitsConfigContent | null; reloadIntervalMs: number };
   /** Ships blocks to it when set. */
@@ -96,6 +100,9 @@ export class Receive implements Service {
   private rwStarted = false;
   private stopping = false;
   private limiter: WriteLimiter | null = null;
+  private readonly haLocal: HATracker | null = null;
+  private haPeers: HATrackerClientPool | null = null;
+  private haRing: RingHATracker | null = null;
 
   constructor(readonly cfg: ReceiveConfig) {
     this.logger = cfg.logger;
@@ -143,6 +150,7 @@ export class Receive implements Service {
     this.handler = new ReceiveHandler({
       router: this.router,
       limiter: () => this.limiter,
+      ha: () => (this.haRing === null ? null : { tracker: this.haRing, clusterLabel: cfg.haTracker!.clusterLabel, replicaLabel: cfg.haTracker!.replicaLabel }),
       replicaHeader: cfg.replicaHeader,
       tenantHeader: cfg.tenantHeader,
       defaultTenant: cfg.defaultTenant,
@@ -195,6 +203,12 @@ export class Receive implements Service {
     this.rw.keepAliveTimeout = 65_000;
     this.grpc = new StoreServer({ address: cfg.grpcAddress, tls: cfg.grpcServerTLS, store: this.tsdbs.proxy, info: this.tsdbs.proxy, logger: this.logger });
     addWriteableStoreService(this.grpc.server, { remoteWrite: (req) => this.remoteWrite(req) }, this.logger);
+    if (cfg.haTracker !== undefined) {
+      // The elections of the clusters this receiver owns in the hashring, asked for by
+      // the others over the gRPC server the ring already knows.
+      this.haLocal = new HATracker({ failoverTimeoutMs: cfg.haTracker.failoverTimeoutMs, registry: this.registry });
+      addHATrackerService(this.grpc.server, this.haLocal, this.logger.child({ component: 'ha-tracker' }));
+    }
   }
 
   get grpcAddress(): string {
@@ -236,6 +250,18 @@ export class Receive implements Service {
     await this.grpc.start();
     this.grpcStarted = true;
     await this.hashrings.start();
+    if (this.haLocal !== null) {
+      this.haPeers = new HATrackerClientPool({ grpc: this.cfg.remoteWriteClient });
+      this.haRing = new RingHATracker({
+        hashring: this.hashrings.current()!,
+        localEndpoint: this.cfg.localEndpoint,
+        local: this.haLocal,
+        peers: this.haPeers,
+        clusterLabel: this.cfg.haTracker!.clusterLabel,
+        registry: this.registry,
+        logger: this.logger.child({ component: 'ha-tracker' }),
+      });
+    }
     const { host, port } = parseHostPort(this.cfg.remoteWriteAddress, 'remote-write.address');
     await new Promise<void>((resolve, reject) => {
       this.rw.once('error', reject);
@@ -256,6 +282,7 @@ export class Receive implements Service {
    * shipped before writes are taken again, as Thanos does; no sample is dropped.
    */
   private async onHashringChange(initial: boolean): Promise<void> {
+    if (!initial) this.haRing?.setHashring(this.hashrings.current()!);
     if (initial || this.cfg.hashringsAlgorithm === 'ketama' || this.stopping) return;
     const msg = 'hashring has changed; server is not ready to receive requests';
     this.ready = false;
@@ -309,6 +336,7 @@ export class Receive implements Service {
     }
     if (this.grpcStarted) await this.grpc.stop(this.cfg.grpcGracePeriodMs);
     this.router.close();
+    this.haPeers?.close();
     await this.limiter?.stop();
     for (const id of this.tsdbs.tenantIds()) {
       try {

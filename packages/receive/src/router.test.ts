@@ -42,7 +42,7 @@ async function seriesOf(r: Receive): Promise<string[]> {
 
 const series = (n: number, t: number): Series[] => Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'up', instance: `i${i}` }, samples: [[t, i]] }));
 
-async function ring(rf: number): Promise<{ nodes: Receive[]; endpoints: string[] }> {
+async function ring(rf: number, extra: Partial<ReturnType<typeof config>> = {}): Promise<{ nodes: Receive[]; endpoints: string[] }> {
   const endpoints = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
   const hashrings = JSON.stringify([{ hashring: 'default', endpoints }]);
   const nodes: Receive[] = [];
@@ -55,6 +55,7 @@ async function ring(rf: number): Promise<{ nodes: Receive[]; endpoints: string[]
       hashringsContent: hashrings,
       replicationFactor: rf,
       forwardTimeoutMs: 2000,
+      ...extra,
     });
     nodes.push(r);
   }
@@ -107,5 +108,36 @@ describe('Router over a hashring of three receivers', () => {
     const conflict = await post(rf1.nodes[1].remoteWriteAddress, body(series(3, 5500)));
     expect(conflict.status).toBe(409);
     expect(conflict.text).toMatch(/add 1 samples: out of order sample/);
+  });
+});
+
+describe('HA tracker in a ring of three receivers', () => {
+  let ha: { nodes: Receive[]; endpoints: string[] };
+  beforeAll(async () => {
+    ha = await ring(3, { haTracker: { clusterLabel: 'cluster', replicaLabel: '__replica__', failoverTimeoutMs: 1500 } });
+  });
+  afterAll(async () => {
+    for (const n of ha.nodes) await n.stop().catch(() => undefined);
+  });
+
+  const pair = (replica: string, t: number): Uint8Array =>
+    body([{ labels: { __name__: 'ha_up', cluster: 'c1', instance: 'x', __replica__: replica }, samples: [[t, t]] }]);
+
+  it('stores the elected replica once, without its replica label; the other gets 202; it fails over after the timeout', async () => {
+    expect((await post(ha.nodes[0].remoteWriteAddress, pair('a', 1000))).status).toBe(200);
+    expect((await post(ha.nodes[1].remoteWriteAddress, pair('b', 1000))).status).toBe(202);
+    expect((await post(ha.nodes[2].remoteWriteAddress, pair('b', 2000))).status).toBe(202);
+    expect((await post(ha.nodes[2].remoteWriteAddress, pair('a', 2000))).status).toBe(200);
+    for (const n of ha.nodes) expect(await seriesOf(n)).toEqual(['{__name__="ha_up", cluster="c1", instance="x", tenant_id="default-tenant"}']);
+
+    // a goes silent: b is refused until the failover timeout has passed, then elected.
+    await new Promise((r) => setTimeout(r, 1800));
+    let status = 0;
+    for (let i = 0; i < 20 && status !== 200; i++) {
+      status = (await post(ha.nodes[1].remoteWriteAddress, pair('b', 3000 + i))).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status).toBe(200);
+    expect((await post(ha.nodes[0].remoteWriteAddress, pair('a', 4000))).status).toBe(202);
   });
 });

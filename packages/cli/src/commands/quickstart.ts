@@ -1,8 +1,10 @@
 // `thanos-ts quickstart`: the whole stack as local processes on one machine, for trying
 // thanos-ts out: N clusters × M Prometheus replicas (Debian's prometheus binary), each
-// with our sidecar shipping to a filesystem bucket, a store gateway over that bucket,
-// and one query over all of them on a fixed port (base port + 100:
-// http://127.0.0.1:19190 by default), deduplicating along the `replica` label.
+// with our sidecar shipping to a filesystem bucket; a ring of three receivers
+// (replication factor 3) fed by one more Prometheus through remote write, shipping to
+// the same bucket; a store gateway over that bucket, a compactor, and one query over all
+// of them on a fixed port (base port + 100: http://127.0.0.1:19190 by default),
+// deduplicating along the `replica` and `receive_replica` labels.
 // Components run as child processes of this binary, exactly as an operator would run
 // them; Ctrl-C stops everything.
 //
@@ -26,6 +28,10 @@ const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 15_000;
 const LOG_TAIL_LINES = 15;
 const LOCK_FILE = 'quickstart.pid';
+/** Receivers in the quickstart's ring (and its replication factor). */
+const RECEIVERS = 3;
+/** The highest port of a layout, relative to the base port. */
+const LAST_PORT_OFFSET = 105 + 3 * RECEIVERS;
 
 /** Where everything listens, fixed before anything starts. */
 interface Layout {
@@ -35,6 +41,10 @@ interface Layout {
   queryHttp: number;
   queryGrpc: number;
   compactHttp: number;
+  /** The receive ring: remote write, gRPC and HTTP port of each receiver. */
+  receivers: { name: string; rw: number; grpc: number; http: number }[];
+  /** The Prometheus remote-writing to the ring. */
+  remotePromPort: number;
 }
 
 interface Proc {
@@ -60,13 +70,16 @@ function layout(base: number, clusters: number, replicas: number): Layout {
     }
   }
   if (port > base + 100) throw new UserError(`--clusters ${clusters} × --replicas ${replicas} need ${port - base} ports, more than the 100 below the query's base-port+100`);
-  return { replicas: out, queryHttp: base + 100, queryGrpc: base + 101, storeHttp: base + 102, storeGrpc: base + 103, compactHttp: base + 104 };
+  const receivers = Array.from({ length: RECEIVERS }, (_, i) => ({ name: `receive-${i}`, rw: base + 105 + 3 * i, grpc: base + 106 + 3 * i, http: base + 107 + 3 * i }));
+  return { replicas: out, queryHttp: base + 100, queryGrpc: base + 101, storeHttp: base + 102, storeGrpc: base + 103, compactHttp: base + 104, receivers, remotePromPort: base + 105 + 3 * RECEIVERS };
 }
 
 /** Every port of a layout with what listens there, in start order. */
 function portsOf(l: Layout): [number, string][] {
   const out: [number, string][] = [];
   for (const r of l.replicas) out.push([r.promPort, `${r.name} Prometheus`], [r.grpcPort, `${r.name} sidecar gRPC`], [r.httpPort, `${r.name} sidecar HTTP`]);
+  for (const r of l.receivers) out.push([r.rw, `${r.name} remote write`], [r.grpc, `${r.name} gRPC`], [r.http, `${r.name} HTTP`]);
+  out.push([l.remotePromPort, 'remote-writing Prometheus']);
   out.push([l.storeHttp, 'store gateway HTTP'], [l.storeGrpc, 'store gateway gRPC'], [l.queryHttp, 'query HTTP'], [l.queryGrpc, 'query gRPC'], [l.compactHttp, 'compactor HTTP']);
   return out;
 }
@@ -78,7 +91,7 @@ async function firstBusyPort(l: Layout): Promise<[number, string] | null> {
 
 /** A base port, counting up from `base` in steps of 200, whose whole layout is free now. */
 async function freeBasePort(base: number, clusters: number, replicas: number): Promise<number | null> {
-  for (let b = base + 200; b + 104 <= 65_535 && b < base + 200 * 30; b += 200) {
+  for (let b = base + 200; b + LAST_PORT_OFFSET <= 65_535 && b < base + 200 * 30; b += 200) {
     if (!(await firstBusyPort(layout(b, clusters, replicas)))) return b;
   }
   return null;
@@ -149,7 +162,7 @@ function exitText(code: number | null, signal: NodeJS.Signals | null): string {
 export function registerQuickstart(program: Command): void {
   program
     .command('quickstart')
-    .description('Run a local demo stack: clusters of Prometheus replicas with sidecars, a filesystem bucket, a store gateway and a query over them all. Ctrl-C stops it.')
+    .description('Run a local demo stack: clusters of Prometheus replicas with sidecars, a receive ring fed by remote write, a filesystem bucket, a store gateway, a compactor and a query over them all. Ctrl-C stops it.')
     .option('--data-dir <dir>', 'Where Prometheus data, the bucket and logs go.', './data/quickstart')
     .option('--clusters <n>', 'Number of clusters.', intFlag('clusters', 1, 50), 2)
     .option('--replicas <n>', 'Prometheus replicas per cluster.', intFlag('replicas', 1, 50), 2)
@@ -160,8 +173,8 @@ export function registerQuickstart(program: Command): void {
     )
     .option(
       '--base-port <port>',
-      'First port; Prometheus, sidecar gRPC and HTTP ports are allocated from here, the query listens on base+100 (HTTP) and base+101 (gRPC), the store gateway on base+102 (HTTP) and base+103 (gRPC), the compactor on base+104 (HTTP).',
-      intFlag('base-port', 1, 65_535 - 104),
+      'First port; Prometheus, sidecar gRPC and HTTP ports are allocated from here, the query listens on base+100 (HTTP) and base+101 (gRPC), the store gateway on base+102 (HTTP) and base+103 (gRPC), the compactor on base+104 (HTTP), the three receivers on base+105 to base+113 (remote write, gRPC, HTTP each) and the Prometheus writing to them on base+114.',
+      intFlag('base-port', 1, 65_535 - LAST_PORT_OFFSET),
       19090,
     )
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
@@ -319,6 +332,7 @@ async function runQuickstart(o: QuickstartOptions, logger: Logger): Promise<void
   const queryUrl = `http://127.0.0.1:${l.queryHttp}`;
   const queryGrpc = `127.0.0.1:${l.queryGrpc}`;
   const compactUrl = `http://127.0.0.1:${l.compactHttp}`;
+  const hashringsPath = join(o.dataDir, 'receive', 'hashrings.json');
   try {
     for (const r of l.replicas) {
       const dir = join(o.dataDir, r.name);
@@ -369,6 +383,85 @@ async function runQuickstart(o: QuickstartOptions, logger: Logger): Promise<void
       rows.push([r.name, promUrl, grpc, `http://${http}`]);
     }
 
+    // The receive ring: three receivers, each series on all three (replication factor 3),
+    // fed by one more Prometheus through remote write; their blocks go to the same bucket.
+    const ringDir = join(o.dataDir, 'receive');
+    await mkdir(ringDir, { recursive: true });
+    const hashrings = hashringsPath;
+    await writeFile(hashrings, JSON.stringify([{ hashring: 'default', endpoints: l.receivers.map((r) => `127.0.0.1:${r.grpc}`) }], null, 2) + '\n');
+    const receiverGrpc: string[] = [];
+    const ringProcs: Proc[] = [];
+    for (const [i, r] of l.receivers.entries()) {
+      const grpc = `127.0.0.1:${r.grpc}`;
+      const rc = start(
+        r.name,
+        process.execPath,
+        [
+          self,
+          'receive',
+          '--tsdb.path',
+          join(ringDir, r.name),
+          '--remote-write.address',
+          `127.0.0.1:${r.rw}`,
+          '--grpc-address',
+          grpc,
+          '--http-address',
+          `127.0.0.1:${r.http}`,
+          '--receive.hashrings-file',
+          hashrings,
+          '--receive.local-endpoint',
+          grpc,
+          '--receive.replication-factor',
+          String(RECEIVERS),
+          '--label',
+          `receive_replica="${i}"`,
+          '--tsdb.block-duration',
+          o.blockDuration,
+          '--objstore.config-file',
+          objstore,
+        ],
+        [r.rw, r.grpc, r.http],
+      );
+      receiverGrpc.push(grpc);
+      rows.push([r.name, `http://127.0.0.1:${r.rw}/api/v1/receive`, grpc, `http://127.0.0.1:${r.http}`]);
+      ringProcs.push(rc);
+    }
+    // Started together: each is ready once it has read the hashrings file.
+    for (const [i, p] of ringProcs.entries()) await waitReady(p, `http://127.0.0.1:${l.receivers[i].http}`);
+    {
+      const dir = join(o.dataDir, 'remote-prometheus');
+      await mkdir(dir, { recursive: true });
+      const cfg = join(dir, 'prometheus.yml');
+      await writeFile(
+        cfg,
+        [
+          'global:',
+          '  scrape_interval: 5s',
+          '  external_labels:',
+          '    cluster: remote-write',
+          'scrape_configs:',
+          '  - job_name: prometheus',
+          '    static_configs:',
+          `      - targets: ['127.0.0.1:${l.remotePromPort}']`,
+          '  - job_name: receive',
+          '    static_configs:',
+          `      - targets: [${l.receivers.map((r) => `'127.0.0.1:${r.http}'`).join(', ')}]`,
+          'remote_write:',
+          `  - url: http://127.0.0.1:${l.receivers[0].rw}/api/v1/receive`,
+          '',
+        ].join('\n'),
+      );
+      const promUrl = `http://127.0.0.1:${l.remotePromPort}`;
+      const prom = start(
+        'remote-write-prometheus',
+        prometheusBin,
+        [`--config.file=${cfg}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${l.remotePromPort}`, '--web.enable-lifecycle'],
+        [l.remotePromPort],
+      );
+      await waitReady(prom, promUrl);
+      rows.push(['remote-write Prometheus', promUrl, '(writes to the ring)', '']);
+    }
+
     // One query over every sidecar and the store gateway, on a fixed port so its URL can
     // be bookmarked; the store gateway serves what the sidecars have shipped to the bucket.
     const st = start(
@@ -382,7 +475,7 @@ async function runQuickstart(o: QuickstartOptions, logger: Logger): Promise<void
     const q = start(
       'query',
       process.execPath,
-      [self, 'query', '--http-address', `127.0.0.1:${l.queryHttp}`, '--grpc-address', queryGrpc, '--query.replica-label=replica', ...[...sidecars, storeGrpc].flatMap((e) => ['--endpoint', e])],
+      [self, 'query', '--http-address', `127.0.0.1:${l.queryHttp}`, '--grpc-address', queryGrpc, '--query.replica-label=replica', '--query.replica-label=receive_replica', ...[...sidecars, ...receiverGrpc, storeGrpc].flatMap((e) => ['--endpoint', e])],
       [l.queryHttp, l.queryGrpc],
     );
     await waitReady(q, queryUrl);
@@ -409,6 +502,8 @@ async function runQuickstart(o: QuickstartOptions, logger: Logger): Promise<void
         '--compact.enable-vertical-compaction',
         '--deduplication.replica-label',
         'replica',
+        '--deduplication.replica-label',
+        'receive_replica',
         '--http-address',
         compactUrl.slice('http://'.length),
       ],
@@ -429,9 +524,10 @@ async function runQuickstart(o: QuickstartOptions, logger: Logger): Promise<void
   w('');
   w('thanos-ts quickstart is running:');
   w('');
-  w('  Prometheus replica            Prometheus              sidecar StoreAPI (gRPC)   sidecar HTTP');
+  w('  process                       Prometheus / remote write  StoreAPI (gRPC)        HTTP');
   for (const r of rows) w(`  ${r[0].padEnd(28)}  ${r[1].padEnd(22)}  ${r[2].padEnd(24)}  ${r[3]}`);
   w('');
+  w(`  receive ring: ${RECEIVERS} receivers, replication factor ${RECEIVERS}, hashrings file ${relative(process.cwd(), hashringsPath) || hashringsPath}`);
   w(`  store gateway: StoreAPI ${storeGrpc}, HTTP http://127.0.0.1:${l.storeHttp} (blocks it serves: /api/v1/blocks)`);
   w(`  compactor: HTTP ${compactUrl} (every 1m; deduplicates replicas offline; /metrics, /api/v1/blocks)`);
   w(`  bucket (FILESYSTEM): ${bucketDir}   objstore config: ${objstore}`);
@@ -439,6 +535,7 @@ async function runQuickstart(o: QuickstartOptions, logger: Logger): Promise<void
   w('');
   w('Try:');
   w(`  promtool query instant ${queryUrl} 'count by (cluster) (up)'`);
+  w(`  curl '${queryUrl}/api/v1/query?query=up{cluster="remote-write"}'   # written through the receive ring`);
   w(`  curl '${queryUrl}/api/v1/query?query=up&dedup=false'`);
   w(`  ${self} tools store series --endpoint ${sidecars[0]} --match up --min-time -5m`);
   w(`  ${self} tools bucket ls --objstore.config-file ${objstore} -o table`);
