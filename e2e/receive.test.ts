@@ -169,7 +169,7 @@ describe('receive', () => {
     expect(other.status).toBe(200);
     // Out of order in the default tenant: 409 with the count.
     const ooo = await push(recv.rw, writeBody([{ labels: { __name__: 'e2e_pushed', src: 'test' }, samples: [[base, 1]] }]));
-    expect(ooo).toEqual({ status: 409, text: 'add 1 samples: out of order sample\n' });
+    expect(ooo).toEqual({ status: 409, text: 'forwarding request to endpoint {}: writing locally: add 1 samples: out of order sample\n' });
 
     await recv.kill();
     await recv.start();
