@@ -52,6 +52,8 @@ export const RECEIVE_FLAGS: readonly FlagSpec[] = [
   { name: 'receive.grpc-compression', kind: 'string', default: 'snappy', placeholder: '<compression>', help: 'Compression algorithm to use for gRPC requests to other receivers. Must be one of: snappy, none' },
   { name: 'receive-forward-timeout', kind: 'string', default: '5s', placeholder: '<duration>', hidden: true, help: 'Timeout for each forward request.' },
   { name: 'receive-forward-max-backoff', kind: 'string', default: '5s', placeholder: '<duration>', hidden: true, help: 'Maximum backoff for each forward fan-out request' },
+  { name: 'tsdb.out-of-order.time-window', kind: 'string', default: '0s', placeholder: '<duration>', help: '[EXPERIMENTAL] Configures the allowed time window for ingestion of out-of-order samples. Disabled (0s) by defaultPlease note if you enable this option and you use compactor, make sure you have the --compact.enable-vertical-compaction flag enabled, otherwise you might risk compactor halt.' },
+  { name: 'tsdb.out-of-order.cap-max', kind: 'string', default: '0', placeholder: '<n>', help: '[EXPERIMENTAL] Configures the maximum capacity for out-of-order chunks (in samples). If set to <=0, default value 32 is assumed.' },
   { name: 'tsdb.too-far-in-future.time-window', kind: 'string', default: '0s', placeholder: '<duration>', help: 'Configures the allowed time window for ingesting samples too far in the future. Disabled (0s) by default. Please note enable this flag will reject samples in the future of receive local NTP time + configured duration due to clock skew in remote write clients.' },
   { name: 'receive.max-request-size', kind: 'string', default: '32MiB', placeholder: '<size>', hidden: true, help: 'thanos-ts: largest remote write body accepted, compressed and decompressed; larger ones get 413.' },
   { name: 'receive.request-read-timeout', kind: 'string', default: '1m', placeholder: '<duration>', hidden: true, help: 'thanos-ts: time allowed to read a remote write body; a slower client gets 408.' },
@@ -109,6 +111,8 @@ export function receiveConfigFromFlags(values: Record<string, unknown>, bucket: 
     remoteWriteClient: remoteWriteClientFromFlags(f),
     remoteWriteServerTLS: remoteWriteServerTLSFromFlags(f),
     tooFarInFutureMs: f.duration('tsdb.too-far-in-future.time-window'),
+    outOfOrderTimeWindowMs: f.duration('tsdb.out-of-order.time-window'),
+    outOfOrderCapMax: outOfOrderCapMax(f),
     limits: limitsFromFlags(f),
     haTracker: haTrackerFromFlags(f),
     bucket,
@@ -169,4 +173,12 @@ function haTrackerFromFlags(f: FlagValues): ReceiveConfig['haTracker'] {
   const failoverTimeoutMs = f.duration('receive.ha-tracker.failover-timeout');
   if (failoverTimeoutMs <= 0) throw new UserError('--receive.ha-tracker.failover-timeout: must be positive');
   return { clusterLabel, replicaLabel, failoverTimeoutMs };
+}
+
+/** --tsdb.out-of-order.cap-max: <= 0 is Prometheus's default 32; at most 255 (a chunk's sample count byte). */
+function outOfOrderCapMax(f: FlagValues): number {
+  const n = f.int('tsdb.out-of-order.cap-max');
+  if (n <= 0) return 32;
+  if (n > 255) throw new UserError('--tsdb.out-of-order.cap-max: must be at most 255');
+  return n;
 }

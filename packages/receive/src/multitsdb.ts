@@ -7,7 +7,7 @@
 
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Shipper } from '@thanos-ts/block';
+import { readShipperMeta, Shipper, SHIPPER_META_FILENAME } from '@thanos-ts/block';
 import type { Bucket } from '@thanos-ts/objstore';
 import type { Logger } from '@thanos-ts/runtime';
 import { ComponentType, localEndpoint, ProxyStore, TSDBStore } from '@thanos-ts/storeapi';
@@ -32,6 +32,10 @@ export interface MultiTSDBOptions {
   bucket: Bucket | null;
   /** How often shippers look for new blocks (ms); they also run after each block cut. */
   shipIntervalMs: number;
+  /** --tsdb.out-of-order.time-window (ms); 0 = off. */
+  outOfOrderTimeWindowMs?: number;
+  /** --tsdb.out-of-order.cap-max */
+  outOfOrderCapMax?: number;
   logger: Logger;
 }
 
@@ -136,6 +140,21 @@ export class MultiTSDB implements TenantAppendable {
       logger,
       thanos: { labels: labelsToRecord(labels), downsample: { resolution: 0 }, source: 'receive', index_stats: {}, upload_time: ZERO_TIME },
       onCompactionError: (err) => logger.error({ err: err.message }, 'compaction failed'),
+      outOfOrderTimeWindow: this.opts.outOfOrderTimeWindowMs ?? 0,
+      outOfOrderCapMax: this.opts.outOfOrderCapMax,
+      // Shipped at once rather than at the next sync interval.
+      onBlocksWritten: () => {
+        if (shipper !== null) void shipper.sync().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'shipping blocks failed'));
+      },
+      // With a bucket, retention deletes only what reached it (Thanos blocksToDeleteFn):
+      // an unshipped block outliving --tsdb.retention is kept, never lost.
+      blocksToDelete:
+        shipper === null
+          ? undefined
+          : async (candidates) => {
+              const uploaded = new Set((await readShipperMeta(join(dir, SHIPPER_META_FILENAME)).catch(() => ({ uploaded: [] as string[] }))).uploaded);
+              return candidates.filter((m) => uploaded.has(m.ulid) || (m.stats.numSamples ?? 0) === 0).map((m) => m.ulid);
+            },
     });
     const replay = db.walReplay;
     logger.info({ dir, blocks: db.blocks.length, walReplayMs: replay?.durationMs, repaired: replay?.repaired, durationMs: Date.now() - t0 }, 'opened tenant TSDB');

@@ -28,7 +28,7 @@ async function query(r: Receive, metric: string): Promise<Map<string, [number, n
   const c = new StoreClient(r.grpcAddress);
   try {
     const out = new Map<string, [number, number][]>();
-    for await (const f of c.series({ minTime: 0, maxTime: 10_000_000, matchers: [{ type: 0, name: '__name__', value: metric }] })) {
+    for await (const f of c.series({ minTime: 0, maxTime: Date.now() + 3600_000, matchers: [{ type: 0, name: '__name__', value: metric }] })) {
       if (!f.series) continue;
       const samples: [number, number][] = [];
       for (const ch of f.series.chunks) {
@@ -140,6 +140,27 @@ describe('Receive', () => {
       expect((await post(r, two, { 'THANOS-TENANT': 'big' })).status).toBe(200);
       const metrics = await (await fetch(`http://${r.httpAddress}/metrics`)).text();
       expect(metrics).toMatch(/thanos_receive_head_series_limited_requests_total\{tenant="small"\} 1/);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it('takes out-of-order samples within --tsdb.out-of-order.time-window and refuses samples too far in the future', async () => {
+    const r = new Receive({ ...config(await tempDir('receive-ooo')), outOfOrderTimeWindowMs: 3600_000, tooFarInFutureMs: 60_000 });
+    await r.start();
+    try {
+      const now = Date.now();
+      const at = (t: number, v: number): Uint8Array => body([{ labels: { __name__: 'ooo', job: 'a' }, samples: [[t, v]] }]);
+      expect((await post(r, at(now, 1))).status).toBe(200);
+      expect((await post(r, at(now - 600_000, 2))).status).toBe(200);
+      const tooOld = await post(r, at(now - 7200_000, 3));
+      expect(tooOld.status).toBe(409);
+      expect(tooOld.text).toMatch(/add 1 samples: too old sample/);
+      const future = await post(r, at(now + 120_000, 4));
+      expect(future.status).toBe(409);
+      expect(future.text).toMatch(/add 1 samples: out of bounds/);
+      const got = [...(await query(r, 'ooo')).values()][0];
+      expect(got).toEqual([[now - 600_000, 2], [now, 1]]);
     } finally {
       await r.stop();
     }

@@ -27,6 +27,7 @@ import { WriteLimiter } from './limits.js';
 import type { LimitsConfigContent } from './limits.js';
 import { Router } from './router.js';
 import type { TenantSeries } from './router.js';
+import { registerTenantMetrics } from './tenant-metrics.js';
 import { ReceiveWriteError } from './write-errors.js';
 import { Writer } from './writer.js';
 
@@ -72,6 +73,10 @@ export interface ReceiveConfig {
   remoteWriteServerTLS?: GrpcServerTLSConfig;
   /** --tsdb.too-far-in-future.time-window (ms); 0 = off. */
   tooFarInFutureMs: number;
+  /** --tsdb.out-of-order.time-window (ms); 0 = off. */
+  outOfOrderTimeWindowMs?: number;
+  /** --tsdb.out-of-order.cap-max */
+  outOfOrderCapMax?: number;
   /** --receive.ha-tracker and its settings; absent = off. */
   haTracker?: { clusterLabel: string; replicaLabel: string; failoverTimeoutMs: number };
   /** --receive.limits-config(-file): absent or null source = no limits. */
@@ -118,6 +123,8 @@ export class Receive implements Service {
       wal: { compress: cfg.walCompression },
       bucket: cfg.bucket,
       shipIntervalMs: cfg.shipIntervalMs,
+      outOfOrderTimeWindowMs: cfg.outOfOrderTimeWindowMs,
+      outOfOrderCapMax: cfg.outOfOrderCapMax,
       logger: this.logger.child({ component: 'multi-tsdb' }),
     });
     const dropped = new Counter({ name: 'thanos_receive_exemplars_dropped_total', help: 'thanos-ts only: exemplars and native histograms received and dropped (not stored by this receiver).', labelNames: ['tenant'], registers: [this.registry] });
@@ -169,16 +176,7 @@ export class Receive implements Service {
         this.set(tsdbs.tenantIds().length);
       },
     });
-    new Gauge({
-      name: 'prometheus_tsdb_head_series',
-      help: 'Total number of series in the head block.',
-      labelNames: ['tenant'],
-      registers: [this.registry],
-      collect(): void {
-        this.reset();
-        for (const id of tsdbs.tenantIds()) this.set({ tenant: id }, tsdbs.get(id)?.db.head.numSeries ?? 0);
-      },
-    });
+    registerTenantMetrics(this.tsdbs, this.registry);
     this.http = new HttpServer({ address: cfg.httpAddress, registry: this.registry, prober: this.prober, logger: this.logger, webConfigFile: cfg.httpConfigFile });
     const serve = (req: IncomingMessage, res: ServerResponse): void => {
       const path = (req.url ?? '').split('?')[0];

@@ -227,5 +227,8 @@ export function tsdbReader(db: DB | Head | TSDBReader): TSDBReader {
 }
 
 function headStart(h: Head): number {
-  return h.isEmpty() ? MAX_TIME : h.minTime;
+  // Out-of-order samples not yet in a block may lie before the in-order head.
+  const ooo = h.minOOOTime;
+  if (h.isEmpty()) return ooo === Infinity ? MAX_TIME : ooo;
+  return Math.min(h.minTime, ooo);
 }

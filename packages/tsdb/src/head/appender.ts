@@ -7,10 +7,16 @@
 // which keep NaN payloads such as the stale marker bit-exact) and an array of series
 // objects; an appender may be reused after commit() or rollback(), and then appends
 // allocate nothing per sample.
+//
+// With an out-of-order window, a sample that cannot be appended in order but is not
+// older than the head's max time (when the appender started) minus the window goes to
+// its series' out-of-order chunks on commit, and is then logged to the WBL as well
+// (Prometheus 2.42 logs every sample to the WAL, and the OOO ones also to the WBL,
+// from which they are replayed).
 
 import { labelsToString, type Labels } from '../labels/index.js';
 import { DuplicateSampleForTimestampError, OutOfOrderSampleError } from '../storage/index.js';
-import { OutOfBoundsError } from './errors.js';
+import { OutOfBoundsError, TooOldSampleError } from './errors.js';
 import { Appendable, type MemSeries } from './mem-series.js';
 import type { Head, WalSample, WalSeries } from './head.js';
 
@@ -21,10 +27,16 @@ export interface Appender {
    * when that ref is unknown, for the series with these labels (created if new).
    * @returns the series ref, to pass on the next append for the same series
    * @throws OutOfBoundsError, OutOfOrderSampleError, DuplicateSampleForTimestampError,
-   *   InvalidSampleError (empty or duplicate label names)
+   *   TooOldSampleError (with an out-of-order window), InvalidSampleError (empty or
+   *   duplicate label names)
    */
   append(ref: number, labels: Labels, t: number, v: number): number;
-  /** Writes the samples to the WAL, then makes them visible. The appender is reusable afterwards. */
+  /**
+   * Writes the samples to the WAL, then makes them visible, then logs the out-of-order
+   * ones to the WBL. The appender is reusable afterwards.
+   * @throws when a log write fails; when the WBL write fails the samples are already
+   *   visible (retrying the commit is safe: duplicates are dropped)
+   */
   commit(): Promise<void>;
   /** Drops the buffered samples. The appender is reusable afterwards. */
   rollback(): Promise<void>;
@@ -38,8 +50,12 @@ export class HeadAppender implements Appender {
   /** Pooled objects handed to the WAL hook. */
   private walSamples: WalSample[] = [];
   private walSeries: WalSeries[] = [];
+  /** The out-of-order samples a commit accepted, for the WBL. */
+  private oooSamples: WalSample[] = [];
   /** Minimum valid time, fixed for the appender's batch; NaN until the first append. */
   private minValidTime = Number.NaN;
+  /** The head's max time when the batch started: the out-of-order window ends there. */
+  private headMaxt = -Infinity;
 
   constructor(private readonly head: Head) {}
 
@@ -50,17 +66,25 @@ export class HeadAppender implements Appender {
       // Prometheus' initAppender: the first sample into an empty head sets its time range.
       if (head.isEmpty()) head.initTime(t);
       this.minValidTime = head.appendableMinValidTime();
+      this.headMaxt = head.maxTime;
     }
-    if (t < this.minValidTime) {
+    const window = head.outOfOrderTimeWindow;
+    // Without a window this is final; with one the series decides (an OOO sample may be
+    // below minValidTime).
+    if (window === 0 && t < this.minValidTime) {
       head.counters.outOfBoundSamples++;
       throw new OutOfBoundsError(t, this.minValidTime);
     }
     let s = ref !== 0 ? head.seriesByRef(ref) : undefined;
     if (s === undefined) s = head.getOrCreate(labels);
-    switch (s.appendable(t, v, this.minValidTime)) {
+    switch (s.appendable(t, v, this.minValidTime, this.headMaxt, window)) {
       case Appendable.OK:
       case Appendable.DUPLICATE:
+      case Appendable.OUT_OF_ORDER_ACCEPTED:
         break;
+      case Appendable.TOO_OLD:
+        head.counters.tooOldSamples++;
+        throw new TooOldSampleError(t);
       case Appendable.OUT_OF_ORDER:
         head.counters.outOfOrderSamples++;
         throw new OutOfOrderSampleError(t, s.maxTime(), labelsToString(s.labels));
@@ -101,7 +125,18 @@ export class HeadAppender implements Appender {
           throw new Error(`write to WAL: ${(err as Error).message}`, { cause: err });
         }
       }
-      head.commitSamples(this.series, this.ts, this.vs, n, this.minValidTime);
+      const ooo = this.oooSamples;
+      ooo.length = 0;
+      head.commitSamples(this.series, this.ts, this.vs, n, this.minValidTime, this.headMaxt, head.wbl !== undefined ? ooo : undefined);
+      if (ooo.length > 0) {
+        try {
+          await head.wbl!.logSamples(ooo);
+        } catch (err) {
+          throw new Error(`write to WBL: ${(err as Error).message}`, { cause: err });
+        } finally {
+          ooo.length = 0;
+        }
+      }
     } finally {
       this.release();
     }
@@ -148,5 +183,6 @@ export class HeadAppender implements Appender {
     series.length = 0;
     this.n = 0;
     this.minValidTime = Number.NaN;
+    this.headMaxt = -Infinity;
   }
 }

@@ -92,6 +92,30 @@ describe('DB', () => {
     await db.close();
   });
 
+  it('keeps blocks past retention that blocksToDelete holds back, and tells of each block written', async () => {
+    const dir = await tempDir('db-keep');
+    const written: string[] = [];
+    let shipped = new Set<string>();
+    const db = await DB.open(dir, {
+      blockDuration: 60_000,
+      retention: 60_000,
+      autoCompact: false,
+      blocksToDelete: async (candidates) => candidates.filter((m) => shipped.has(m.ulid)).map((m) => m.ulid),
+      onBlocksWritten: (bs) => written.push(...bs.map((b) => b.meta.ulid)),
+    });
+    await appendRange(db, 0, 8 * 60_000, 1000);
+    await db.compact();
+    expect(written.length).toBeGreaterThanOrEqual(5);
+    expect(db.blocks.map((b) => b.meta.ulid)).toEqual(written);
+    // Once "shipped", the next compaction's retention deletes all but the newest two.
+    shipped = new Set(written);
+    await appendRange(db, 8 * 60_000, 9 * 60_000 + 30_000, 1000);
+    await db.compact();
+    const ends = db.blocks.map((b) => b.maxTime);
+    expect(Math.max(...ends) - Math.min(...ends)).toBeLessThanOrEqual(60_000);
+    await db.close();
+  });
+
   it('flushes the whole head into a block', async () => {
     const dir = await tempDir('db-flush');
     const db = await DB.open(dir, { autoCompact: false });

@@ -17,7 +17,13 @@
 //     dbAppender.Commit signals compactc); a timer re-checks every minute;
 //   - queries merge the blocks and the head (blocks first: on equal timestamps a
 //     block's sample wins, which only matters in the moment between writing a block
-//     and truncating the head).
+//     and truncating the head);
+//   - out of order (outOfOrderTimeWindow > 0, Prometheus 2.42): OOO samples are also
+//     logged to `<dir>/wbl` and replayed from it after the WAL; after every compaction
+//     that cut an in-order block the head's OOO samples are written as blocks of their
+//     own (hint "from-out-of-order", possibly overlapping in-order blocks), the OOO
+//     chunks written dropped and the WBL segments before the compaction removed. The
+//     head's lower bound on open is the end of the newest in-order block.
 //
 // Leveled compaction of blocks is not done here (Thanos receive runs with it off; the
 // compactor component does it in the bucket).
@@ -25,7 +31,7 @@
 import { mkdir, rename, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Block } from '../block/index.js';
-import type { ThanosMeta } from '../block-meta/index.js';
+import type { BlockMeta, ThanosMeta } from '../block-meta/index.js';
 import type { Logger } from '@thanos-ts/runtime';
 import type { Labels } from '../labels/index.js';
 import type { Matcher } from '../matchers/index.js';
@@ -36,6 +42,8 @@ import { Head, type PersistedBlock, type WalTombstone } from './head.js';
 import { mergeChunkQueriers } from './merge-chunks.js';
 import { rangeForTimestamp } from './mem-series.js';
 import { WalAdapter, type DBWalOptions, type WalReplayResult } from './wal-adapter.js';
+import { WblAdapter, type WblReplayResult } from './wbl-adapter.js';
+import { isOutOfOrderBlock, persistOOOBlocks } from './ooo-compact.js';
 
 export interface DBOptions {
   /** Block duration and head chunk range (ms), Prometheus' min block duration. Default 2h. */
@@ -54,6 +62,20 @@ export interface DBOptions {
   autoCompact?: boolean;
   /** Called when a background compaction fails (default: ignored, retried on the next trigger). */
   onCompactionError?: (err: Error) => void;
+  /**
+   * Out-of-order window in ms (tsdb.Options.OutOfOrderTimeWindow, the receiver's
+   * --tsdb.out-of-order.time-window). 0 (default): out-of-order samples are refused.
+   */
+  outOfOrderTimeWindow?: number;
+  /** Samples per out-of-order head chunk (OutOfOrderCapMax, 1..255). Default 32. */
+  outOfOrderCapMax?: number;
+  /**
+   * Of the blocks retention would delete, those that may go now (tsdb.Options
+   * BlocksToDelete): Thanos's receiver keeps blocks until they are shipped. Default: all.
+   */
+  blocksToDelete?: (candidates: readonly BlockMeta[]) => Promise<readonly string[]>;
+  /** Told of the blocks each compaction wrote (e.g. to ship them at once). */
+  onBlocksWritten?: (blocks: readonly PersistedBlock[]) => void;
 }
 
 const DEFAULT_BLOCK_DURATION = 2 * 60 * 60 * 1000;
@@ -68,17 +90,28 @@ export class DB implements Queryable, ChunkQueryable {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly wal: WalAdapter | null;
+  private readonly wbl: WblAdapter | null;
   private replayResult: WalReplayResult | null = null;
+  private wblReplayResult: WblReplayResult | null = null;
 
   private constructor(
     readonly dir: string,
     private readonly opts: DBOptions,
+    withWbl: boolean,
   ) {
     this.blockDuration = opts.blockDuration ?? DEFAULT_BLOCK_DURATION;
     this.retention = opts.retention ?? 0;
     const walOpts = opts.wal ?? true;
-    this.wal = walOpts === false ? null : new WalAdapter(dir, walOpts === true ? {} : walOpts, opts.logger);
-    this.head = new Head({ chunkRange: this.blockDuration, wal: this.wal ?? undefined });
+    const walConf = walOpts === true || walOpts === false ? {} : walOpts;
+    this.wal = walOpts === false ? null : new WalAdapter(dir, walConf, opts.logger);
+    this.wbl = walOpts === false || !withWbl ? null : new WblAdapter(dir, walConf, opts.logger);
+    this.head = new Head({
+      chunkRange: this.blockDuration,
+      wal: this.wal ?? undefined,
+      wbl: this.wbl ?? undefined,
+      outOfOrderTimeWindow: opts.outOfOrderTimeWindow,
+      outOfOrderCapMax: opts.outOfOrderCapMax,
+    });
   }
 
   /**
@@ -92,15 +125,23 @@ export class DB implements Queryable, ChunkQueryable {
     for (const n of await readdir(dir)) {
       if (n.endsWith('.tmp-for-creation') || n.endsWith(TMP_FOR_DELETION_SUFFIX)) await rm(join(dir, n), { recursive: true, force: true });
     }
-    const db = new DB(dir, opts);
+    // A WBL left by an earlier run with a window is replayed (and truncated) even without one now.
+    const withWbl = (opts.outOfOrderTimeWindow ?? 0) > 0 || (await WblAdapter.exists(dir));
+    const db = new DB(dir, opts, withWbl);
     await db.reloadBlocks();
-    const last = db.blockList.at(-1);
-    if (last !== undefined) db.head.setMinValidTime(last.maxTime);
+    // OOO blocks may reach past every in-order sample: they do not bound the head (inOrderBlocksMaxTime).
+    let inOrderMaxt = -Infinity;
+    for (const b of db.blockList) if (!isOutOfOrderBlock(b.meta) && b.maxTime > inOrderMaxt) inOrderMaxt = b.maxTime;
+    if (inOrderMaxt !== -Infinity) db.head.setMinValidTime(inOrderMaxt);
     if (db.wal !== null) {
       try {
         db.replayResult = await db.wal.replay(db.head);
+        if (db.wbl !== null) db.wblReplayResult = await db.wbl.replay(db.head);
         await db.wal.open();
+        await db.wbl?.open();
       } catch (err) {
+        await db.wal.close().catch(() => undefined);
+        await db.wbl?.close().catch(() => undefined);
         await Promise.all(db.blockList.map((b) => b.close()));
         throw new Error(`open db ${dir}: ${(err as Error).message}`, { cause: err });
       }
@@ -117,6 +158,16 @@ export class DB implements Queryable, ChunkQueryable {
   /** What the WAL replay on open found (null without a WAL). */
   get walReplay(): WalReplayResult | null {
     return this.replayResult;
+  }
+
+  /** What the WBL replay on open found (null without a WBL). */
+  get wblReplay(): WblReplayResult | null {
+    return this.wblReplayResult;
+  }
+
+  /** The WBL directory, or null when the DB runs without one. */
+  get wblDir(): string | null {
+    return this.wbl?.dir ?? null;
   }
 
   /** The WAL directory, or null when the DB runs without one. */
@@ -185,8 +236,48 @@ export class DB implements Queryable, ChunkQueryable {
     }
     // Clear disk space before anything else, as DB.Compact does.
     await this.truncateWal(lastBlockMaxt);
+    // The head was compacted, so the OOO head is as well.
+    if (lastBlockMaxt !== -Infinity && !this.closed) written.push(...(await this.compactOOOHead()));
     await this.applyRetention();
+    if (written.length > 0) this.opts.onBlocksWritten?.(written);
     return written;
+  }
+
+  /**
+   * Writes the head's out-of-order samples as blocks, loads them, drops the OOO chunks
+   * written and the WBL segments holding only them (DB.compactOOOHead).
+   */
+  private async compactOOOHead(): Promise<PersistedBlock[]> {
+    const h = this.head;
+    if (h.outOfOrderTimeWindow === 0 && h.minOOOTime === Infinity) return [];
+    const thanos = typeof this.opts.thanos === 'function' ? this.opts.thanos() : this.opts.thanos;
+    const wbl = this.wbl;
+    let wblSegment = -1;
+    const { blocks, maxSeq } = await persistOOOBlocks(
+      h,
+      this.dir,
+      { thanos },
+      wbl === null
+        ? undefined
+        : async () => {
+            wblSegment = await wbl.nextSegment();
+          },
+    );
+    try {
+      await this.reloadBlocks();
+    } catch (err) {
+      throw new Error(`reload blocks after compact ooo head: ${(err as Error).message}`, { cause: err });
+    }
+    const deleted = h.truncateOOO(maxSeq);
+    await this.wal?.seriesDeleted(deleted);
+    if (wbl !== null && wblSegment >= 0) {
+      try {
+        await wbl.truncate(wblSegment);
+      } catch (err) {
+        throw new Error(`truncate ooo wbl: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    return blocks;
   }
 
   /**
@@ -196,10 +287,15 @@ export class DB implements Queryable, ChunkQueryable {
   async flushHead(): Promise<PersistedBlock | null> {
     while (this.compacting !== null) await this.compacting;
     const h = this.head;
-    if (h.isEmpty()) return null;
+    if (h.isEmpty()) {
+      await this.compactOOOHead();
+      return null;
+    }
     const maxt = h.maxTime + 1;
     const b = await this.persist(h.minTime, maxt);
     await this.truncateWal(maxt);
+    // Out-of-order samples go to blocks of their own.
+    await this.compactOOOHead();
     return b;
   }
 
@@ -258,8 +354,13 @@ export class DB implements Queryable, ChunkQueryable {
   private async applyRetention(): Promise<void> {
     if (this.retention <= 0 || this.blockList.length === 0) return;
     const newest = Math.max(...this.blockList.map((b) => b.maxTime));
-    const drop = this.blockList.filter((b) => newest - b.maxTime > this.retention);
+    let drop = this.blockList.filter((b) => newest - b.maxTime > this.retention);
     if (drop.length === 0) return;
+    if (this.opts.blocksToDelete !== undefined) {
+      const allowed = new Set(await this.opts.blocksToDelete(drop.map((b) => b.meta)));
+      drop = drop.filter((b) => allowed.has(b.meta.ulid));
+      if (drop.length === 0) return;
+    }
     this.blockList = this.blockList.filter((b) => !drop.includes(b));
     for (const b of drop) {
       await b.close();
@@ -312,6 +413,7 @@ export class DB implements Queryable, ChunkQueryable {
     if (this.timer !== null) clearInterval(this.timer);
     while (this.compacting !== null) await this.compacting;
     await this.wal?.close();
+    await this.wbl?.close();
     await Promise.all(this.blockList.map((b) => b.close()));
     this.blockList = [];
   }

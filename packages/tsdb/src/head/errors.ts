@@ -21,9 +21,10 @@ export class OutOfBoundsError extends Error {
 }
 
 /**
- * A sample older than the out-of-order window allows (storage.ErrTooOldSample). Only
- * returned when an out-of-order window is configured, which this head does not
- * support yet; defined so callers can branch on it as on Prometheus's.
+ * A sample older than the out-of-order window allows (storage.ErrTooOldSample): below
+ * the head's max time (when the appender started) minus the window. Only returned when
+ * an out-of-order window is configured; without one such a sample is out of order or
+ * out of bounds.
  */
 export class TooOldSampleError extends Error {
   override readonly name = 'TooOldSampleError';

@@ -7,7 +7,9 @@
 //   minValidTime      nothing below it may be appended: the end of the last block
 //                     persisted or truncated away;
 //   appendable min    an appender refuses samples below max(maxTime - chunkRange/2,
-//                     minValidTime) with "out of bounds".
+//                     minValidTime) with "out of bounds" (without an out-of-order
+//                     window);
+//   minOOOTime/maxOOOTime  the range of out-of-order samples held (see ooo-series.ts).
 //
 // Series refs are plain numbers counting up from 1, never reused. They are kept below
 // 2^32 because the label index stores them in Uint32Arrays (see mem-postings.ts).
@@ -25,6 +27,7 @@ import { InvalidSampleError } from './errors.js';
 import { MemPostings } from './mem-postings.js';
 import { Appendable, MemSeries } from './mem-series.js';
 import { HeadChunkQuerier, HeadQuerier } from './querier.js';
+import { DEFAULT_OUT_OF_ORDER_CAP_MAX, MAX_OUT_OF_ORDER_CAP_MAX, MemSeriesOOO, type OOOSeqSource } from './ooo-series.js';
 
 /** A series record as the WAL carries it (record.RefSeries). */
 export interface WalSeries {
@@ -55,6 +58,14 @@ export interface HeadWal {
   logSamples(samples: WalSample[]): Promise<void> | void;
 }
 
+/**
+ * Where the head logs the out-of-order samples of a commit (Prometheus's WBL), after the
+ * WAL write and after they were inserted. The array is reused after the promise resolves.
+ */
+export interface HeadWbl {
+  logSamples(samples: WalSample[]): Promise<void> | void;
+}
+
 /** A record read back from the WAL, for replay. */
 export type WalRecord =
   | { type: 'series'; series: readonly WalSeries[] }
@@ -66,6 +77,23 @@ export interface HeadOptions {
   chunkRange?: number;
   /** Write-ahead hooks; without them the head is memory only. */
   wal?: HeadWal;
+  /**
+   * How far (ms) behind the head's max time a sample may be and still be accepted out of
+   * order (tsdb.Options.OutOfOrderTimeWindow). 0 (default): out-of-order samples are refused.
+   */
+  outOfOrderTimeWindow?: number;
+  /** Samples per out-of-order head chunk before it is encoded (OutOfOrderCapMax, 1..255). Default 32. */
+  outOfOrderCapMax?: number;
+  /** Where out-of-order samples are logged (the WBL); without it they are memory only. */
+  wbl?: HeadWbl;
+}
+
+/** What a WBL replay did. */
+export interface OOOReplayStats {
+  samples: number;
+  unknownSeriesRefs: number;
+  /** Samples already held (a duplicate timestamp in the OOO head chunk, or in the in-order chunks). */
+  droppedSamples: number;
 }
 
 /** What a replay did (counts as Prometheus logs them). */
@@ -91,6 +119,10 @@ export interface HeadCounters {
   chunksCreated: number;
   chunksRemoved: number;
   truncations: number;
+  /** Samples refused as older than the out-of-order window (prometheus_tsdb_too_old_samples_total). */
+  tooOldSamples: number;
+  /** Samples accepted out of order (prometheus_tsdb_head_out_of_order_samples_appended_total). */
+  outOfOrderSamplesAppended: number;
 }
 
 export interface PersistBlockOptions {
@@ -111,9 +143,13 @@ const DEFAULT_CHUNK_RANGE = 2 * 60 * 60 * 1000;
 /** Highest ref the uint32 postings lists can hold. */
 const MAX_REF = 0xffffffff;
 
-export class Head implements Queryable, ChunkQueryable {
+export class Head implements Queryable, ChunkQueryable, OOOSeqSource {
   readonly chunkRange: number;
   readonly wal: HeadWal | undefined;
+  readonly wbl: HeadWbl | undefined;
+  /** OutOfOrderTimeWindow in ms; 0 when out-of-order samples are refused. */
+  readonly outOfOrderTimeWindow: number;
+  readonly outOfOrderCapMax: number;
   readonly counters: HeadCounters = {
     samplesAppended: 0,
     outOfOrderSamples: 0,
@@ -124,12 +160,19 @@ export class Head implements Queryable, ChunkQueryable {
     chunksCreated: 0,
     chunksRemoved: 0,
     truncations: 0,
+    tooOldSamples: 0,
+    outOfOrderSamplesAppended: 0,
   };
 
   private minT = Infinity;
   private maxT = -Infinity;
   private minValidT = -Infinity;
   private lastRef = 0;
+  private minOOOT = Infinity;
+  private maxOOOT = -Infinity;
+  private oooSeq = 0;
+  /** Duplicate series refs of the last WAL replay, for the WBL replay after it. */
+  private replayMultiRef = new Map<number, MemSeries>();
   private readonly byRef = new Map<number, MemSeries>();
   /** Label hash to the first series of its collision chain. */
   private readonly byHash = new Map<number, MemSeries>();
@@ -140,6 +183,28 @@ export class Head implements Queryable, ChunkQueryable {
     this.chunkRange = opts.chunkRange ?? DEFAULT_CHUNK_RANGE;
     if (!Number.isSafeInteger(this.chunkRange) || this.chunkRange <= 0) throw new RangeError(`head: invalid chunk range ${this.chunkRange}`);
     this.wal = opts.wal;
+    this.wbl = opts.wbl;
+    this.outOfOrderTimeWindow = Math.max(0, opts.outOfOrderTimeWindow ?? 0);
+    if (!Number.isSafeInteger(this.outOfOrderTimeWindow)) throw new RangeError(`head: invalid out-of-order time window ${opts.outOfOrderTimeWindow}`);
+    this.outOfOrderCapMax = opts.outOfOrderCapMax ?? DEFAULT_OUT_OF_ORDER_CAP_MAX;
+    if (!Number.isInteger(this.outOfOrderCapMax) || this.outOfOrderCapMax <= 0 || this.outOfOrderCapMax > MAX_OUT_OF_ORDER_CAP_MAX) {
+      throw new RangeError(`head: invalid out-of-order cap max ${opts.outOfOrderCapMax}`);
+    }
+  }
+
+  /** Oldest out-of-order sample held (ms), +Infinity when none. */
+  get minOOOTime(): number {
+    return this.minOOOT;
+  }
+
+  /** Newest out-of-order sample held (ms), -Infinity when none. */
+  get maxOOOTime(): number {
+    return this.maxOOOT;
+  }
+
+  /** @internal */
+  nextOOOChunkSeq(): number {
+    return ++this.oooSeq;
   }
 
   /** Oldest committed sample (ms), +Infinity when the head is empty. */
@@ -212,6 +277,11 @@ export class Head implements Queryable, ChunkQueryable {
     return this.byRef.get(ref);
   }
 
+  /** @internal Every series, in ref order of creation. */
+  memSeries(): IterableIterator<MemSeries> {
+    return this.byRef.values();
+  }
+
   private lookup(labels: Labels, hash: number): MemSeries | undefined {
     for (let s = this.byHash.get(hash) ?? null; s !== null; s = s.nextInBucket) {
       if (sameLabels(s.labels, labels)) return s;
@@ -269,20 +339,43 @@ export class Head implements Queryable, ChunkQueryable {
    * WAL write). Samples that are no longer appendable (another commit got there first,
    * or the head was truncated past them) are dropped and counted, as Prometheus does.
    */
-  commitSamples(series: readonly MemSeries[], ts: Float64Array, vs: Float64Array, n: number, appenderMinValid: number): void {
+  commitSamples(
+    series: readonly MemSeries[],
+    ts: Float64Array,
+    vs: Float64Array,
+    n: number,
+    appenderMinValid: number,
+    headMaxt = -Infinity,
+    oooOut?: WalSample[],
+  ): void {
     const minValid = Math.max(appenderMinValid, this.minValidT);
     const chunkRange = this.chunkRange;
+    const window = this.outOfOrderTimeWindow;
     let mint = Infinity;
     let maxt = -Infinity;
+    let oooMint = Infinity;
+    let oooMaxt = -Infinity;
     let appended = 0;
     for (let i = 0; i < n; i++) {
       const s = series[i];
       const t = ts[i];
       const v = vs[i];
-      const a = s.appendable(t, v, minValid);
+      const a = s.appendable(t, v, minValid, headMaxt, window);
       if (a !== Appendable.OK) {
+        if (a === Appendable.OUT_OF_ORDER_ACCEPTED) {
+          // The window was checked against the head's max time when the appender
+          // started, as Prometheus does; the sample goes to the OOO chunks.
+          if (this.insertOOO(s, t, v) === 0) continue;
+          if (oooOut !== undefined) oooOut.push({ ref: s.ref, t, v });
+          this.counters.outOfOrderSamplesAppended++;
+          appended++;
+          if (t < oooMint) oooMint = t;
+          if (t > oooMaxt) oooMaxt = t;
+          continue;
+        }
         if (a === Appendable.OUT_OF_ORDER) this.counters.outOfOrderSamples++;
         else if (a === Appendable.OUT_OF_BOUNDS) this.counters.outOfBoundSamples++;
+        else if (a === Appendable.TOO_OLD) this.counters.tooOldSamples++;
         else if (a === Appendable.DUPLICATE_DIFFERENT_VALUE) this.counters.duplicateSamples++;
         continue;
       }
@@ -294,7 +387,21 @@ export class Head implements Queryable, ChunkQueryable {
       if (t > maxt) maxt = t;
     }
     this.counters.samplesAppended += appended;
-    if (appended > 0) this.updateMinMaxTime(mint, maxt);
+    if (mint <= maxt) this.updateMinMaxTime(mint, maxt);
+    if (oooMint <= oooMaxt) this.updateMinMaxOOOTime(oooMint, oooMaxt);
+  }
+
+  /** memSeries.insert into the series' OOO chunks; counts chunks created. */
+  private insertOOO(s: MemSeries, t: number, v: number): 0 | 1 | 2 {
+    const ooo = (s.ooo ??= new MemSeriesOOO());
+    const r = ooo.insert(t, v, this.outOfOrderCapMax, this);
+    if (r === 2) this.counters.chunksCreated++;
+    return r;
+  }
+
+  private updateMinMaxOOOTime(mint: number, maxt: number): void {
+    if (mint < this.minOOOT) this.minOOOT = mint;
+    if (maxt > this.maxOOOT) this.maxOOOT = maxt;
   }
 
   private updateMinMaxTime(mint: number, maxt: number): void {
@@ -379,6 +486,40 @@ export class Head implements Queryable, ChunkQueryable {
     }
     this.counters.samplesAppended += stats.samples;
     if (stats.samples > 0) this.updateMinMaxTime(mint, maxt);
+    this.replayMultiRef = multiRef;
+    return stats;
+  }
+
+  /**
+   * Rebuilds the out-of-order chunks from WBL sample records, after replay() of the WAL
+   * (Head.loadWBL): every sample is inserted, whatever the window or minValidTime, into
+   * the OOO chunks of its series (duplicate series records of the WAL mapped as there).
+   * A sample the in-order chunks already hold is skipped: the WAL replay appends in
+   * order a sample that was out of order only against the appender's window minimum.
+   */
+  async replayOOO(records: AsyncIterable<readonly WalSample[]> | Iterable<readonly WalSample[]>): Promise<OOOReplayStats> {
+    const stats: OOOReplayStats = { samples: 0, unknownSeriesRefs: 0, droppedSamples: 0 };
+    let mint = Infinity;
+    let maxt = -Infinity;
+    for await (const samples of records) {
+      for (const smp of samples) {
+        const s = this.byRef.get(smp.ref) ?? this.replayMultiRef.get(smp.ref);
+        if (s === undefined) {
+          stats.unknownSeriesRefs++;
+          continue;
+        }
+        if (s.hasInOrderSampleAt(smp.t) || this.insertOOO(s, smp.t, smp.v) === 0) {
+          stats.droppedSamples++;
+          continue;
+        }
+        stats.samples++;
+        if (smp.t < mint) mint = smp.t;
+        if (smp.t > maxt) maxt = smp.t;
+      }
+    }
+    this.replayMultiRef = new Map();
+    this.counters.outOfOrderSamplesAppended += stats.samples;
+    if (stats.samples > 0) this.updateMinMaxOOOTime(mint, maxt);
     return stats;
   }
 
@@ -408,7 +549,8 @@ export class Head implements Queryable, ChunkQueryable {
         if (s.tombstones !== null) s.tombstones = dropIntervalsBefore(s.tombstones, mint);
         continue;
       }
-      if (s.pendingCommit > 0) continue;
+      // Out-of-order chunks go with their own compaction (truncateOOO).
+      if (s.pendingCommit > 0 || (s.ooo !== null && s.ooo.hasChunks())) continue;
       deleted.add(s.ref);
       deletedLabels.push(s.labels);
     }
@@ -422,6 +564,39 @@ export class Head implements Queryable, ChunkQueryable {
       this.minT = m;
       this.minValidT = Math.max(this.minValidT, m);
     }
+    return [...deleted];
+  }
+
+  /**
+   * Drops the out-of-order chunks with sequence <= maxSeq, once written to blocks, and
+   * the series left without any chunk (Head.truncateOOO and gc). The OOO time range is
+   * recomputed from what is left.
+   * @returns the refs of the series removed
+   */
+  truncateOOO(maxSeq: number): number[] {
+    let mint = Infinity;
+    let maxt = -Infinity;
+    const deleted = new Set<number>();
+    const deletedLabels: Labels[] = [];
+    for (const s of this.byRef.values()) {
+      const ooo = s.ooo;
+      if (ooo !== null) {
+        this.counters.chunksRemoved += ooo.truncateUpTo(maxSeq);
+        if (ooo.hasChunks()) {
+          mint = Math.min(mint, ooo.minTime());
+          maxt = Math.max(maxt, ooo.maxTime());
+          continue;
+        }
+        s.ooo = null;
+      }
+      if (s.hasChunks() || s.pendingCommit > 0) continue;
+      deleted.add(s.ref);
+      deletedLabels.push(s.labels);
+    }
+    for (const ref of deleted) this.remove(this.byRef.get(ref)!);
+    this.postings.delete(deleted, deletedLabels);
+    this.minOOOT = mint;
+    this.maxOOOT = maxt;
     return [...deleted];
   }
 
@@ -535,10 +710,10 @@ function overlapsSeries(s: MemSeries, mint: number, maxt: number): boolean {
 }
 
 /**
- * Appends chunk [cmint, cmaxt] to `out` for a block covering [mint, maxt]: as it is
+ * @internal Appends chunk [cmint, cmaxt] to `out` for a block covering [mint, maxt]: as it is
  * when inside and untouched by tombstones, else re-encoded with the samples left.
  */
-function addChunkInRange(
+export function addChunkInRange(
   out: SeriesChunk[],
   cmint: number,
   cmaxt: number,

@@ -11,9 +11,10 @@
 //
 // Closed chunks stay in memory (Prometheus m-maps them to chunks_head/; we do not yet).
 
-import { floatHiBits, floatLoBits, XorChunk, type XorAppender } from '../chunkenc/index.js';
+import { floatHiBits, floatLoBits, ValueType, XorChunk, type XorAppender } from '../chunkenc/index.js';
 import type { Labels } from '../labels/index.js';
 import type { Intervals } from '../tombstones/index.js';
+import type { MemSeriesOOO } from './ooo-series.js';
 
 /** Prometheus' samplesPerChunk. */
 export const SAMPLES_PER_CHUNK = 120;
@@ -52,6 +53,10 @@ export const Appendable = {
   OUT_OF_BOUNDS: 2,
   OUT_OF_ORDER: 3,
   DUPLICATE_DIFFERENT_VALUE: 4,
+  /** Not appendable in order, but within the out-of-order window: goes to the OOO chunks. */
+  OUT_OF_ORDER_ACCEPTED: 5,
+  /** Older than the out-of-order window allows (storage.ErrTooOldSample). */
+  TOO_OLD: 6,
 } as const;
 export type Appendable = (typeof Appendable)[keyof typeof Appendable];
 
@@ -76,6 +81,8 @@ export class MemSeries {
   nextInBucket: MemSeries | null = null;
   /** Deleted intervals (from tombstones), applied when reading. */
   tombstones: Intervals | null = null;
+  /** Out-of-order samples, created on the first one (memSeries.ooo). */
+  ooo: MemSeriesOOO | null = null;
 
   constructor(
     /** Prometheus' HeadSeriesRef: stable for the life of the series, never reused. */
@@ -101,21 +108,47 @@ export class MemSeries {
     return this.head !== null || this.closed.length > 0;
   }
 
-  /** memSeries.appendable for in-order appends (no out-of-order window). */
-  appendable(t: number, v: number, minValidTime: number): Appendable {
+  /**
+   * memSeries.appendable (head_append.go, 2.42): in order when at or above minValidTime
+   * and after the newest sample (an exact duplicate of the newest is accepted and
+   * dropped); otherwise, with an out-of-order window, accepted out of order when at or
+   * above `headMaxt - oooWindow` and refused as too old below it; without a window,
+   * out of bounds below minValidTime and out of order above it.
+   */
+  appendable(t: number, v: number, minValidTime: number, headMaxt = -Infinity, oooWindow = 0): Appendable {
     if (t >= minValidTime) {
       if (!this.hasChunks()) return Appendable.OK;
       const maxt = this.maxTime();
       if (t > maxt) return Appendable.OK;
       if (t === maxt) {
-        // Exact duplicates are allowed: federation and retries produce them.
+        // Exact duplicates are allowed: federation and retries produce them. Only the
+        // newest in-order sample is checked; the OOO head chunk checks its own.
         const lv = this.lastValue;
         if (floatHiBits(lv) !== floatHiBits(v) || floatLoBits(lv) !== floatLoBits(v)) return Appendable.DUPLICATE_DIFFERENT_VALUE;
         return Appendable.DUPLICATE;
       }
-      return Appendable.OUT_OF_ORDER;
     }
-    return Appendable.OUT_OF_BOUNDS;
+    if (oooWindow > 0) return t >= headMaxt - oooWindow ? Appendable.OUT_OF_ORDER_ACCEPTED : Appendable.TOO_OLD;
+    return t < minValidTime ? Appendable.OUT_OF_BOUNDS : Appendable.OUT_OF_ORDER;
+  }
+
+  /** Whether the in-order chunks hold a sample at t (for WBL replay, which must not add it twice). */
+  hasInOrderSampleAt(t: number): boolean {
+    if (t < this.minTime() || t > this.maxTime()) return false;
+    const chunks: { mint: number; maxt: number; chunk: XorChunk; count: number }[] = [];
+    for (const c of this.closed) if (c.mint <= t && t <= c.maxt) chunks.push({ ...c, count: c.chunk.numSamples() });
+    if (this.head !== null && this.headCount > 0 && this.headMint <= t && t <= this.headMaxt) {
+      chunks.push({ mint: this.headMint, maxt: this.headMaxt, chunk: this.head, count: this.headCount });
+    }
+    for (const c of chunks) {
+      const it = c.chunk.iterator();
+      for (let k = 0; k < c.count && it.next() !== ValueType.None; k++) {
+        const ct = it.atT();
+        if (ct === t) return true;
+        if (ct > t) break;
+      }
+    }
+    return false;
   }
 
   /**

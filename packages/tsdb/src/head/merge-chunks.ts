@@ -70,6 +70,17 @@ function mergeChunkSeries(labels: Labels, group: readonly ChunkSeries[]): ChunkS
   group.forEach((g, set) => {
     for (const c of g.chunks()) tagged.push({ c, set });
   });
+  const out = mergeOverlappingChunks(tagged);
+  return { labels, chunks: () => out };
+}
+
+/**
+ * Chunks that may overlap, each tagged with a precedence (`set`, lower wins on equal
+ * timestamps), as chunks in time order that do not overlap: chunks overlapping no other
+ * are passed through, overlapping runs merged sample by sample (duplicate timestamps
+ * dropped) and re-encoded as XOR chunks of at most 120 samples. Sorts `tagged`.
+ */
+export function mergeOverlappingChunks(tagged: { c: SeriesChunk; set: number }[]): SeriesChunk[] {
   tagged.sort((a, b) => a.c.mint - b.c.mint || a.c.maxt - b.c.maxt || a.set - b.set);
   const out: SeriesChunk[] = [];
   let i = 0;
@@ -85,7 +96,7 @@ function mergeChunkSeries(labels: Labels, group: readonly ChunkSeries[]): ChunkS
     else mergeRun(tagged.slice(i, j), out);
     i = j;
   }
-  return { labels, chunks: () => out };
+  return out;
 }
 
 function mergeRun(run: { c: SeriesChunk; set: number }[], out: SeriesChunk[]): void {

@@ -8,6 +8,13 @@
 // A series' chunks are captured when it is yielded. The open chunk keeps growing
 // after that, in place: an iterator reads only the samples it held then (their bits
 // are never rewritten), and the chunk querier hands out a copy.
+//
+// Out-of-order samples (Prometheus reads them through a separate OOORangeHead querier
+// merged with the head's): a series with OOO chunks in range is read as its in-order
+// chunks (tombstones applied) and its OOO chunks (the head one as a snapshot; tombstones
+// do not apply, as in Prometheus) merged into chunks in time order that do not overlap,
+// each timestamp once: the in-order sample wins over an OOO one, an older OOO chunk over
+// a newer one.
 
 import { ValueType, XorChunk, XorIterator } from '../chunkenc/index.js';
 import { compareStrings, type Labels } from '../labels/index.js';
@@ -17,6 +24,7 @@ import type { ChunkQuerier, ChunkSeries, Querier, SelectHints, Series, SeriesChu
 import { isDeleted, type Intervals } from '../tombstones/index.js';
 import type { Head } from './head.js';
 import type { MemSeries } from './mem-series.js';
+import { mergeOverlappingChunks } from './merge-chunks.js';
 
 const EMPTY_INTERVALS: Intervals = Object.freeze([]);
 
@@ -41,21 +49,23 @@ abstract class HeadQuerierBase {
     return [Math.max(this.mint, hints.start ?? -Infinity), Math.min(this.maxt, hints.end ?? Infinity)];
   }
 
-  /** Whether the querier's range misses the head (headIndexReader's early return). */
+  /** Whether the querier's range misses the head, in-order and OOO (headIndexReader's early return). */
   private outside(): boolean {
     const h = this.head;
-    return h.isEmpty() || this.maxt < h.minTime || this.mint > h.maxTime;
+    const inOrder = h.isEmpty() || this.maxt < h.minTime || this.mint > h.maxTime;
+    return inOrder && (this.maxt < h.minOOOTime || this.mint > h.maxOOOTime);
   }
 
   /** The selected series with chunks in [mint, maxt], in label order. */
-  protected *selectSeries(hints: SelectHints, matchers: Matcher[]): Generator<{ s: MemSeries; chunks: ChunkRef[]; mint: number; maxt: number }> {
+  protected *selectSeries(hints: SelectHints, matchers: Matcher[]): Generator<SelectedSeries> {
     const [mint, maxt] = this.range(hints);
     if (mint > maxt || this.outside()) return;
     const series = this.head.sortedSeries(this.head.selectPostings(matchers));
     for (const s of series) {
       const chunks = captureChunks(s, mint, maxt);
-      if (chunks === null) continue;
-      yield { s, chunks, mint, maxt };
+      const ooo = captureOOOChunks(s, mint, maxt);
+      if (chunks === null && ooo === null) continue;
+      yield { s, chunks: chunks ?? [], ooo, mint, maxt };
     }
   }
 
@@ -114,6 +124,55 @@ function captureChunks(s: MemSeries, mint: number, maxt: number): ChunkRef[] | n
   return out;
 }
 
+interface SelectedSeries {
+  s: MemSeries;
+  chunks: ChunkRef[];
+  /** OOO chunks overlapping the range, oldest chunk first; null when none. */
+  ooo: SeriesChunk[] | null;
+  mint: number;
+  maxt: number;
+}
+
+/** The OOO chunks of s overlapping [mint, maxt] (the head chunk as a snapshot), or null when none. */
+function captureOOOChunks(s: MemSeries, mint: number, maxt: number): SeriesChunk[] | null {
+  const ooo = s.ooo;
+  if (ooo === null) return null;
+  let out: SeriesChunk[] | null = null;
+  for (const c of ooo.closed) {
+    if (c.maxt < mint || c.mint > maxt) continue;
+    (out ??= []).push({ mint: c.mint, maxt: c.maxt, chunk: c.chunk });
+  }
+  const h = ooo.head;
+  if (h !== null && h.numSamples() > 0 && h.maxTime() >= mint && h.minTime() <= maxt) {
+    (out ??= []).push({ mint: h.minTime(), maxt: h.maxTime(), chunk: h.toXor() });
+  }
+  return out;
+}
+
+/** The captured in-order chunks as chunk-querier chunks: open chunk copied, tombstones applied. */
+function inOrderSeriesChunks(e: SelectedSeries, it: XorIterator): SeriesChunk[] {
+  const stones = e.s.tombstones;
+  const out: SeriesChunk[] = [];
+  for (const c of e.chunks) {
+    if (stones !== null && stones.some((iv) => iv.mint <= c.maxt && c.mint <= iv.maxt)) {
+      const re = reencodeWithout(c, stones, it);
+      if (re !== null) out.push(re);
+      continue;
+    }
+    // The open chunk is copied: its header and last byte change with later appends.
+    out.push({ mint: c.mint, maxt: c.maxt, chunk: new XorChunk(c.open ? copyOpenChunk(c) : c.bytes) });
+  }
+  return out;
+}
+
+/** In-order and OOO chunks merged: in time order, not overlapping, each timestamp once. */
+function mergedSeriesChunks(e: SelectedSeries, it: XorIterator): SeriesChunk[] {
+  const tagged: { c: SeriesChunk; set: number }[] = [];
+  for (const c of inOrderSeriesChunks(e, it)) tagged.push({ c, set: 0 });
+  e.ooo?.forEach((c, i) => tagged.push({ c, set: i + 1 }));
+  return mergeOverlappingChunks(tagged);
+}
+
 function coveredBy(mint: number, maxt: number, ivs: Intervals): boolean {
   for (const iv of ivs) if (iv.mint <= mint && maxt <= iv.maxt) return true;
   return false;
@@ -122,8 +181,17 @@ function coveredBy(mint: number, maxt: number, ivs: Intervals): boolean {
 /** Querier over the head. */
 export class HeadQuerier extends HeadQuerierBase implements Querier {
   async *select(hints: SelectHints, matchers: Matcher[]): AsyncGenerator<Series> {
+    let it: XorIterator | null = null;
     for (const e of this.selectSeries(hints, matchers)) {
-      yield new HeadSeries(e.s.labels, e.chunks, e.s.tombstones ?? EMPTY_INTERVALS, e.mint, e.maxt);
+      if (e.ooo === null) {
+        yield new HeadSeries(e.s.labels, e.chunks, e.s.tombstones ?? EMPTY_INTERVALS, e.mint, e.maxt);
+        continue;
+      }
+      // Tombstones are applied to the in-order chunks before merging.
+      const merged = mergedSeriesChunks(e, (it ??= new XorIterator()));
+      if (merged.length === 0) continue;
+      const refs: ChunkRef[] = merged.map((c) => ({ bytes: c.chunk.bytes(), mint: c.mint, maxt: c.maxt, count: c.chunk.numSamples(), open: false }));
+      yield new HeadSeries(e.s.labels, refs, EMPTY_INTERVALS, e.mint, e.maxt);
     }
   }
 }
@@ -257,17 +325,7 @@ export class HeadChunkQuerier extends HeadQuerierBase implements ChunkQuerier {
   async *select(hints: SelectHints, matchers: Matcher[]): AsyncGenerator<ChunkSeries> {
     const it = new XorIterator();
     for (const e of this.selectSeries(hints, matchers)) {
-      const stones = e.s.tombstones;
-      const out: SeriesChunk[] = [];
-      for (const c of e.chunks) {
-        if (stones !== null && stones.some((iv) => iv.mint <= c.maxt && c.mint <= iv.maxt)) {
-          const re = reencodeWithout(c, stones, it);
-          if (re !== null) out.push(re);
-          continue;
-        }
-        // The open chunk is copied: its header and last byte change with later appends.
-        out.push({ mint: c.mint, maxt: c.maxt, chunk: new XorChunk(c.open ? copyOpenChunk(c) : c.bytes) });
-      }
+      const out = e.ooo === null ? inOrderSeriesChunks(e, it) : mergedSeriesChunks(e, it);
       if (out.length === 0) continue;
       yield { labels: e.s.labels, chunks: () => out };
     }
