@@ -1,0 +1,2 @@
+// @thanos-ts/rules: Prometheus rules for the ruler and `tools rules-check`.
+export type { Alert, AlertSender, QueryFunc, RuleFile, RuleGroupConfig, RuleNode, TemplateData, TemplateExpander, VectorSample, YamlPos } from './types.js';
