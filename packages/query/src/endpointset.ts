@@ -8,17 +8,14 @@
 // Unreachable or unknown endpoints never fail anything here: they are logged and shown
 // unhealthy, with their last error, in the /api/v1/stores view.
 
-import { nopLogger } from '@thanos-ts/runtime';
-import type { Logger } from '@thanos-ts/runtime';
+import { DNSDiscovery, DNSProvider, FileSD, isDynamicNode, nopLogger, NodeDNSResolver } from '@thanos-ts/runtime';
+import type { IPLookupResolver, Logger } from '@thanos-ts/runtime';
 import { ComponentType, StoreClient } from '@thanos-ts/storeapi';
 import type { InfoResponse, StoreClientOptions, thanos } from '@thanos-ts/storeapi';
 import { labelsToRecord, labelsToString } from '@thanos-ts/tsdb';
 import type { Labels } from '@thanos-ts/tsdb';
 import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import { FileSD } from './file-sd.js';
-import { DNSDiscovery, DNSProvider, isDynamicNode, NodeDNSResolver } from './discovery/dns.js';
-import type { IPLookupResolver } from './discovery/dns.js';
 import { groupEndpointName, grpcTarget, storeClientOptionsFor } from './discovery/endpoint-group.js';
 import { MAX_TIME, MIN_TIME } from '@thanos-ts/storeapi';
 import type { StoreEndpoint } from '@thanos-ts/storeapi';

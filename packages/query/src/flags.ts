@@ -11,14 +11,16 @@ import {
   grpcServerTLSFromFlags,
   HTTP_CONFIG_FLAGS,
   httpConfigFileFromFlags,
+  isDynamicNode,
   parseGoDuration,
+  ResolverType,
   UserError,
+  validateDNSAddress,
 } from '@thanos-ts/runtime';
 import type { FlagSpec, Logger } from '@thanos-ts/runtime';
 import { DedupFunc } from '@thanos-ts/tsdb';
 import type { Labels } from '@thanos-ts/tsdb';
 import { parseFlagLabels } from '@thanos-ts/storeapi';
-import { isDynamicNode, ResolverType, validateDNSAddress } from './discovery/dns.js';
 import { validateGroupAddress } from './discovery/endpoint-group.js';
 import type { QueryConfig } from './query.js';
 

@@ -5,8 +5,6 @@
 // through (StoreQueryable).
 export { EndpointSet, EndpointRef, UNKNOWN_STORE_API, formatGoTime, marshalStoresView } from './endpointset.js';
 export type { EndpointSetOptions, EndpointSpec, EndpointStatus, EndpointStatusJSON } from './endpointset.js';
-export { FileSD, parseFileSD } from './file-sd.js';
-export type { FileSDOptions } from './file-sd.js';
 export {
   Aggr,
   aggrsFromFunc,

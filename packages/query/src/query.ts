@@ -4,7 +4,7 @@
 // /metrics, /-/healthy and /-/ready over HTTP; ready once the endpoint set has asked
 // every endpoint for Info once.
 
-import { createRegistry, HttpServer, Prober } from '@thanos-ts/runtime';
+import { createRegistry, HttpServer, NodeDNSResolver, Prober } from '@thanos-ts/runtime';
 import type { GrpcClientConfig, GrpcServerTLSConfig, LogFormat, Logger, LogLevel, Service } from '@thanos-ts/runtime';
 import { ComponentType, grpcClientTransport, labelsToProto, StoreServer } from '@thanos-ts/storeapi';
 import type { InfoResponseInit } from '@thanos-ts/storeapi';
@@ -16,7 +16,6 @@ import { QueryAPI } from './api/query-api.js';
 import { LocalPromQLRunner } from './exec/local-runner.js';
 import type { PromQLRunner } from './exec/promql-task.js';
 import { WorkerPromQLRunner } from './exec/worker-runner.js';
-import { NodeDNSResolver } from './discovery/dns.js';
 import { EndpointSet, marshalStoresView } from './endpointset.js';
 import { ProxyStore } from '@thanos-ts/storeapi';
 import { StoreQueryable } from './querier.js';

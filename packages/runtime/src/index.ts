@@ -35,3 +35,6 @@ export { FlagValues, flagKey, pathOrContent } from './flags.js';
 export type { FlagSpec } from './flags.js';
 export * from './transport-flags.js';
 export * from './web-config.js';
+export * from './discovery/dns.js';
+export { FileSD, parseFileSD } from './discovery/file-sd.js';
+export type { FileSDOptions } from './discovery/file-sd.js';

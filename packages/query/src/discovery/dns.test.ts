@@ -18,8 +18,8 @@ import {
   NodeDNSResolver,
   splitHostPort,
   validateDNSAddress,
-} from './dns.js';
-import type { IPLookupResolver, SRVRecord } from './dns.js';
+} from '@thanos-ts/runtime';
+import type { IPLookupResolver, SRVRecord } from '@thanos-ts/runtime';
 import { groupEndpointName, grpcTarget, storeClientOptionsFor, validateGroupAddress } from './endpoint-group.js';
 import { TestDNSServer } from './test-dns-server.js';
 

@@ -7,7 +7,7 @@
 // re-resolved by grpc-js when a connection drops rather than every --store.sd-dns-interval.
 
 import type { StoreClientOptions } from '@thanos-ts/storeapi';
-import { getQTypeName, QType, splitHostPort } from './dns.js';
+import { getQTypeName, QType, splitHostPort } from '@thanos-ts/runtime';
 
 /** The scheme Thanos names endpoint groups with. */
 export const GROUP_SCHEME = 'thanos:///';

@@ -13,8 +13,8 @@ import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { nopLogger } from '@thanos-ts/runtime';
-import type { Logger } from '@thanos-ts/runtime';
+import { nopLogger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import { parse as parseYaml } from 'yaml';
 
 export interface FileSDOptions {

@@ -13,8 +13,8 @@
 
 import { promises as dnsp } from 'node:dns';
 import { isIP } from 'node:net';
-import { nopLogger } from '@thanos-ts/runtime';
-import type { Logger } from '@thanos-ts/runtime';
+import { nopLogger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 
