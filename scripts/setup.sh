@@ -16,13 +16,14 @@ fi
 SUDO=""
 if [ "$(id -u)" != 0 ] && have sudo; then SUDO=sudo; fi
 
-# openssl: the TLS tests make their own CA and certificates with it.
-if ! have promtool || ! have prometheus || ! have prometheus-alertmanager || ! have openssl; then
-  echo "setup: installing prometheus, prometheus-alertmanager and openssl (Debian packages)"
+# openssl: the TLS tests make their own CA and certificates with it. victoria-metrics:
+# `pnpm bench receive` measures ingestion beside it.
+if ! have promtool || ! have prometheus || ! have prometheus-alertmanager || ! have openssl || ! have victoria-metrics; then
+  echo "setup: installing prometheus, prometheus-alertmanager, victoria-metrics and openssl (Debian packages)"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager openssl >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager victoria-metrics openssl >/dev/null
   # The packages start system services where systemd runs; tests start their own.
-  $SUDO systemctl disable --now prometheus prometheus-alertmanager prometheus-node-exporter >/dev/null 2>&1 || true
+  $SUDO systemctl disable --now prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics >/dev/null 2>&1 || true
 fi
 
 if ! have pnpm; then
