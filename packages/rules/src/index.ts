@@ -1,2 +1,3 @@
 // @thanos-ts/rules: Prometheus rules for the ruler and `tools rules-check`.
 export type { Alert, AlertSender, QueryFunc, RuleFile, RuleGroupConfig, RuleNode, TemplateData, TemplateExpander, VectorSample, YamlPos } from './types.js';
+export * from './notifier/index.js';
