@@ -9,6 +9,7 @@ import { registerCompact } from './commands/compact.js';
 import { registerQuery } from './commands/query.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerReceive } from './commands/receive.js';
+import { registerRule } from './commands/rule.js';
 import { registerSidecar } from './commands/sidecar.js';
 import { registerStore } from './commands/store.js';
 import { registerTools } from './commands/tools.js';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerStore(program);
   registerCompact(program);
   registerReceive(program);
+  registerRule(program);
   registerTools(program);
   return program;
 }

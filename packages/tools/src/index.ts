@@ -19,3 +19,5 @@ export { bucketDownsample } from './bucket-downsample.js';
 export type { DownsampleOptions } from './bucket-downsample.js';
 export { bucketRewrite, parseDeleteConfig } from './bucket-rewrite.js';
 export type { DeleteRequest, RewriteOptions, RewriteResult } from './bucket-rewrite.js';
+export { rulesCheck, checkFile, checkDuplicates, formatDuplicates } from './rules-check.js';
+export type { RulesCheckOptions, RulesCheckResult, RulesCheckFile, DuplicateRule, RuleRef } from './rules-check.js';

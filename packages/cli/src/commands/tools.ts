@@ -15,6 +15,7 @@ import {
   MARKERS,
   parseDeleteConfig,
   parseFlagLabels,
+  rulesCheck,
 } from '@thanos-ts/tools';
 import { parseSelector } from '@thanos-ts/storeapi';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -27,6 +28,18 @@ import { registerToolsStore } from './tools-store.js';
 export function registerTools(program: Command): void {
   const tools = program.command('tools').description('Tools utility commands');
   registerToolsStore(tools);
+
+  tools
+    .command('rules-check')
+    .description('Check if the rule files are valid or not.')
+    .requiredOption('--rules <glob>', 'The rule files glob to check (repeated).', collect)
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const r = await rulesCheck({ patterns: opts.rules as string[], logger: loggerFor(cmd) });
+      if (!r.ok) {
+        const failed = r.files.filter((f) => f.errors.length > 0).length + r.unmatched.length;
+        throw new UserError(`rules-check: ${failed} of ${r.files.length + r.unmatched.length} rule files or patterns failed`);
+      }
+    });
   const bucket = tools.command('bucket').description('Bucket utility commands');
 
   markObjstoreRequired(addObjstoreFlags(bucket.command('ls').description('List all blocks in the bucket.')))

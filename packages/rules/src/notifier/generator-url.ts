@@ -3,16 +3,13 @@
 // as `.Expr`. The template is Go text/template; the only action a link needs, and the
 // only one accepted here, is `{{.Expr}}` (spaces and trim markers allowed).
 
+import { queryEscape } from '../go-url.js';
+
+export { queryEscape };
+
 export const DEFAULT_ALERT_QUERY_TEMPLATE = '/graph?g0.expr={{.Expr}}&g0.tab=1';
 
 const ACTION = /(\s*)\{\{(-\s)?\s*\.Expr\s*(\s-)?\}\}(\s*)/g;
-
-/** Go's url.QueryEscape: space as '+', everything outside [A-Za-z0-9-_.~] percent-encoded. */
-export function queryEscape(s: string): string {
-  return encodeURIComponent(s)
-    .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
-    .replace(/%20/g, '+');
-}
 
 /**
  * Checks a --alert.query-template (Thanos validateTemplate).

@@ -1,0 +1,3 @@
+export * from './query-client.js';
+export * from './flags.js';
+export * from './rule.js';
