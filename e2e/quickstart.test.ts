@@ -106,7 +106,7 @@ describe('quickstart', () => {
           if (qs.exitCode !== null) throw new Error(`quickstart exited with ${qs.exitCode}:\n${out}`);
           return out.includes('Ctrl-C stops everything.');
         },
-        { timeoutMs: 90_000, what: 'quickstart to come up' },
+        { timeoutMs: 120_000, what: 'quickstart to come up' },
       );
       const endpoints = [...out.matchAll(/\s(127\.0\.0\.1:\d+)\s+http:\/\/127\.0\.0\.1:\d+\n/g)].map((m) => m[1]);
       expect(endpoints).toHaveLength(7);
@@ -121,8 +121,9 @@ describe('quickstart', () => {
       }
       expect(types).toEqual(['sidecar', 'sidecar', 'sidecar', 'sidecar', 'receive', 'receive', 'receive']);
       expect([...labels].sort()).toEqual(['cluster=cluster-0,replica=0', 'cluster=cluster-0,replica=1', 'cluster=cluster-1,replica=0', 'cluster=cluster-1,replica=1']);
-      // 4 × (Prometheus, sidecar), 3 receivers and the Prometheus writing to them, store, query, compactor.
-      expect(childPids(qs.pid!)).toHaveLength(15);
+      // 4 × (Prometheus, sidecar), 3 receivers and the Prometheus writing to them, store,
+      // query, Alertmanager, ruler, compactor.
+      expect(childPids(qs.pid!)).toHaveLength(17);
 
       // The query is printed first, on base-port+100, and sees one `up` per target:
       // 2 clusters × 2 Prometheus targets, each scraped by both replicas of its cluster.
@@ -149,6 +150,18 @@ describe('quickstart', () => {
       expect(stores.data.store?.map((s) => s.name)).toEqual([`127.0.0.1:${base + 103}`]);
       expect((await fetch(`http://127.0.0.1:${base + 102}/api/v1/blocks`)).status).toBe(200);
 
+      // The ruler on base+115 evaluates the demo rules through the query; its recording
+      // rule's series comes back through the query, which has the ruler as an endpoint.
+      const rules = (await (await fetch(`http://127.0.0.1:${base + 115}/api/v1/rules`)).json()) as { data: { groups: { name: string; rules: unknown[] }[] } };
+      expect(rules.data.groups.map((g) => [g.name, g.rules.length])).toEqual([['quickstart', 2]]);
+      const recorded = async (): Promise<number> => {
+        const r = await fetch(`${queryUrl}/api/v1/query?query=${encodeURIComponent('count(cluster:up:sum{ruler="quickstart"})')}`);
+        const body = (await r.json()) as { data: { result: { value: [number, string] }[] } };
+        return Number(body.data.result[0]?.value[1] ?? 0);
+      };
+      await waitFor(async () => (await recorded()) === 3, { timeoutMs: 40_000, what: 'the recording rule for 3 clusters through the query' });
+      expect((await fetch(`http://127.0.0.1:${base + 117}/-/ready`)).status).toBe(200);
+
       // The compactor on base+104 is up, listed in the printed table, and compacting
       // every minute (its first pass has run by the time it is ready or soon after).
       const compactUrl = `http://127.0.0.1:${base + 104}`;
@@ -165,7 +178,7 @@ describe('quickstart', () => {
       expect(second.stderr).toContain(`port ${base} `);
       expect(second.stderr).toContain(`another quickstart (pid ${qs.pid})`);
       expect(second.stderr).toMatch(/--base-port \d+ --data-dir /);
-      expect(childPids(qs.pid!)).toHaveLength(15);
+      expect(childPids(qs.pid!)).toHaveLength(17);
     } finally {
       const pids = childPids(qs.pid!);
       qs.kill('SIGINT');
@@ -174,5 +187,5 @@ describe('quickstart', () => {
         expect(() => process.kill(p, 0)).toThrow();
       }
     }
-  }, 120_000);
+  }, 200_000);
 });

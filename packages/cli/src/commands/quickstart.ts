@@ -25,13 +25,29 @@ import { loggerFor } from './common.js';
 import { listensOn, portFree } from './local-ports.js';
 
 const READY_TIMEOUT_MS = 60_000;
+
+/** The ruler's demo rules: a recording rule over every cluster, and an alert per target. */
+const DEMO_RULES = `groups:
+  - name: quickstart
+    rules:
+      - record: cluster:up:sum
+        expr: sum by (cluster) (up)
+      - alert: TargetDown
+        expr: up == 0
+        for: 1m
+        labels:
+          severity: warning
+        annotations:
+          summary: "{{ $labels.instance }} of {{ $labels.cluster }} is down"
+          description: "{{ $labels.job }} target {{ $labels.instance }} has been down for more than a minute."
+`;
 const STOP_GRACE_MS = 15_000;
 const LOG_TAIL_LINES = 15;
 const LOCK_FILE = 'quickstart.pid';
 /** Receivers in the quickstart's ring (and its replication factor). */
 const RECEIVERS = 3;
 /** The highest port of a layout, relative to the base port. */
-const LAST_PORT_OFFSET = 105 + 3 * RECEIVERS;
+const LAST_PORT_OFFSET = 108 + 3 * RECEIVERS;
 
 /** Where everything listens, fixed before anything starts. */
 interface Layout {
@@ -45,6 +61,9 @@ interface Layout {
   receivers: { name: string; rw: number; grpc: number; http: number }[];
   /** The Prometheus remote-writing to the ring. */
   remotePromPort: number;
+  ruleHttp: number;
+  ruleGrpc: number;
+  alertmanager: number;
 }
 
 interface Proc {
@@ -71,7 +90,7 @@ function layout(base: number, clusters: number, replicas: number): Layout {
   }
   if (port > base + 100) throw new UserError(`--clusters ${clusters} × --replicas ${replicas} need ${port - base} ports, more than the 100 below the query's base-port+100`);
   const receivers = Array.from({ length: RECEIVERS }, (_, i) => ({ name: `receive-${i}`, rw: base + 105 + 3 * i, grpc: base + 106 + 3 * i, http: base + 107 + 3 * i }));
-  return { replicas: out, queryHttp: base + 100, queryGrpc: base + 101, storeHttp: base + 102, storeGrpc: base + 103, compactHttp: base + 104, receivers, remotePromPort: base + 105 + 3 * RECEIVERS };
+  return { replicas: out, queryHttp: base + 100, queryGrpc: base + 101, storeHttp: base + 102, storeGrpc: base + 103, compactHttp: base + 104, receivers, remotePromPort: base + 105 + 3 * RECEIVERS, ruleHttp: base + 106 + 3 * RECEIVERS, ruleGrpc: base + 107 + 3 * RECEIVERS, alertmanager: base + 108 + 3 * RECEIVERS };
 }
 
 /** Every port of a layout with what listens there, in start order. */
@@ -79,7 +98,7 @@ function portsOf(l: Layout): [number, string][] {
   const out: [number, string][] = [];
   for (const r of l.replicas) out.push([r.promPort, `${r.name} Prometheus`], [r.grpcPort, `${r.name} sidecar gRPC`], [r.httpPort, `${r.name} sidecar HTTP`]);
   for (const r of l.receivers) out.push([r.rw, `${r.name} remote write`], [r.grpc, `${r.name} gRPC`], [r.http, `${r.name} HTTP`]);
-  out.push([l.remotePromPort, 'remote-writing Prometheus']);
+  out.push([l.remotePromPort, 'remote-writing Prometheus'], [l.ruleHttp, 'ruler HTTP'], [l.ruleGrpc, 'ruler gRPC'], [l.alertmanager, 'Alertmanager']);
   out.push([l.storeHttp, 'store gateway HTTP'], [l.storeGrpc, 'store gateway gRPC'], [l.queryHttp, 'query HTTP'], [l.queryGrpc, 'query gRPC'], [l.compactHttp, 'compactor HTTP']);
   return out;
 }
@@ -162,7 +181,7 @@ function exitText(code: number | null, signal: NodeJS.Signals | null): string {
 export function registerQuickstart(program: Command): void {
   program
     .command('quickstart')
-    .description('Run a local demo stack: clusters of Prometheus replicas with sidecars, a receive ring fed by remote write, a filesystem bucket, a store gateway, a compactor and a query over them all. Ctrl-C stops it.')
+    .description('Run a local demo stack: clusters of Prometheus replicas with sidecars, a receive ring fed by remote write, a ruler with Alertmanager, a filesystem bucket, a store gateway, a compactor and a query over them all. Ctrl-C stops it.')
     .option('--data-dir <dir>', 'Where Prometheus data, the bucket and logs go.', './data/quickstart')
     .option('--clusters <n>', 'Number of clusters.', intFlag('clusters', 1, 50), 2)
     .option('--replicas <n>', 'Prometheus replicas per cluster.', intFlag('replicas', 1, 50), 2)
@@ -173,7 +192,7 @@ export function registerQuickstart(program: Command): void {
     )
     .option(
       '--base-port <port>',
-      'First port; Prometheus, sidecar gRPC and HTTP ports are allocated from here, the query listens on base+100 (HTTP) and base+101 (gRPC), the store gateway on base+102 (HTTP) and base+103 (gRPC), the compactor on base+104 (HTTP), the three receivers on base+105 to base+113 (remote write, gRPC, HTTP each) and the Prometheus writing to them on base+114.',
+      'First port; Prometheus, sidecar gRPC and HTTP ports are allocated from here, the query listens on base+100 (HTTP) and base+101 (gRPC), the store gateway on base+102 (HTTP) and base+103 (gRPC), the compactor on base+104 (HTTP), the three receivers on base+105 to base+113 (remote write, gRPC, HTTP each), the Prometheus writing to them on base+114, the ruler on base+115 (HTTP) and base+116 (gRPC), Alertmanager on base+117.',
       intFlag('base-port', 1, 65_535 - LAST_PORT_OFFSET),
       19090,
     )
@@ -333,6 +352,10 @@ async function runQuickstart(o: QuickstartOptions, logger: Logger): Promise<void
   const queryGrpc = `127.0.0.1:${l.queryGrpc}`;
   const compactUrl = `http://127.0.0.1:${l.compactHttp}`;
   const hashringsPath = join(o.dataDir, 'receive', 'hashrings.json');
+  const ruleGrpc = `127.0.0.1:${l.ruleGrpc}`;
+  const ruleUrl = `http://127.0.0.1:${l.ruleHttp}`;
+  const alertmanagerBin = findOnPath('prometheus-alertmanager') ?? findOnPath('alertmanager');
+  const alertmanagerUrl = `http://127.0.0.1:${l.alertmanager}`;
   try {
     for (const r of l.replicas) {
       const dir = join(o.dataDir, r.name);
@@ -475,7 +498,7 @@ async function runQuickstart(o: QuickstartOptions, logger: Logger): Promise<void
     const q = start(
       'query',
       process.execPath,
-      [self, 'query', '--http-address', `127.0.0.1:${l.queryHttp}`, '--grpc-address', queryGrpc, '--query.replica-label=replica', '--query.replica-label=receive_replica', ...[...sidecars, ...receiverGrpc, storeGrpc].flatMap((e) => ['--endpoint', e])],
+      [self, 'query', '--http-address', `127.0.0.1:${l.queryHttp}`, '--grpc-address', queryGrpc, '--query.replica-label=replica', '--query.replica-label=receive_replica', ...[...sidecars, ...receiverGrpc, storeGrpc, ruleGrpc].flatMap((e) => ['--endpoint', e])],
       [l.queryHttp, l.queryGrpc],
     );
     await waitReady(q, queryUrl);
@@ -510,6 +533,56 @@ async function runQuickstart(o: QuickstartOptions, logger: Logger): Promise<void
       [l.compactHttp],
     );
     await waitReady(cp, compactUrl);
+
+    // Alertmanager (where installed) and a ruler with a demo rule file, evaluating through
+    // the query: its recording rule's series and ALERTS are served back to the query.
+    if (alertmanagerBin !== null) {
+      const dir = join(o.dataDir, 'alertmanager');
+      await mkdir(dir, { recursive: true });
+      const cfg = join(dir, 'alertmanager.yml');
+      await writeFile(cfg, ['route:', '  receiver: quickstart', '  group_by: [alertname, cluster]', 'receivers:', '  - name: quickstart', ''].join('\n'));
+      const am = start(
+        'alertmanager',
+        alertmanagerBin,
+        [`--config.file=${cfg}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${l.alertmanager}`, '--cluster.listen-address='],
+        [l.alertmanager],
+      );
+      await waitReady(am, alertmanagerUrl);
+    }
+    const rulesDir = join(o.dataDir, 'rules');
+    await mkdir(rulesDir, { recursive: true });
+    await writeFile(join(rulesDir, 'demo.yml'), DEMO_RULES);
+    const ru = start(
+      'rule',
+      process.execPath,
+      [
+        self,
+        'rule',
+        '--query',
+        `127.0.0.1:${l.queryHttp}`,
+        '--rule-file',
+        join(rulesDir, '*.yml'),
+        '--eval-interval',
+        '15s',
+        '--label',
+        'ruler="quickstart"',
+        '--data-dir',
+        join(o.dataDir, 'rule'),
+        '--tsdb.block-duration',
+        o.blockDuration,
+        '--objstore.config-file',
+        objstore,
+        '--alert.query-url',
+        queryUrl,
+        ...(alertmanagerBin !== null ? ['--alertmanagers.url', alertmanagerUrl] : []),
+        '--http-address',
+        `127.0.0.1:${l.ruleHttp}`,
+        '--grpc-address',
+        ruleGrpc,
+      ],
+      [l.ruleHttp, l.ruleGrpc],
+    );
+    await waitReady(ru, ruleUrl);
   } catch (err) {
     if (!interrupted) await stopAll();
     else await stopped;
@@ -529,6 +602,8 @@ async function runQuickstart(o: QuickstartOptions, logger: Logger): Promise<void
   w('');
   w(`  receive ring: ${RECEIVERS} receivers, replication factor ${RECEIVERS}, hashrings file ${relative(process.cwd(), hashringsPath) || hashringsPath}`);
   w(`  store gateway: StoreAPI ${storeGrpc}, HTTP http://127.0.0.1:${l.storeHttp} (blocks it serves: /api/v1/blocks)`);
+  w(`  ruler: HTTP ${ruleUrl} (rules in ${relative(process.cwd(), join(o.dataDir, 'rules')) || '.'}/*.yml, every 15s; /api/v1/rules, /api/v1/alerts), StoreAPI ${ruleGrpc}`);
+  if (alertmanagerBin !== null) w(`  Alertmanager: ${alertmanagerUrl}`);
   w(`  compactor: HTTP ${compactUrl} (every 1m; deduplicates replicas offline; /metrics, /api/v1/blocks)`);
   w(`  bucket (FILESYSTEM): ${bucketDir}   objstore config: ${objstore}`);
   w(`  logs: ${logDir}`);
