@@ -4,7 +4,9 @@
 // every --query.sd-dns-interval) and --query.sd-files, tried in random order until one
 // answers, with Thanos's parameters (dedup, partial_response).
 
-import { DNSProvider, FileSD, isDynamicNode, NodeDNSResolver } from '@thanos-ts/runtime';
+import { readFileSync } from 'node:fs';
+import { DNSProvider, FileSD, isDynamicNode, NodeDNSResolver, UserError } from '@thanos-ts/runtime';
+import { parse as parseYaml } from 'yaml';
 import type { Logger } from '@thanos-ts/runtime';
 import type { QueryFunc, VectorSample } from '@thanos-ts/rules';
 import type { Label } from '@thanos-ts/tsdb';
@@ -84,9 +86,54 @@ function stripScheme(addr: string): { scheme: string; hostport: string; path: st
   return { scheme: 'http', hostport: addr, path: '' };
 }
 
+/** What --query.config (Thanos clientconfig.Config list, HTTP part) names. */
+export interface QueryConfig {
+  /** Static addresses as URLs (scheme and path prefix applied). */
+  addresses: string[];
+  /** file_sd_configs files; their targets get `fileScheme` and `filePathPrefix`. */
+  sdFiles: string[];
+  sdIntervalMs: number;
+  /** Authorization header from basic_auth or bearer_token(_file), if any. */
+  authorization: string | null;
+}
+
+/**
+ * Parses --query.config: a YAML list of `{http_config: {basic_auth, bearer_token(_file)},
+ * static_configs: [HOST:PORT], file_sd_configs: [{files, refresh_interval}], scheme,
+ * path_prefix}`. TLS settings are not supported and refused.
+ */
+export function parseQueryConfig(text: string): QueryConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new UserError(`query configuration: ${(err as Error).message}`);
+  }
+  const out: QueryConfig = { addresses: [], sdFiles: [], sdIntervalMs: 300_000, authorization: null };
+  if (doc === null || doc === undefined) return out;
+  if (!Array.isArray(doc)) throw new UserError('query configuration: expected a list of query API server configurations');
+  for (const c of doc as Record<string, unknown>[]) {
+    const scheme = typeof c.scheme === 'string' && c.scheme !== '' ? c.scheme : 'http';
+    const prefix = typeof c.path_prefix === 'string' ? c.path_prefix.replace(/\/+$/, '') : '';
+    for (const a of (c.static_configs as string[] | undefined) ?? []) out.addresses.push(`${scheme}://${a}${prefix}`);
+    for (const f of (c.file_sd_configs as { files?: string[] }[] | undefined) ?? []) out.sdFiles.push(...(f.files ?? []));
+    const http = (c.http_config ?? {}) as { basic_auth?: { username?: string; password?: string; password_file?: string }; bearer_token?: string; bearer_token_file?: string; tls_config?: unknown };
+    if (http.tls_config !== undefined && http.tls_config !== null && Object.keys(http.tls_config as object).length > 0) throw new UserError('query configuration: tls_config is not supported');
+    if (http.basic_auth?.username) {
+      const password = http.basic_auth.password_file ? readFileSync(http.basic_auth.password_file, 'utf8').trim() : (http.basic_auth.password ?? '');
+      out.authorization = `Basic ${Buffer.from(`${http.basic_auth.username}:${password}`).toString('base64')}`;
+    } else if (http.bearer_token || http.bearer_token_file) {
+      out.authorization = `Bearer ${http.bearer_token ?? readFileSync(http.bearer_token_file!, 'utf8').trim()}`;
+    }
+  }
+  return out;
+}
+
 export interface HttpQueryOptions {
   /** --query.http-method */
   method: 'GET' | 'POST';
+  /** Authorization header to send. */
+  authorization?: string | null;
   /** Per-request timeout (ms). */
   timeoutMs?: number;
   /** --query.only-prometheus-params: no dedup/partial_response parameters. */
@@ -127,10 +174,11 @@ async function queryOnce(base: string, params: URLSearchParams, opts: HttpQueryO
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? 120_000);
   const sig = signal ? AbortSignal.any([signal, timeout]) : timeout;
   const url = `${base}/api/v1/query`;
+  const auth: Record<string, string> = opts.authorization ? { Authorization: opts.authorization } : {};
   const res =
     opts.method === 'GET'
-      ? await fetch(`${url}?${params}`, { signal: sig })
-      : await fetch(url, { method: 'POST', body: params, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, signal: sig });
+      ? await fetch(`${url}?${params}`, { signal: sig, headers: auth })
+      : await fetch(url, { method: 'POST', body: params, headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...auth }, signal: sig });
   const text = await res.text();
   let body: ApiAnswer;
   try {

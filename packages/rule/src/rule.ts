@@ -19,7 +19,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { RuleFlagsConfig } from './flags.js';
-import { httpQueryFunc, QueryEndpoints } from './query-client.js';
+import { httpQueryFunc, parseQueryConfig, QueryEndpoints } from './query-client.js';
+import type { QueryConfig } from './query-client.js';
 
 export interface RuleConfig extends RuleFlagsConfig {
   notifier: NotifierConfig;
@@ -39,6 +40,7 @@ export class Rule implements Service, RulesAPI {
   private shipTimer: NodeJS.Timeout | null = null;
   private readonly notifier: AlertNotifier;
   private readonly queriers: QueryEndpoints;
+  private readonly queryConfig: QueryConfig | null;
   private readonly logger: Logger;
   private readonly reloads: Counter;
   private readonly reloadFailures: Counter;
@@ -54,9 +56,10 @@ export class Rule implements Service, RulesAPI {
     this.reloadFailures = new Counter({ name: 'thanos_rule_config_reload_failures_total', help: 'Total number of failed rule configuration reloads.', registers });
     this.lastReloadOk = new Gauge({ name: 'thanos_rule_config_last_reload_successful', help: 'Whether the last configuration reload attempt was successful.', registers });
     this.lastReloadTime = new Gauge({ name: 'thanos_rule_config_last_reload_success_timestamp_seconds', help: 'Timestamp of the last successful configuration reload.', registers });
+    this.queryConfig = cfg.queryConfigYAML !== '' ? parseQueryConfig(cfg.queryConfigYAML) : null;
     this.queriers = new QueryEndpoints({
-      addresses: cfg.queryAddresses,
-      sdFiles: cfg.querySDFiles,
+      addresses: this.queryConfig?.addresses ?? cfg.queryAddresses,
+      sdFiles: this.queryConfig?.sdFiles ?? cfg.querySDFiles,
       sdIntervalMs: cfg.querySDIntervalMs,
       dnsIntervalMs: cfg.queryDNSIntervalMs,
       logger: this.logger.child({ component: 'query-discovery' }),
@@ -118,7 +121,7 @@ export class Rule implements Service, RulesAPI {
     }
     await this.queriers.start();
     await this.notifier.start();
-    const query = httpQueryFunc(() => this.queriers.urls(), { method: cfg.queryHttpMethod, onlyPrometheusParams: cfg.queryOnlyPrometheusParams });
+    const query = httpQueryFunc(() => this.queriers.urls(), { method: cfg.queryHttpMethod, onlyPrometheusParams: cfg.queryOnlyPrometheusParams, authorization: this.queryConfig?.authorization });
     const alertURL = cfg.notifier.alertQueryURL;
     this.manager = new RuleManager({
       files,
