@@ -12,3 +12,4 @@ export {
   UnsupportedError,
 } from './errors.js';
 export type { SelectedSeries } from './select.js';
+export { xxhash64 } from './hash-ratio.js';

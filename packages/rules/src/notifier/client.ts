@@ -7,9 +7,8 @@ import * as https from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Logger } from '@thanos-ts/runtime';
-import { VERSION } from '@thanos-ts/runtime';
+import { FileSD, VERSION } from '@thanos-ts/runtime';
 import type { AlertmanagerAPIVersion, AlertmanagerConfig } from './config.js';
-import { FileDiscovery } from './file-sd.js';
 
 const USER_AGENT = `Thanos/${VERSION}`;
 
@@ -19,7 +18,7 @@ export class AlertmanagerSendError extends Error {
 }
 
 export class AlertmanagerClient {
-  private readonly discoveries: FileDiscovery[];
+  private readonly discoveries: FileSD[];
   private agent: http.Agent | null = null;
   private warnedDNS = new Set<string>();
 
@@ -27,7 +26,7 @@ export class AlertmanagerClient {
     readonly config: AlertmanagerConfig,
     private readonly logger: Logger,
   ) {
-    this.discoveries = config.fileSDConfigs.filter((c) => c.files.length > 0).map((c) => new FileDiscovery(c, logger));
+    this.discoveries = config.fileSDConfigs.filter((c) => c.files.length > 0).map((c) => new FileSD({ files: c.files, refreshIntervalMs: c.refreshIntervalMs, logger }));
   }
 
   get apiVersion(): AlertmanagerAPIVersion {
@@ -48,7 +47,7 @@ export class AlertmanagerClient {
 
   /** The base URLs of the endpoints known now: file SD first, then static ones. */
   endpoints(): URL[] {
-    const addrs = [...new Set([...this.discoveries.flatMap((d) => d.addresses()), ...this.config.staticAddresses])];
+    const addrs = [...new Set([...this.discoveries.flatMap((d) => d.targets()), ...this.config.staticAddresses])];
     const out: URL[] = [];
     for (const addr of addrs) {
       if (/^dns(srv|srvnoa)?\+/.test(addr)) {
