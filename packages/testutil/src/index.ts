@@ -26,3 +26,5 @@ export { startAzurite } from './azurite.js';
 export type { AzuriteObjstoreYamlOptions, AzuriteOptions, AzuriteServer } from './azurite.js';
 export { makeTestCerts } from './tls-certs.js';
 export type { TestCerts } from './tls-certs.js';
+export { startAlertmanager, startWebhook } from './alertmanager.js';
+export type { AlertmanagerInstance, AlertmanagerOptions, Webhook, WebhookAlert, WebhookNotification } from './alertmanager.js';

@@ -6,13 +6,12 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, tempDir, waitFor } from '@thanos-ts/testutil';
+import { freePort, startAlertmanager, startWebhook, tempDir, waitFor } from '@thanos-ts/testutil';
 import { labelsFromRecord } from '@thanos-ts/tsdb';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../types.js';
-import { startAlertmanager, startWebhook } from './alertmanager-fixture.js';
-import type { AlertmanagerInstance, Webhook } from './alertmanager-fixture.js';
+import type { AlertmanagerInstance, Webhook } from '@thanos-ts/testutil';
 import { alertmanagerConfigFromURL, parseAlertmanagersConfig } from './config.js';
 import { AlertNotifier } from './notifier.js';
 
