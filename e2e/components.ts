@@ -43,14 +43,21 @@ export async function startComponent(args: string[], opts: { waitReady?: boolean
     child.stderr!.on('data', append);
     child.on('exit', () => running.delete(child));
     if (opts.waitReady === false) return;
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${log}`);
-        const r = await fetch(`http://${httpAddress}/-/ready`);
-        return r.status === 200;
-      },
-      { timeoutMs: opts.readyTimeoutMs ?? 30_000, what: `thanos-ts ${args[0]} ready` },
-    );
+    // A process that exits while starting fails at once, not after the ready timeout.
+    const c = child;
+    const exited = new Promise<never>((_, reject) => c.once('exit', (code) => reject(new Error(`thanos-ts ${args[0]} exited with ${code} while starting:\n${log}`))));
+    exited.catch(() => undefined);
+    await Promise.race([
+      exited,
+      waitFor(
+        async () => {
+          if (c.exitCode !== null) return false;
+          const r = await fetch(`http://${httpAddress}/-/ready`);
+          return r.status === 200;
+        },
+        { timeoutMs: opts.readyTimeoutMs ?? 30_000, what: `thanos-ts ${args[0]} ready` },
+      ),
+    ]);
   };
   await launch();
   const stop = async (): Promise<number | null> => {
