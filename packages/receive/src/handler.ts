@@ -16,6 +16,8 @@ import { prometheus } from '@thanos-ts/storeapi';
 import { snappyDecodedLength, snappyDecompress } from '@thanos-ts/tsdb';
 import { Counter, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
+import { scanWriteRequest } from './encoded-write-request.js';
+import type { EncodedWriteRequest } from './encoded-write-request.js';
 import { isValidTenant } from './multitsdb.js';
 import { decodeWriteRequestV2, determineRemoteWriteVersion, remoteWriteV2ResponseHeaders } from './remote-write.js';
 import type { RemoteWriteVersion, WriteResponseStats } from './remote-write.js';
@@ -150,7 +152,10 @@ export class ReceiveHandler {
     } catch (err) {
       throw new HttpError(400, (err as Error).message);
     }
-    let timeseries: prometheus.TimeSeries.$Properties[];
+    // Remote write 1.0 is read in place (encoded-write-request.ts) unless it carries what
+    // only the generated codec handles; 2.0 and those are decoded.
+    let encoded: EncodedWriteRequest | null = version === 2 ? null : scanWriteRequest(buf);
+    let timeseries: prometheus.TimeSeries.$Properties[] = [];
     let v2Stats: WriteResponseStats | null = null;
     if (version === 2) {
       try {
@@ -160,48 +165,53 @@ export class ReceiveHandler {
       } catch (err) {
         throw new HttpError(400, (err as Error).message);
       }
-    } else {
-      try {
-        timeseries = prometheus.WriteRequest.decode(buf).timeseries;
-      } catch (err) {
-        throw new HttpError(400, `proto: decode prometheus.WriteRequest: ${(err as Error).message}`);
-      }
+    } else if (encoded === null) {
+      timeseries = decodeWriteRequest(buf);
     }
     // What a 2.0 client is told was written: exemplars and native histograms are not
     // stored by this receiver, so they are not counted (Thanos counts what it received).
     const ok = (): { status: number; headers?: Record<string, string> } =>
       v2Stats === null ? { status: 200 } : { status: 200, headers: remoteWriteV2ResponseHeaders({ samples: v2Stats.samples, histograms: 0, exemplars: 0 }) };
+    const numSeries = encoded !== null ? encoded.n : timeseries.length;
     // Only metadata, or empty: nothing to store, and failing would break newer clients.
-    if (timeseries.length === 0) return ok();
+    if (numSeries === 0) return ok();
 
-    limits?.checkSeries(tenant, timeseries.length);
+    limits?.checkSeries(tenant, numSeries);
     let samples = 0;
-    for (const ts of timeseries) samples += ts.samples?.length ?? 0;
+    if (encoded !== null) samples = encoded.numSamples;
+    else for (const ts of timeseries) samples += ts.samples?.length ?? 0;
     limits?.checkSamples(tenant, samples);
     const ha = replica === 0 ? this.opts.ha() : null;
     if (ha !== null) {
       // One copy per HA pair: the cluster's elected replica is stored, without its
       // replica label so both replicas make one series; the others' writes are answered
       // 202 (accepted, dropped), as Mimir does, so they do not retry.
-      const { cluster, replica: haReplica } = findHALabels(timeseries[0].labels ?? [], ha.clusterLabel, ha.replicaLabel);
+      const first = encoded !== null ? encoded.labels(0) : (timeseries[0].labels ?? []);
+      const { cluster, replica: haReplica } = findHALabels(first, ha.clusterLabel, ha.replicaLabel);
       if (cluster !== '' && haReplica !== '') {
         if (!(await ha.tracker.check(tenant, cluster, haReplica, samples))) {
-          this.observe(202, tenant, timeseries.length, samples);
+          this.observe(202, tenant, numSeries, samples);
           return { status: 202 };
+        }
+        // The labels change: decoded after all.
+        if (encoded !== null) {
+          timeseries = decodeWriteRequest(buf);
+          encoded = null;
         }
         stripReplicaLabel(timeseries, ha.replicaLabel);
       }
     }
     try {
-      await this.opts.router.write(replica, [{ tenant, timeseries }]);
+      if (encoded !== null) await this.opts.router.writeEncoded(replica, tenant, encoded);
+      else await this.opts.router.write(replica, [{ tenant, timeseries }]);
     } catch (err) {
       if (!(err instanceof ReceiveWriteError)) throw err;
       const code = statusOf(err.cause0);
       if (code === 500) this.opts.logger.error({ tenant, err: err.message }, 'internal server error');
-      this.observe(code, tenant, timeseries.length, samples);
+      this.observe(code, tenant, numSeries, samples);
       throw new HttpError(code, err.message);
     }
-    this.observe(200, tenant, timeseries.length, samples);
+    this.observe(200, tenant, numSeries, samples);
     return ok();
   }
 
@@ -232,6 +242,15 @@ export class ReceiveHandler {
       const onError = (err: Error): void => finish(new HttpError(500, `read compressed request body: ${err.message}`));
       req.on('data', onData).on('end', onEnd).on('error', onError);
     });
+  }
+}
+
+/** A remote write 1.0 body decoded with the generated codec; 400 when malformed. */
+function decodeWriteRequest(buf: Uint8Array): prometheus.TimeSeries.$Properties[] {
+  try {
+    return prometheus.WriteRequest.decode(buf).timeseries;
+  } catch (err) {
+    throw new HttpError(400, `proto: decode prometheus.WriteRequest: ${(err as Error).message}`);
   }
 }
 

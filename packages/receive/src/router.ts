@@ -11,6 +11,7 @@ import type { Logger } from '@thanos-ts/runtime';
 import { StoreAPIError, StoreClient, thanos } from '@thanos-ts/storeapi';
 import type { GrpcClientTransport, prometheus } from '@thanos-ts/storeapi';
 import type { Labels } from '@thanos-ts/tsdb';
+import type { EncodedWriteRequest } from './encoded-write-request.js';
 import type { Hashring } from './hashring.js';
 import { combineSeriesErrors, DestinationError, isConflict, ReceiveWriteError, ReplicationErrors } from './write-errors.js';
 import type { Writer } from './writer.js';
@@ -21,6 +22,12 @@ export type TimeSeries = prometheus.TimeSeries.$Properties;
 export interface TenantSeries {
   tenant: string;
   timeseries: TimeSeries[];
+}
+
+/** The series of one tenant still encoded (the fast path of a remote write). */
+interface EncodedTenantSeries {
+  tenant: string;
+  encoded: EncodedWriteRequest;
 }
 
 export interface RouterOptions {
@@ -51,7 +58,17 @@ interface Replication {
 interface Destination {
   endpoint: string;
   replica: number;
-  byTenant: Map<string, { timeseries: TimeSeries[]; ids: number[] }>;
+  byTenant: Map<string, DestinationSeries>;
+}
+
+/**
+ * A tenant's series at one destination: decoded ones, or indexes into an encoded request.
+ * `ids` number the series across the whole write, for the quorum count.
+ */
+interface DestinationSeries {
+  timeseries: TimeSeries[];
+  encoded: EncodedWriteRequest | null;
+  ids: number[];
 }
 
 /** A peer skipped after failures, until `nextAllowed`. */
@@ -97,39 +114,86 @@ export class Router {
     await this.fanout(rep, data);
   }
 
+  /**
+   * write() for a tenant's series still encoded: written locally without decoding the
+   * series the head holds, forwarded as the bytes they came in.
+   * @throws ReceiveWriteError with the cause that decides the status
+   */
+  async writeEncoded(replica: number, tenant: string, encoded: EncodedWriteRequest): Promise<void> {
+    if (replica > this.opts.replicationFactor) {
+      this.logger.error({ requestReplica: replica, replicationFactor: this.opts.replicationFactor }, 'write request rejected');
+      throw new ReceiveWriteError('badReplica', 'request replica exceeds receiver replication factor');
+    }
+    const rep: Replication =
+      replica > 0
+        ? { replicas: [replica - 1], alreadyReplicated: true }
+        : { replicas: Array.from({ length: this.opts.replicationFactor }, (_, i) => i), alreadyReplicated: false };
+    await this.fanout(rep, [{ tenant, encoded }]);
+  }
+
   /** Closes the connections to the peers. */
   close(): void {
     for (const c of this.peers.values()) c.close();
     this.peers.clear();
   }
 
-  private distribute(rep: Replication, data: readonly TenantSeries[]): { destinations: Destination[]; numSeries: number } {
+  private distribute(rep: Replication, data: readonly (TenantSeries | EncodedTenantSeries)[]): { destinations: Destination[]; numSeries: number } {
     const ring = this.opts.hashring();
+    // With one address in the ring, where a series goes does not depend on its labels:
+    // encoded series then need no decoding to be placed.
+    const labelsMatter = distinctAddresses(ring) > 1;
     const byKey = new Map<string, Destination>();
+    const place = (tenant: string, labels: Labels, rn: number): DestinationSeries => {
+      let endpoint: string;
+      try {
+        endpoint = ring.getN(tenant, labels, rn);
+      } catch (err) {
+        throw new ReceiveWriteError(null, (err as Error).message, { cause: err });
+      }
+      const key = `${endpoint}\u0000${rn}`;
+      let d = byKey.get(key);
+      if (d === undefined) {
+        d = { endpoint, replica: rn, byTenant: new Map() };
+        byKey.set(key, d);
+      }
+      let t = d.byTenant.get(tenant);
+      if (t === undefined) {
+        t = { timeseries: [], encoded: null, ids: [] };
+        d.byTenant.set(tenant, t);
+      }
+      return t;
+    };
     let id = -1;
-    for (const { tenant, timeseries } of data) {
-      for (const ts of timeseries) {
+    for (const ts of data) {
+      const tenant = ts.tenant;
+      if ('encoded' in ts) {
+        const enc = ts.encoded;
+        const base = id + 1;
+        if (!labelsMatter) {
+          for (const rn of rep.replicas) {
+            const t = place(tenant, NO_LABELS, rn);
+            t.encoded = enc;
+            for (let i = 0; i < enc.n; i++) t.ids.push(base + i);
+          }
+        } else {
+          for (let i = 0; i < enc.n; i++) {
+            const labels = enc.labels(i);
+            for (const rn of rep.replicas) {
+              const t = place(tenant, labels, rn);
+              t.encoded = enc;
+              t.ids.push(base + i);
+            }
+          }
+        }
+        id += enc.n;
+        continue;
+      }
+      for (const series of ts.timeseries) {
         id++;
-        const labels = (ts.labels ?? []) as Labels;
+        const labels = (series.labels ?? []) as Labels;
         for (const rn of rep.replicas) {
-          let endpoint: string;
-          try {
-            endpoint = ring.getN(tenant, labels, rn);
-          } catch (err) {
-            throw new ReceiveWriteError(null, (err as Error).message, { cause: err });
-          }
-          const key = `${endpoint}\u0000${rn}`;
-          let d = byKey.get(key);
-          if (d === undefined) {
-            d = { endpoint, replica: rn, byTenant: new Map() };
-            byKey.set(key, d);
-          }
-          let t = d.byTenant.get(tenant);
-          if (t === undefined) {
-            t = { timeseries: [], ids: [] };
-            d.byTenant.set(tenant, t);
-          }
-          t.timeseries.push(ts);
+          const t = place(tenant, labels, rn);
+          t.timeseries.push(series);
           t.ids.push(id);
         }
       }
@@ -137,7 +201,7 @@ export class Router {
     return { destinations: [...byKey.values()], numSeries: id + 1 };
   }
 
-  private fanout(rep: Replication, data: readonly TenantSeries[]): Promise<void> {
+  private fanout(rep: Replication, data: readonly (TenantSeries | EncodedTenantSeries)[]): Promise<void> {
     const { destinations, numSeries } = this.distribute(rep, data);
     if (numSeries === 0) return Promise.resolve();
     const successThreshold = rep.alreadyReplicated ? 1 : this.writeQuorum;
@@ -204,7 +268,11 @@ export class Router {
     // --receive.local-endpoint places everything on it.
     if (d.endpoint === this.opts.localEndpoint && this.opts.writer !== null) {
       try {
-        for (const [tenant, t] of d.byTenant) await this.opts.writer.write(tenant, t.timeseries);
+        for (const [tenant, t] of d.byTenant) {
+          // Encoded ids number the request's series from 0: the write has only this tenant.
+          if (t.encoded !== null) await this.opts.writer.writeEncoded(tenant, t.encoded, t.ids.length === t.encoded.n ? null : t.ids);
+          else await this.opts.writer.write(tenant, t.timeseries);
+        }
       } catch (err) {
         throw new DestinationError(`forwarding request to endpoint {${d.endpoint}}: writing locally: ${(err as Error).message}`, err);
       }
@@ -213,10 +281,7 @@ export class Router {
     if (!this.isPeerUp(d.endpoint)) {
       throw new DestinationError(`backing off forward request for endpoint ${d.endpoint}: target not available`, new Error('target not available'), true);
     }
-    const req = thanos.WriteRequest.encode({
-      timeseriesTenantData: [...d.byTenant].map(([tenant, t]) => ({ tenant, timeseries: t.timeseries })),
-      replica: d.replica + 1,
-    }).finish();
+    const req = encodeForward(d);
     const t0 = performance.now();
     try {
       await this.peer(d.endpoint).remoteWrite(req, { timeoutMs: this.opts.forwardTimeoutMs });
@@ -258,4 +323,85 @@ export class Router {
     st.nextAllowed = Date.now() + Math.min(this.opts.maxBackoffMs, 100 * 2 ** st.attempt);
     this.peerStates.set(endpoint, st);
   }
+}
+
+/** Passed to the hashring when labels do not matter. */
+const NO_LABELS: Labels = Object.freeze([]) as Labels;
+
+function distinctAddresses(ring: Hashring): number {
+  const nodes = ring.nodes();
+  let n = 0;
+  for (let i = 0; i < nodes.length; i++) if (i === 0 || nodes[i].address !== nodes[0].address) n = n === 0 ? 1 : 2;
+  return n;
+}
+
+/**
+ * The thanos.WriteRequest forwarded to a destination. Encoded series are passed on as
+ * the bytes they came in (a TimeSeries of prometheus.WriteRequest is the same message as
+ * thanos's prometheus_copy.TimeSeries), inside a hand-written envelope:
+ *   4: TimeSeriesTenantTuple {1: TimeSeries..., 2: tenant}   3: replica
+ */
+function encodeForward(d: Destination): Uint8Array {
+  let anyEncoded = false;
+  for (const t of d.byTenant.values()) if (t.encoded !== null) anyEncoded = true;
+  if (!anyEncoded) {
+    return thanos.WriteRequest.encode({
+      timeseriesTenantData: [...d.byTenant].map(([tenant, t]) => ({ tenant, timeseries: t.timeseries })),
+      replica: d.replica + 1,
+    }).finish();
+  }
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const push = (b: Uint8Array): void => {
+    parts.push(b);
+    total += b.length;
+  };
+  for (const [tenant, t] of d.byTenant) {
+    const tuple: Uint8Array[] = [];
+    let len = 0;
+    if (t.encoded !== null) {
+      for (const i of t.ids) {
+        const f = t.encoded.seriesField(i);
+        tuple.push(f);
+        len += f.length;
+      }
+    } else {
+      for (const series of t.timeseries) {
+        const f = thanos.TimeSeriesTenantTuple.encode({ timeseries: [series] }).finish();
+        tuple.push(f);
+        len += f.length;
+      }
+    }
+    const tb = Buffer.from(tenant, 'utf8');
+    if (tb.length > 0) {
+      tuple.push(Uint8Array.of(0x12), uvarint(tb.length), tb);
+      len += 1 + uvarintLen(tb.length) + tb.length;
+    }
+    push(Uint8Array.of(0x22));
+    push(uvarint(len));
+    for (const b of tuple) push(b);
+  }
+  push(Uint8Array.of(0x18));
+  push(uvarint(d.replica + 1));
+  return Buffer.concat(parts, total);
+}
+
+function uvarintLen(x: number): number {
+  let n = 1;
+  while (x >= 0x80) {
+    x = Math.floor(x / 0x80);
+    n++;
+  }
+  return n;
+}
+
+function uvarint(x: number): Uint8Array {
+  const out = new Uint8Array(uvarintLen(x));
+  let i = 0;
+  while (x >= 0x80) {
+    out[i++] = (x % 0x80) | 0x80;
+    x = Math.floor(x / 0x80);
+  }
+  out[i] = x;
+  return out;
 }

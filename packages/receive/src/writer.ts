@@ -10,6 +10,7 @@ import type { Logger } from '@thanos-ts/runtime';
 import { compareStrings, DuplicateSampleForTimestampError, OutOfBoundsError, OutOfOrderSampleError, TooOldSampleError } from '@thanos-ts/tsdb';
 import type { Appender, Label, Labels } from '@thanos-ts/tsdb';
 import type { prometheus } from '@thanos-ts/storeapi';
+import type { EncodedWriteRequest } from './encoded-write-request.js';
 
 /** labelpb.ErrOutOfOrderLabels. */
 export const ERR_OUT_OF_ORDER_LABELS = 'out of order labels';
@@ -85,6 +86,10 @@ class WriteErrorTracker {
     return true;
   }
 
+  empty(): boolean {
+    return this.labelsOutOfOrder + this.labelsDuplicates + this.labelsEmpty + this.samplesOutOfOrder + this.samplesDuplicates + this.samplesOutOfBounds + this.samplesTooOld === 0;
+  }
+
   collect(logger: Logger): string[] {
     const out: string[] = [];
     const add = (n: number, what: string, err: string, msg: string): void => {
@@ -123,7 +128,6 @@ export class Writer {
    *   samples were refused; any other error (the WAL write failing) after rolling back
    */
   async write(tenant: string, timeseries: readonly prometheus.TimeSeries.$Properties[]): Promise<WriteStats> {
-    const logger = this.logger.child({ tenant });
     const app = await this.db.appender(tenant);
     const errs = new WriteErrorTracker();
     const window = this.opts.tooFarInFutureMs ?? 0;
@@ -161,10 +165,73 @@ export class Writer {
       await app.rollback().catch(() => undefined);
       throw err;
     }
+    return this.finish(tenant, stats, errs);
+  }
+
+  /**
+   * write() for series still encoded (the fast path): the series `ids` of `req` (all of
+   * them when null). A series the head holds is found by its label hash and a byte
+   * comparison and appended by ref; only a new one has its labels decoded and checked.
+   */
+  async writeEncoded(tenant: string, req: EncodedWriteRequest, ids: ArrayLike<number> | null = null): Promise<WriteStats> {
+    const app = await this.db.appender(tenant);
+    const errs = new WriteErrorTracker();
+    const window = this.opts.tooFarInFutureMs ?? 0;
+    const tooFar = window > 0 ? Date.now() + window : 0;
+    const n = ids === null ? req.n : ids.length;
+    const stats: WriteStats = { series: n, samples: 0, appended: 0, exemplarsDropped: 0, histogramsDropped: 0 };
+    // One comparator per request: it reads the series being looked up from `cur`.
+    let cur = 0;
+    const same = (ls: Labels): boolean => req.labelsEqual(cur, ls);
+    const ts = req.ts;
+    const vs = req.vs;
+    try {
+      for (let k = 0; k < n; k++) {
+        const i = ids === null ? k : ids[k];
+        const first = req.firstSample[i];
+        const last = req.firstSample[i + 1];
+        stats.samples += last - first;
+        cur = i;
+        let ref = app.getRefByHash !== undefined ? app.getRefByHash(req.hash[i], same) : 0;
+        let lset: Labels = NO_LABELS;
+        if (ref === 0) {
+          // A new series (or a storage without lookups by hash): decode and check its labels.
+          const ls = req.labels(i);
+          const bad = validateSeriesLabels(ls);
+          if (bad !== null) {
+            errs.addLabelsError(bad);
+            continue;
+          }
+          lset = ls;
+        }
+        for (let j = first; j < last; j++) {
+          const t = ts[j];
+          try {
+            if (tooFar !== 0 && t > tooFar) throw new OutOfBoundsError(t, tooFar);
+            ref = app.append(ref, lset, t, vs[j]);
+            stats.appended++;
+          } catch (err) {
+            if (!errs.addSampleError(err)) throw err;
+          }
+        }
+      }
+      await app.commit();
+    } catch (err) {
+      await app.rollback().catch(() => undefined);
+      throw err;
+    }
+    return this.finish(tenant, stats, errs);
+  }
+
+  private finish(tenant: string, stats: WriteStats, errs: WriteErrorTracker): WriteStats {
     const dropped = stats.exemplarsDropped + stats.histogramsDropped;
     if (dropped > 0) this.opts.onDropped?.(tenant, dropped);
-    const causes = errs.collect(logger);
+    // The tenant's logger only when there is something to say.
+    const causes = errs.empty() ? [] : errs.collect(this.logger.child({ tenant }));
     if (causes.length > 0) throw new WriteConflictError(causes);
     return stats;
   }
 }
+
+/** Passed with a known ref: the appender finds the series by it. */
+const NO_LABELS: Labels = Object.freeze([]) as Labels;

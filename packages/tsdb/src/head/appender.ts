@@ -32,6 +32,13 @@ export interface Appender {
    */
   append(ref: number, labels: Labels, t: number, v: number): number;
   /**
+   * The ref of the existing series whose labels hash to `hash` (hashLabels) and satisfy
+   * `same`, or 0 (storage.GetRef): lets a caller holding labels in encoded form append
+   * by ref without decoding them. Append a sample for it before awaiting anything: an
+   * unused series may be removed meanwhile. Optional: other storages' appenders may lack it.
+   */
+  getRefByHash?(hash: number, same: (labels: Labels) => boolean): number;
+  /**
    * Writes the samples to the WAL, then makes them visible, then logs the out-of-order
    * ones to the WBL. The appender is reusable afterwards.
    * @throws when a log write fails; when the WBL write fails the samples are already
@@ -47,6 +54,8 @@ export class HeadAppender implements Appender {
   private ts = new Float64Array(64);
   private vs = new Float64Array(64);
   private series: MemSeries[] = [];
+  /** Series refs of the buffered samples, for the WAL (filled on commit). */
+  private refs = new Float64Array(0);
   /** Pooled objects handed to the WAL hook. */
   private walSamples: WalSample[] = [];
   private walSeries: WalSeries[] = [];
@@ -54,6 +63,11 @@ export class HeadAppender implements Appender {
   private oooSamples: WalSample[] = [];
   /** Minimum valid time, fixed for the appender's batch; NaN until the first append. */
   private minValidTime = Number.NaN;
+  /**
+   * The series the last getRefByHash found, for the append that follows it (the
+   * caller appends right away: nothing can remove the series in between).
+   */
+  private found: MemSeries | null = null;
   /** The head's max time when the batch started: the out-of-order window ends there. */
   private headMaxt = -Infinity;
 
@@ -75,7 +89,14 @@ export class HeadAppender implements Appender {
       head.counters.outOfBoundSamples++;
       throw new OutOfBoundsError(t, this.minValidTime);
     }
-    let s = ref !== 0 ? head.seriesByRef(ref) : undefined;
+    let s: MemSeries | undefined;
+    const found = this.found;
+    if (found !== null) {
+      // fast path: the series getRefByHash just found, without a second map lookup
+      this.found = null;
+      if (found.ref === ref) s = found;
+    }
+    if (s === undefined && ref !== 0) s = head.seriesByRef(ref);
     if (s === undefined) s = head.getOrCreate(labels);
     switch (s.appendable(t, v, this.minValidTime, this.headMaxt, window)) {
       case Appendable.OK:
@@ -103,6 +124,12 @@ export class HeadAppender implements Appender {
     this.series[n] = s;
     this.n = n + 1;
     return s.ref;
+  }
+
+  getRefByHash(hash: number, same: (labels: Labels) => boolean): number {
+    const s = this.head.seriesByHash(hash, same);
+    this.found = s ?? null;
+    return s === undefined ? 0 : s.ref;
   }
 
   private grow(): void {
@@ -157,6 +184,13 @@ export class HeadAppender implements Appender {
       }
     }
     if (series.length > 0) await wal.logSeries(series);
+    if (wal.logSampleColumns !== undefined) {
+      let refs = this.refs;
+      if (refs.length < n) refs = this.refs = new Float64Array(this.ts.length);
+      for (let i = 0; i < n; i++) refs[i] = this.series[i].ref;
+      await wal.logSampleColumns(refs, this.ts, this.vs, n);
+      return;
+    }
     const pool = this.walSamples;
     while (pool.length < n) pool.push({ ref: 0, t: 0, v: 0 });
     const samples = pool.length === n ? pool : pool.slice(0, n);
@@ -184,5 +218,6 @@ export class HeadAppender implements Appender {
     this.n = 0;
     this.minValidTime = Number.NaN;
     this.headMaxt = -Infinity;
+    this.found = null;
   }
 }

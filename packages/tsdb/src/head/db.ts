@@ -186,6 +186,7 @@ export class DB implements Queryable, ChunkQueryable {
     if (!(this.opts.autoCompact ?? true)) return app;
     return {
       append: (ref: number, labels: Labels, t: number, v: number): number => app.append(ref, labels, t, v),
+      getRefByHash: (hash: number, same: (labels: Labels) => boolean): number => app.getRefByHash!(hash, same),
       commit: async (): Promise<void> => {
         await app.commit();
         if (this.compactable()) this.triggerCompaction();

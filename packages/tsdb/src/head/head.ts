@@ -24,6 +24,7 @@ import type { ChunkQuerier, ChunkQueryable, Querier, Queryable, SeriesChunk } fr
 import { addInterval, isDeleted, type Interval, type Intervals } from '../tombstones/index.js';
 import { HeadAppender, type Appender } from './appender.js';
 import { InvalidSampleError } from './errors.js';
+import { hashLabels } from './label-hash.js';
 import { MemPostings } from './mem-postings.js';
 import { Appendable, MemSeries } from './mem-series.js';
 import { HeadChunkQuerier, HeadQuerier } from './querier.js';
@@ -56,6 +57,11 @@ export interface WalTombstone {
 export interface HeadWal {
   logSeries(series: WalSeries[]): Promise<void> | void;
   logSamples(samples: WalSample[]): Promise<void> | void;
+  /**
+   * logSamples for samples in columns (refs[i], ts[i], vs[i], i < n), as the appender
+   * holds them: used instead of logSamples when present, to spare an object per sample.
+   */
+  logSampleColumns?(refs: Float64Array, ts: Float64Array, vs: Float64Array, n: number): Promise<void> | void;
 }
 
 /**
@@ -70,6 +76,8 @@ export interface HeadWbl {
 export type WalRecord =
   | { type: 'series'; series: readonly WalSeries[] }
   | { type: 'samples'; samples: readonly WalSample[] }
+  /** Samples in columns (i < n); the arrays may be reused once the next record is asked for. */
+  | { type: 'sampleColumns'; refs: Float64Array; ts: Float64Array; vs: Float64Array; n: number }
   | { type: 'tombstones'; tombstones: readonly WalTombstone[] };
 
 export interface HeadOptions {
@@ -140,6 +148,8 @@ export interface PersistedBlock {
 }
 
 const DEFAULT_CHUNK_RANGE = 2 * 60 * 60 * 1000;
+/** Bits of the label hash that key the series map. */
+const BUCKET_MASK = 0x3fffffff;
 /** Highest ref the uint32 postings lists can hold. */
 const MAX_REF = 0xffffffff;
 
@@ -174,7 +184,10 @@ export class Head implements Queryable, ChunkQueryable, OOOSeqSource {
   /** Duplicate series refs of the last WAL replay, for the WBL replay after it. */
   private replayMultiRef = new Map<number, MemSeries>();
   private readonly byRef = new Map<number, MemSeries>();
-  /** Label hash to the first series of its collision chain. */
+  /**
+   * Label hash (its low 30 bits: a small integer, which V8 hashes and stores unboxed) to
+   * the first series of its collision chain.
+   */
   private readonly byHash = new Map<number, MemSeries>();
   /** @internal the label index */
   readonly postings = new MemPostings();
@@ -262,6 +275,23 @@ export class Head implements Queryable, ChunkQueryable, OOOSeqSource {
     return this.lookup(labels, hashLabels(labels))?.ref ?? 0;
   }
 
+  /**
+   * The ref of the series whose labels hash to `hash` (hashLabels) and satisfy `same`,
+   * or 0 (Prometheus' GetRef with a precomputed hash): for callers holding labels in
+   * encoded form, who compare bytes rather than decode (see label-hash.ts).
+   */
+  getRefByHash(hash: number, same: (labels: Labels) => boolean): number {
+    return this.seriesByHash(hash, same)?.ref ?? 0;
+  }
+
+  /** @internal getRefByHash, returning the series. */
+  seriesByHash(hash: number, same: (labels: Labels) => boolean): MemSeries | undefined {
+    for (let s = this.byHash.get(hash & BUCKET_MASK) ?? null; s !== null; s = s.nextInBucket) {
+      if (same(s.labels)) return s;
+    }
+    return undefined;
+  }
+
   /** The labels of series `ref`, or undefined when it does not exist (any more). */
   seriesLabels(ref: number): Labels | undefined {
     return this.byRef.get(ref)?.labels;
@@ -283,7 +313,7 @@ export class Head implements Queryable, ChunkQueryable, OOOSeqSource {
   }
 
   private lookup(labels: Labels, hash: number): MemSeries | undefined {
-    for (let s = this.byHash.get(hash) ?? null; s !== null; s = s.nextInBucket) {
+    for (let s = this.byHash.get(hash & BUCKET_MASK) ?? null; s !== null; s = s.nextInBucket) {
       if (sameLabels(s.labels, labels)) return s;
     }
     return undefined;
@@ -307,10 +337,11 @@ export class Head implements Queryable, ChunkQueryable, OOOSeqSource {
 
   private create(ref: number, labels: Labels, hash: number): MemSeries {
     if (ref > MAX_REF) throw new RangeError(`head: series ref ${ref} beyond uint32`);
-    const s = new MemSeries(ref, labels, hash);
-    const first = this.byHash.get(hash);
+    // The masked hash is all the map needs, and a small integer needs no heap box.
+    const s = new MemSeries(ref, labels, hash & BUCKET_MASK);
+    const first = this.byHash.get(hash & BUCKET_MASK);
     if (first !== undefined) s.nextInBucket = first;
-    this.byHash.set(hash, s);
+    this.byHash.set(hash & BUCKET_MASK, s);
     this.byRef.set(ref, s);
     if (ref > this.lastRef) this.lastRef = ref;
     this.postings.add(ref, labels);
@@ -321,11 +352,11 @@ export class Head implements Queryable, ChunkQueryable, OOOSeqSource {
   private remove(s: MemSeries): void {
     this.byRef.delete(s.ref);
     let prev: MemSeries | null = null;
-    for (let c = this.byHash.get(s.hash) ?? null; c !== null; prev = c, c = c.nextInBucket) {
+    for (let c = this.byHash.get(s.hash & BUCKET_MASK) ?? null; c !== null; prev = c, c = c.nextInBucket) {
       if (c !== s) continue;
       if (prev === null) {
-        if (c.nextInBucket === null) this.byHash.delete(s.hash);
-        else this.byHash.set(s.hash, c.nextInBucket);
+        if (c.nextInBucket === null) this.byHash.delete(s.hash & BUCKET_MASK);
+        else this.byHash.set(s.hash & BUCKET_MASK, c.nextInBucket);
       } else {
         prev.nextInBucket = c.nextInBucket;
       }
@@ -468,6 +499,32 @@ export class Head implements Queryable, ChunkQueryable, OOOSeqSource {
             if (smp.t > maxt) maxt = smp.t;
           }
           break;
+        case 'sampleColumns': {
+          const { refs, ts, vs, n } = rec;
+          for (let i = 0; i < n; i++) {
+            const ref = refs[i];
+            const t = ts[i];
+            const s = this.byRef.get(ref) ?? multiRef.get(ref);
+            if (s === undefined) {
+              stats.unknownSeriesRefs++;
+              continue;
+            }
+            if (t < this.minValidT) {
+              stats.droppedSamples++;
+              continue;
+            }
+            const r = s.append(t, vs[i], chunkRange);
+            if (r === 0) {
+              stats.droppedSamples++;
+              continue;
+            }
+            if (r === 2) this.counters.chunksCreated++;
+            stats.samples++;
+            if (t < mint) mint = t;
+            if (t > maxt) maxt = t;
+          }
+          break;
+        }
         case 'tombstones':
           for (const ts of rec.tombstones) {
             const s = this.byRef.get(ts.ref) ?? multiRef.get(ts.ref);
@@ -756,21 +813,6 @@ export function addChunkInRange(
 function dropIntervalsBefore(ivs: Intervals, mint: number): Intervals | null {
   const kept = ivs.filter((iv) => iv.maxt >= mint);
   return kept.length === 0 ? null : kept;
-}
-
-/** FNV-1a over names and values (with separators); allocates nothing. */
-export function hashLabels(ls: Labels): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < ls.length; i++) {
-    const l = ls[i];
-    const n = l.name;
-    for (let j = 0; j < n.length; j++) h = Math.imul(h ^ n.charCodeAt(j), 0x01000193);
-    h = Math.imul(h ^ 0xff, 0x01000193);
-    const v = l.value;
-    for (let j = 0; j < v.length; j++) h = Math.imul(h ^ v.charCodeAt(j), 0x01000193);
-    h = Math.imul(h ^ 0xfe, 0x01000193);
-  }
-  return h >>> 0;
 }
 
 function sameLabels(a: Labels, b: Labels): boolean {

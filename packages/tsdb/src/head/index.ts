@@ -1,6 +1,7 @@
 // The head, its appender and queriers, and the DB of a head plus blocks
 // (Prometheus tsdb/head*.go and tsdb/db.go).
-export { Head, hashLabels } from './head.js';
+export { Head } from './head.js';
+export { hashLabels, hashLabelBytes, utf8Equals, LABELS_HASH_INIT } from './label-hash.js';
 export type {
   HeadOptions,
   HeadWal,

@@ -88,6 +88,7 @@ export class MemSeries {
     /** Prometheus' HeadSeriesRef: stable for the life of the series, never reused. */
     readonly ref: number,
     readonly labels: Labels,
+    /** The low 30 bits of the label hash: the head's series map key. */
     readonly hash: number,
   ) {}
 

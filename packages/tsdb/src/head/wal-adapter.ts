@@ -20,12 +20,14 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@thanos-ts/runtime';
 import {
-  decodeSamples,
+  decodeSampleColumns,
   decodeSeries,
   decodeTombstones,
+  encodeSampleColumns,
   encodeSamples,
   encodeSeries,
   encodeTombstones,
+  newSampleColumns,
   RecordType,
   recordType,
 } from '../record/index.js';
@@ -99,6 +101,9 @@ export class WalAdapter implements HeadWal {
     let corruption: WalCorruptionError | null = null;
     let skipped = 0;
     const dir = this.dir;
+    // One set of columns for every samples record: the head is done with a record
+    // before it asks for the next.
+    const cols = newSampleColumns();
     async function* decoded(): AsyncGenerator<WalRecord> {
       try {
         for await (const rec of readRecords(dir)) {
@@ -107,7 +112,8 @@ export class WalAdapter implements HeadWal {
               yield { type: 'series', series: decodeSeries(rec) };
               break;
             case RecordType.Samples:
-              yield { type: 'samples', samples: decodeSamples(rec) };
+              decodeSampleColumns(rec, cols);
+              yield { type: 'sampleColumns', refs: cols.refs, ts: cols.ts, vs: cols.vs, n: cols.n };
               break;
             case RecordType.Tombstones:
               yield { type: 'tombstones', tombstones: decodeTombstones(rec) };
@@ -191,6 +197,12 @@ export class WalAdapter implements HeadWal {
   async logSamples(samples: WalSample[]): Promise<void> {
     const recs = this.takePending();
     recs.push(encodeSamples(samples));
+    await this.log().log(...recs);
+  }
+
+  async logSampleColumns(refs: Float64Array, ts: Float64Array, vs: Float64Array, n: number): Promise<void> {
+    const recs = this.takePending();
+    recs.push(encodeSampleColumns(refs, ts, vs, n));
     await this.log().log(...recs);
   }
 

@@ -6,7 +6,10 @@ export {
   encodeSeries,
   decodeSeries,
   encodeSamples,
+  encodeSampleColumns,
   decodeSamples,
+  decodeSampleColumns,
+  newSampleColumns,
   encodeTombstones,
   decodeTombstones,
   encodeExemplars,
@@ -23,6 +26,7 @@ export {
 export type {
   RefSeries,
   RefSample,
+  SampleColumns,
   RefTombstone,
   RefExemplar,
   RefMmapMarker,

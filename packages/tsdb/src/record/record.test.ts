@@ -11,6 +11,9 @@ import {
   decodeSeries,
   decodeTombstones,
   encodeExemplars,
+  encodeSampleColumns,
+  decodeSampleColumns,
+  newSampleColumns,
   encodeFloatHistogramSamples,
   encodeHistogramSamples,
   encodeMetadata,
@@ -110,5 +113,40 @@ describe('record', () => {
     expect(() => decodeSamples(encodeSeries([]))).toThrow(/invalid record type/);
     const bad = Uint8Array.from([...encodeSeries([{ ref: 1, labels: [] }]), 0, 0]);
     expect(() => decodeSeries(bad)).toThrow(/unexpected end/);
+  });
+
+  it('encodeSampleColumns writes the bytes encodeSamples writes, NaN payloads included', () => {
+    const samples = [
+      { ref: 5, t: 1_700_000_000_000, v: 1.5 },
+      { ref: 3, t: 1_699_999_999_000, v: STALE_NAN },
+      { ref: 2 ** 40, t: -7, v: -0 },
+      { ref: 6, t: 1_700_000_000_001, v: Infinity },
+    ];
+    const refs = Float64Array.from(samples, (s) => s.ref);
+    const ts = Float64Array.from(samples, (s) => s.t);
+    const vs = new Float64Array(8);
+    for (let i = 0; i < samples.length; i++) vs[i] = samples[i].v;
+    const got = encodeSampleColumns(refs, ts, vs, samples.length);
+    expect([...got]).toEqual([...encodeSamples(samples)]);
+    expect(isStaleNaN(decodeSamples(got)[1].v)).toBe(true);
+    expect([...encodeSampleColumns(refs, ts, vs, 0)]).toEqual([...encodeSamples([])]);
+  });
+
+  it('series records round-trip ASCII and other labels; sample columns decode as decodeSamples', () => {
+    const series = [
+      { ref: 1, labels: labelsFromStrings('__name__', 'up', 'city', 'Zürich', 'e', '😀') },
+      { ref: 2, labels: labelsFromStrings('__name__', 'up', 'city', 'Zurich', 'e', 'x') },
+      { ref: 3, labels: labelsFromStrings('__name__', 'upp', 'city', 'Zürich') },
+    ];
+    expect(decodeSeries(encodeSeries(series))).toEqual(series);
+    const samples = [
+      { ref: 7, t: 1000, v: STALE_NAN },
+      { ref: 2, t: 900, v: 2.5 },
+    ];
+    const cols = decodeSampleColumns(encodeSamples(samples), newSampleColumns());
+    expect(cols.n).toBe(2);
+    expect([cols.refs[1], cols.ts[1], cols.vs[1]]).toEqual([2, 900, 2.5]);
+    expect(isStaleNaN(cols.vs[0])).toBe(true);
+    expect(decodeSampleColumns(encodeSamples([]), cols).n).toBe(0);
   });
 });

@@ -18,7 +18,7 @@
 
 import { floatFromBits, floatHiBits, floatLoBits } from '../chunkenc/float-bits.js';
 import { DecodingBuffer } from '../encoding/decbuf.js';
-import { EncodingBuffer } from '../encoding/encbuf.js';
+import { EncodingBuffer, writeUvarint } from '../encoding/encbuf.js';
 import type { Label, Labels } from '../labels/labels.js';
 import type { Interval } from '../tombstones/tombstones.js';
 
@@ -164,20 +164,95 @@ function labels(d: DecodingBuffer): Labels {
   const n = d.uvarint();
   const out: Label[] = new Array(n);
   for (let i = 0; i < n; i++) {
-    const name = d.uvarintStr();
-    out[i] = { name, value: d.uvarintStr() };
+    const name = labelString(d, i * 2);
+    out[i] = { name, value: labelString(d, i * 2 + 1) };
   }
   return out;
 }
 
-export function encodeSeries(series: readonly RefSeries[]): Uint8Array {
-  const e = new EncodingBuffer(64 * series.length + 16);
-  e.putByte(RecordType.Series);
-  for (const s of series) {
-    putRef(e, s.ref);
-    putLabels(e, s.labels);
+/**
+ * The strings last decoded at each label position: consecutive series mostly share
+ * names and many values, and reusing the string spares decoding it and, for series
+ * kept in memory, holding a copy per series.
+ */
+const recent: string[] = [];
+
+function labelString(d: DecodingBuffer, slot: number): string {
+  const b = d.uvarintBytes();
+  const n = b.length;
+  const prev = slot < recent.length ? recent[slot] : undefined;
+  if (prev !== undefined && prev.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (prev.charCodeAt(i) !== b[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return prev; // ASCII only: a non-ASCII string is longer in bytes
   }
-  return e.get().slice();
+  let s: string;
+  let ascii = n <= 64;
+  if (ascii) {
+    for (let i = 0; i < n; i++) {
+      if (b[i] >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+  }
+  s = ascii ? String.fromCharCode.apply(null, b as unknown as number[]) : TEXT_DECODER.decode(b);
+  if (ascii && slot < 256) recent[slot] = s;
+  return s;
+}
+
+const TEXT_DECODER = new TextDecoder();
+
+export function encodeSeries(series: readonly RefSeries[]): Uint8Array {
+  // Written straight into an array sized for the worst case (3 UTF-8 bytes per UTF-16
+  // unit): series records are written for every new series, mostly ASCII labels.
+  let bound = 1;
+  for (const s of series) {
+    bound += 18;
+    for (const l of s.labels) bound += 20 + 3 * (l.name.length + l.value.length);
+  }
+  const out = new Uint8Array(bound);
+  const dv = new DataView(out.buffer);
+  out[0] = RecordType.Series;
+  let p = 1;
+  for (const s of series) {
+    if (s.ref < 0 || !Number.isSafeInteger(s.ref)) throw new RangeError(`encode series: ref ${s.ref} is not a safe unsigned integer`);
+    putBE64At(dv, p, s.ref);
+    p = writeUvarint(out, p + 8, s.labels.length);
+    for (const l of s.labels) {
+      p = putString(out, p, l.name);
+      p = putString(out, p, l.value);
+    }
+  }
+  return out.slice(0, p);
+}
+
+const TEXT = new TextEncoder();
+
+/** A uvarint-length-prefixed UTF-8 string at p; returns the end. */
+function putString(out: Uint8Array, p: number, s: string): number {
+  const n = s.length;
+  let ascii = true;
+  for (let i = 0; i < n; i++) {
+    if (s.charCodeAt(i) >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (!ascii) {
+    const b = TEXT.encode(s);
+    p = writeUvarint(out, p, b.length);
+    out.set(b, p);
+    return p + b.length;
+  }
+  p = writeUvarint(out, p, n);
+  for (let i = 0; i < n; i++) out[p + i] = s.charCodeAt(i);
+  return p + n;
 }
 
 export function decodeSeries(rec: Uint8Array): RefSeries[] {
@@ -217,6 +292,110 @@ export function decodeSamples(rec: Uint8Array): RefSample[] {
     out.push({ ref, t, v: value(d) });
   }
   return out;
+}
+
+/**
+ * encodeSamples for samples held in columns (refs[i], ts[i], vs[i] for i < n), as an
+ * appender buffers them: the same bytes, without an object per sample. Values are
+ * copied as their bytes, so NaN payloads (the stale marker) stay exact.
+ */
+export function encodeSampleColumns(refs: ArrayLike<number>, ts: ArrayLike<number>, vs: Float64Array, n: number): Uint8Array {
+  // Worst case per sample: two 10-byte varints and 8 value bytes.
+  const out = new Uint8Array(17 + 28 * n);
+  out[0] = RecordType.Samples;
+  if (n === 0) return out.subarray(0, 1);
+  const firstRef = refs[0];
+  const firstT = ts[0];
+  const dv = new DataView(out.buffer);
+  if (firstRef < 0 || !Number.isSafeInteger(firstRef)) throw new RangeError(`encode samples: ref ${firstRef} is not a safe unsigned integer`);
+  if (!Number.isSafeInteger(firstT)) throw new RangeError(`encode samples: timestamp ${firstT} is not a safe integer`);
+  putBE64At(dv, 1, firstRef);
+  putBE64At(dv, 9, firstT);
+  const vb = new Uint8Array(vs.buffer, vs.byteOffset, n * 8);
+  let p = 17;
+  for (let i = 0; i < n; i++) {
+    p = putZigzag(out, p, refs[i] - firstRef);
+    p = putZigzag(out, p, ts[i] - firstT);
+    // Big-endian bits, from the platform's (little-endian) float bytes.
+    const b = i * 8;
+    if (LITTLE_ENDIAN) {
+      out[p] = vb[b + 7];
+      out[p + 1] = vb[b + 6];
+      out[p + 2] = vb[b + 5];
+      out[p + 3] = vb[b + 4];
+      out[p + 4] = vb[b + 3];
+      out[p + 5] = vb[b + 2];
+      out[p + 6] = vb[b + 1];
+      out[p + 7] = vb[b];
+    } else {
+      for (let k = 0; k < 8; k++) out[p + k] = vb[b + k];
+    }
+    p += 8;
+  }
+  return out.subarray(0, p);
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** A signed 64-bit integer, two's complement, big-endian (exact for safe integers). */
+function putBE64At(dv: DataView, at: number, v: number): void {
+  const hi = Math.floor(v / 4294967296);
+  dv.setUint32(at, hi >>> 0);
+  dv.setUint32(at + 4, (v - hi * 4294967296) >>> 0);
+}
+
+/** Go's binary.PutVarint (zigzag), for |v| < 2^52. */
+function putZigzag(buf: Uint8Array, p: number, v: number): number {
+  if (!(Math.abs(v) < 2 ** 52) || !Number.isInteger(v)) throw new RangeError(`encode samples: delta ${v} out of range`);
+  let z = v >= 0 ? v * 2 : -v * 2 - 1;
+  while (z >= 0x80) {
+    buf[p++] = (z % 128) | 0x80;
+    z = Math.floor(z / 128);
+  }
+  buf[p++] = z;
+  return p;
+}
+
+/** Samples decoded into columns (decodeSampleColumns), reused from record to record. */
+export interface SampleColumns {
+  refs: Float64Array;
+  ts: Float64Array;
+  vs: Float64Array;
+  n: number;
+}
+
+/** An empty SampleColumns to decode into. */
+export function newSampleColumns(): SampleColumns {
+  return { refs: new Float64Array(1024), ts: new Float64Array(1024), vs: new Float64Array(1024), n: 0 };
+}
+
+/**
+ * decodeSamples into columns (WAL replay): no object per sample; `into` is grown as
+ * needed and overwritten. Values are read as their bits, so NaN payloads stay exact.
+ */
+export function decodeSampleColumns(rec: Uint8Array, into: SampleColumns): SampleColumns {
+  const d = begin(rec, RecordType.Samples);
+  into.n = 0;
+  if (d.remaining === 0) return into;
+  const baseRef = d.be64();
+  const baseT = d.be64Signed();
+  // At least 10 bytes per sample.
+  const max = Math.ceil(d.remaining / 10);
+  if (into.refs.length < max) {
+    into.refs = new Float64Array(max);
+    into.ts = new Float64Array(max);
+    into.vs = new Float64Array(max);
+  }
+  const { refs, ts, vs } = into;
+  let n = 0;
+  while (d.remaining > 0) {
+    refs[n] = baseRef + d.varint();
+    ts[n] = baseT + d.varint();
+    vs[n] = value(d);
+    n++;
+  }
+  into.n = n;
+  return into;
 }
 
 /** One entry per interval, as Prometheus's encoder writes them. */
