@@ -6,6 +6,11 @@ import { FlagValues, GRPC_SERVER_TLS_FLAGS, grpcServerTLSFromFlags, HTTP_CONFIG_
 import type { FlagSpec, GrpcServerTLSConfig } from '@thanos-ts/runtime';
 import { parseFlagLabels } from '@thanos-ts/storeapi';
 import type { Labels } from '@thanos-ts/tsdb';
+import { parseRemoteWriteConfig } from './remote-write.js';
+import type { RemoteWriteConfig } from './remote-write.js';
+
+const RW_HELP =
+  "YAML config for the remote-write configurations, that specify servers where samples should be sent to (see https://prometheus.io/docs/prometheus/latest/configuration/configuration/#remote_write). This automatically enables stateless mode for ruler and no series will be stored in the ruler's TSDB. If an empty config (or file) is provided, the flag is ignored and ruler is run with its own TSDB.";
 
 export const RULE_FLAGS: readonly FlagSpec[] = [
   { name: 'grpc-address', kind: 'string', default: '0.0.0.0:10901', placeholder: '<host:port>', help: 'Listen ip:port address for gRPC endpoints (StoreAPI). Make sure this address is routable from other components.' },
@@ -39,6 +44,8 @@ export const RULE_FLAGS: readonly FlagSpec[] = [
   { name: 'query.only-prometheus-params', kind: 'bool', default: false, hidden: true, help: 'Disable adding Thanos parameters (e.g dedup, partial_response) when querying metrics. Some non-Thanos systems have strict API validation.' },
   { name: 'web.external-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'Static prefix for all HTML links and redirect URLs in the bucket web UI interface. Actual endpoints are still served on / or the web.route-prefix. This allows thanos bucket web UI to be served behind a reverse proxy that strips a URL sub-path.' },
   { name: 'web.route-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'Prefix for API and UI endpoints. This allows thanos UI to be served on a sub-path. Defaults to the value of --web.external-prefix. This option is analogous to --web.route-prefix of Prometheus.' },
+  { name: 'remote-write.config-file', kind: 'string', default: '', placeholder: '<file-path>', help: `Path to ${RW_HELP}` },
+  { name: 'remote-write.config', kind: 'string', default: '', placeholder: '<content>', help: `Alternative to 'remote-write.config-file' flag (mutually exclusive). Content of ${RW_HELP}` },
   { name: 'shipper.upload-compacted', kind: 'bool', default: false, help: 'If true shipper will try to upload compacted blocks as well. Useful for migration purposes. Works only if compaction is disabled on Prometheus. Do it once and then disable the flag when done.' },
 ];
 
@@ -69,6 +76,12 @@ export interface RuleFlagsConfig {
   queryConfigYAML: string;
   routePrefix: string;
   uploadCompacted: boolean;
+  /** --remote-write.config: stateless mode (no local TSDB); null = off. */
+  remoteWrite: RemoteWriteConfig[] | null;
+  /** --restore-ignored-label */
+  restoreIgnoredLabels: string[];
+  /** --query.default-step (ms) */
+  queryDefaultStepMs: number;
 }
 
 /** The ruler's own settings from parsed flag values, checked as Thanos checks them. */
@@ -86,6 +99,15 @@ export function ruleFlagsConfig(values: Record<string, unknown>): RuleFlagsConfi
   }
   const evalIntervalMs = f.duration('eval-interval');
   if (evalIntervalMs <= 0) throw new UserError('--eval-interval: must be positive');
+  const rwYAML = pathOrContent(f, 'remote-write.config');
+  let remoteWrite: RemoteWriteConfig[] | null = null;
+  if (rwYAML.trim() !== '') {
+    try {
+      remoteWrite = parseRemoteWriteConfig(rwYAML);
+    } catch (err) {
+      throw new UserError(`--remote-write.config: ${(err as Error).message}`);
+    }
+  }
   const blockDurationMs = f.duration('tsdb.block-duration');
   if (blockDurationMs <= 0) throw new UserError('--tsdb.block-duration: must be positive');
   return {
@@ -114,5 +136,8 @@ export function ruleFlagsConfig(values: Record<string, unknown>): RuleFlagsConfi
     queryConfigYAML,
     routePrefix: f.str('web.route-prefix') || f.str('web.external-prefix'),
     uploadCompacted: f.bool('shipper.upload-compacted'),
+    remoteWrite,
+    restoreIgnoredLabels: f.strs('restore-ignored-label'),
+    queryDefaultStepMs: f.duration('query.default-step'),
   };
 }

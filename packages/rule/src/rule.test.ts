@@ -6,6 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nopLogger } from '@thanos-ts/runtime';
@@ -13,6 +14,9 @@ import { StoreClient } from '@thanos-ts/storeapi';
 import { chunkFromBytes, ValueType } from '@thanos-ts/tsdb';
 import { removeTempDirs, tempDir, waitFor } from '@thanos-ts/testutil';
 import { Rule } from './rule.js';
+import type { RuleConfig } from './rule.js';
+import { parseRemoteWriteConfig } from './remote-write.js';
+import { prometheus, snappyDecompress } from '@thanos-ts/storeapi';
 
 afterAll(() => removeTempDirs());
 
@@ -26,6 +30,41 @@ const GOOD = `groups:
         expr: up == 0
         labels: { severity: page }
 `;
+
+function config(dir: string, ruleFile: string, queryPort: number): RuleConfig {
+  return {
+    grpcAddress: '127.0.0.1:0',
+    grpcGracePeriodMs: 1000,
+    httpAddress: '127.0.0.1:0',
+    httpConfigFile: '',
+    externalLabels: [{ name: 'ruler', value: 'r1' }],
+    blockDurationMs: 2 * 3600_000,
+    retentionMs: 0,
+    walCompression: true,
+    dataDir: join(dir, 'data'),
+    ruleFiles: [ruleFile],
+    resendDelayMs: 60_000,
+    evalIntervalMs: 60_000,
+    queryOffsetMs: 0,
+    forOutageToleranceMs: 3600_000,
+    forGracePeriodMs: 600_000,
+    queryAddresses: [`127.0.0.1:${queryPort}`],
+    querySDFiles: [],
+    querySDIntervalMs: 300_000,
+    queryDNSIntervalMs: 30_000,
+    queryHttpMethod: 'POST',
+    queryOnlyPrometheusParams: false,
+    queryConfigYAML: '',
+    routePrefix: '',
+    uploadCompacted: false,
+    remoteWrite: null,
+    restoreIgnoredLabels: [],
+    queryDefaultStepMs: 1000,
+    notifier: { alertmanagers: [], labelDrop: [], relabelConfigs: [], alertQueryURL: '', alertQueryTemplate: '/graph?g0.expr={{.Expr}}&g0.tab=1' },
+    bucket: null,
+    logger: nopLogger(),
+  };
+}
 
 describe('Rule', () => {
   it('records through the query API, serves the results and its groups, and keeps its rules on a bad reload', async () => {
@@ -45,35 +84,7 @@ describe('Rule', () => {
     const dir = await tempDir('rule');
     const ruleFile = join(dir, 'rules.yml');
     await writeFile(ruleFile, GOOD);
-    const rule = new Rule({
-      grpcAddress: '127.0.0.1:0',
-      grpcGracePeriodMs: 1000,
-      httpAddress: '127.0.0.1:0',
-      httpConfigFile: '',
-      externalLabels: [{ name: 'ruler', value: 'r1' }],
-      blockDurationMs: 2 * 3600_000,
-      retentionMs: 0,
-      walCompression: true,
-      dataDir: join(dir, 'data'),
-      ruleFiles: [join(dir, '*.yml')],
-      resendDelayMs: 60_000,
-      evalIntervalMs: 60_000,
-      queryOffsetMs: 0,
-      forOutageToleranceMs: 3600_000,
-      forGracePeriodMs: 600_000,
-      queryAddresses: [`127.0.0.1:${(api.address() as AddressInfo).port}`],
-      querySDFiles: [],
-      querySDIntervalMs: 300_000,
-      queryDNSIntervalMs: 30_000,
-      queryHttpMethod: 'POST',
-      queryOnlyPrometheusParams: false,
-      queryConfigYAML: '',
-      routePrefix: '',
-      uploadCompacted: false,
-      notifier: { alertmanagers: [], labelDrop: [], relabelConfigs: [], alertQueryURL: '', alertQueryTemplate: '/graph?g0.expr={{.Expr}}&g0.tab=1' },
-      bucket: null,
-      logger: nopLogger(),
-    });
+    const rule = new Rule(config(dir, ruleFile, (api.address() as AddressInfo).port));
     await rule.start();
     try {
       // Two evaluations, one second apart: two samples of the recorded series.
@@ -123,5 +134,45 @@ describe('Rule', () => {
       await rule.stop();
       api.close();
     }
+  });
+
+  it('in stateless mode (--remote-write.config) sends what it records by remote write and keeps no TSDB', async () => {
+    const api = createServer((req, res) => {
+      let body = '';
+      req.on('data', (b: Buffer) => (body += b.toString()));
+      req.on('end', () => {
+        const t = Number(new URLSearchParams(body).get('time'));
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: { job: 'node' }, value: [t, '3'] }] } }));
+      });
+    });
+    const written: string[] = [];
+    const rw = createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (b: Buffer) => parts.push(b));
+      req.on('end', () => {
+        const w = prometheus.WriteRequest.decode(snappyDecompress(Buffer.concat(parts)));
+        for (const ts of w.timeseries) written.push((ts.labels ?? []).map((l) => `${l.name}=${l.value}`).join(',') + ` x${ts.samples?.length ?? 0}`);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => rw.listen(0, '127.0.0.1', r));
+    const dir = await tempDir('rule-stateless');
+    const ruleFile = join(dir, 'rules.yml');
+    await writeFile(ruleFile, GOOD);
+    const yaml = `remote_write:\n  - url: http://127.0.0.1:${(rw.address() as AddressInfo).port}/api/v1/write\n    queue_config: { batch_send_deadline: 100ms }\n`;
+    const rule = new Rule({ ...config(dir, ruleFile, (api.address() as AddressInfo).port), remoteWrite: parseRemoteWriteConfig(yaml) });
+    await rule.start();
+    try {
+      await waitFor(async () => written.some((w) => w.startsWith('__name__=job:up:sum,job=node,ruler=r1 ')), { timeoutMs: 10_000, what: 'recorded samples by remote write' });
+      const info = await new StoreClient(rule.grpcAddress).info();
+      expect(info.ComponentType).toBe('rule');
+      expect(info.store).toBeFalsy();
+    } finally {
+      await rule.stop();
+      api.close();
+      rw.close();
+    }
+    expect(existsSync(join(dir, 'data', 'wal'))).toBe(false);
   });
 });

@@ -9,7 +9,7 @@ import { readShipperMeta, Shipper, SHIPPER_META_FILENAME } from '@thanos-ts/bloc
 import type { Bucket } from '@thanos-ts/objstore';
 import { createRegistry, HttpServer, Prober } from '@thanos-ts/runtime';
 import type { Logger, Service } from '@thanos-ts/runtime';
-import { AlertNotifier, alertGeneratorURL, apiAlertsData, apiRuleGroups, forStateFromQueryable, glob, loadRuleFiles, newTemplateExpander, protoRuleGroups, RuleManager } from '@thanos-ts/rules';
+import { AlertNotifier, alertGeneratorURL, apiAlertsData, apiRuleGroups, forStateFromQuery, forStateFromQueryable, glob, loadRuleFiles, newTemplateExpander, protoRuleGroups, RuleManager } from '@thanos-ts/rules';
 import type { NotifierConfig, RuleFile } from '@thanos-ts/rules';
 import { ComponentType, RulesRequestType, StoreServer, TSDBStore } from '@thanos-ts/storeapi';
 import type { InfoResponseInit, ResponseSink, RuleGroup, RulesAPI, RulesRequest } from '@thanos-ts/storeapi';
@@ -20,6 +20,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { RuleFlagsConfig } from './flags.js';
 import { httpQueryFunc, parseQueryConfig, QueryEndpoints } from './query-client.js';
+import { RemoteWriteAppendable, withoutRestoreIgnoredLabels } from './remote-write.js';
 import type { QueryConfig } from './query-client.js';
 
 export interface RuleConfig extends RuleFlagsConfig {
@@ -34,6 +35,8 @@ export class Rule implements Service, RulesAPI {
   readonly registry: Registry = createRegistry('rule');
   readonly http: HttpServer;
   private db: DB | null = null;
+  /** Stateless mode (--remote-write.config): results go out by remote write, no DB. */
+  private remoteWrite: RemoteWriteAppendable | null = null;
   private grpc: StoreServer | null = null;
   private manager: RuleManager | null = null;
   private shipper: Shipper | null = null;
@@ -94,6 +97,63 @@ export class Rule implements Service, RulesAPI {
     const files = await this.loadFiles();
     const dir = cfg.dataDir;
     const labels = labelsToRecord(cfg.externalLabels);
+    if (cfg.remoteWrite !== null) await this.startStateless();
+    else await this.openDB(dir, labels);
+    await this.queriers.start();
+    await this.notifier.start();
+    const query = httpQueryFunc(() => this.queriers.urls(), { method: cfg.queryHttpMethod, onlyPrometheusParams: cfg.queryOnlyPrometheusParams, authorization: this.queryConfig?.authorization });
+    const alertURL = cfg.notifier.alertQueryURL;
+    const appendable = this.remoteWrite ?? this.db!;
+    this.manager = new RuleManager({
+      files,
+      query,
+      appendable,
+      notify: this.notifier,
+      expand: newTemplateExpander({ query, externalURL: alertURL }),
+      externalLabels: labels,
+      externalURL: alertURL,
+      evalIntervalMs: cfg.evalIntervalMs,
+      resendDelayMs: cfg.resendDelayMs,
+      forOutageToleranceMs: cfg.forOutageToleranceMs,
+      forGracePeriodMs: cfg.forGracePeriodMs,
+      queryOffsetMs: cfg.queryOffsetMs,
+      // Stateless: ALERTS_FOR_STATE comes back through query, with the external labels
+      // remote write added; --restore-ignored-label names those to leave out.
+      forStateSource:
+        this.db !== null
+          ? forStateFromQueryable(this.db)
+          : withoutRestoreIgnoredLabels(forStateFromQuery(query, cfg.queryDefaultStepMs), cfg.restoreIgnoredLabels),
+      generatorURL: (expr) => alertGeneratorURL(alertURL, cfg.notifier.alertQueryTemplate, expr),
+      registry: this.registry,
+      logger: this.logger.child({ component: 'rules' }),
+    });
+    await this.manager.start();
+    this.lastReloadOk.set(1);
+    this.lastReloadTime.set(Date.now() / 1000);
+    // Thanos serves StoreAPI only with a local TSDB; the Rules service always.
+    const store = this.db !== null ? new TSDBStore({ db: this.db, externalLabels: cfg.externalLabels, component: ComponentType.RULE, logger: this.logger }) : null;
+    this.grpc = new StoreServer({
+      address: cfg.grpcAddress,
+      tls: cfg.grpcServerTLS,
+      store: store ?? undefined,
+      info: { info: (): InfoResponseInit => (store !== null ? { ...store.info(), rules: {} } : { ComponentType: ComponentType.RULE, labelSets: [], rules: {} }) },
+      rules: this,
+      logger: this.logger,
+    });
+    await this.grpc.start();
+    process.on('SIGHUP', this.onHup);
+    this.prober.ready();
+    this.logger.info({ groups: this.manager.ruleGroups().length, stateless: this.remoteWrite !== null, grpc: this.grpc.address, http: this.http.address() }, 'ruler ready');
+  }
+
+  private async startStateless(): Promise<void> {
+    if (this.cfg.bucket !== null) this.logger.warn({}, 'stateless mode (--remote-write.config): nothing is written locally, so nothing is shipped to the bucket');
+    this.remoteWrite = new RemoteWriteAppendable({ configs: this.cfg.remoteWrite!, externalLabels: this.cfg.externalLabels, registry: this.registry, logger: this.logger.child({ component: 'remote-write' }) });
+    await this.remoteWrite.start();
+  }
+
+  private async openDB(dir: string, labels: Record<string, string>): Promise<void> {
+    const cfg = this.cfg;
     if (cfg.bucket !== null) {
       this.shipper = new Shipper({ dir, bucket: cfg.bucket, logger: this.logger.child({ component: 'shipper' }), labels: () => labels, source: 'ruler', uploadCompacted: cfg.uploadCompacted, registry: this.registry });
     }
@@ -119,44 +179,6 @@ export class Rule implements Service, RulesAPI {
       this.shipTimer = setInterval(() => void this.ship(), 30_000);
       this.shipTimer.unref();
     }
-    await this.queriers.start();
-    await this.notifier.start();
-    const query = httpQueryFunc(() => this.queriers.urls(), { method: cfg.queryHttpMethod, onlyPrometheusParams: cfg.queryOnlyPrometheusParams, authorization: this.queryConfig?.authorization });
-    const alertURL = cfg.notifier.alertQueryURL;
-    this.manager = new RuleManager({
-      files,
-      query,
-      appendable: this.db,
-      notify: this.notifier,
-      expand: newTemplateExpander({ query, externalURL: alertURL }),
-      externalLabels: labels,
-      externalURL: alertURL,
-      evalIntervalMs: cfg.evalIntervalMs,
-      resendDelayMs: cfg.resendDelayMs,
-      forOutageToleranceMs: cfg.forOutageToleranceMs,
-      forGracePeriodMs: cfg.forGracePeriodMs,
-      queryOffsetMs: cfg.queryOffsetMs,
-      forStateSource: forStateFromQueryable(this.db),
-      generatorURL: (expr) => alertGeneratorURL(alertURL, cfg.notifier.alertQueryTemplate, expr),
-      registry: this.registry,
-      logger: this.logger.child({ component: 'rules' }),
-    });
-    await this.manager.start();
-    this.lastReloadOk.set(1);
-    this.lastReloadTime.set(Date.now() / 1000);
-    const store = new TSDBStore({ db: this.db, externalLabels: cfg.externalLabels, component: ComponentType.RULE, logger: this.logger });
-    this.grpc = new StoreServer({
-      address: cfg.grpcAddress,
-      tls: cfg.grpcServerTLS,
-      store,
-      info: { info: (): InfoResponseInit => ({ ...store.info(), rules: {} }) },
-      rules: this,
-      logger: this.logger,
-    });
-    await this.grpc.start();
-    process.on('SIGHUP', this.onHup);
-    this.prober.ready();
-    this.logger.info({ groups: this.manager.ruleGroups().length, grpc: this.grpc.address, http: this.http.address() }, 'ruler ready');
   }
 
   /** thanos.Rules: the groups, with the external labels on every rule, as Thanos's ruler answers. */
@@ -242,6 +264,8 @@ export class Rule implements Service, RulesAPI {
     this.prober.notReady(new Error('shutting down'));
     process.off('SIGHUP', this.onHup);
     await this.manager?.stop();
+    // The last evaluation's samples go out before the process does.
+    await this.remoteWrite?.stop();
     await this.grpc?.stop(this.cfg.grpcGracePeriodMs);
     await this.notifier.stop();
     this.queriers.stop();
