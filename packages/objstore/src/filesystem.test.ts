@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { describeBucketContract, list } from './bucket.contract.js';
 import { isObjectNotFound } from './errors.js';
 import { FilesystemBucket } from './filesystem.js';
-import { getBytes } from './helpers.js';
+import { getBytes, getRangeBytes } from './helpers.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -103,5 +103,93 @@ describe('FilesystemBucket', () => {
     const root = await tempDir();
     await writeFile(join(root, 'outside'), 'x');
     expect(await list(new FilesystemBucket(root), '')).toEqual(['outside']);
+  });
+});
+
+describe('FilesystemBucket: kept file handles', () => {
+  const range = async (bkt: FilesystemBucket, name: string, off: number, len?: number): Promise<string> =>
+    Buffer.from(await getRangeBytes(bkt, name, off, len)).toString();
+  const openFds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
+
+  it('reuses one handle for the ranged reads of a file and closes it on close()', async () => {
+    const root = await tempDir();
+    const bkt = new FilesystemBucket(root);
+    await bkt.upload('a/obj', Buffer.from('0123456789'));
+    const before = await openFds();
+    const got = await Promise.all(Array.from({ length: 50 }, (_, i) => range(bkt, 'a/obj', i % 10, 1)));
+    expect(got.join('')).toBe('0123456789'.repeat(5));
+    expect(await openFds()).toBe(before + 1);
+    await bkt.close();
+    expect(await openFds()).toBe(before);
+  });
+
+  it('sees an upload or a delete through the same bucket at once', async () => {
+    const bkt = new FilesystemBucket(await tempDir(), { handles: { revalidateMs: 60_000 } });
+    await bkt.upload('obj', Buffer.from('old content'));
+    expect(await range(bkt, 'obj', 0, 3)).toBe('old');
+    await bkt.upload('obj', Buffer.from('new content'));
+    expect(await range(bkt, 'obj', 0, 3)).toBe('new');
+    await bkt.delete('obj');
+    await expect(bkt.getRange('obj', 0, 3)).rejects.toSatisfy(isObjectNotFound);
+    await bkt.close();
+  });
+
+  it('notices a file replaced or deleted by another writer once the revalidation window passes', async () => {
+    const root = await tempDir();
+    const reader = new FilesystemBucket(root, { handles: { revalidateMs: 0 } });
+    const other = new FilesystemBucket(root);
+    await other.upload('b/obj', Buffer.from('first'));
+    expect(await range(reader, 'b/obj', 0, 5)).toBe('first');
+    await other.upload('b/obj', Buffer.from('second'));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await range(reader, 'b/obj', 0, 6)).toBe('second');
+    await other.delete('b/obj');
+    await new Promise((r) => setTimeout(r, 5));
+    await expect(reader.getRange('b/obj', 0, 6)).rejects.toSatisfy(isObjectNotFound);
+    // Within the window a kept handle still serves the file it has open, as a reader
+    // opened before the change would.
+    const lazy = new FilesystemBucket(root, { handles: { revalidateMs: 60_000 } });
+    await other.upload('c', Buffer.from('kept'));
+    expect(await range(lazy, 'c', 0)).toBe('kept');
+    await other.delete('c');
+    expect(await range(lazy, 'c', 0)).toBe('kept');
+    await Promise.all([reader.close(), other.close(), lazy.close()]);
+  });
+
+  it('keeps at most maxOpen handles and closes idle ones', async () => {
+    const root = await tempDir();
+    const bkt = new FilesystemBucket(root, { handles: { maxOpen: 2, idleMs: 30 } });
+    for (let i = 0; i < 6; i++) await bkt.upload(`f${i}`, Buffer.from(`file-${i}`));
+    const before = await openFds();
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 6; i++) expect(await range(bkt, `f${i}`, 5)).toBe(String(i));
+    }
+    expect(await openFds()).toBe(before + 2);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await openFds()).toBe(before);
+    expect(await range(bkt, 'f3', 0)).toBe('file-3');
+    await bkt.close();
+  });
+
+  it('streams long ranges from a kept handle and gives it back when destroyed early', async () => {
+    const bkt = new FilesystemBucket(await tempDir(), { handles: { maxOpen: 0 } });
+    const data = Buffer.alloc(9 * 1024 * 1024);
+    for (let i = 0; i < data.length; i += 4) data.writeUInt32LE(i, i);
+    await bkt.upload('big', data);
+    const before = await openFds();
+    const got = Buffer.from(await getRangeBytes(bkt, 'big', 100, 6 * 1024 * 1024));
+    expect(got.equals(data.subarray(100, 100 + 6 * 1024 * 1024))).toBe(true);
+    expect(Buffer.from(await getRangeBytes(bkt, 'big', 8 * 1024 * 1024)).equals(data.subarray(8 * 1024 * 1024))).toBe(true);
+    const stream = await bkt.getRange('big', 0, 8 * 1024 * 1024);
+    for await (const piece of stream) {
+      expect((piece as Buffer).length).toBeGreaterThan(0);
+      break; // destroys the stream
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    // maxOpen 0: nothing is kept, and the early exit closed its handle too.
+    expect(await openFds()).toBe(before);
+    await expect(bkt.getRange('missing', 0, 5 * 1024 * 1024)).rejects.toSatisfy(isObjectNotFound);
+    await bkt.upload('dir/x', Buffer.from('x'));
+    await expect(bkt.getRange('dir', 0, 1)).rejects.toSatisfy(isObjectNotFound);
   });
 });

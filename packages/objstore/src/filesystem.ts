@@ -7,6 +7,8 @@ import { writeFileAtomic } from '@thanos-ts/runtime';
 import { DIR_DELIM } from './bucket.js';
 import type { Bucket, IterFn, IterOptions, ObjectAttributes, UploadBody, UploadOptions } from './bucket.js';
 import { notFound, wrapError } from './errors.js';
+import { FileHandleCache } from './filesystem-handles.js';
+import type { FileHandleCacheOptions, OpenFile } from './filesystem-handles.js';
 import { ObjectReader, checkRange, emptyReader, holdErrors, rangeContext } from './streams.js';
 
 /**
@@ -18,34 +20,81 @@ const TMP_PREFIX = '.objstore-tmp-';
 /** Ranges up to this size are read with one positional read instead of a stream. */
 const SMALL_RANGE = 4 * 1024 * 1024;
 
+export interface FilesystemBucketOptions {
+  /** The open handles kept for ranged reads (bounds, idle close, revalidation). */
+  handles?: FileHandleCacheOptions;
+}
+
 /**
  * FilesystemBucket stores objects as files under a root directory (Thanos
  * FILESYSTEM provider, meant for tests and demos). Object names map to paths
  * below the root; names with empty, "." or ".." segments are rejected, so no
- * name can reach outside it. Symbolic links are not followed by iter.
+ * name can reach outside it. Symbolic links are not followed by iter. Ranged reads
+ * use handles kept open between calls (see FileHandleCache); close() closes them.
  */
 export class FilesystemBucket implements Bucket {
   readonly #root: string;
+  readonly #handles: FileHandleCache;
 
-  constructor(directory: string) {
+  constructor(directory: string, opts: FilesystemBucketOptions = {}) {
     if (directory === '') throw new Error('filesystem bucket: directory is required');
     this.#root = path.resolve(directory);
+    this.#handles = new FileHandleCache(opts.handles);
   }
 
   name(): string {
     return `fs: ${this.#root}`;
   }
 
+  // Whole objects (meta.json, marks) are read on a handle of their own: they are small,
+  // read once, and must show a replacement at once.
   get(name: string): Promise<Readable> {
-    return this.#open(`get ${name}`, name, 0, -1);
+    return this.#open(`get ${name}`, name);
   }
 
   async getRange(name: string, offset: number, length?: number): Promise<Readable> {
     const len = checkRange(name, offset, length);
-    return this.#open(rangeContext(name, offset, len), name, offset, len);
+    const op = rangeContext(name, offset, len);
+    const file = this.#path(op, name);
+    let f = await this.#acquire(op, name, file);
+    if (len === 0) {
+      this.#handles.release(f);
+      return emptyReader();
+    }
+    if (len < 0 || len > SMALL_RANGE) return new ObjectReader(new HandleRangeStream(this.#handles, f, offset, len < 0 ? Infinity : offset + len), op);
+    // fast path: a small range (the store gateway's postings, series and chunks) is one
+    // positional read on a kept handle: a single thread-pool round trip.
+    let buf: Buffer;
+    try {
+      buf = await readAt(f, offset, len);
+    } catch (err) {
+      this.#handles.release(f);
+      if (!isStale(err)) throw wrapError(op, err);
+      // A stale handle (NFS, after the file changed on the server): reopen once.
+      this.#handles.discard(f);
+      f = await this.#acquire(op, name, file);
+      try {
+        buf = await readAt(f, offset, len);
+      } catch (err) {
+        throw wrapError(op, err);
+      } finally {
+        this.#handles.release(f);
+      }
+      return Readable.from(buf.length === 0 ? [] : [buf], { objectMode: false });
+    }
+    this.#handles.release(f);
+    return Readable.from(buf.length === 0 ? [] : [buf], { objectMode: false });
   }
 
-  async #open(op: string, name: string, offset: number, length: number): Promise<Readable> {
+  async #acquire(op: string, name: string, file: string): Promise<OpenFile> {
+    try {
+      return await this.#handles.acquire(file);
+    } catch (err) {
+      throw isMissing(err) || isDirectory(err) ? notFound(op, name, err) : wrapError(op, err);
+    }
+  }
+
+  async #open(op: string, name: string): Promise<Readable> {
     const file = this.#path(op, name);
     let fh: fs.FileHandle;
     try {
@@ -62,31 +111,11 @@ export class FilesystemBucket implements Bucket {
       await fh.close().catch(() => {});
       throw wrapError(op, err);
     }
-    if (isDir || length === 0) {
+    if (isDir) {
       await fh.close().catch(() => {});
-      if (isDir) throw notFound(op, name);
-      return emptyReader();
+      throw notFound(op, name);
     }
-    // fast path: a small range (the store gateway's postings, series and chunks) is one
-    // positional read rather than a file stream, several times cheaper per call.
-    if (length > 0 && length <= SMALL_RANGE) {
-      try {
-        const buf = Buffer.allocUnsafe(length);
-        let n = 0;
-        while (n < length) {
-          const { bytesRead } = await fh.read(buf, n, length - n, offset + n);
-          if (bytesRead === 0) break;
-          n += bytesRead;
-        }
-        return Readable.from(n === 0 ? [] : [buf.subarray(0, n)], { objectMode: false });
-      } catch (err) {
-        throw wrapError(op, err);
-      } finally {
-        await fh.close().catch(() => {});
-      }
-    }
-    const end = length < 0 ? Infinity : offset + length - 1;
-    return new ObjectReader(fh.createReadStream({ start: offset, end }), op);
+    return new ObjectReader(fh.createReadStream(), op);
   }
 
   async exists(name: string): Promise<boolean> {
@@ -127,6 +156,9 @@ export class FilesystemBucket implements Bucket {
       await writeFileAtomic(file, body, { mkdir: true, size: opts?.size, tmpPrefix: TMP_PREFIX });
     } catch (err) {
       throw wrapError(op, err);
+    } finally {
+      // Reads from now on see the new file (or, after a failure, whatever is there).
+      this.#handles.invalidate(file);
     }
   }
 
@@ -140,6 +172,8 @@ export class FilesystemBucket implements Bucket {
     } catch (err) {
       if (isMissing(err)) return;
       throw wrapError(op, err);
+    } finally {
+      this.#handles.invalidate(file);
     }
     // Prune directories left empty, as Thanos does, so iter shows no stale "dir/".
     // rmdir refuses non-empty directories, which makes this safe against a
@@ -191,7 +225,9 @@ export class FilesystemBucket implements Bucket {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.#handles.close();
+  }
 
   /** #path maps an object name to its file, rejecting names that are not plain relative paths. */
   #path(op: string, name: string): string {
@@ -232,6 +268,97 @@ async function hasEntries(dir: string): Promise<boolean> {
   } finally {
     await handle.close().catch(() => {});
   }
+}
+
+/**
+ * Reads [offset, offset+length) with positional reads (one, unless the kernel returns
+ * less); the buffer is cut where the file ends.
+ */
+async function readAt(f: OpenFile, offset: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let n = 0;
+  while (n < length) {
+    const { bytesRead } = await f.fh.read(buf, n, length - n, offset + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return n === length ? buf : buf.subarray(0, n);
+}
+
+/** Bytes per read of a streamed range: large, so a long range costs few round trips. */
+const STREAM_PIECE = 1024 * 1024;
+
+/**
+ * A long range streamed from a kept handle with positional reads, one piece at a time (no
+ * read-ahead beyond the piece the consumer has not taken). The handle is given back when
+ * the stream ends or is destroyed, after any read in flight.
+ */
+class HandleRangeStream extends Readable {
+  #pos: number;
+  #reading: Promise<void> | null = null;
+  #released = false;
+
+  constructor(
+    private readonly handles: FileHandleCache,
+    private readonly file: OpenFile,
+    offset: number,
+    private readonly end: number,
+  ) {
+    super();
+    this.#pos = offset;
+  }
+
+  override _read(): void {
+    const n = Math.min(STREAM_PIECE, this.end - this.#pos);
+    if (n <= 0) {
+      this.#release();
+      this.push(null);
+      return;
+    }
+    const buf = Buffer.allocUnsafe(n);
+    this.#reading = this.file.fh.read(buf, 0, n, this.#pos).then(
+      ({ bytesRead }) => {
+        this.#reading = null;
+        if (this.destroyed) return;
+        if (bytesRead === 0) {
+          this.#release();
+          this.push(null);
+          return;
+        }
+        this.#pos += bytesRead;
+        this.push(bytesRead === n ? buf : buf.subarray(0, bytesRead));
+      },
+      (err: unknown) => {
+        this.#reading = null;
+        if (isStale(err)) this.handles.discard(this.file);
+        this.destroy(err as Error);
+      },
+    );
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    const done = (): void => {
+      this.#release();
+      cb(err);
+    };
+    if (this.#reading === null) done();
+    else this.#reading.then(done, done);
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.handles.release(this.file);
+  }
+}
+
+function isStale(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ESTALE' || code === 'EBADF';
+}
+
+function isDirectory(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'EISDIR';
 }
 
 function isMissing(err: unknown): boolean {

@@ -5,6 +5,8 @@ export type { Bucket, IterFn, IterOptions, Logger, ObjectAttributes, UploadBody,
 export { ObjectNotFoundError, isObjectNotFound } from './errors.js';
 export { getBytes, getRangeBytes } from './helpers.js';
 export { FilesystemBucket } from './filesystem.js';
+export type { FilesystemBucketOptions } from './filesystem.js';
+export type { FileHandleCacheOptions } from './filesystem-handles.js';
 export { S3Bucket } from './s3.js';
 export type { S3BucketOptions } from './s3.js';
 export { parseS3Config } from './s3-config.js';

@@ -26,10 +26,13 @@ import {
   BigEndianPostings,
   CHUNK_ENC_AGGR,
 } from '@thanos-ts/tsdb';
-import type { BlockMeta, ChunkMeta, IndexPostingsReader, Labels, Matcher, Postings, SeriesEntry } from '@thanos-ts/tsdb';
+import type { BlockMeta, ChunkMeta, IndexPostingsReader, Labels, Matcher, ParsedChunkRecord, Postings, SeriesEntry } from '@thanos-ts/tsdb';
 import type { IndexCache } from './index-cache.js';
 import type { LazyIndexHeader } from './lazy-index-header.js';
+import type { ChunkPool, ChunkSlabs } from './chunk-pool.js';
 import { partitionRanges } from './partitioner.js';
+import type { Part } from './partitioner.js';
+import { RangeCursor } from './range-cursor.js';
 import type { QueryStats } from './stats.js';
 
 /** Thanos' EstimatedMaxSeriesSize: bytes read per series entry when its size is unknown. */
@@ -276,17 +279,12 @@ export class BucketBlock {
 
   /**
    * Fills `series[i].chunks` from `series[i].metas` with ranged reads of the chunk
-   * segments. `reserve` is told the bytes of each read before it is made (and may throw
-   * to refuse it). Returns the bytes fetched (what the batch pins in memory).
+   * segments. Wanted records close together share one read (gaps up to maxGapBytes, as
+   * Thanos' partitioner); each read is consumed as it streams in: gaps are dropped and only
+   * the wanted records are copied into the call's slabs, which the chunks then point into.
    */
-  async loadChunks(series: BlockSeries[], aggrs: readonly number[], stats: QueryStats, signal?: AbortSignal, reserve?: (bytes: number) => void): Promise<number> {
+  async loadChunks(series: BlockSeries[], aggrs: readonly number[], stats: QueryStats, slabs: ChunkSlabs, pool: ChunkPool, signal?: AbortSignal): Promise<void> {
     // Every wanted chunk, grouped by segment and sorted by offset.
-    interface Want {
-      seg: number;
-      off: number;
-      s: number;
-      c: number;
-    }
     const wants: Want[] = [];
     for (let s = 0; s < series.length; s++) {
       const metas = series[s].metas;
@@ -294,68 +292,130 @@ export class BucketBlock {
       for (let c = 0; c < metas.length; c++) wants.push({ seg: chunkRefSegment(metas[c].ref), off: chunkRefOffset(metas[c].ref), s, c });
     }
     wants.sort((a, b) => a.seg - b.seg || a.off - b.off);
-    let fetched = 0;
-    const jobs: Promise<void>[] = [];
-    for (let i = 0; i < wants.length; ) {
-      let j = i;
-      while (j < wants.length && wants[j].seg === wants[i].seg) j++;
-      const group = wants.slice(i, j);
-      const seg = wants[i].seg;
-      const file = `${this.id}/chunks/${chunkSegmentFileName(seg + 1)}`;
-      const starts = new Float64Array(group.length);
-      const ends = new Float64Array(group.length);
-      for (let k = 0; k < group.length; k++) starts[k] = group[k].off;
-      for (let k = 0; k < group.length; k++) {
-        // A record ends before the next wanted one starts (records never overlap).
-        const est = starts[k] + this.chunkSizeEstimate + 10;
-        ends[k] = k + 1 < group.length && starts[k + 1] > starts[k] ? Math.min(est, starts[k + 1]) : est;
+    slabs.beginLoad();
+    try {
+      const jobs: Promise<void>[] = [];
+      for (let i = 0; i < wants.length; ) {
+        let j = i;
+        while (j < wants.length && wants[j].seg === wants[i].seg) j++;
+        const group = wants.slice(i, j);
+        const file = `${this.id}/chunks/${chunkSegmentFileName(wants[i].seg + 1)}`;
+        const starts = new Float64Array(group.length);
+        const ends = new Float64Array(group.length);
+        for (let k = 0; k < group.length; k++) starts[k] = group[k].off;
+        for (let k = 0; k < group.length; k++) {
+          // A record ends before the next wanted one starts (records never overlap).
+          const est = starts[k] + this.chunkSizeEstimate + 10;
+          ends[k] = k + 1 < group.length && starts[k + 1] > starts[k] ? Math.min(est, starts[k + 1]) : est;
+        }
+        const g: ChunkGroup = { file, group, starts, series, aggrs, stats, slabs, pool };
+        for (const part of partitionRanges(starts, ends, this.maxGap)) jobs.push(this.loadChunkPart(g, part, signal));
+        i = j;
       }
-      const parts = partitionRanges(starts, ends, this.maxGap);
-      // Account for the bytes before they are fetched, so a budget is kept, not just checked.
-      let planned = 0;
-      for (const part of parts) planned += part.end - part.start;
-      reserve?.(planned);
-      for (const part of parts) {
-        jobs.push(
-          (async () => {
-            signal?.throwIfAborted();
-            const buf = await getRangeBytes(this.opts.bkt, file, part.start, part.end - part.start);
-            stats.chunksFetchCount++;
-            stats.chunksFetchedBytes += buf.length;
-            fetched += buf.length;
-            for (let k = part.from; k < part.to; k++) {
-              const w = group[k];
-              let b = buf;
-              let at = starts[k] - part.start;
-              let size = chunkRecordSize(b, at);
-              if (size < 0 || at + size > b.length) {
-                stats.chunkRefetches++;
-                const want = size > 0 ? size : this.chunkSizeEstimate * 4;
-                reserve?.(want);
-                b = await getRangeBytes(this.opts.bkt, file, starts[k], want);
-                stats.chunksFetchCount++;
-                stats.chunksFetchedBytes += b.length;
-                fetched += b.length;
-                at = 0;
-                size = chunkRecordSize(b, 0);
-                if (size < 0 || size > b.length) throw new CorruptionError(file, starts[k], 'read chunk: record runs past the end of the segment');
-              }
-              const rec = parseChunkRecord(b, at, file, starts[k] - at);
-              stats.chunksFetched++;
-              stats.chunksTouched++;
-              stats.chunksTouchedBytes += rec.size;
-              const meta = series[w.s].metas[w.c];
-              series[w.s].chunks[w.c] = toAggrChunk(rec.encoding, rec.data, meta, aggrs, file, starts[k]);
-            }
-          })(),
-        );
-      }
-      i = j;
+      // Every job settles before the slabs may be given back.
+      const res = await Promise.allSettled(jobs);
+      for (const r of res) if (r.status === 'rejected') throw r.reason;
+    } finally {
+      slabs.endLoad();
     }
-    await Promise.all(jobs);
-    return fetched;
+  }
+
+  /** One merged read of a segment: wanted records are copied out as the range streams in. */
+  private async loadChunkPart(g: ChunkGroup, part: Part, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const { file, group, starts, stats, slabs } = g;
+    // What the read holds at most at once: the whole range, or one streamed piece of it.
+    const release = g.pool.reserve(Math.min(part.end - part.start, MAX_RANGE_BUFFER));
+    let cur: RangeCursor | null = null;
+    try {
+      const stream = await this.opts.bkt.getRange(file, part.start, part.end - part.start);
+      cur = new RangeCursor(stream[Symbol.asyncIterator](), part.start);
+      stats.chunksFetchCount++;
+      const hdr = new Uint8Array(CHUNK_HEADER_MAX);
+      let prev: ParsedChunkRecord | null = null;
+      for (let k = part.from; k < part.to; k++) {
+        const w = group[k];
+        let parsed: ParsedChunkRecord;
+        if (k > part.from && starts[k] === starts[k - 1] && prev !== null) {
+          // The same record wanted twice: its bytes are in the slab already.
+          parsed = prev;
+        } else {
+          let rec: Uint8Array | null = null;
+          let size = -1;
+          if (cur.pos <= starts[k] && (await cur.skipTo(starts[k]))) {
+            const hl = await cur.read(hdr, 0, Math.min(CHUNK_HEADER_MAX, part.end - starts[k]));
+            size = chunkRecordSize(hdr.subarray(0, hl), 0);
+            // The record must lie inside the range read; otherwise it is fetched on its own.
+            if (size >= hl && starts[k] + size <= part.end) {
+              const { slab, off } = slabs.alloc(size);
+              slab.set(hdr.subarray(0, hl), off);
+              if ((await cur.read(slab, off + hl, size - hl)) === size - hl) rec = slab.subarray(off, off + size);
+            }
+          }
+          if (rec === null) rec = await this.refetchChunk(g, starts[k], size);
+          parsed = parseChunkRecord(rec, 0, file, starts[k]);
+          prev = parsed;
+        }
+        stats.chunksFetched++;
+        stats.chunksTouched++;
+        stats.chunksTouchedBytes += parsed.size;
+        g.series[w.s].chunks[w.c] = toAggrChunk(parsed.encoding, parsed.data, g.series[w.s].metas[w.c], g.aggrs, file, starts[k]);
+      }
+    } finally {
+      if (cur !== null) {
+        stats.chunksFetchedBytes += cur.received;
+        // Stops the read when the last wanted record ended before the range did.
+        await cur.close().catch(() => {});
+      }
+      release();
+    }
+  }
+
+  /**
+   * A record that does not lie inside the range read for it, read on its own: exactly when
+   * its length is known, else generously (Thanos refetches the same way), and saved.
+   */
+  private async refetchChunk(g: ChunkGroup, at: number, size: number): Promise<Uint8Array> {
+    g.stats.chunkRefetches++;
+    const want = size > 0 ? size : this.chunkSizeEstimate * 4;
+    const release = g.pool.reserve(want);
+    try {
+      const b = await getRangeBytes(this.opts.bkt, g.file, at, want);
+      g.stats.chunksFetchCount++;
+      g.stats.chunksFetchedBytes += b.length;
+      const n = chunkRecordSize(b, 0);
+      if (n < 0 || n > b.length) throw new CorruptionError(g.file, at, 'read chunk: record runs past the end of the segment');
+      return g.slabs.save(b.subarray(0, n));
+    } finally {
+      release();
+    }
   }
 }
+
+/** A wanted chunk: its segment and offset, and where it goes (series s, chunk c). */
+interface Want {
+  seg: number;
+  off: number;
+  s: number;
+  c: number;
+}
+
+/** What the reads of one segment share. */
+interface ChunkGroup {
+  file: string;
+  group: Want[];
+  starts: Float64Array;
+  series: BlockSeries[];
+  aggrs: readonly number[];
+  stats: QueryStats;
+  slabs: ChunkSlabs;
+  pool: ChunkPool;
+}
+
+/** Length varint (at most 5 bytes) and encoding byte: enough to know a record's size. */
+const CHUNK_HEADER_MAX = 6;
+/** Bytes of a range read held at once at most (larger ranges stream in pieces). */
+const MAX_RANGE_BUFFER = 4 * 1024 * 1024;
 
 /** The series entry at buf[off] if it is complete, else null. */
 function seriesEntryAt(buf: Uint8Array, off: number): Uint8Array | null {

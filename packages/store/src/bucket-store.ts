@@ -43,7 +43,8 @@ import { BucketBlock } from './bucket-block.js';
 import type { BlockSeries } from './bucket-block.js';
 import type { IndexCache } from './index-cache.js';
 import { LazyIndexHeader } from './lazy-index-header.js';
-import { BytesPool, Limiter, MAX_SAMPLES_PER_CHUNK } from './limiter.js';
+import { ChunkPool, ChunkSlabs } from './chunk-pool.js';
+import { Limiter, MAX_SAMPLES_PER_CHUNK } from './limiter.js';
 import { fetchedBytes, newQueryStats } from './stats.js';
 import type { QueryStats } from './stats.js';
 
@@ -98,7 +99,7 @@ export class BucketStore implements StoreAPI, InfoAPI {
   private readonly sets = new Map<string, BlockSet>();
   private readonly fetcher: MetaFetcher;
   private readonly gate: Gate;
-  private readonly pool: BytesPool;
+  private readonly pool: ChunkPool;
   private readonly logger: Logger;
   private readonly m: ReturnType<typeof storeMetrics>;
   private readonly maxQueued: number;
@@ -111,7 +112,7 @@ export class BucketStore implements StoreAPI, InfoAPI {
     const conc = opts.maxConcurrency ?? 20;
     this.gate = new Gate(conc);
     this.maxQueued = opts.maxQueued ?? conc * 4;
-    this.pool = new BytesPool(opts.chunkPoolBytes);
+    this.pool = new ChunkPool(opts.chunkPoolBytes);
     this.m = storeMetrics(opts.registry, this);
   }
 
@@ -329,6 +330,9 @@ export class BucketStore implements StoreAPI, InfoAPI {
     const t0 = performance.now();
     await this.acquire(signal);
     const stats = newQueryStats();
+    // The chunk bytes of the whole answer live in these slabs until it is written (the
+    // merge and a batching sink hold series past their block's batch).
+    const slabs = new ChunkSlabs(this.pool);
     try {
       // Only data inside --min-time/--max-time is served, to the chunk (Thanos limitMinTime).
       const [mint, maxt] = this.clamp(req.minTime, req.maxTime);
@@ -344,7 +348,7 @@ export class BucketStore implements StoreAPI, InfoAPI {
       const base = this.opts.seriesBatchSize ?? SERIES_BATCH_SIZE;
       const batch = Math.min(base, Math.max(MIN_BATCH, Math.floor((base * 4) / Math.max(4, jobs.length))));
       const loads = new Gate(LOADS_PER_REQUEST);
-      const ctx: BlockSeriesContext = { req, mint, maxt, batch, loads, seriesLimiter, chunksLimiter, stats, signal };
+      const ctx: BlockSeriesContext = { req, mint, maxt, batch, loads, seriesLimiter, chunksLimiter, stats, slabs, signal };
       const streams = jobs.map((j) => this.blockSeries(j.block, j.matchers, j.set.labels.filter((l) => !drop.has(l.name)), ctx));
       const limit = Number(req.limit ?? 0);
       let sent = 0;
@@ -380,9 +384,11 @@ export class BucketStore implements StoreAPI, InfoAPI {
           dataDownloadedSizeSum: fetchedBytes(stats),
         },
       }).finish();
+      // The hints frame also flushes a batching sink: every chunk has been encoded after it.
       const p = sink.hints({ type_url: typeUrl('hintspb.SeriesResponseHints'), value: hints });
       if (p) await p;
     } finally {
+      slabs.release();
       this.gate.release();
       this.observe(stats, performance.now() - t0);
     }
@@ -416,7 +422,7 @@ export class BucketStore implements StoreAPI, InfoAPI {
    * the next batch is fetched while the current one is consumed.
    */
   private async *blockSeries(block: BucketBlock, matchers: Matcher[], ext: Labels, ctx: BlockSeriesContext): AsyncGenerator<StoreSeries> {
-    const { req, mint, maxt, batch, loads, seriesLimiter, chunksLimiter, stats, signal } = ctx;
+    const { req, mint, maxt, batch, loads, seriesLimiter, chunksLimiter, stats, slabs, signal } = ctx;
     await loads.acquire(signal);
     let refs: Uint32Array;
     try {
@@ -430,7 +436,7 @@ export class BucketStore implements StoreAPI, InfoAPI {
     const sorter = new PrefixRunSorter<AggrChunk[]>((labels, chunks) => {
       out.push({ labels, chunks });
     });
-    const load = async (from: number): Promise<{ series: BlockSeries[]; release: () => void }> => {
+    const load = async (from: number): Promise<BlockSeries[]> => {
       await loads.acquire(signal);
       try {
         return await loadBatch(from);
@@ -438,7 +444,7 @@ export class BucketStore implements StoreAPI, InfoAPI {
         loads.release();
       }
     };
-    const loadBatch = async (from: number): Promise<{ series: BlockSeries[]; release: () => void }> => {
+    const loadBatch = async (from: number): Promise<BlockSeries[]> => {
       const batchRefs = refs.subarray(from, Math.min(refs.length, from + batch));
       const entries = await block.loadSeries(batchRefs, stats, signal);
       const kept: BlockSeries[] = [];
@@ -446,46 +452,26 @@ export class BucketStore implements StoreAPI, InfoAPI {
         const metas = e.chunks.filter((c) => c.maxt >= mint && c.mint <= maxt);
         if (metas.length > 0) kept.push({ labels: e.labels, metas, chunks: [] });
       });
-      if (req.skipChunks) return { series: kept, release: noop };
+      if (req.skipChunks) return kept;
       let n = 0;
       for (const s of kept) n += s.metas.length;
       chunksLimiter.reserve(n);
-      const releases: (() => void)[] = [];
-      const release = (): void => {
-        for (const r of releases.splice(0)) r();
-      };
-      try {
-        await block.loadChunks(kept, req.aggregates ?? [], stats, signal, (bytes) => releases.push(this.pool.reserve(bytes)));
-      } catch (err) {
-        release();
-        throw err;
-      }
-      return { series: kept, release };
+      await block.loadChunks(kept, req.aggregates ?? [], stats, slabs, this.pool, signal);
+      return kept;
     };
-    let next: Promise<{ series: BlockSeries[]; release: () => void }> | null = refs.length > 0 ? load(0) : null;
-    let cur: { series: BlockSeries[]; release: () => void } | null = null;
-    try {
-      for (let from = 0; next !== null; from += batch) {
-        cur = await next;
-        next = from + batch < refs.length ? load(from + batch) : null;
-        // An abandoned prefetch must not surface as an unhandled rejection.
-        next?.catch(noop);
-        for (const s of cur.series) await sorter.push(s.labels, withExternalLabels(s.labels, ext), s.chunks);
-        if (next === null) await sorter.flush();
-        // When a series label shares its name with an external label, the external value
-        // replaces it and the block's order no longer holds: the slow path sorts the
-        // block's whole answer (Thanos re-sorts in this case too).
-        if (next === null && clash) out.sort((a, b) => compareLabels(a.labels, b.labels));
-        if (!clash || next === null) for (const s of out.splice(0)) yield s;
-        cur.release();
-        cur = null;
-      }
-    } finally {
-      cur?.release();
-      if (next !== null) {
-        const pending = next;
-        pending.then((b) => b.release(), noop);
-      }
+    let next: Promise<BlockSeries[]> | null = refs.length > 0 ? load(0) : null;
+    for (let from = 0; next !== null; from += batch) {
+      const cur = await next;
+      next = from + batch < refs.length ? load(from + batch) : null;
+      // An abandoned prefetch must not surface as an unhandled rejection.
+      next?.catch(noop);
+      for (const s of cur) await sorter.push(s.labels, withExternalLabels(s.labels, ext), s.chunks);
+      if (next === null) await sorter.flush();
+      // When a series label shares its name with an external label, the external value
+      // replaces it and the block's order no longer holds: the slow path sorts the
+      // block's whole answer (Thanos re-sorts in this case too).
+      if (next === null && clash) out.sort((a, b) => compareLabels(a.labels, b.labels));
+      if (!clash || next === null) for (const s of out.splice(0)) yield s;
     }
   }
 
@@ -592,6 +578,7 @@ interface BlockSeriesContext {
   seriesLimiter: Limiter;
   chunksLimiter: Limiter;
   stats: QueryStats;
+  slabs: ChunkSlabs;
   signal: AbortSignal;
 }
 

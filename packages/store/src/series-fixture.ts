@@ -1,7 +1,7 @@
 // Test support for the store's tests (excluded from the build as *-fixture.ts): Series
 // requests as the gRPC server hands them over, and a sink that collects the answer.
 
-import type { SeriesSink, StoreSeries, ValidatedSeriesRequest } from '@thanos-ts/storeapi';
+import type { AggrChunk, SeriesSink, StoreChunk, StoreSeries, ValidatedSeriesRequest } from '@thanos-ts/storeapi';
 import type { Matcher, ThanosMeta } from '@thanos-ts/tsdb';
 import type { BucketStore } from './bucket-store.js';
 
@@ -20,12 +20,16 @@ export function seriesRequest(matchers: Matcher[], minTime: number, maxTime: num
   } as unknown as ValidatedSeriesRequest;
 }
 
-/** Runs a Series call and returns the series and the number of hints frames. */
+/**
+ * Runs a Series call and returns the series and the number of hints frames. Chunk bytes
+ * are copied as the sink receives them, as the gRPC sink encodes them: the store's slabs
+ * go back to its pool (and to later calls) when the call ends.
+ */
 export async function collectSeries(store: BucketStore, req: ValidatedSeriesRequest): Promise<{ series: StoreSeries[]; hints: number }> {
   const series: StoreSeries[] = [];
   let hints = 0;
   const sink: SeriesSink = {
-    series: (s) => void series.push(s),
+    series: (s) => void series.push(copySeries(s)),
     warning: () => undefined,
     hints: () => void hints++,
   };
@@ -36,4 +40,13 @@ export async function collectSeries(store: BucketStore, req: ValidatedSeriesRequ
 /** The meta.json thanos section of a raw test block with these external labels. */
 export function testThanosMeta(labels: Record<string, string>): ThanosMeta {
   return { labels, downsample: { resolution: 0 }, source: 'test', index_stats: {}, upload_time: '0001-01-01T00:00:00Z' };
+}
+
+function copySeries(s: StoreSeries): StoreSeries {
+  const chunks = s.chunks.map((c: AggrChunk) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(c)) out[k] = v !== null && typeof v === 'object' ? { ...(v as StoreChunk), data: Uint8Array.from((v as StoreChunk).data) } : v;
+    return out as unknown as AggrChunk;
+  });
+  return { labels: s.labels, chunks };
 }
