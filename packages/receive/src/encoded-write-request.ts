@@ -98,6 +98,44 @@ export class EncodedWriteRequest {
     return out;
   }
 
+  /**
+   * The byte ranges of series i's labels in `buf`, into `ranges`: [nameStart, nameEnd,
+   * valueStart, valueEnd) per label, in request order. Returns the number of labels.
+   * For hashing labels where they are (hashRawLabels), without decoding them.
+   */
+  labelRanges(i: number): number {
+    const buf = this.buf;
+    const end = this.end[i];
+    let p = this.start[i];
+    let k = 0;
+    while (p < end) {
+      const tag = buf[p++];
+      const len = readLen(buf, p);
+      p = lenEnd;
+      const fieldEnd = p + len;
+      if (tag === 0x0a) {
+        label(buf, p, fieldEnd);
+        const r = k * 4;
+        if (r + 4 > this.ranges.length) {
+          const grown = new Int32Array(this.ranges.length * 2);
+          grown.set(this.ranges);
+          this.ranges = grown;
+        }
+        const out = this.ranges;
+        out[r] = nameStart;
+        out[r + 1] = nameEnd;
+        out[r + 2] = valueStart;
+        out[r + 3] = valueEnd;
+        k++;
+      }
+      p = fieldEnd;
+    }
+    return k;
+  }
+
+  /** Output of labelRanges (reused; grows). */
+  ranges = new Int32Array(64);
+
   /** The TimeSeries field of series i as it appears in the request (tag, length, body), for forwarding. */
   seriesField(i: number): Uint8Array {
     const s = this.start[i];
@@ -233,8 +271,7 @@ function checkedLen(buf: Uint8Array, p: number, end: number): number {
  * the generated codec (see the header), malformed bytes included.
  */
 export function scanWriteRequest(buf: Uint8Array): EncodedWriteRequest | null {
-  // Sized for the usual request: many series of one sample each.
-  const est = Math.min(Math.max(16, buf.length >>> 7), 1 << 16);
+  const est = estimate(buf.length);
   const req = new EncodedWriteRequest(buf, est, est);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const size = buf.length;
@@ -258,6 +295,121 @@ export function scanWriteRequest(buf: Uint8Array): EncodedWriteRequest | null {
   }
   req.firstSample[req.n] = req.numSamples;
   return req;
+}
+
+/** One tenant's series of a thanos.WriteRequest, read in place. */
+export interface EncodedTenantWrite {
+  tenant: string;
+  encoded: EncodedWriteRequest;
+}
+
+/** A thanos.WriteRequest (a peer's forward or replica) read in place. */
+export interface EncodedForwardRequest {
+  /** 1-based replica number; 0 for a request not replicated yet. */
+  replica: number;
+  /** The tenants' series in request order; one entry per tenant. */
+  tenants: EncodedTenantWrite[];
+}
+
+/**
+ * Reads a thanos.WriteRequest in place (proto/thanos/store.proto):
+ *   WriteRequest           1: TimeSeries (legacy)   2: tenant (legacy)   3: replica int64
+ *                          4: TimeSeriesTenantTuple (repeated)
+ *   TimeSeriesTenantTuple  1: TimeSeries (repeated)   2: tenant
+ * TimeSeries (prometheus_copy) is the message scanWriteRequest reads. As the generated
+ * codec's reading of it: the tuples when there are any, else the legacy series of the
+ * legacy tenant. Null when the request holds anything the fast path leaves to the
+ * codec (see the header), and when a tenant has more than one tuple (rare: routers send
+ * one per tenant; the generic path merges them).
+ */
+export function scanForwardRequest(buf: Uint8Array): EncodedForwardRequest | null {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const size = buf.length;
+  let legacy: EncodedWriteRequest | null = null;
+  let legacyTenant = '';
+  let replica = 0;
+  const tenants: EncodedTenantWrite[] = [];
+  let p = 0;
+  while (p < size) {
+    const tag = buf[p++];
+    if (tag === 0x18) {
+      p = readInt64(buf, p, size);
+      if (p < 0) return null;
+      replica = int64Value;
+      continue;
+    }
+    const len = checkedLen(buf, p, size);
+    if (len < 0 || lenEnd + len > size) return null;
+    p = lenEnd;
+    const end = p + len;
+    if (tag === 0x22) {
+      const t = scanTenantTuple(buf, dv, p, end);
+      if (t === null) return null;
+      for (const o of tenants) if (o.tenant === t.tenant) return null;
+      tenants.push(t);
+    } else if (tag === 0x0a) {
+      legacy ??= new EncodedWriteRequest(buf, estimate(size), estimate(size));
+      if (!scanSeries(legacy, dv, p, end)) return null;
+    } else if (tag === 0x12) {
+      const s = strictUtf8(buf, p, end);
+      if (s === null) return null;
+      legacyTenant = s;
+    } else {
+      return null;
+    }
+    p = end;
+  }
+  if (tenants.length === 0) {
+    const encoded = legacy ?? new EncodedWriteRequest(buf, 1, 1);
+    encoded.firstSample[encoded.n] = encoded.numSamples;
+    tenants.push({ tenant: legacyTenant, encoded });
+  }
+  return { replica, tenants };
+}
+
+/** A TimeSeriesTenantTuple body buf[start, end): the tenant first, then its series. */
+function scanTenantTuple(buf: Uint8Array, dv: DataView, start: number, end: number): EncodedTenantWrite | null {
+  let tenant = '';
+  let p = start;
+  while (p < end) {
+    const tag = buf[p++];
+    const len = checkedLen(buf, p, end);
+    if (len < 0 || lenEnd + len > end) return null;
+    p = lenEnd;
+    if (tag === 0x12) {
+      const s = strictUtf8(buf, p, p + len);
+      if (s === null) return null;
+      tenant = s;
+    } else if (tag !== 0x0a) {
+      return null;
+    }
+    p += len;
+  }
+  const est = estimate(end - start);
+  const encoded = new EncodedWriteRequest(buf, est, est);
+  p = start;
+  while (p < end) {
+    const tag = buf[p++];
+    const len = readLen(buf, p);
+    p = lenEnd;
+    if (tag === 0x0a && !scanSeries(encoded, dv, p, p + len)) return null;
+    p += len;
+  }
+  encoded.firstSample[encoded.n] = encoded.numSamples;
+  return { tenant, encoded };
+}
+
+/** Series (and samples) to make room for in a message of `size` bytes: the usual is many series of one sample. */
+function estimate(size: number): number {
+  return Math.min(Math.max(16, size >>> 7), 1 << 16);
+}
+
+/** buf[start, end) as a string, or null when it is not valid UTF-8. */
+function strictUtf8(buf: Uint8Array, start: number, end: number): string | null {
+  let or = 0;
+  for (let i = start; i < end; i++) or |= buf[i];
+  if (or < 0x80) return utf8(buf, start, end);
+  return validUtf8(buf, start, end) ? textDecoder.decode(buf.subarray(start, end)) : null;
 }
 
 function scanSeries(req: EncodedWriteRequest, dv: DataView, start: number, end: number): boolean {

@@ -7,6 +7,7 @@ import {
   SECTIONS_PER_NODE,
   SingleNodeHashring,
   hashLabels,
+  hashRawLabels,
   loadHashringsConfig,
   matchTenantGlob,
   newHashring,
@@ -701,5 +702,93 @@ describe('parseHashringsConfig', () => {
     const ls = labelsFromStrings('__name__', 'up');
     expect(new Set([h.getN('a', ls, 0), h.getN('a', ls, 1)])).toEqual(new Set(['k1', 'k2']));
     expect(['h1', 'h2', 'h3']).toContain(h.getN('c', ls, 1));
+  });
+});
+
+describe('placing a series from its raw label bytes', () => {
+  /** The labels laid out in one buffer behind some noise, with their byte ranges. */
+  function raw(labels: Labels): { buf: Uint8Array; ranges: Int32Array } {
+    const parts: number[] = [0xaa, 0xbb, 0xcc];
+    const ranges = new Int32Array(labels.length * 4);
+    labels.forEach((l, k) => {
+      for (const [j, s] of [l.name, l.value].entries()) {
+        const b = enc(s);
+        ranges[k * 4 + j * 2] = parts.length;
+        parts.push(...b);
+        ranges[k * 4 + j * 2 + 1] = parts.length;
+        parts.push(0x0a); // something between the fields, as in a protobuf message
+      }
+    });
+    return { buf: Uint8Array.from(parts), ranges };
+  }
+
+  const hashOf = (tenant: string, labels: Labels): bigint => {
+    const { buf, ranges } = raw(labels);
+    const out = new Uint32Array(2);
+    hashRawLabels(tenant, buf, ranges, labels.length, out);
+    return (BigInt(out[0]) << 32n) | BigInt(out[1]);
+  };
+
+  const cases: { tenant: string; labels: Labels }[] = [
+    { tenant: '', labels: [] },
+    { tenant: 'tenant', labels: [{ name: 'pod', value: 'nginx' }] },
+    { tenant: 'default-tenant', labels: labelsFromStrings('__name__', 'http_requests_total', 'instance', '10.1.2.3:8080', 'job', 'api') },
+    { tenant: 'zürich', labels: [{ name: 'city', value: 'Zürich 東京 🙂' }] },
+    // Past 64 bytes a value is copied with set(); past 32 in all, xxh64 takes its long path.
+    { tenant: 't', labels: [{ name: 'long', value: 'x'.repeat(300) }, { name: 'm', value: 'y'.repeat(63) }] },
+  ];
+
+  it('hashes as hashLabels does over the decoded labels', () => {
+    for (const c of cases) expect(hashOf(c.tenant, c.labels)).toBe(hashLabels(c.tenant, c.labels));
+  });
+
+  it('is xxHash64 of tenant, names and values each followed by 0xFF', () => {
+    const ls = [{ name: 'pod', value: 'nginx' }, { name: 'city', value: 'Zürich' }];
+    const parts = ['tenant', 'pod', 'nginx', 'city', 'Zürich'].flatMap((x) => [...enc(x), 0xff]);
+    expect(hashOf('tenant', ls)).toBe(xxhash64(Uint8Array.from(parts)));
+  });
+
+  function samePlacement(ring: Hashring, tenant: string, replicas: number): void {
+    const out = new Uint32Array(2);
+    for (let i = 0; i < 2000; i++) {
+      const ls = labelsFromStrings('__name__', `m${i % 7}`, 'instance', `10.0.${i >> 8}.${i & 255}:9100`, 'job', 'node');
+      const { buf, ranges } = raw(ls);
+      hashRawLabels(tenant, buf, ranges, ls.length, out);
+      for (let n = 0; n < replicas; n++) expect(ring.getNByHash(tenant, out[0], out[1], n)).toBe(ring.getN(tenant, ls, n));
+    }
+  }
+
+  const endpoints = ['10.0.0.1:10901', '10.0.0.2:10901', '10.0.0.3:10901', '10.0.0.4:10901'].map((a) => ep(a));
+
+  it('hashmod: getNByHash places every replica where getN does', () => {
+    samePlacement(newHashring('hashmod', endpoints, 3), 'default-tenant', 4);
+  });
+
+  it('ketama: getNByHash places every replica where getN does', () => {
+    samePlacement(newHashring('ketama', endpoints, 3), 'default-tenant', 3);
+  });
+
+  it('multi: the tenant picks the hashring, then the hash the endpoint', () => {
+    const ring = newMultiHashring('hashmod', 3, [
+      cfg({ hashring: 'a', tenants: ['team-a'], endpoints: endpoints.slice(0, 3), algorithm: 'ketama' }),
+      cfg({ hashring: 'rest', endpoints: [ep('b1:1'), ep('b2:1'), ep('b3:1')] }),
+    ]);
+    samePlacement(ring, 'team-a', 3);
+    samePlacement(ring, 'team-b', 3);
+    const out = new Uint32Array(2);
+    hashRawLabels('team-b', new Uint8Array(0), new Int32Array(0), 0, out);
+    expect(ring.getNByHash('team-b', out[0], out[1], 0)).toMatch(/^b/);
+    const strict = newMultiHashring('hashmod', 1, [cfg({ tenants: ['only'], endpoints: [ep('x:1')] })]);
+    expect(() => strict.getNByHash('other', 0, 0, 0)).toThrow(NoMatchingHashringError);
+  });
+
+  it('errors as getN does: too few nodes, single node', () => {
+    const ring = newHashring('hashmod', endpoints.slice(0, 2), 3);
+    expect(() => ring.getNByHash('t', 1, 2, 2)).toThrow(new InsufficientNodesError(2, 3));
+    const ketama = newHashring('ketama', endpoints, 2);
+    expect(() => ketama.getNByHash('t', 1, 2, 2)).toThrow(new InsufficientNodesError(2, 3));
+    const single = new SingleNodeHashring('me:1');
+    expect(single.getNByHash('t', 5, 6, 0)).toBe('me:1');
+    expect(() => single.getNByHash('t', 5, 6, 1)).toThrow(new InsufficientNodesError(1, 2));
   });
 });

@@ -31,132 +31,167 @@ const P5_HI = 0x27d4eb2f, P5_LO = 0x165667c5;
 // 2^64 - P1, for v4 = seed - P1.
 const NEG_P1_HI = 0x61c8864e, NEG_P1_LO = 0x7a143579;
 
-// Result registers of the 64-bit helpers below; read them right after each call. A typed
-// array rather than two `let`s: uint32 values above 2^30 stored in a module variable are
-// boxed on every write, which made hashing several times slower.
+// The hash's result: R[0] the high 32 bits, R[1] the low; read it right after the call.
 const R = new Uint32Array(2);
 
-/** (R[0], R[1]) = a * b mod 2^64. */
-function mul64(ah: number, al: number, bh: number, bl: number): void {
-  // Full 64-bit product of the low halves from 16-bit limbs (every partial product is
-  // exact in a double), plus the cross terms that only reach the high half.
+// The 64-bit state of xxh64 as (hi, lo) uint32 pairs in one typed array: the four lane
+// accumulators, the hash and a temporary. The helpers below take only slot indexes,
+// offsets and constants and keep every 32-bit half in the array or in locals: a uint32
+// above 2^30 passed to a call that is not inlined, or returned from one, is boxed into a
+// heap number, and that had made hashing a series allocate ~1 KB and take microseconds.
+const S = new Uint32Array(12);
+const V1 = 0, V2 = 2, V3 = 4, V4 = 6, H = 8, T = 10;
+
+/** S[i] *= (bh, bl) mod 2^64. */
+function mulS(i: number, bh: number, bl: number): void {
+  const ah = S[i], al = S[i + 1];
+  // High half of al*bl from 16-bit limbs (every partial product is exact in a double),
+  // plus the cross terms that only reach the high half; stores wrap mod 2^32.
   const a0 = al & 0xffff, a1 = al >>> 16, b0 = bl & 0xffff, b1 = bl >>> 16;
   const cross = ((a0 * b0) >>> 16) + a0 * b1 + a1 * b0;
-  const hiOfLo = a1 * b1 + Math.floor(cross / 65536);
-  R[1] = Math.imul(al, bl) >>> 0;
-  R[0] = (hiOfLo + Math.imul(ah, bl) + Math.imul(al, bh)) >>> 0;
+  S[i] = a1 * b1 + Math.floor(cross / 65536) + Math.imul(ah, bl) + Math.imul(al, bh);
+  S[i + 1] = Math.imul(al, bl);
 }
 
-/** (R[0], R[1]) = a + b mod 2^64. */
-function add64(ah: number, al: number, bh: number, bl: number): void {
-  const l = al + bl;
-  R[1] = l >>> 0;
-  R[0] = (ah + bh + (l > 0xffffffff ? 1 : 0)) >>> 0;
+/** S[i] += (bh, bl) mod 2^64. */
+function addS(i: number, bh: number, bl: number): void {
+  const l = S[i + 1] + bl;
+  S[i + 1] = l;
+  S[i] = S[i] + bh + (l > 0xffffffff ? 1 : 0);
 }
 
-/** (R[0], R[1]) = rotl(a, r) for 0 < r < 32. */
-function rotl64(ah: number, al: number, r: number): void {
-  R[0] = ((ah << r) | (al >>> (32 - r))) >>> 0;
-  R[1] = ((al << r) | (ah >>> (32 - r))) >>> 0;
+/** S[i] += S[j] mod 2^64. */
+function addSS(i: number, j: number): void {
+  const l = S[i + 1] + S[j + 1];
+  S[i + 1] = l;
+  S[i] = S[i] + S[j] + (l > 0xffffffff ? 1 : 0);
 }
 
-/** (R[0], R[1]) = round(acc, input) = rotl(acc + input*P2, 31) * P1. */
-function round64(ah: number, al: number, ih: number, il: number): void {
-  mul64(ih, il, P2_HI, P2_LO);
-  add64(ah, al, R[0], R[1]);
-  rotl64(R[0], R[1], 31);
-  mul64(R[0], R[1], P1_HI, P1_LO);
+/** S[i] = rotl(S[i], r) for 0 < r < 32. */
+function rotlS(i: number, r: number): void {
+  const h = S[i], l = S[i + 1];
+  S[i] = (h << r) | (l >>> (32 - r));
+  S[i + 1] = (l << r) | (h >>> (32 - r));
 }
 
-/** (R[0], R[1]) = (acc ^ round(0, val)) * P1 + P4. */
-function mergeRound64(ah: number, al: number, vh: number, vl: number): void {
-  round64(0, 0, vh, vl);
-  mul64((ah ^ R[0]) >>> 0, (al ^ R[1]) >>> 0, P1_HI, P1_LO);
-  add64(R[0], R[1], P4_HI, P4_LO);
+/** S[i] ^= S[j]. */
+function xorSS(i: number, j: number): void {
+  S[i] ^= S[j];
+  S[i + 1] ^= S[j + 1];
 }
 
-function readU32(b: Uint8Array, p: number): number {
-  return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
+/** S[i] = the little-endian uint64 at b[p]. */
+function load64(i: number, b: Uint8Array, p: number): void {
+  S[i + 1] = b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
+  S[i] = b[p + 4] | (b[p + 5] << 8) | (b[p + 6] << 16) | (b[p + 7] << 24);
+}
+
+/** S[T] = round(0, S[T]) = rotl(S[T] * P2, 31) * P1. */
+function roundT(): void {
+  mulS(T, P2_HI, P2_LO);
+  rotlS(T, 31);
+  mulS(T, P1_HI, P1_LO);
+}
+
+/** Lane accumulator S[i] = round(S[i], uint64 at b[p]) = rotl(S[i] + input * P2, 31) * P1. */
+function roundLane(i: number, b: Uint8Array, p: number): void {
+  load64(T, b, p);
+  mulS(T, P2_HI, P2_LO);
+  addSS(i, T);
+  rotlS(i, 31);
+  mulS(i, P1_HI, P1_LO);
+}
+
+/** S[H] = (S[H] ^ round(0, S[v])) * P1 + P4. */
+function mergeLane(v: number): void {
+  S[T] = S[v];
+  S[T + 1] = S[v + 1];
+  roundT();
+  xorSS(H, T);
+  mulS(H, P1_HI, P1_LO);
+  addS(H, P4_HI, P4_LO);
+}
+
+/** S[H] += rotl(S[v], r). */
+function addRotated(v: number, r: number): void {
+  S[T] = S[v];
+  S[T + 1] = S[v + 1];
+  rotlS(T, r);
+  addSS(H, T);
 }
 
 /** XXH64 of b[p, p+len) into (R[0], R[1]). */
 function xxh64(b: Uint8Array, p: number, len: number, seedHi: number, seedLo: number): void {
   const end = p + len;
-  let hh: number, hl: number;
   if (len >= 32) {
-    add64(seedHi, seedLo, P1_HI, P1_LO);
-    add64(R[0], R[1], P2_HI, P2_LO);
-    let v1h = R[0], v1l = R[1];
-    add64(seedHi, seedLo, P2_HI, P2_LO);
-    let v2h = R[0], v2l = R[1];
-    let v3h = seedHi, v3l = seedLo;
-    add64(seedHi, seedLo, NEG_P1_HI, NEG_P1_LO);
-    let v4h = R[0], v4l = R[1];
+    S[V1] = S[V2] = S[V3] = S[V4] = seedHi;
+    S[V1 + 1] = S[V2 + 1] = S[V3 + 1] = S[V4 + 1] = seedLo;
+    addS(V1, P1_HI, P1_LO);
+    addS(V1, P2_HI, P2_LO);
+    addS(V2, P2_HI, P2_LO);
+    addS(V4, NEG_P1_HI, NEG_P1_LO);
     const limit = end - 32;
     do {
-      round64(v1h, v1l, readU32(b, p + 4), readU32(b, p));
-      v1h = R[0]; v1l = R[1];
-      round64(v2h, v2l, readU32(b, p + 12), readU32(b, p + 8));
-      v2h = R[0]; v2l = R[1];
-      round64(v3h, v3l, readU32(b, p + 20), readU32(b, p + 16));
-      v3h = R[0]; v3l = R[1];
-      round64(v4h, v4l, readU32(b, p + 28), readU32(b, p + 24));
-      v4h = R[0]; v4l = R[1];
+      roundLane(V1, b, p);
+      roundLane(V2, b, p + 8);
+      roundLane(V3, b, p + 16);
+      roundLane(V4, b, p + 24);
       p += 32;
     } while (p <= limit);
-    rotl64(v1h, v1l, 1);
-    hh = R[0]; hl = R[1];
-    rotl64(v2h, v2l, 7);
-    add64(hh, hl, R[0], R[1]);
-    hh = R[0]; hl = R[1];
-    rotl64(v3h, v3l, 12);
-    add64(hh, hl, R[0], R[1]);
-    hh = R[0]; hl = R[1];
-    rotl64(v4h, v4l, 18);
-    add64(hh, hl, R[0], R[1]);
-    mergeRound64(R[0], R[1], v1h, v1l);
-    mergeRound64(R[0], R[1], v2h, v2l);
-    mergeRound64(R[0], R[1], v3h, v3l);
-    mergeRound64(R[0], R[1], v4h, v4l);
-    hh = R[0]; hl = R[1];
+    S[H] = S[V1];
+    S[H + 1] = S[V1 + 1];
+    rotlS(H, 1);
+    addRotated(V2, 7);
+    addRotated(V3, 12);
+    addRotated(V4, 18);
+    mergeLane(V1);
+    mergeLane(V2);
+    mergeLane(V3);
+    mergeLane(V4);
   } else {
-    add64(seedHi, seedLo, P5_HI, P5_LO);
-    hh = R[0]; hl = R[1];
+    S[H] = seedHi;
+    S[H + 1] = seedLo;
+    addS(H, P5_HI, P5_LO);
   }
   // Inputs here are far below 2^32 bytes, so the length fits the low half.
-  add64(hh, hl, 0, len >>> 0);
-  hh = R[0]; hl = R[1];
+  addS(H, 0, len);
   while (p + 8 <= end) {
-    round64(0, 0, readU32(b, p + 4), readU32(b, p));
-    rotl64((hh ^ R[0]) >>> 0, (hl ^ R[1]) >>> 0, 27);
-    mul64(R[0], R[1], P1_HI, P1_LO);
-    add64(R[0], R[1], P4_HI, P4_LO);
-    hh = R[0]; hl = R[1];
+    load64(T, b, p);
+    roundT();
+    xorSS(H, T);
+    rotlS(H, 27);
+    mulS(H, P1_HI, P1_LO);
+    addS(H, P4_HI, P4_LO);
     p += 8;
   }
   if (p + 4 <= end) {
-    mul64(0, readU32(b, p), P1_HI, P1_LO);
-    rotl64((hh ^ R[0]) >>> 0, (hl ^ R[1]) >>> 0, 23);
-    mul64(R[0], R[1], P2_HI, P2_LO);
-    add64(R[0], R[1], P3_HI, P3_LO);
-    hh = R[0]; hl = R[1];
+    S[T] = 0;
+    S[T + 1] = b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
+    mulS(T, P1_HI, P1_LO);
+    xorSS(H, T);
+    rotlS(H, 23);
+    mulS(H, P2_HI, P2_LO);
+    addS(H, P3_HI, P3_LO);
     p += 4;
   }
   while (p < end) {
-    mul64(0, b[p], P5_HI, P5_LO);
-    rotl64((hh ^ R[0]) >>> 0, (hl ^ R[1]) >>> 0, 11);
-    mul64(R[0], R[1], P1_HI, P1_LO);
-    hh = R[0]; hl = R[1];
+    S[T] = 0;
+    S[T + 1] = b[p];
+    mulS(T, P5_HI, P5_LO);
+    xorSS(H, T);
+    rotlS(H, 11);
+    mulS(H, P1_HI, P1_LO);
     p++;
   }
   // Avalanche.
-  hl = (hl ^ (hh >>> 1)) >>> 0; // h ^= h >> 33
-  mul64(hh, hl, P2_HI, P2_LO);
-  hh = R[0]; hl = R[1];
-  hl = (hl ^ ((hl >>> 29) | (hh << 3))) >>> 0; // h ^= h >> 29
-  hh = (hh ^ (hh >>> 29)) >>> 0;
-  mul64(hh, hl, P3_HI, P3_LO);
-  R[1] = (R[1] ^ R[0]) >>> 0; // h ^= h >> 32
+  S[H + 1] ^= S[H] >>> 1; // h ^= h >> 33
+  mulS(H, P2_HI, P2_LO);
+  const hh = S[H], hl = S[H + 1];
+  S[H + 1] = hl ^ ((hl >>> 29) | (hh << 3)); // h ^= h >> 29
+  S[H] = hh ^ (hh >>> 29);
+  mulS(H, P3_HI, P3_LO);
+  R[0] = S[H];
+  R[1] = S[H + 1] ^ S[H]; // h ^= h >> 32
 }
 
 const U64_MASK = (1n << 64n) - 1n;
@@ -206,6 +241,41 @@ function hashLabelsHL(tenant: string, labels: Labels): void {
     scratch[off++] = SEP;
   }
   xxh64(scratch, 0, off, 0, 0);
+}
+
+/** Copies buf[start, end) into scratch at off; returns the new offset. */
+function putBytes(buf: Uint8Array, start: number, end: number, off: number): number {
+  const n = end - start;
+  ensureScratch(off + n + 1, off);
+  // Label names and values are short: a loop beats making a subarray to set().
+  const out = scratch;
+  if (n < 64) {
+    for (let i = start; i < end; i++) out[off++] = buf[i];
+    return off;
+  }
+  out.set(buf.subarray(start, end), off);
+  return off + n;
+}
+
+/**
+ * hashLabels for labels still encoded (the remote write fast path): label k's name is
+ * buf[ranges[4k], ranges[4k+1]) and its value buf[ranges[4k+2], ranges[4k+3]), as UTF-8.
+ * The hash, equal to hashLabels(tenant, decoded labels), goes to out[0] (high 32 bits)
+ * and out[1] (low 32 bits), for getNByHash; nothing is allocated.
+ */
+export function hashRawLabels(tenant: string, buf: Uint8Array, ranges: Int32Array, numLabels: number, out: Uint32Array): void {
+  let off = putString(tenant, 0);
+  scratch[off++] = SEP;
+  for (let k = 0; k < numLabels; k++) {
+    const r = k * 4;
+    off = putBytes(buf, ranges[r], ranges[r + 1], off);
+    scratch[off++] = SEP;
+    off = putBytes(buf, ranges[r + 2], ranges[r + 3], off);
+    scratch[off++] = SEP;
+  }
+  xxh64(scratch, 0, off, 0, 0);
+  out[0] = R[0];
+  out[1] = R[1];
 }
 
 /**
@@ -526,6 +596,11 @@ export interface Hashring {
    * InsufficientNodesError, NoMatchingHashringError, or an Error for a bad tenant glob.
    */
   getN(tenant: string, labels: Labels, n: number): string;
+  /**
+   * getN for a series given by its routing hash (hashLabels or hashRawLabels of the
+   * tenant and labels) as its high and low 32 bits; the tenant still picks the hashring.
+   */
+  getNByHash(tenant: string, hashHi: number, hashLo: number, n: number): string;
   /** Endpoints of the ring, sorted by address; an address may repeat across hashrings. */
   nodes(): readonly Endpoint[];
 }
@@ -547,6 +622,11 @@ export class SingleNodeHashring implements Hashring {
     return this.endpoint.address;
   }
 
+  getNByHash(_tenant: string, _hashHi: number, _hashLo: number, n: number): string {
+    if (n > 0) throw new InsufficientNodesError(1, n + 1);
+    return this.endpoint.address;
+  }
+
   nodes(): readonly Endpoint[] {
     return [this.endpoint];
   }
@@ -561,12 +641,19 @@ class SimpleHashring implements Hashring {
   }
 
   getN(tenant: string, labels: Labels, n: number): string {
+    hashLabelsHL(tenant, labels);
+    return this.getNByHash(tenant, R[0], R[1], n);
+  }
+
+  getNByHash(_tenant: string, hashHi: number, hashLo: number, n: number): string {
     const len = this.addresses.length;
     if (n >= len) throw new InsufficientNodesError(len, n + 1);
-    hashLabelsHL(tenant, labels);
-    add64(R[0], R[1], 0, n >>> 0); // uint64 addition wraps, as in Go
-    // (hi·2^32 + lo) mod len without leaving doubles: every term stays below len² < 2^53.
-    const i = ((R[0] % len) * (4294967296 % len) + (R[1] % len)) % len;
+    // hash + n as uint64 (the addition wraps, as in Go), then mod len without leaving
+    // doubles: every term stays below len² < 2^53.
+    const l = hashLo + n;
+    const lo = l >>> 0;
+    const hi = (hashHi + (l > 0xffffffff ? 1 : 0)) >>> 0;
+    const i = ((hi % len) * (4294967296 % len) + (lo % len)) % len;
     return this.addresses[i];
   }
 
@@ -606,14 +693,17 @@ class KetamaHashring implements Hashring {
   }
 
   getN(tenant: string, labels: Labels, n: number): string {
+    hashLabelsHL(tenant, labels);
+    return this.getNByHash(tenant, R[0], R[1], n);
+  }
+
+  getNByHash(_tenant: string, vh: number, vl: number, n: number): string {
     const numEndpoints = this.addresses.length;
     if (n >= numEndpoints) throw new InsufficientNodesError(numEndpoints, n + 1);
     // Go indexes past the precomputed replicas and panics; say what happened instead.
     if (n >= this.replicationFactor) {
       throw new InsufficientNodesError(this.replicationFactor, n + 1);
     }
-    hashLabelsHL(tenant, labels);
-    const vh = R[0], vl = R[1];
     // First section with hash >= v, wrapping to the start of the ring.
     const hi = this.hashHi, lo = this.hashLo;
     let a = 0, b = hi.length;
@@ -892,6 +982,10 @@ class MultiHashring implements Hashring {
 
   getN(tenant: string, labels: Labels, n: number): string {
     return this.hashringFor(tenant).getN(tenant, labels, n);
+  }
+
+  getNByHash(tenant: string, hashHi: number, hashLo: number, n: number): string {
+    return this.hashringFor(tenant).getNByHash(tenant, hashHi, hashLo, n);
   }
 
   /** The hashring that owns the tenant; throws NoMatchingHashringError. */

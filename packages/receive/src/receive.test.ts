@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { nopLogger } from '@thanos-ts/runtime';
-import { io, prometheus, snappyCompress, StoreClient } from '@thanos-ts/storeapi';
+import { io, prometheus, snappyCompress, StoreAPIError, StoreClient, thanos } from '@thanos-ts/storeapi';
 import { chunkFromBytes, labelsToString, ValueType } from '@thanos-ts/tsdb';
 import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
 import { Receive } from './receive.js';
@@ -96,6 +96,52 @@ describe('Receive', () => {
       expect((await query(r, 'm')).size).toBe(2);
       expect((await post(r, body([{ labels: { __name__: 'm', job: 'a' }, samples: [[5000, 5]] }]))).status).toBe(200);
     } finally {
+      await r.stop();
+    }
+  });
+
+  it("takes a peer's thanos.WriteRequest over gRPC, read in place or decoded, with Thanos's status codes and texts", async () => {
+    const r = new Receive(config(await tempDir('receive-grpc')));
+    await r.start();
+    const c = new StoreClient(r.grpcAddress);
+    const ts = (job: string, samples: [number, number][], extra: object = {}): prometheus.TimeSeries.$Properties => ({
+      labels: [{ name: '__name__', value: 'g' }, { name: 'job', value: job }],
+      samples: samples.map(([timestamp, value]) => ({ timestamp, value })),
+      ...extra,
+    });
+    const exemplar = { exemplars: [{ value: 1, timestamp: 1, labels: [{ name: 'trace_id', value: 'x' }] }] };
+    const send = async (req: thanos.WriteRequest.$Properties): Promise<{ code: number; details: string }> => {
+      try {
+        await c.remoteWrite(thanos.WriteRequest.encode(req).finish());
+        return { code: 0, details: '' };
+      } catch (err) {
+        if (!(err instanceof StoreAPIError)) throw err;
+        return { code: err.code, details: err.details };
+      }
+    };
+    try {
+      // Two tenants (fast path), the legacy fields (fast path), exemplars (the codec's path).
+      expect(await send({ replica: 1, timeseriesTenantData: [{ tenant: 't1', timeseries: [ts('a', [[1000, 1]])] }, { tenant: 't2', timeseries: [ts('a', [[1000, 2]]), ts('b', [[1000, 3]])] }] })).toEqual({ code: 0, details: '' });
+      expect(await send({ tenant: 't3', timeseries: [ts('a', [[1000, 4]])] })).toEqual({ code: 0, details: '' });
+      expect(await send({ timeseriesTenantData: [{ tenant: 't1', timeseries: [ts('a', [[2000, 5]], exemplar)] }] })).toEqual({ code: 0, details: '' });
+      expect(Object.fromEntries(await query(r, 'g'))).toEqual({
+        '{__name__="g", cluster="eu1", job="a", tenant_id="t1"}': [[1000, 1], [2000, 5]],
+        '{__name__="g", cluster="eu1", job="a", tenant_id="t2"}': [[1000, 2]],
+        '{__name__="g", cluster="eu1", job="b", tenant_id="t2"}': [[1000, 3]],
+        '{__name__="g", cluster="eu1", job="a", tenant_id="t3"}': [[1000, 4]],
+      });
+
+      // A conflict answers AlreadyExists with the same text on either path.
+      const want = { code: 6, details: 'forwarding request to endpoint {}: writing locally: add 1 samples: duplicate sample for timestamp' };
+      expect(await send({ timeseriesTenantData: [{ tenant: 't2', timeseries: [ts('a', [[1000, 9]])] }] })).toEqual(want);
+      expect(await send({ timeseriesTenantData: [{ tenant: 't2', timeseries: [ts('a', [[1000, 9]], exemplar)] }] })).toEqual(want);
+      expect(await send({ replica: 2, timeseriesTenantData: [{ tenant: 't1', timeseries: [ts('a', [[3000, 1]])] }] })).toEqual({ code: 3, details: 'request replica exceeds receiver replication factor' });
+      const malformed = await c.remoteWrite(Uint8Array.of(0x22, 0x50, 1)).catch((err: unknown) => err);
+      expect(malformed).toBeInstanceOf(StoreAPIError);
+      expect((malformed as StoreAPIError).code).toBe(3);
+      expect((malformed as StoreAPIError).details).toMatch(/^malformed WriteRequest: /);
+    } finally {
+      c.close();
       await r.stop();
     }
   });

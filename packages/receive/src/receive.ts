@@ -13,11 +13,11 @@ import type { AddressInfo } from 'node:net';
 import type { Bucket } from '@thanos-ts/objstore';
 import { createRegistry, HttpServer, parseHostPort, Prober, UserError } from '@thanos-ts/runtime';
 import type { GrpcClientConfig, GrpcServerTLSConfig, Logger, Service } from '@thanos-ts/runtime';
-import { addWriteableStoreService, grpcClientTransport, nodeTLSVersion, Status, StoreServer, WriteStatusError } from '@thanos-ts/storeapi';
-import type { WriteRequest } from '@thanos-ts/storeapi';
+import { decodeRequest, grpcClientTransport, nodeTLSVersion, Status, StoreServer, thanos, WriteStatusError } from '@thanos-ts/storeapi';
 import type { Labels } from '@thanos-ts/tsdb';
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
+import { scanForwardRequest } from './encoded-write-request.js';
 import { ReceiveHandler } from './handler.js';
 import { HashringSource } from './hashring-source.js';
 import { MultiTSDB } from './multitsdb.js';
@@ -29,6 +29,7 @@ import { Router } from './router.js';
 import type { TenantSeries } from './router.js';
 import { registerTenantMetrics } from './tenant-metrics.js';
 import { ReceiveWriteError } from './write-errors.js';
+import { addRawWriteableStoreService } from './writeable-server.js';
 import { Writer } from './writer.js';
 
 export interface ReceiveConfig {
@@ -200,7 +201,7 @@ export class Receive implements Service {
         );
     this.rw.keepAliveTimeout = 65_000;
     this.grpc = new StoreServer({ address: cfg.grpcAddress, tls: cfg.grpcServerTLS, store: this.tsdbs.proxy, info: this.tsdbs.proxy, logger: this.logger });
-    addWriteableStoreService(this.grpc.server, { remoteWrite: (req) => this.remoteWrite(req) }, this.logger);
+    addRawWriteableStoreService(this.grpc.server, { remoteWriteBytes: (buf) => this.remoteWriteBytes(buf) }, this.logger);
     if (cfg.haTracker !== undefined) {
       // The elections of the clusters this receiver owns in the hashring, asked for by
       // the others over the gRPC server the ring already knows.
@@ -296,13 +297,27 @@ export class Receive implements Service {
     this.logger.info({}, 'storage started, and server is ready to receive requests');
   }
 
-  /** thanos.WriteableStore/RemoteWrite: a peer's forwarded or replicated series. */
-  private async remoteWrite(req: WriteRequest): Promise<void> {
+  /**
+   * thanos.WriteableStore/RemoteWrite: a peer's forwarded or replicated series. The
+   * request is read in place when it holds only what the fast path knows (float samples),
+   * else decoded.
+   */
+  private async remoteWriteBytes(buf: Buffer): Promise<void> {
+    const encoded = scanForwardRequest(buf);
+    if (encoded === null) {
+      const req = decodeRequest('WriteRequest', () => thanos.WriteRequest.decode(buf));
+      const data: TenantSeries[] = (req.timeseriesTenantData ?? []).map((t) => ({ tenant: t.tenant ?? '', timeseries: (t.timeseries ?? []) as TenantSeries['timeseries'] }));
+      if (data.length === 0) data.push({ tenant: req.tenant ?? '', timeseries: (req.timeseries ?? []) as TenantSeries['timeseries'] });
+      return this.remoteWrite(Number(req.replica ?? 0), (rn) => this.router.write(rn, data));
+    }
+    return this.remoteWrite(encoded.replica, (rn) => this.router.writeEncodedTenants(rn, encoded.tenants));
+  }
+
+  /** Runs a peer's write once ready, answering with Thanos's gRPC status for its outcome. */
+  private async remoteWrite(replica: number, write: (replica: number) => Promise<void>): Promise<void> {
     if (!this.ready) throw new WriteStatusError(Status.UNAVAILABLE, 'target not ready');
-    const data: TenantSeries[] = (req.timeseriesTenantData ?? []).map((t) => ({ tenant: t.tenant ?? '', timeseries: (t.timeseries ?? []) as TenantSeries['timeseries'] }));
-    if (data.length === 0) data.push({ tenant: req.tenant ?? '', timeseries: (req.timeseries ?? []) as TenantSeries['timeseries'] });
     try {
-      await this.router.write(Number(req.replica ?? 0), data);
+      await write(replica);
     } catch (err) {
       if (!(err instanceof ReceiveWriteError)) throw err;
       const code =

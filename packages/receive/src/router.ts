@@ -12,6 +12,7 @@ import { StoreAPIError, StoreClient, thanos } from '@thanos-ts/storeapi';
 import type { GrpcClientTransport, prometheus } from '@thanos-ts/storeapi';
 import type { Labels } from '@thanos-ts/tsdb';
 import type { EncodedWriteRequest } from './encoded-write-request.js';
+import { hashRawLabels } from './hashring.js';
 import type { Hashring } from './hashring.js';
 import { combineSeriesErrors, DestinationError, isConflict, ReceiveWriteError, ReplicationErrors } from './write-errors.js';
 import type { Writer } from './writer.js';
@@ -25,7 +26,7 @@ export interface TenantSeries {
 }
 
 /** The series of one tenant still encoded (the fast path of a remote write). */
-interface EncodedTenantSeries {
+export interface EncodedTenantSeries {
   tenant: string;
   encoded: EncodedWriteRequest;
 }
@@ -63,11 +64,14 @@ interface Destination {
 
 /**
  * A tenant's series at one destination: decoded ones, or indexes into an encoded request.
- * `ids` number the series across the whole write, for the quorum count.
+ * Series `ids[k]` is number base + ids[k] across the whole write, for the quorum count:
+ * for decoded series base is 0, for encoded ones ids index `encoded` and base is the
+ * number of its first series.
  */
 interface DestinationSeries {
   timeseries: TimeSeries[];
   encoded: EncodedWriteRequest | null;
+  base: number;
   ids: number[];
 }
 
@@ -120,6 +124,15 @@ export class Router {
    * @throws ReceiveWriteError with the cause that decides the status
    */
   async writeEncoded(replica: number, tenant: string, encoded: EncodedWriteRequest): Promise<void> {
+    await this.writeEncodedTenants(replica, [{ tenant, encoded }]);
+  }
+
+  /**
+   * writeEncoded() for several tenants (a peer's thanos.WriteRequest); each tenant at
+   * most once.
+   * @throws ReceiveWriteError with the cause that decides the status
+   */
+  async writeEncodedTenants(replica: number, data: readonly EncodedTenantSeries[]): Promise<void> {
     if (replica > this.opts.replicationFactor) {
       this.logger.error({ requestReplica: replica, replicationFactor: this.opts.replicationFactor }, 'write request rejected');
       throw new ReceiveWriteError('badReplica', 'request replica exceeds receiver replication factor');
@@ -128,7 +141,7 @@ export class Router {
       replica > 0
         ? { replicas: [replica - 1], alreadyReplicated: true }
         : { replicas: Array.from({ length: this.opts.replicationFactor }, (_, i) => i), alreadyReplicated: false };
-    await this.fanout(rep, [{ tenant, encoded }]);
+    await this.fanout(rep, data);
   }
 
   /** Closes the connections to the peers. */
@@ -140,65 +153,90 @@ export class Router {
   private distribute(rep: Replication, data: readonly (TenantSeries | EncodedTenantSeries)[]): { destinations: Destination[]; numSeries: number } {
     const ring = this.opts.hashring();
     // With one address in the ring, where a series goes does not depend on its labels:
-    // encoded series then need no decoding to be placed.
+    // encoded series then need no hashing to be placed.
     const labelsMatter = distinctAddresses(ring) > 1;
-    const byKey = new Map<string, Destination>();
-    const place = (tenant: string, labels: Labels, rn: number): DestinationSeries => {
-      let endpoint: string;
-      try {
-        endpoint = ring.getN(tenant, labels, rn);
-      } catch (err) {
-        throw new ReceiveWriteError(null, (err as Error).message, { cause: err });
-      }
-      const key = `${endpoint}\u0000${rn}`;
-      let d = byKey.get(key);
+    // Destinations by endpoint, then replica; the addresses are the ring's own strings.
+    const byEndpoint = new Map<string, Destination[]>();
+    const destinations: Destination[] = [];
+    const destination = (endpoint: string, rn: number): Destination => {
+      let ds = byEndpoint.get(endpoint);
+      if (ds === undefined) byEndpoint.set(endpoint, (ds = []));
+      let d = ds[rn];
       if (d === undefined) {
-        d = { endpoint, replica: rn, byTenant: new Map() };
-        byKey.set(key, d);
+        d = ds[rn] = { endpoint, replica: rn, byTenant: new Map() };
+        destinations.push(d);
       }
+      return d;
+    };
+    const tenantAt = (d: Destination, tenant: string, encoded: EncodedWriteRequest | null, base: number): DestinationSeries => {
       let t = d.byTenant.get(tenant);
       if (t === undefined) {
-        t = { timeseries: [], encoded: null, ids: [] };
+        t = { timeseries: [], encoded, base, ids: [] };
         d.byTenant.set(tenant, t);
+      } else if (t.encoded !== encoded) {
+        throw new Error(`tenant ${tenant} twice in one encoded write`);
       }
       return t;
     };
+    const placeError = (err: unknown): ReceiveWriteError => new ReceiveWriteError(null, (err as Error).message, { cause: err });
     let id = -1;
     for (const ts of data) {
       const tenant = ts.tenant;
       if ('encoded' in ts) {
         const enc = ts.encoded;
         const base = id + 1;
+        id += enc.n;
         if (!labelsMatter) {
           for (const rn of rep.replicas) {
-            const t = place(tenant, NO_LABELS, rn);
-            t.encoded = enc;
-            for (let i = 0; i < enc.n; i++) t.ids.push(base + i);
-          }
-        } else {
-          for (let i = 0; i < enc.n; i++) {
-            const labels = enc.labels(i);
-            for (const rn of rep.replicas) {
-              const t = place(tenant, labels, rn);
-              t.encoded = enc;
-              t.ids.push(base + i);
+            let endpoint: string;
+            try {
+              endpoint = ring.getN(tenant, NO_LABELS, rn);
+            } catch (err) {
+              throw placeError(err);
             }
+            const t = tenantAt(destination(endpoint, rn), tenant, enc, base);
+            for (let i = 0; i < enc.n; i++) t.ids.push(i);
+          }
+          continue;
+        }
+        // This tenant's series at each destination, by endpoint then replica.
+        const local = new Map<string, DestinationSeries[]>();
+        const hash = ROUTING_HASH;
+        for (let i = 0; i < enc.n; i++) {
+          hashRawLabels(tenant, enc.buf, enc.ranges, enc.labelRanges(i), hash);
+          for (const rn of rep.replicas) {
+            let endpoint: string;
+            try {
+              endpoint = ring.getNByHash(tenant, hash[0], hash[1], rn);
+            } catch (err) {
+              throw placeError(err);
+            }
+            let slots = local.get(endpoint);
+            if (slots === undefined) local.set(endpoint, (slots = []));
+            let t = slots[rn];
+            if (t === undefined) t = slots[rn] = tenantAt(destination(endpoint, rn), tenant, enc, base);
+            t.ids.push(i);
           }
         }
-        id += enc.n;
         continue;
       }
       for (const series of ts.timeseries) {
         id++;
         const labels = (series.labels ?? []) as Labels;
         for (const rn of rep.replicas) {
-          const t = place(tenant, labels, rn);
+          let endpoint: string;
+          try {
+            endpoint = ring.getN(tenant, labels, rn);
+          } catch (err) {
+            throw placeError(err);
+          }
+          const t = tenantAt(destination(endpoint, rn), tenant, null, 0);
           t.timeseries.push(series);
           t.ids.push(id);
         }
       }
     }
-    return { destinations: [...byKey.values()], numSeries: id + 1 };
+    return { destinations, numSeries: id + 1 };
   }
 
   private fanout(rep: Replication, data: readonly (TenantSeries | EncodedTenantSeries)[]): Promise<void> {
@@ -241,7 +279,8 @@ export class Router {
         }
         const conflict = err !== null && isConflict(err);
         for (const t of d.byTenant.values()) {
-          for (const i of t.ids) {
+          for (const k of t.ids) {
+            const i = t.base + k;
             if (err === null) {
               successes[i]++;
             } else {
@@ -269,7 +308,6 @@ export class Router {
     if (d.endpoint === this.opts.localEndpoint && this.opts.writer !== null) {
       try {
         for (const [tenant, t] of d.byTenant) {
-          // Encoded ids number the request's series from 0: the write has only this tenant.
           if (t.encoded !== null) await this.opts.writer.writeEncoded(tenant, t.encoded, t.ids.length === t.encoded.n ? null : t.ids);
           else await this.opts.writer.write(tenant, t.timeseries);
         }
@@ -327,6 +365,9 @@ export class Router {
 
 /** Passed to the hashring when labels do not matter. */
 const NO_LABELS: Labels = Object.freeze([]) as Labels;
+
+/** hashRawLabels' output for the series being placed (one write is placed at a time, synchronously). */
+const ROUTING_HASH = new Uint32Array(2);
 
 function distinctAddresses(ring: Hashring): number {
   const nodes = ring.nodes();
