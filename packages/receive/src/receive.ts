@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { Bucket } from '@thanos-ts/objstore';
 import { createRegistry, HttpServer, parseHostPort, Prober, UserError } from '@thanos-ts/runtime';
 import type { GrpcClientConfig, GrpcServerTLSConfig, Logger, Service } from '@thanos-ts/runtime';
-import { decodeRequest, grpcClientTransport, nodeTLSVersion, Status, StoreServer, thanos, WriteStatusError } from '@thanos-ts/storeapi';
+import { addWriteableStoreService, decodeWriteRequest, grpcClientTransport, nodeTLSVersion, Status, StoreServer, WriteStatusError } from '@thanos-ts/storeapi';
 import type { Labels } from '@thanos-ts/tsdb';
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
@@ -29,7 +29,6 @@ import { Router } from './router.js';
 import type { TenantSeries } from './router.js';
 import { registerTenantMetrics } from './tenant-metrics.js';
 import { ReceiveWriteError } from './write-errors.js';
-import { addRawWriteableStoreService } from './writeable-server.js';
 import { Writer } from './writer.js';
 
 export interface ReceiveConfig {
@@ -201,7 +200,7 @@ export class Receive implements Service {
         );
     this.rw.keepAliveTimeout = 65_000;
     this.grpc = new StoreServer({ address: cfg.grpcAddress, tls: cfg.grpcServerTLS, store: this.tsdbs.proxy, info: this.tsdbs.proxy, logger: this.logger });
-    addRawWriteableStoreService(this.grpc.server, { remoteWriteBytes: (buf) => this.remoteWriteBytes(buf) }, this.logger);
+    addWriteableStoreService(this.grpc.server, { remoteWrite: (buf) => this.remoteWriteBytes(buf) }, this.logger);
     if (cfg.haTracker !== undefined) {
       // The elections of the clusters this receiver owns in the hashring, asked for by
       // the others over the gRPC server the ring already knows.
@@ -305,7 +304,7 @@ export class Receive implements Service {
   private async remoteWriteBytes(buf: Buffer): Promise<void> {
     const encoded = scanForwardRequest(buf);
     if (encoded === null) {
-      const req = decodeRequest('WriteRequest', () => thanos.WriteRequest.decode(buf));
+      const req = decodeWriteRequest(buf);
       const data: TenantSeries[] = (req.timeseriesTenantData ?? []).map((t) => ({ tenant: t.tenant ?? '', timeseries: (t.timeseries ?? []) as TenantSeries['timeseries'] }));
       if (data.length === 0) data.push({ tenant: req.tenant ?? '', timeseries: (req.timeseries ?? []) as TenantSeries['timeseries'] });
       return this.remoteWrite(Number(req.replica ?? 0), (rn) => this.router.write(rn, data));

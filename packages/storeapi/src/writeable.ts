@@ -9,7 +9,7 @@ import { nopLogger } from '@thanos-ts/runtime';
 import type { Logger } from '@thanos-ts/runtime';
 import { Status } from './errors.js';
 import { thanos } from './proto.js';
-import { callSignal, decodeRequest, logStatus } from './server.js';
+import { decodeRequest, logStatus } from './server.js';
 
 export type WriteRequest = thanos.WriteRequest;
 export type WriteRequestInit = thanos.WriteRequest.$Properties;
@@ -27,8 +27,17 @@ export class WriteStatusError extends Error {
 }
 
 export interface WriteableStoreAPI {
-  /** Writes (or forwards) the request; throws WriteStatusError to choose the status. */
-  remoteWrite(req: WriteRequest, signal: AbortSignal): Promise<void>;
+  /**
+   * Writes (or forwards) the encoded thanos.WriteRequest, given as bytes so a receiver can
+   * read it in place (decodeWriteRequest decodes it); throws WriteStatusError to choose
+   * the status, InvalidArgumentError for a malformed request.
+   */
+  remoteWrite(req: Buffer): Promise<void>;
+}
+
+/** Decodes a thanos.WriteRequest; a malformed one is an InvalidArgumentError. */
+export function decodeWriteRequest(buf: Uint8Array): WriteRequest {
+  return decodeRequest('WriteRequest', () => thanos.WriteRequest.decode(buf));
 }
 
 const passthrough = (b: Buffer): Buffer => b;
@@ -51,22 +60,18 @@ const EMPTY_RESPONSE = Buffer.alloc(0);
 /** Mounts thanos.WriteableStore on a grpc-js server. */
 export function addWriteableStoreService(server: Server, api: WriteableStoreAPI, logger: Logger = nopLogger()): void {
   server.addService(WRITEABLE_STORE_SERVICE, {
+    // A write is not stopped half way when the caller goes away (an appender commits or
+    // rolls back as a whole), so no per-call abort signal is made.
     RemoteWrite: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
-      const { signal, done } = callSignal(call);
-      void (async () => {
-        try {
-          const req = decodeRequest('WriteRequest', () => thanos.WriteRequest.decode(call.request));
-          await api.remoteWrite(req, signal);
-          cb(null, EMPTY_RESPONSE);
-        } catch (err) {
+      api.remoteWrite(call.request).then(
+        () => cb(null, EMPTY_RESPONSE),
+        (err: unknown) => {
           const e = err as Error;
           const code = err instanceof WriteStatusError ? err.code : e.name === 'InvalidArgumentError' ? Status.INVALID_ARGUMENT : Status.INTERNAL;
           logStatus(logger, 'RemoteWrite', code, e.message, err);
           cb({ code, details: e.message });
-        } finally {
-          done();
-        }
-      })();
+        },
+      );
     },
   });
 }
