@@ -207,6 +207,253 @@ export function* queryDataChunks(v: Value): Generator<string> {
   yield '}';
 }
 
+/** Powers of ten exact in a double (10^22 is the last). */
+const P10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+/** Room for one point: ,[-9007199254740.991,"-1.7976931348623157e+308"] is 46 bytes; odd timestamps print longer. */
+const POINT_ROOM = 96;
+/** Below this a fixed-point candidate m·10^-k is the only one of its length that rounds to f (see sampleValue). */
+const FAST_MANTISSA_LIMIT = 2 ** 51;
+
+/**
+ * JSON bytes handed out in pieces of exactly `size` (the last may be shorter). Each piece
+ * is a fresh buffer: a piece given away may still sit in a socket's queue, so nothing is
+ * reused once yielded; allocUnsafe of 64 KiB skips both the zero fill and Node's pool.
+ */
+class ChunkWriter {
+  private buf: Buffer;
+  /** Bytes before `start` are handed out; [start, pos) are written and pending. */
+  private start = 0;
+  pos = 0;
+  private lastValue = NaN;
+  private lastText = 'NaN';
+
+  constructor(readonly size: number) {
+    this.buf = Buffer.allocUnsafe(size + 4 * POINT_ROOM);
+  }
+
+  /** A whole piece is pending. */
+  get full(): boolean {
+    return this.pos - this.start >= this.size;
+  }
+
+  take(): Buffer {
+    const out = this.buf.subarray(this.start, this.start + this.size);
+    this.start += this.size;
+    return out;
+  }
+
+  rest(): Buffer | null {
+    return this.pos > this.start ? this.buf.subarray(this.start, this.pos) : null;
+  }
+
+  /** Room for n more bytes; the pending bytes move to a new buffer, what was handed out stays where it is. */
+  ensure(n: number): void {
+    if (this.buf.length - this.pos >= n) return;
+    const pending = this.pos - this.start;
+    const next = Buffer.allocUnsafe(Math.max(this.size, pending + n) + 4 * POINT_ROOM);
+    this.buf.copy(next, 0, this.start, this.pos);
+    this.buf = next;
+    this.start = 0;
+    this.pos = pending;
+  }
+
+  /** Any text, UTF-8. */
+  text(s: string): void {
+    this.ensure(s.length * 3);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** Text known to be ASCII, with room already ensured. */
+  private ascii(s: string): void {
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /** [t,"v"], after a comma if `sep`, with room already ensured (POINT_ROOM). */
+  point(t: number, f: number, sep = false): void {
+    if (sep) this.buf[this.pos++] = 0x2c;
+    this.buf[this.pos++] = 0x5b; // [
+    this.timestamp(t);
+    this.buf[this.pos++] = 0x2c; // ,
+    this.buf[this.pos++] = 0x22; // "
+    this.sampleValue(f);
+    this.buf[this.pos++] = 0x22;
+    this.buf[this.pos++] = 0x5d; // ]
+  }
+
+  /** formatTimestamp as bytes. */
+  timestamp(t: number): void {
+    if (!Number.isSafeInteger(t)) return this.ascii(formatTimestamp(t));
+    const b = this.buf;
+    if (t < 0) {
+      b[this.pos++] = 0x2d;
+      t = -t;
+    }
+    const sec = Math.floor(t / 1000);
+    const frac = t - sec * 1000;
+    this.uint(sec, 0);
+    if (frac !== 0) {
+      const p = this.pos;
+      const d1 = Math.floor(frac / 100);
+      const r = frac - d1 * 100;
+      const d2 = Math.floor(r / 10);
+      b[p] = 0x2e; // .
+      b[p + 1] = 0x30 + d1;
+      b[p + 2] = 0x30 + d2;
+      b[p + 3] = 0x30 + r - d2 * 10;
+      this.pos = p + 4;
+    }
+  }
+
+  /**
+   * formatSampleValue as bytes. Fast paths: integers below 2^53, then up to three decimal
+   * places (the fewest places that parse back to f are the shortest form), then decimals of
+   * up to 15 digits. For the latter, take the most places K that keep m = round(|f|·10^K) below
+   * 2^51: there the candidates m·10^-K lie further apart than f's rounding interval is
+   * wide, so at most one parses back to f (m/10^K is one correctly rounded division, so
+   * the check is exact), and Go's shortest form is that one with its trailing zeros cut.
+   * Everything else (NaN, ±Inf, ±0, exponent forms, 16–17 digits) goes through
+   * formatSampleValue, remembering the last answer: a flat series repeats its value.
+   */
+  sampleValue(f: number): void {
+    const abs = f < 0 ? -f : f;
+    if (abs >= 1e-6 && abs < 1e21) {
+      if (abs <= Number.MAX_SAFE_INTEGER && Math.floor(abs) === abs) {
+        if (f < 0) this.buf[this.pos++] = 0x2d;
+        this.uint(abs, 0);
+        return;
+      }
+      // fast path: up to three places, the usual gauges and quantiles
+      for (let k = 1; k <= 3; k++) {
+        const m = Math.round(abs * P10[k]);
+        if (m < FAST_MANTISSA_LIMIT && m / P10[k] === abs) {
+          if (f < 0) this.buf[this.pos++] = 0x2d;
+          this.uint(m, k);
+          return;
+        }
+      }
+      if (abs < FAST_MANTISSA_LIMIT) {
+        let k = Math.floor(Math.log10(FAST_MANTISSA_LIMIT / abs));
+        if (k > 22) k = 22;
+        while (k > 0 && abs * P10[k] >= FAST_MANTISSA_LIMIT) k--;
+        let m = Math.round(abs * P10[k]);
+        if (m < FAST_MANTISSA_LIMIT && m / P10[k] === abs) {
+          while (k > 0 && m % 10 === 0) {
+            m /= 10;
+            k--;
+          }
+          if (f < 0) this.buf[this.pos++] = 0x2d;
+          this.uint(m, k);
+          return;
+        }
+      }
+    }
+    if (f !== this.lastValue || f === 0) {
+      this.lastValue = f;
+      this.lastText = formatSampleValue(f);
+    }
+    this.ascii(this.lastText);
+  }
+
+  /** The digits of n (a safe integer ≥ 0) with a decimal point `places` from the right, "0." first when needed. */
+  private uint(n: number, places: number): void {
+    let len = 1;
+    while (n >= P10[len]) len++;
+    const total = places === 0 ? len : Math.max(len - places, 1) + 1 + places;
+    const b = this.buf;
+    let p = this.pos + total;
+    this.pos = p;
+    for (let i = 0; i < places; i++) {
+      const q = Math.floor(n / 10);
+      b[--p] = 0x30 + (n - q * 10);
+      n = q;
+    }
+    if (places > 0) b[--p] = 0x2e;
+    do {
+      const q = Math.floor(n / 10);
+      b[--p] = 0x30 + (n - q * 10);
+      n = q;
+    } while (n > 0);
+  }
+}
+
+/**
+ * queryDataChunks written as bytes into pieces of `size` bytes (the last may be shorter):
+ * the same JSON, byte for byte, without a string per point. Points are the bulk of a
+ * large answer; labels and histograms are rare enough to go through their string forms.
+ */
+export function* queryDataBytes(v: Value, size = 64 * 1024): Generator<Buffer> {
+  const w = new ChunkWriter(size);
+  w.text(`{"resultType":"${v.type}","result":`);
+  switch (v.type) {
+    case 'scalar':
+      w.ensure(POINT_ROOM);
+      w.point(v.scalar.t, v.scalar.v);
+      break;
+    case 'string':
+      w.text(`[${formatTimestamp(v.string.t)},${jsonString(v.string.v)}]`);
+      break;
+    case 'vector': {
+      w.text('[');
+      const vec = v.vector;
+      for (let i = 0; i < vec.length; i++) {
+        const s = vec[i];
+        w.text(`${i > 0 ? ',' : ''}{"metric":${labelsJSON(s.metric)},`);
+        if (s.h === null) {
+          w.text('"value":');
+          w.ensure(POINT_ROOM);
+          w.point(s.t, s.f);
+          w.text('}');
+        } else {
+          w.text(`"histogram":[${formatTimestamp(s.t)},${histogramJSON(s.h)}]}`);
+        }
+        while (w.full) yield w.take();
+      }
+      w.text(']');
+      break;
+    }
+    case 'matrix': {
+      w.text('[');
+      const m = v.matrix;
+      for (let i = 0; i < m.length; i++) {
+        const s = m[i];
+        w.text(`${i > 0 ? ',' : ''}{"metric":${labelsJSON(s.metric)}`);
+        const fl = s.floats;
+        if (fl.length > 0) {
+          w.text(',"values":[');
+          const ts = fl.t;
+          const fs = fl.f;
+          for (let j = 0; j < fl.length; j++) {
+            w.ensure(POINT_ROOM);
+            w.point(ts[j], fs[j], j > 0);
+            if (w.full) yield w.take();
+          }
+          w.text(']');
+        }
+        const hs = s.histograms;
+        if (hs !== null && hs.length > 0) {
+          w.text(',"histograms":[');
+          for (let j = 0; j < hs.length; j++) {
+            w.text(`${j > 0 ? ',' : ''}[${formatTimestamp(hs.t[j])},${histogramJSON(hs.h[j])}]`);
+            while (w.full) yield w.take();
+          }
+          w.text(']');
+        }
+        w.text('}');
+        while (w.full) yield w.take();
+      }
+      w.text(']');
+      break;
+    }
+  }
+  w.text('}');
+  while (w.full) yield w.take();
+  const rest = w.rest();
+  if (rest !== null) yield rest;
+}
+
 /** queryDataChunks as one list (small answers, tests). */
 export function queryDataParts(v: Value): string[] {
   return [...queryDataChunks(v)];

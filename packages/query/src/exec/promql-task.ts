@@ -6,7 +6,7 @@ import type { AbortSignalLike, Engine } from '@thanos-ts/promql';
 import { documentedType, ParseErrors, parseMetricSelector } from '@thanos-ts/promql';
 import type { Matcher } from '@thanos-ts/tsdb';
 import { ApiError, apiErrorOf, badData, invalidParam } from '../api/errors.js';
-import { batchUtf8, queryDataChunks } from '../api/json.js';
+import { queryDataBytes } from '../api/json.js';
 import { capWarnings, MAX_ANNOTATIONS } from '../api/warnings.js';
 import type { StoreQueryable } from '../querier.js';
 
@@ -132,5 +132,5 @@ export async function evaluatePromQL(
       warnings.push('results truncated due to limit');
     }
   }
-  return { warnings, infos: annos.infos, data: batchUtf8(queryDataChunks(value)) };
+  return { warnings, infos: annos.infos, data: queryDataBytes(value) };
 }
