@@ -16,6 +16,7 @@ import {
   CorruptionError,
   decodeAggrChunk,
   decodeSeries,
+  decodeSeriesForTime,
   emptyPostings,
   expandPostings,
   listPostings,
@@ -25,6 +26,7 @@ import {
   readPostingsList,
   BigEndianPostings,
   CHUNK_ENC_AGGR,
+  verifySeriesEntry,
 } from '@thanos-ts/tsdb';
 import type { BlockMeta, ChunkMeta, IndexPostingsReader, Labels, Matcher, ParsedChunkRecord, Postings, SeriesEntry } from '@thanos-ts/tsdb';
 import type { IndexCache } from './index-cache.js';
@@ -252,6 +254,9 @@ export class BucketBlock {
               if (entry === null) throw new CorruptionError(this.indexFile, starts[k], 'read series: entry runs past the end of the index');
             }
             stats.seriesFetched++;
+            // The CRC is checked here, once, before the entry is cached or used; decoding
+            // trusts it from then on (cache hits are not re-verified, as in Thanos).
+            verifySeriesEntry(entry, 0, this.indexFile, starts[k]);
             this.opts.indexCache.storeSeries(this.id, refs[idx[k]], entry);
             out[idx[k]] = entry;
           }
@@ -262,16 +267,43 @@ export class BucketBlock {
     return out;
   }
 
-  /** Decodes series entries with the header's symbols. `out` entries are reused. */
+  /**
+   * Decodes the labels of series entries (from loadSeries, so already verified) with the
+   * header's symbols. The entry passed to fn is reused for the next one except its labels.
+   */
   async decodeSeries(entries: Uint8Array[], refs: Uint32Array, fn: (e: SeriesEntry, i: number) => void): Promise<void> {
     const hdr = await this.opts.header.acquire();
     try {
       const lookup = (ref: number): string => hdr.lookupSymbol(ref);
+      const chunks: ChunkMeta[] = [];
       for (let i = 0; i < entries.length; i++) {
-        const e: SeriesEntry = { labels: [], chunks: [] };
-        decodeSeries(entries[i], 0, this.indexFile, lookup, e, refs[i] * 16);
+        const e: SeriesEntry = { labels: [], chunks };
+        decodeSeries(entries[i], 0, this.indexFile, lookup, e, refs[i] * 16, false);
         fn(e, i);
       }
+    } finally {
+      this.opts.header.release();
+    }
+  }
+
+  /**
+   * The series among `entries` (from loadSeries) with a chunk overlapping [mint, maxt],
+   * with only those chunk metas (Thanos' LoadSeriesForTime): metas outside the window are
+   * never materialised and labels are resolved only for series that are kept.
+   */
+  async decodeSeriesForTime(entries: Uint8Array[], refs: Uint32Array, mint: number, maxt: number): Promise<BlockSeries[]> {
+    const hdr = await this.opts.header.acquire();
+    try {
+      const lookup = (ref: number): string => hdr.lookupSymbol(ref);
+      const kept: BlockSeries[] = [];
+      // Arrays handed out only with a kept series; a skipped series leaves them for the next.
+      let e: SeriesEntry = { labels: [], chunks: [] };
+      for (let i = 0; i < entries.length; i++) {
+        if (!decodeSeriesForTime(entries[i], 0, this.indexFile, lookup, e, mint, maxt, refs[i] * 16)) continue;
+        kept.push({ labels: e.labels, metas: e.chunks, chunks: [] });
+        e = { labels: [], chunks: [] };
+      }
+      return kept;
     } finally {
       this.opts.header.release();
     }

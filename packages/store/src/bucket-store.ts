@@ -447,11 +447,7 @@ export class BucketStore implements StoreAPI, InfoAPI {
     const loadBatch = async (from: number): Promise<BlockSeries[]> => {
       const batchRefs = refs.subarray(from, Math.min(refs.length, from + batch));
       const entries = await block.loadSeries(batchRefs, stats, signal);
-      const kept: BlockSeries[] = [];
-      await block.decodeSeries(entries, batchRefs, (e) => {
-        const metas = e.chunks.filter((c) => c.maxt >= mint && c.mint <= maxt);
-        if (metas.length > 0) kept.push({ labels: e.labels, metas, chunks: [] });
-      });
+      const kept = await block.decodeSeriesForTime(entries, batchRefs, mint, maxt);
       if (req.skipChunks) return kept;
       let n = 0;
       for (const s of kept) n += s.metas.length;

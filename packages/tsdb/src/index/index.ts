@@ -13,6 +13,8 @@ export {
   readPostingsOffsetTable,
   readPostingsList,
   decodeSeries,
+  decodeSeriesForTime,
+  verifySeriesEntry,
 } from './format.js';
 export { IndexWriter } from './writer.js';
 export { IndexReader } from './reader.js';
