@@ -4,23 +4,32 @@
 // carved out of shared slabs; large ones are allocated directly, at their final size
 // when it is known. Series grow by doubling, up to the bound the caller gives (a series
 // of a range evaluation never has more points than there are steps left).
+//
+// Slabs start small and double up to SLAB: a query of one series (the common instant
+// query) should not zero two 256 KiB slabs it uses 8 bytes of.
 
 import { FloatPoints } from '../value.js';
 
 const SLAB = 1 << 15;
 const SMALL = SLAB >> 4;
+const FIRST_SLAB = 1 << 8;
 
 export class PointsArena {
   private t = new Float64Array(0);
   private f = new Float64Array(0);
   private used = 0;
+  /** Points in the next slab. */
+  private nextSlab = FIRST_SLAB;
 
   /** Buffers for cap points: [t, f]. */
   take(cap: number): [Float64Array, Float64Array] {
     if (cap > SMALL) return [new Float64Array(cap), new Float64Array(cap)];
     if (this.used + cap > this.t.length) {
-      this.t = new Float64Array(SLAB);
-      this.f = new Float64Array(SLAB);
+      let size = this.nextSlab;
+      while (size < cap) size *= 2;
+      this.nextSlab = Math.min(SLAB, size * 2);
+      this.t = new Float64Array(size);
+      this.f = new Float64Array(size);
       this.used = 0;
     }
     const from = this.used;

@@ -2,9 +2,9 @@
 // the one evaluation both run: engine, StoreAPI-backed queryable, result limit, capped
 // warnings, and the answer's `data` encoded as it is walked.
 
-import type { AbortSignalLike, Engine } from '@thanos-ts/promql';
+import type { AbortSignalLike, Engine, Value } from '@thanos-ts/promql';
 import { documentedType, ParseErrors, parseMetricSelector } from '@thanos-ts/promql';
-import type { Matcher } from '@thanos-ts/tsdb';
+import type { Labels, Matcher } from '@thanos-ts/tsdb';
 import { ApiError, apiErrorOf, badData, invalidParam } from '../api/errors.js';
 import { queryDataBytes } from '../api/json.js';
 import { capWarnings, MAX_ANNOTATIONS } from '../api/warnings.js';
@@ -132,5 +132,35 @@ export async function evaluatePromQL(
       warnings.push('results truncated due to limit');
     }
   }
-  return { warnings, infos: annos.infos, data: queryDataBytes(value) };
+  return { warnings, infos: annos.infos, data: queryDataBytes(value, chunkSizeFor(value)) };
+}
+
+/** The answer's chunks are at most this big. */
+export const MAX_CHUNK = 64 * 1024;
+const MIN_CHUNK = 4 * 1024;
+
+/**
+ * A chunk size near the answer's estimated size: the encoder allocates a chunk up front,
+ * and most answers are far smaller than MAX_CHUNK. A low estimate costs a larger chunk
+ * (the encoder grows it), never different bytes.
+ */
+export function chunkSizeFor(v: Value): number {
+  let est = 0;
+  if (v.type === 'vector') {
+    for (let i = 0; i < v.vector.length && est < MAX_CHUNK; i++) est += 64 + labelsBytes(v.vector[i].metric) + (v.vector[i].h === null ? 32 : 512);
+  } else if (v.type === 'matrix') {
+    for (let i = 0; i < v.matrix.length && est < MAX_CHUNK; i++) {
+      const s = v.matrix[i];
+      est += 64 + labelsBytes(s.metric) + 32 * s.floats.length + 512 * (s.histograms?.length ?? 0);
+    }
+  } else {
+    est = 256;
+  }
+  return Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, est));
+}
+
+function labelsBytes(ls: Labels): number {
+  let n = 0;
+  for (const l of ls) n += 8 + l.name.length + l.value.length;
+  return n;
 }

@@ -92,6 +92,26 @@ describe('WorkerPromQLRunner', () => {
     expect(body.result[0].values[10_999]).toEqual([1700010999, '1700010999']);
   });
 
+  it('holds a worker back while the reader is slow, and loses no chunk', async () => {
+    // About 40 chunks of 64 KiB against a window of 4; two at once on a pool of two threads.
+    const q = task('time()', { kind: 'range', start: T, end: T + 79_999_000, step: 1000 });
+    const [a, b] = await Promise.all([runner.run(q, new AbortController().signal), runner.run(q, new AbortController().signal)]);
+    const slowly = async (x: PromQLAnswer): Promise<string> => {
+      const parts: Buffer[] = [];
+      for await (const c of x.data) {
+        parts.push(Buffer.from(c));
+        if (parts.length % 8 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(parts.length).toBeGreaterThan(8);
+      return Buffer.concat(parts).toString('utf8');
+    };
+    const [ta, tb] = await Promise.all([slowly(a), slowly(b)]);
+    expect(ta).toBe(tb);
+    const values = (JSON.parse(ta) as { result: { values: [number, string][] }[] }).result[0].values;
+    expect(values).toHaveLength(80_000);
+    expect(values[79_999]).toEqual([1700079999, '1700079999']);
+  });
+
   it('answers with Prometheus error types', async () => {
     const err = await runner.run(task('rate(vector(1)[5m])'), new AbortController().signal).catch((e: ApiError) => e);
     expect(err).toBeInstanceOf(ApiError);

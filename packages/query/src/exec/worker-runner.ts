@@ -8,8 +8,6 @@
 // queries fail with it) and piscina starts a fresh one: no query can hold a core or its
 // memory for long. A worker over its heap limit dies alone, not the process.
 
-import { MessageChannel } from 'node:worker_threads';
-import type { MessagePort } from 'node:worker_threads';
 import { availableParallelism, totalmem } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Logger } from '@thanos-ts/runtime';
@@ -18,7 +16,8 @@ import type { ErrorType as ErrorTypeT } from '../api/errors.js';
 import type { StoreEndpoint } from '@thanos-ts/storeapi';
 import { snapshotEndpoint } from './endpoint-snapshot.js';
 import type { PromQLAnswer, PromQLRunner, PromQLTask } from './promql-task.js';
-import type { MainMessage, WorkerConfig, WorkerMessage, WorkerTask } from './worker-protocol.js';
+import { CONTROL_CANCEL, CONTROL_SLOTS, CONTROL_TAKEN, CONTROL_THREAD, isWorkerMessage } from './worker-protocol.js';
+import type { WorkerConfig, WorkerMessage, WorkerTask } from './worker-protocol.js';
 
 /** How long a worker may go on after its query was cancelled or timed out. */
 export const GRACE_MS = 2_000;
@@ -42,6 +41,9 @@ export class WorkerPromQLRunner implements PromQLRunner {
   private readonly pool: Piscina;
   readonly threads: number;
   readonly maxHeapMb: number;
+  /** The running tasks' message handlers by task id. */
+  private readonly routes = new Map<number, (m: WorkerMessage) => void>();
+  private nextId = 1;
 
   constructor(private readonly opts: WorkerRunnerOptions) {
     this.threads = Math.max(1, opts.threads ?? availableParallelism());
@@ -60,6 +62,9 @@ export class WorkerPromQLRunner implements PromQLRunner {
       execArgv: compiledExecArgv(process.execArgv),
     });
     this.pool.on('error', (err: unknown) => opts.logger.error({ err }, 'query worker failed'));
+    this.pool.on('message', (m: unknown) => {
+      if (isWorkerMessage(m)) this.routes.get(m.id)?.(m);
+    });
   }
 
   /** Loads every worker (piscina starts the threads; the first task waits for their modules). */
@@ -68,11 +73,10 @@ export class WorkerPromQLRunner implements PromQLRunner {
   }
 
   run(task: PromQLTask, signal: AbortSignal): Promise<PromQLAnswer> {
-    const { port1, port2 } = new MessageChannel();
-    const cancel = new SharedArrayBuffer(4);
-    const flag = new Int32Array(cancel);
-    const w: WorkerTask = { task, endpoints: this.opts.endpoints().map(snapshotEndpoint), cancel, port: port2 as unknown as MessagePort };
-    let threadId = -1;
+    const id = this.nextId++;
+    const control = new SharedArrayBuffer(CONTROL_SLOTS * 4);
+    const ctl = new Int32Array(control);
+    const w: WorkerTask = { id, task, endpoints: this.opts.endpoints().map(snapshotEndpoint), control };
     let settled = false;
     let killTimer: NodeJS.Timeout | null = null;
     let cancelled = false;
@@ -81,9 +85,11 @@ export class WorkerPromQLRunner implements PromQLRunner {
     const stop = (why: 'canceled' | 'timeout'): void => {
       if (settled || killTimer) return;
       cancelled = why === 'canceled';
-      Atomics.store(flag, 0, 1);
+      Atomics.store(ctl, CONTROL_CANCEL, 1);
       killTimer = setTimeout(() => {
         if (settled) return;
+        // 0 - 1: still queued in the pool, no thread to stop.
+        const threadId = Atomics.load(ctl, CONTROL_THREAD) - 1;
         const t = this.pool.threads.find((x) => x.threadId === threadId);
         this.opts.logger.warn({ thread: threadId, query: task.query }, 'query worker did not stop in time; terminating it');
         void t?.terminate();
@@ -97,11 +103,14 @@ export class WorkerPromQLRunner implements PromQLRunner {
       signal.removeEventListener('abort', onAbort);
       if (deadlineTimer) clearTimeout(deadlineTimer);
       if (killTimer) clearTimeout(killTimer);
-      port1.close();
+      this.routes.delete(id);
     };
     if (signal.aborted) stop('canceled');
 
-    const stream = new ChunkStream(() => port1.postMessage({ t: 'ack' } satisfies MainMessage));
+    const stream = new ChunkStream(() => {
+      Atomics.add(ctl, CONTROL_TAKEN, 1);
+      Atomics.notify(ctl, CONTROL_TAKEN);
+    });
     return new Promise<PromQLAnswer>((resolve, reject) => {
       let headSeen = false;
       const fail = (err: ApiError): void => {
@@ -109,28 +118,30 @@ export class WorkerPromQLRunner implements PromQLRunner {
         if (headSeen) stream.fail(err);
         else reject(err);
       };
-      port1.on('message', (m: WorkerMessage) => {
+      this.routes.set(id, (m) => {
         switch (m.t) {
-          case 'thread':
-            threadId = m.id;
-            break;
           case 'head':
             headSeen = true;
+            if (m.bytes) stream.push(m.bytes);
+            if (m.end) {
+              finish();
+              stream.end();
+            }
             resolve({ warnings: m.warnings, infos: m.infos, data: stream });
             break;
           case 'data':
             stream.push(m.bytes);
-            break;
-          case 'end':
-            finish();
-            stream.end();
+            if (m.end) {
+              finish();
+              stream.end();
+            }
             break;
           case 'error':
             fail(new ApiError(m.errorType as ErrorTypeT, m.message));
             break;
         }
       });
-      this.pool.run(w, { transferList: [port2 as never] }).then(
+      this.pool.run(w).then(
         () => {},
         (err: unknown) => {
           if (settled) return;

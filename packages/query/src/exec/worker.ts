@@ -3,7 +3,7 @@
 // checks, metrics, gRPC and other queries however long one evaluation takes. Several
 // queries share a worker: their selections wait on the network side by side.
 
-import { threadId, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { createLogger } from '@thanos-ts/runtime';
 import { Engine } from '@thanos-ts/promql';
 import { ApiError, apiErrorOf } from '../api/errors.js';
@@ -11,8 +11,8 @@ import { ProxyStore } from '@thanos-ts/storeapi';
 import { StoreQueryable } from '../querier.js';
 import { endpointOf, StoreClientCache } from './endpoint-snapshot.js';
 import { evaluatePromQL, queryableSettings } from './promql-task.js';
-import { sharedCancelProbe, WINDOW } from './worker-protocol.js';
-import type { MainMessage, WorkerConfig, WorkerMessage, WorkerTask } from './worker-protocol.js';
+import { CONTROL_TAKEN, CONTROL_THREAD, ownedBytes, sharedCancelProbe, WINDOW } from './worker-protocol.js';
+import type { WorkerConfig, WorkerMessage, WorkerTask } from './worker-protocol.js';
 
 const cfg = workerData as WorkerConfig;
 const logger = createLogger({ level: cfg.logLevel, format: cfg.logFormat }).child({ component: 'query-worker', thread: threadId });
@@ -33,23 +33,18 @@ export function ping(): number {
   return threadId;
 }
 
+type Unsent<M> = M extends unknown ? Omit<M, 'id'> : never;
+
 export default async function evaluate(w: WorkerTask): Promise<void> {
-  const { task, port } = w;
-  const post = (m: WorkerMessage): void => port.postMessage(m);
-  post({ t: 'thread', id: threadId });
-  const probe = sharedCancelProbe(new Int32Array(w.cancel), task.deadline);
+  const { task, id } = w;
+  const post = (m: Unsent<WorkerMessage>, transfer: ArrayBuffer[] = []): void => parentPort!.postMessage({ ...m, id }, transfer);
+  const control = new Int32Array(w.control);
+  Atomics.store(control, CONTROL_THREAD, threadId + 1);
+  const probe = sharedCancelProbe(control, task.deadline);
   const ac = new AbortController();
   const poll = setInterval(() => {
     if (probe.aborted && !ac.signal.aborted) ac.abort(probe.reason);
   }, POLL_MS);
-  let credits = WINDOW;
-  let wake: (() => void) | null = null;
-  port.on('message', (m: MainMessage) => {
-    if (m.t !== 'ack') return;
-    credits++;
-    wake?.();
-  });
-  ac.signal.addEventListener('abort', () => wake?.(), { once: true });
   try {
     const endpoints = w.endpoints.map((s) => endpointOf(s, clients));
     const proxy = new ProxyStore({ endpoints: () => endpoints, responseTimeoutMs: cfg.responseTimeoutMs, logger });
@@ -63,21 +58,44 @@ export default async function evaluate(w: WorkerTask): Promise<void> {
       signal: ac.signal,
     });
     const ev = await evaluatePromQL(engine, queryable, task, probe, probe.timedOut);
-    post({ t: 'head', warnings: ev.warnings, infos: ev.infos });
-    for (const bytes of ev.data) {
-      while (credits === 0 && !ac.signal.aborted) await new Promise<void>((r) => (wake = r));
-      wake = null;
-      if (ac.signal.aborted) throw apiErrorOf(ac.signal.reason, probe.timedOut());
-      credits--;
-      post({ t: 'data', bytes });
+    // One chunk ahead, so that the last one says so; the first goes with the head.
+    const chunks = ev.data[Symbol.iterator]();
+    let cur = chunks.next();
+    let sent = 0;
+    for (;;) {
+      const bytes = cur.done ? null : ownedBytes(cur.value);
+      const next = cur.done ? cur : chunks.next();
+      const end = next.done === true;
+      if (bytes) {
+        await windowOpen(control, sent, ac.signal);
+        if (ac.signal.aborted) throw apiErrorOf(ac.signal.reason, probe.timedOut());
+      }
+      const transfer = bytes ? [bytes.buffer as ArrayBuffer] : [];
+      if (sent === 0) post({ t: 'head', warnings: ev.warnings, infos: ev.infos, bytes, end }, transfer);
+      else post({ t: 'data', bytes: bytes!, end }, transfer);
+      sent++;
+      if (end) break;
+      cur = next;
     }
-    post({ t: 'end' });
   } catch (err) {
     const e = err instanceof ApiError ? err : apiErrorOf(err, probe.timedOut());
     if (e.type === 'internal' || e.type === 'execution') logger.debug({ err: e.message, query: task.query }, 'query failed');
     post({ t: 'error', errorType: e.type, message: e.message });
   } finally {
     clearInterval(poll);
-    port.close();
   }
 }
+
+/** Until fewer than WINDOW of the `sent` chunks are untaken, or the query is aborted. */
+async function windowOpen(control: Int32Array, sent: number, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    const taken = Atomics.load(control, CONTROL_TAKEN);
+    if (sent - taken < WINDOW || signal.aborted) return;
+    // Timed, so that an abort is seen without a notify.
+    const r = waitAsync(control, CONTROL_TAKEN, taken, POLL_MS);
+    if (r.async) await r.value;
+  }
+}
+
+/** Atomics.waitAsync (Node 16+; the ES2023 lib we compile against does not declare it). */
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, timeoutMs: number): { async: boolean; value: unknown } }).waitAsync;
