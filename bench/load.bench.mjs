@@ -53,7 +53,6 @@
 // external label cluster dropped) and the reference Prometheus: the same series, the same
 // timestamps, values equal within 1e-9 relative (Prometheus 2.42 sums naively, our engine
 // with compensation).
-import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
@@ -62,8 +61,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { uploadBlock } from '@thanos-ts/block';
 import { FilesystemBucket } from '@thanos-ts/objstore';
-import { freePort, LogBuffer, promtool, removeTempDirs, startExporter, startPrometheus, waitFor } from '@thanos-ts/testutil';
-import { cleanup, fmtBytes, procMemory, rng, table, tmp } from './util.mjs';
+import { promtool, removeTempDirs, startExporter, startPrometheus, waitFor } from '@thanos-ts/testutil';
+import { cleanup, cpuSeconds, descendants, fmtBytes, pidOfPrometheus, procMemory, rng, startThanosTs, table, tmp } from './util.mjs';
 
 const envNum = (name, dflt) => {
   const v = process.env[name];
@@ -670,86 +669,9 @@ function compareAnswers(ours, theirs) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * `thanos-ts <args>` of THANOS_TS_BIN on free loopback ports, ready (/-/ready 200).
- */
-async function startComponent(what, args) {
-  const httpAddr = `127.0.0.1:${await freePort()}`;
-  const grpc = `127.0.0.1:${await freePort()}`;
-  const log = new LogBuffer(64 * 1024);
-  const proc = spawn(process.execPath, [BIN, ...args, `--http-address=${httpAddr}`, `--grpc-address=${grpc}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const kill = () => proc.kill('SIGKILL');
-  process.once('exit', kill);
-  proc.stdout.setEncoding('utf8').on('data', (d) => log.append(d));
-  proc.stderr.setEncoding('utf8').on('data', (d) => log.append(d));
-  const exited = new Promise((r) => proc.once('exit', r));
-  const died = new AbortController();
-  proc.once('exit', (code, sig) => died.abort(new Error(`${what} exited (${code ?? sig})\n${log.toString()}`)));
-  const stop = async () => {
-    process.removeListener('exit', kill);
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill('SIGTERM');
-    const timer = setTimeout(kill, 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  try {
-    await waitFor(async () => (await fetch(`http://${httpAddr}/-/ready`)).status === 200, { what: `${what} ready`, timeoutMs: 60_000, signal: died.signal });
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { pid: proc.pid, url: `http://${httpAddr}`, grpc, stop, logs: () => log.toString() };
-}
-
-/** The pid of the prometheus listening on the port (testutil does not expose it): from /proc/<pid>/cmdline. */
-function pidOfPrometheus(port) {
-  const flag = `--web.listen-address=127.0.0.1:${port}`;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(flag)) return Number(d);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  throw new Error(`no prometheus process with ${flag}`);
-}
-
-/** Child processes of pid (a build whose query spawns worker processes: their memory counts too). */
-function descendants(pid) {
-  const out = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(d), ...descendants(Number(d)));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** User + system CPU seconds of a process (all its threads) from /proc/<pid>/stat. */
-function cpuSeconds(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of stat(5), counted from the state field (3).
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
+/** A thanos-ts component of the build under test, on free loopback ports. */
+function startComponent(what, args) {
+  return startThanosTs(what, args, { bin: BIN, readyTimeoutMs: 60_000 });
 }
 
 function memOf(pid) {

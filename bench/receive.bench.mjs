@@ -49,7 +49,7 @@
 // under `node --cpu-prof`; (a) and (b)'s first are stopped with SIGTERM after the rounds so
 // that the profiles are written (their shutdown flush is in them), and the top self-time
 // functions of each are printed (the restart's profile cut at ready).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -59,7 +59,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { prometheus, snappyCompress, snappyDecompress } from '@thanos-ts/storeapi';
 import { findBinary, freePort, LogBuffer, waitFor } from '@thanos-ts/testutil';
-import { cleanup, fmt, fmtBytes, procMemory, table, tmp } from './util.mjs';
+import { cleanup, cpuSeconds, fmt, fmtBytes, packageOf, procMemory, table, tmp } from './util.mjs';
 
 const envNum = (name, dflt) => {
   const v = process.env[name];
@@ -532,25 +532,6 @@ async function activeSeries(key, t) {
   return metric(t.metricsUrl, 'prometheus_tsdb_head_series');
 }
 
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** User + system CPU seconds of a process (all its threads) from /proc/<pid>/stat. */
-function cpuSeconds(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-
 function rssOf(pids) {
   let n = 0;
   for (const pid of pids) {
@@ -614,16 +595,6 @@ function profileSelfTimes(file, untilMs = Infinity) {
   return { total, top: [...self].sort((a, b) => b[1] - a[1]), pkgOf };
 }
 
-/** Where a profiled function lives: a workspace package, an npm package, node itself, or V8/native. */
-function packageOf(cf) {
-  if (cf.url === '') return cf.functionName.startsWith('(') ? cf.functionName : 'native (builtins, bindings)';
-  if (cf.url.startsWith('node:')) return 'node internals';
-  const npm = /node_modules\/\.pnpm\/[^/]+\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(cf.url);
-  if (npm) return npm[1];
-  const ws = /\/packages\/([^/]+)\//.exec(cf.url);
-  if (ws) return `@thanos-ts/${ws[1]}`;
-  return cf.url;
-}
 
 function printProfile(title, file, untilMs) {
   const { total, top, pkgOf } = profileSelfTimes(file, untilMs);

@@ -45,14 +45,14 @@
 // threads (query's PromQL pool) over their whole lives. THANOS_TS_BIN runs another
 // build; RULE_NODE_FLAGS adds node flags to the thanos-ts processes; RULE_KEEP_DIR=1 keeps
 // the temp dir (logs, profiles).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labelsFromStrings } from '@thanos-ts/tsdb';
 import { freePort, LogBuffer, promtool, removeTempDirs, startExporter, startPrometheus, waitFor } from '@thanos-ts/testutil';
-import { cleanup, median, table, tmp } from './util.mjs';
+import { cleanup, cpuSeconds, descendants, median, packageOf, pidOfPrometheus, table, tmp } from './util.mjs';
 
 // The slot hash is internal to @thanos-ts/rules: read it from the build.
 const { labelsHash } = await import(new URL('../packages/rules/dist/manager/go-compat.js', import.meta.url).href);
@@ -298,54 +298,12 @@ async function startComponent(what, args, { profileDir, logFile } = {}) {
   return { what, pid: proc.pid, url: `http://${httpAddr}`, grpc, stop, spawnedAt, profileDir, logs: () => log.toString() };
 }
 
-/** The pid of the prometheus listening on the port (testutil does not expose it). */
-function pidOfPrometheus(port) {
-  const flag = `--web.listen-address=127.0.0.1:${port}`;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(flag)) return Number(d);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  throw new Error(`no prometheus process with ${flag}`);
-}
-
-/** Child processes of pid (a query that spawns workers: their CPU counts too). */
-function descendants(pid) {
-  const out = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d), ...descendants(Number(d)));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** User + system CPU seconds of a process and its descendants, from /proc/<pid>/stat. */
-function cpuSeconds(pid) {
+/** User + system CPU seconds of a process and its descendants (a query's workers count too). */
+function treeCpuSeconds(pid) {
   let s = 0;
   for (const p of [pid, ...descendants(pid)]) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      s += (Number(f[11]) + Number(f[12])) / CLK_TCK;
-    } catch {
-      // gone meanwhile
-    }
+    const c = cpuSeconds(p);
+    if (!Number.isNaN(c)) s += c;
   }
   return s;
 }
@@ -411,14 +369,6 @@ function profileSelfTimes(files, fromMs, untilMs) {
   return { total, top: [...self].sort((a, b) => b[1] - a[1]), pkgOf };
 }
 
-function packageOf(cf) {
-  if (cf.url === '') return cf.functionName.startsWith('(') ? cf.functionName : 'native (builtins, bindings)';
-  if (cf.url.startsWith('node:')) return 'node internals';
-  const npm = /node_modules\/\.pnpm\/[^/]+\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(cf.url);
-  if (npm) return npm[1];
-  const ws = /\/packages\/([^/]+)\//.exec(cf.url);
-  return ws ? `@thanos-ts/${ws[1]}` : cf.url;
-}
 
 function printProfile(title, files, fromMs, untilMs, evals) {
   const { total, top, pkgOf } = profileSelfTimes(files, fromMs, untilMs);
@@ -516,7 +466,7 @@ export async function run() {
       Prometheus: pidOfPrometheus(ref.port),
     };
     const ours = ['thanos-ts rule', 'thanos-ts query', 'thanos-ts sidecar', 'Prometheus behind sidecar'];
-    const cpuNow = () => Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid)]));
+    const cpuNow = () => Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, treeCpuSeconds(pid)]));
 
     console.log(`bin: ${BIN}`);
     console.log(

@@ -283,3 +283,29 @@ export function compareApiAnswers(ours, theirs, opts = {}) {
   }
   return null;
 }
+
+/** Child processes of pid, recursively (a component's worker processes count too). */
+export function descendants(pid) {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(d), ...descendants(Number(d)));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Where a profiled function lives: a workspace package, an npm package, node itself, or V8/native. */
+export function packageOf(cf) {
+  if (cf.url === '') return cf.functionName.startsWith('(') ? cf.functionName : 'native (builtins, bindings)';
+  if (cf.url.startsWith('node:')) return 'node internals';
+  const npm = /node_modules\/\.pnpm\/[^/]+\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(cf.url);
+  if (npm) return npm[1];
+  const ws = /\/packages\/([^/]+)\//.exec(cf.url);
+  return ws ? `@thanos-ts/${ws[1]}` : cf.url;
+}
