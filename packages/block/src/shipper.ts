@@ -148,6 +148,16 @@ export class Shipper {
     return count;
   }
 
+  /**
+   * Of the blocks local retention would delete, those that may go: the ones this shipper
+   * uploaded, and empty ones it never uploads (Thanos receive's blocksToDeleteFn), so an
+   * unshipped block outliving the retention is kept, never lost.
+   */
+  async deletable(candidates: readonly BlockMeta[]): Promise<string[]> {
+    const uploaded = new Set((await readShipperMeta(this.metaPath).catch(() => ({ uploaded: [] as string[] }))).uploaded);
+    return candidates.filter((m) => uploaded.has(m.ulid) || (m.stats.numSamples ?? 0) === 0).map((m) => m.ulid);
+  }
+
   /** Persisted block directories with a readable meta.json, oldest first. */
   private async blockMetasFromOldest(): Promise<BlockMeta[]> {
     const metas: BlockMeta[] = [];

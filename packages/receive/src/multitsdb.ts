@@ -7,7 +7,7 @@
 
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readShipperMeta, Shipper, SHIPPER_META_FILENAME } from '@thanos-ts/block';
+import { Shipper } from '@thanos-ts/block';
 import type { Bucket } from '@thanos-ts/objstore';
 import type { Logger } from '@thanos-ts/runtime';
 import { ComponentType, localEndpoint, ProxyStore, TSDBStore } from '@thanos-ts/storeapi';
@@ -146,15 +146,8 @@ export class MultiTSDB implements TenantAppendable {
       onBlocksWritten: () => {
         if (shipper !== null) void shipper.sync().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'shipping blocks failed'));
       },
-      // With a bucket, retention deletes only what reached it (Thanos blocksToDeleteFn):
-      // an unshipped block outliving --tsdb.retention is kept, never lost.
-      blocksToDelete:
-        shipper === null
-          ? undefined
-          : async (candidates) => {
-              const uploaded = new Set((await readShipperMeta(join(dir, SHIPPER_META_FILENAME)).catch(() => ({ uploaded: [] as string[] }))).uploaded);
-              return candidates.filter((m) => uploaded.has(m.ulid) || (m.stats.numSamples ?? 0) === 0).map((m) => m.ulid);
-            },
+      // With a bucket, retention deletes only what reached it.
+      blocksToDelete: shipper === null ? undefined : (candidates) => shipper!.deletable(candidates),
     });
     const replay = db.walReplay;
     logger.info({ dir, blocks: db.blocks.length, walReplayMs: replay?.durationMs, repaired: replay?.repaired, durationMs: Date.now() - t0 }, 'opened tenant TSDB');

@@ -5,7 +5,7 @@
 // /api/v1/rules and /api/v1/alerts, POST /-/reload (SIGHUP too); gRPC: Store, Info and
 // thanos.Rules, so query lists this ruler's groups beside every Prometheus's.
 
-import { readShipperMeta, Shipper, SHIPPER_META_FILENAME } from '@thanos-ts/block';
+import { Shipper } from '@thanos-ts/block';
 import type { Bucket } from '@thanos-ts/objstore';
 import { createRegistry, HttpServer, Prober } from '@thanos-ts/runtime';
 import type { Logger, Service } from '@thanos-ts/runtime';
@@ -14,7 +14,6 @@ import type { NotifierConfig, RuleFile } from '@thanos-ts/rules';
 import { ComponentType, RulesRequestType, StoreServer, TSDBStore } from '@thanos-ts/storeapi';
 import type { InfoResponseInit, ResponseSink, RuleGroup, RulesAPI, RulesRequest } from '@thanos-ts/storeapi';
 import { DB, labelsToRecord, ZERO_TIME } from '@thanos-ts/tsdb';
-import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
@@ -167,13 +166,7 @@ export class Rule implements Service, RulesAPI {
       onCompactionError: (err) => this.logger.error({ err: err.message }, 'compaction failed'),
       onBlocksWritten: () => void this.ship(),
       // Retention deletes only what reached the bucket.
-      blocksToDelete:
-        shipper === null
-          ? undefined
-          : async (candidates) => {
-              const uploaded = new Set((await readShipperMeta(join(dir, SHIPPER_META_FILENAME)).catch(() => ({ uploaded: [] as string[] }))).uploaded);
-              return candidates.filter((m) => uploaded.has(m.ulid) || (m.stats.numSamples ?? 0) === 0).map((m) => m.ulid);
-            },
+      blocksToDelete: shipper === null ? undefined : (candidates) => shipper.deletable(candidates),
     });
     if (shipper !== null) {
       this.shipTimer = setInterval(() => void this.ship(), 30_000);
