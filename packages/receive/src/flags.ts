@@ -2,8 +2,7 @@
 // translation into a ReceiveConfig. The CLI registers
 // RECEIVE_FLAGS plus the objstore flags and hands the values to receiveConfigFromFlags.
 
-import { FlagValues, GRPC_COMPRESSIONS, GRPC_SERVER_TLS_FLAGS, grpcServerTLSFromFlags, HTTP_CONFIG_FLAGS, httpConfigFileFromFlags, TLS_VERSIONS, UserError } from '@thanos-ts/runtime';
-import type { GrpcClientConfig, GrpcCompressionName, GrpcServerTLSConfig, TLSVersionName } from '@thanos-ts/runtime';
+import { FlagValues, GRPC_SERVER_TLS_FLAGS, grpcClientConfigFromFlags, grpcServerTLSFromFlags, HTTP_CONFIG_FLAGS, httpConfigFileFromFlags, UserError } from '@thanos-ts/runtime';
 import type { FlagSpec, Logger } from '@thanos-ts/runtime';
 import type { Bucket } from '@thanos-ts/objstore';
 import type { Labels } from '@thanos-ts/tsdb';
@@ -108,8 +107,9 @@ export function receiveConfigFromFlags(values: Record<string, unknown>, bucket: 
     replicaHeader: f.str('receive.replica-header'),
     forwardTimeoutMs: f.duration('receive-forward-timeout'),
     forwardMaxBackoffMs: f.duration('receive-forward-max-backoff'),
-    remoteWriteClient: remoteWriteClientFromFlags(f),
-    remoteWriteServerTLS: remoteWriteServerTLSFromFlags(f),
+    // Thanos's own names for the same settings as --grpc-client-* and --grpc-server-tls-*.
+    remoteWriteClient: grpcClientConfigFromFlags(f, 'remote-write.client-', 'receive.grpc-compression'),
+    remoteWriteServerTLS: grpcServerTLSFromFlags(f, 'remote-write.server-', 'remote write server'),
     tooFarInFutureMs: f.duration('tsdb.too-far-in-future.time-window'),
     outOfOrderTimeWindowMs: f.duration('tsdb.out-of-order.time-window'),
     outOfOrderCapMax: outOfOrderCapMax(f),
@@ -118,40 +118,6 @@ export function receiveConfigFromFlags(values: Record<string, unknown>, bucket: 
     bucket,
     logger,
   };
-}
-
-function enumValue<T extends string>(f: FlagValues, name: string, allowed: readonly T[]): T {
-  const v = f.str(name);
-  if ((allowed as readonly string[]).includes(v)) return v as T;
-  throw new UserError(`--${name}: enum value must be one of ${allowed.join(',')}, got '${v}'`);
-}
-
-/** How this receiver dials the others (Thanos's own --remote-write.client-tls-* flags). */
-function remoteWriteClientFromFlags(f: FlagValues): GrpcClientConfig {
-  const compression: GrpcCompressionName = enumValue(f, 'receive.grpc-compression', GRPC_COMPRESSIONS);
-  const minVersion: TLSVersionName = enumValue(f, 'remote-write.client-tls-min-version', TLS_VERSIONS);
-  if (!f.bool('remote-write.client-tls-secure')) return { compression };
-  const certFile = f.str('remote-write.client-tls-cert');
-  const keyFile = f.str('remote-write.client-tls-key');
-  if ((certFile === '') !== (keyFile === '')) throw new UserError('both client key and certificate must be provided');
-  return {
-    compression,
-    tls: { skipVerify: f.bool('remote-write.client-tls-skip-verify'), certFile, keyFile, caFile: f.str('remote-write.client-tls-ca'), serverName: f.str('remote-write.client-server-name'), minVersion },
-  };
-}
-
-/** TLS of the remote write HTTP server, or undefined for plain HTTP. */
-function remoteWriteServerTLSFromFlags(f: FlagValues): GrpcServerTLSConfig | undefined {
-  const certFile = f.str('remote-write.server-tls-cert');
-  const keyFile = f.str('remote-write.server-tls-key');
-  const clientCAFile = f.str('remote-write.server-tls-client-ca');
-  const minVersion: TLSVersionName = enumValue(f, 'remote-write.server-tls-min-version', TLS_VERSIONS);
-  if (certFile === '' && keyFile === '') {
-    if (clientCAFile !== '') throw new UserError('setup remote write server: when a client CA is used a server key and certificate must also be provided');
-    return undefined;
-  }
-  if (certFile === '' || keyFile === '') throw new UserError('setup remote write server: both server key and certificate must be provided');
-  return { certFile, keyFile, clientCAFile, minVersion };
 }
 
 /** The limits configuration, or a null source when neither flag is set. */

@@ -82,41 +82,44 @@ function enumFlag<T extends string>(f: FlagValues, name: string, allowed: readon
 /**
  * The gRPC server's TLS from --grpc-server-tls-*, or undefined for plain text. Partial
  * settings fail as in Thanos (tls.NewServerConfig): a client CA without a certificate
- * and key, or only one of certificate and key.
+ * and key, or only one of certificate and key. `prefix` and `what` serve other servers
+ * with the same settings (the receiver's --remote-write.server-tls-*).
  */
-export function grpcServerTLSFromFlags(f: FlagValues): GrpcServerTLSConfig | undefined {
-  const certFile = f.str('grpc-server-tls-cert');
-  const keyFile = f.str('grpc-server-tls-key');
-  const clientCAFile = f.str('grpc-server-tls-client-ca');
-  const minVersion = enumFlag(f, 'grpc-server-tls-min-version', TLS_VERSIONS);
+export function grpcServerTLSFromFlags(f: FlagValues, prefix = 'grpc-server-', what = 'gRPC server'): GrpcServerTLSConfig | undefined {
+  const certFile = f.str(`${prefix}tls-cert`);
+  const keyFile = f.str(`${prefix}tls-key`);
+  const clientCAFile = f.str(`${prefix}tls-client-ca`);
+  const minVersion = enumFlag(f, `${prefix}tls-min-version`, TLS_VERSIONS);
   if (certFile === '' && keyFile === '') {
-    if (clientCAFile !== '') throw new UserError('setup gRPC server: when a client CA is used a server key and certificate must also be provided');
+    if (clientCAFile !== '') throw new UserError(`setup ${what}: when a client CA is used a server key and certificate must also be provided`);
     return undefined;
   }
-  if (certFile === '' || keyFile === '') throw new UserError('setup gRPC server: both server key and certificate must be provided');
+  if (certFile === '' || keyFile === '') throw new UserError(`setup ${what}: both server key and certificate must be provided`);
   return { certFile, keyFile, clientCAFile, minVersion };
 }
 
 /**
  * The gRPC client settings from --grpc-client-* and --grpc-compression. As in Thanos
  * (extgrpc.StoreClientTLSCredentials), TLS is used only with --grpc-client-tls-secure;
- * then a certificate needs its key and the other way round.
+ * then a certificate needs its key and the other way round. `prefix` and
+ * `compressionFlag` serve clients with the same settings under other names (the
+ * receiver's --remote-write.client-* and --receive.grpc-compression).
  */
-export function grpcClientConfigFromFlags(f: FlagValues): GrpcClientConfig {
-  const compression = enumFlag(f, 'grpc-compression', GRPC_COMPRESSIONS);
-  const minVersion = enumFlag(f, 'grpc-client-tls-min-version', TLS_VERSIONS);
-  if (!f.bool('grpc-client-tls-secure')) return { compression };
-  const certFile = f.str('grpc-client-tls-cert');
-  const keyFile = f.str('grpc-client-tls-key');
+export function grpcClientConfigFromFlags(f: FlagValues, prefix = 'grpc-client-', compressionFlag = 'grpc-compression'): GrpcClientConfig {
+  const compression = enumFlag(f, compressionFlag, GRPC_COMPRESSIONS);
+  const minVersion = enumFlag(f, `${prefix}tls-min-version`, TLS_VERSIONS);
+  if (!f.bool(`${prefix}tls-secure`)) return { compression };
+  const certFile = f.str(`${prefix}tls-cert`);
+  const keyFile = f.str(`${prefix}tls-key`);
   if ((certFile === '') !== (keyFile === '')) throw new UserError('both client key and certificate must be provided');
   return {
     compression,
     tls: {
-      skipVerify: f.bool('grpc-client-tls-skip-verify'),
+      skipVerify: f.bool(`${prefix}tls-skip-verify`),
       certFile,
       keyFile,
-      caFile: f.str('grpc-client-tls-ca'),
-      serverName: f.str('grpc-client-server-name'),
+      caFile: f.str(`${prefix}tls-ca`),
+      serverName: f.str(`${prefix}server-name`),
       minVersion,
     },
   };
