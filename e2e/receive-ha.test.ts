@@ -5,18 +5,17 @@
 // killing the elected Prometheus makes the other take over after the failover timeout;
 // the blocks shipped to the bucket hold that one copy too.
 
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StoreClient } from '@thanos-ts/storeapi';
 import { chunkFromBytes, ValueType } from '@thanos-ts/tsdb';
-import { freePort, removeTempDirs, startExporter, startPrometheus, tempDir, waitFor } from '@thanos-ts/testutil';
+import { removeTempDirs, startExporter, startPrometheus, tempDir, waitFor } from '@thanos-ts/testutil';
 import type { PrometheusInstance } from '@thanos-ts/testutil';
 import { api } from './api.js';
-import { BIN } from './cli.js';
 import { startComponent } from './components.js';
+import { receiverPorts, receiverProcess } from './receive-load.js';
+import type { ReceiverProcess } from './receive-load.js';
 
 const FAILOVER_S = 4;
 const BATCH_DEADLINE_S = 0.5;
@@ -28,61 +27,27 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-interface Receiver {
-  rw: string;
-  grpc: string;
-  http: string;
-  stop(): Promise<void>;
-  logs(): string;
-}
-
-async function startRing(n: number, bucketConfig: string): Promise<Receiver[]> {
-  const ports = await Promise.all(Array.from({ length: n * 3 }, () => freePort()));
-  const addr = (i: number): string => `127.0.0.1:${ports[i]}`;
+async function startRing(n: number, bucketConfig: string): Promise<ReceiverProcess[]> {
+  const ports = [];
+  for (let i = 0; i < n; i++) ports.push(await receiverPorts());
   const hashrings = join(await tempDir('ha-ring'), 'hashrings.json');
-  await writeFile(hashrings, JSON.stringify([{ hashring: 'default', endpoints: Array.from({ length: n }, (_, i) => addr(3 * i + 1)) }]));
-  const out: Receiver[] = [];
+  await writeFile(hashrings, JSON.stringify([{ hashring: 'default', endpoints: ports.map((p) => p.grpc) }]));
+  const out: ReceiverProcess[] = [];
   for (let i = 0; i < n; i++) {
-    const [rw, grpc, http] = [addr(3 * i), addr(3 * i + 1), addr(3 * i + 2)];
-    const args = [
-      'receive',
+    const r = receiverProcess(ports[i], [
       '--tsdb.path', await tempDir(`ha-recv-${i}`),
-      '--remote-write.address', rw,
-      '--grpc-address', grpc,
-      '--http-address', http,
       '--label', `receive_replica="${i}"`,
       '--receive.hashrings-file', hashrings,
-      '--receive.local-endpoint', grpc,
+      '--receive.local-endpoint', ports[i].grpc,
       '--receive.replication-factor', String(n),
       '--receive.ha-tracker',
       '--receive.ha-tracker.failover-timeout', `${FAILOVER_S}s`,
       '--objstore.config-file', bucketConfig,
-      '--grpc-grace-period', '1s',
-    ];
-    const c: ChildProcess = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    c.stdout!.on('data', (b: Buffer) => (log += b.toString()));
-    c.stderr!.on('data', (b: Buffer) => (log += b.toString()));
-    const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    const r: Receiver = {
-      rw,
-      grpc,
-      http,
-      logs: () => log,
-      async stop(): Promise<void> {
-        if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-        await exited;
-      },
-    };
-    cleanups.push(async () => {
-      c.kill('SIGKILL');
-      await exited;
-    });
+    ]);
+    cleanups.push(() => r.kill());
     out.push(r);
   }
-  for (const r of out) {
-    await waitFor(async () => (await fetch(`http://${r.http}/-/ready`)).status === 200, { timeoutMs: 20_000, what: `receiver ${r.http} ready:\n${r.logs()}` });
-  }
+  await Promise.all(out.map((r) => r.start()));
   return out;
 }
 
