@@ -15,6 +15,7 @@ import type { Bucket } from '@thanos-ts/objstore';
 import { createRegistry, formatPromDuration, HttpServer, Prober } from '@thanos-ts/runtime';
 import type { Logger } from '@thanos-ts/runtime';
 import type { Registry } from 'prom-client';
+import { registerUI } from '@thanos-ts/ui';
 import { BucketCompactor, cleanBucket, downsampleBucket, groupBlocks, CompactMetrics, applyRetention, Syncer, tsdbCompact, verticalMergeFor, blocksApiHandler } from '@thanos-ts/block';
 import type { RetentionByResolution, LocalCompactFn, HashFunc, MetaFilter } from '@thanos-ts/block';
 
@@ -120,6 +121,7 @@ export class Compactor {
       '/api/v1/blocks',
       blocksApiHandler(() => ({ blocks: [...this.syncer.metas().values()].sort((a, b) => (a.ulid < b.ulid ? -1 : 1)), refreshedAt: this.syncer.lastSync, err: null, label: cfg.bucketWebLabel })),
     );
+    registerUI(this.http, { component: 'compact' });
   }
 
   get httpAddress(): string {

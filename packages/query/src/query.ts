@@ -12,6 +12,7 @@ import { DedupFunc } from '@thanos-ts/tsdb';
 import type { Labels } from '@thanos-ts/tsdb';
 import { DEFAULT_LOOKBACK_DELTA, Engine } from '@thanos-ts/promql';
 import type { Registry } from 'prom-client';
+import { registerUI } from '@thanos-ts/ui';
 import { QueryAPI } from './api/query-api.js';
 import { LocalPromQLRunner } from './exec/local-runner.js';
 import type { PromQLRunner } from './exec/promql-task.js';
@@ -215,6 +216,7 @@ export class Query implements Service {
       logger: this.logger.child({ component: 'api' }),
     });
     this.api.register(this.http);
+    registerUI(this.http, { component: 'query' });
   }
 
   get grpcAddress(): string {

@@ -21,6 +21,7 @@ import type { RuleFlagsConfig } from './flags.js';
 import { httpQueryFunc, parseQueryConfig, QueryEndpoints } from './query-client.js';
 import { RemoteWriteAppendable, withoutRestoreIgnoredLabels } from './remote-write.js';
 import type { QueryConfig } from './query-client.js';
+import { registerUI } from '@thanos-ts/ui';
 
 export interface RuleConfig extends RuleFlagsConfig {
   notifier: NotifierConfig;
@@ -78,6 +79,7 @@ export class Rule implements Service, RulesAPI {
     this.http.route('/api/v1/rules', (req, res) => this.serveRules(req, res));
     this.http.route('/api/v1/alerts', (req, res) => this.serveAlerts(req, res));
     this.http.route('/-/reload', (req, res) => this.serveReload(req, res));
+    registerUI(this.http, { component: 'rule' });
   }
 
   get grpcAddress(): string {

@@ -11,6 +11,7 @@ import { createRegistry, HttpServer, Prober } from '@thanos-ts/runtime';
 import type { GrpcServerTLSConfig, Logger, Service } from '@thanos-ts/runtime';
 import { StoreServer } from '@thanos-ts/storeapi';
 import type { Registry } from 'prom-client';
+import { registerUI } from '@thanos-ts/ui';
 import { BucketStore } from './bucket-store.js';
 import { InMemoryIndexCache } from './index-cache.js';
 import type { InMemoryIndexCacheConfig } from './index-cache.js';
@@ -99,6 +100,7 @@ export class Store implements Service {
       webConfigFile: cfg.httpConfigFile,
     });
     this.http.route('/api/v1/blocks', blocksApiHandler(() => ({ blocks: this.bucketStore.metas(), refreshedAt: this.lastSync, err: null })));
+    registerUI(this.http, { component: 'store' });
     this.grpc = new StoreServer({ address: cfg.grpcAddress, tls: cfg.grpcServerTLS, store: this.bucketStore, info: this.bucketStore, logger: this.logger });
   }
 
