@@ -25,6 +25,8 @@ import type { StoreQueryable, StoreQueryableOptions } from '../querier.js';
 import type { PromQLRunner, PromQLTask } from '../exec/promql-task.js';
 import { ApiError, apiErrorOf, badData, ErrorType, invalidParam, statusCodeOf } from './errors.js';
 import { batchUtf8, errorBody, labelsJSON, plainJSON, stringsJSON, SUCCESS_HEAD, successTail } from './json.js';
+
+const SUCCESS_HEAD_BYTES = Buffer.from(SUCCESS_HEAD, 'utf8');
 import { API_MAX_TIME, API_MIN_TIME, Form, FormError, parseBool, parseDuration, parseLimit, parseTime, parseTimeParam, readForm } from './params.js';
 import { matchesAnySet, planSeriesSelects } from './series-union.js';
 import { capWarnings } from './warnings.js';
@@ -84,6 +86,8 @@ export interface QueryAPIOptions {
 /** A successful API answer: encoded data (whole, or streamed) and its annotations. */
 interface ApiResult {
   data: string[] | AsyncIterable<Uint8Array>;
+  /** `data` whole, when it is all there already (see PromQLAnswer.whole). */
+  whole?: Uint8Array;
   warnings?: string[];
   infos?: string[];
   /** Called once the answer has been written or given up. */
@@ -213,6 +217,8 @@ export class QueryAPI {
       const tail = successTail(warnings, result.infos ?? []);
       if (Array.isArray(result.data)) {
         await this.send(req, res, 200, headers, SUCCESS_HEAD + result.data.join('') + tail);
+      } else if (result.whole) {
+        await this.send(req, res, 200, headers, Buffer.concat([SUCCESS_HEAD_BYTES, result.whole, Buffer.from(tail, 'utf8')]));
       } else {
         await this.stream(req, res, headers, result.data, tail);
       }
@@ -235,16 +241,16 @@ export class QueryAPI {
   }
 
   /** Writes the body, gzipped when the client takes it and it is big enough to be worth it (gzhttp's 1 KiB). */
-  private async send(req: IncomingMessage, res: ServerResponse, code: number, headers: Record<string, string>, body: string): Promise<void> {
+  private async send(req: IncomingMessage, res: ServerResponse, code: number, headers: Record<string, string>, body: string | Uint8Array): Promise<void> {
     const accept = String(req.headers['accept-encoding'] ?? '');
     if (body.length >= 1024 && /\bgzip\b/.test(accept)) {
-      const zipped = await gzipAsync(Buffer.from(body, 'utf8'), { level: 1 });
+      const zipped = await gzipAsync(typeof body === 'string' ? Buffer.from(body, 'utf8') : body, { level: 1 });
       if (res.destroyed) return;
       res.writeHead(code, { ...headers, 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding', 'Content-Length': String(zipped.length) });
       res.end(zipped);
       return;
     }
-    res.writeHead(code, { ...headers, 'Content-Length': String(Buffer.byteLength(body, 'utf8')) });
+    res.writeHead(code, { ...headers, 'Content-Length': String(typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength) });
     res.end(body);
   }
 

@@ -38,6 +38,11 @@ export interface PromQLAnswer {
   infos: string[];
   /** The `data` member of the response, UTF-8, in order. */
   data: AsyncIterable<Uint8Array>;
+  /**
+   * The whole `data` member when it came in one piece (most answers): written with the
+   * envelope as one body with a Content-Length, instead of chunked.
+   */
+  whole?: Uint8Array;
 }
 
 /** Evaluates PromQL tasks; `signal` cancels one (the client went away). */

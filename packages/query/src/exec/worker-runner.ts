@@ -122,11 +122,13 @@ export class WorkerPromQLRunner implements PromQLRunner {
         switch (m.t) {
           case 'head':
             headSeen = true;
-            if (m.bytes) stream.push(m.bytes);
             if (m.end) {
+              // The whole answer: no stream to acknowledge.
               finish();
-              stream.end();
+              resolve({ warnings: m.warnings, infos: m.infos, data: singleChunk(m.bytes), whole: m.bytes ?? new Uint8Array(0) });
+              break;
             }
+            if (m.bytes) stream.push(m.bytes);
             resolve({ warnings: m.warnings, infos: m.infos, data: stream });
             break;
           case 'data':
@@ -180,6 +182,10 @@ function defaultWorkerFile(): URL {
  */
 function compiledExecArgv(argv: readonly string[]): string[] {
   return argv.filter((a) => /^--(cpu|heap)-prof/.test(a));
+}
+
+async function* singleChunk(b: Uint8Array | null | undefined): AsyncGenerator<Uint8Array> {
+  if (b) yield b;
 }
 
 /** Chunks from a worker as an async iterable; each chunk taken is acknowledged. */
