@@ -87,6 +87,20 @@ export interface QueryResult {
 }
 
 /** Evaluates PromQL queries over any Queryable. Stateless between queries; safe to share. */
+/**
+ * A query the caller has just parsed with Engine.parse and hands over with its text: the
+ * engine takes the expression as it is (no second parse, no copy) and may change it.
+ */
+export interface ParsedQuery {
+  parsed: true;
+  expr: Expr;
+  text: string;
+}
+
+function isParsedQuery(q: Expr | ParsedQuery): q is ParsedQuery {
+  return (q as ParsedQuery).parsed === true;
+}
+
 export class Engine {
   readonly lookbackDelta: number;
   readonly timeout: number;
@@ -127,13 +141,13 @@ export class Engine {
   }
 
   /** Evaluates query at ts (Unix ms). */
-  async instantQuery(queryable: Queryable, query: string | Expr, ts: number, opts: QueryOptions = {}): Promise<QueryResult> {
+  async instantQuery(queryable: Queryable, query: string | Expr | ParsedQuery, ts: number, opts: QueryOptions = {}): Promise<QueryResult> {
     const { expr, text } = this.prepare(query);
     return this.exec(queryable, expr, text, ts, ts, 0, opts);
   }
 
   /** Evaluates query at start, start+step, … ≤ end (Unix ms; step > 0). */
-  async rangeQuery(queryable: Queryable, query: string | Expr, start: number, end: number, step: number, opts: QueryOptions = {}): Promise<QueryResult> {
+  async rangeQuery(queryable: Queryable, query: string | Expr | ParsedQuery, start: number, end: number, step: number, opts: QueryOptions = {}): Promise<QueryResult> {
     const { expr, text } = this.prepare(query);
     if (expr.valueType !== 'vector' && expr.valueType !== 'scalar') {
       throw new EvalError(`invalid expression type "${documentedType(expr.valueType)}" for range query, must be Scalar or instant Vector`);
@@ -143,8 +157,9 @@ export class Engine {
     return this.exec(queryable, expr, text, start, end, step, opts);
   }
 
-  private prepare(query: string | Expr): { expr: Expr; text: string } {
+  private prepare(query: string | Expr | ParsedQuery): { expr: Expr; text: string } {
     if (typeof query === 'string') return { expr: this.parse(query), text: query };
+    if (isParsedQuery(query)) return query;
     return { expr: cloneExpr(query), text: printExpr(query) };
   }
 

@@ -112,13 +112,14 @@ export async function evaluatePromQL(
   if (task.kind === 'range' && expr.valueType !== 'vector' && expr.valueType !== 'scalar') {
     throw invalidParam(new Error(`invalid expression type "${documentedType(expr.valueType)}" for range query, must be Scalar or instant Vector`), 'query');
   }
+  const parsed = { parsed: true as const, expr, text: task.query };
   let res;
   try {
     const opts = { signal, lookbackDelta: task.lookbackDelta };
     res =
       task.kind === 'instant'
-        ? await engine.instantQuery(queryable, task.query, task.start, opts)
-        : await engine.rangeQuery(queryable, task.query, task.start, task.end, task.step, opts);
+        ? await engine.instantQuery(queryable, parsed, task.start, opts)
+        : await engine.rangeQuery(queryable, parsed, task.start, task.end, task.step, opts);
   } catch (err) {
     if (err instanceof ParseErrors) throw invalidParam(err, 'query');
     if (err instanceof ApiError) throw err;
