@@ -7,6 +7,7 @@ import { Client, status as Status } from '@grpc/grpc-js';
 import type { ChannelOptions, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import type { GrpcClientConfig } from '@thanos-ts/runtime';
 import { StoreAPIError } from './errors.js';
+import { H2Channel } from './h2-channel.js';
 import { grpcClientTransport } from './tls.js';
 import type { GrpcClientTransport } from './tls.js';
 import { thanos } from './proto.js';
@@ -58,8 +59,14 @@ export interface StoreCallOptions {
 const encodeSeriesRequest = (r: SeriesRequestInit): Buffer => thanos.SeriesRequest.encode(r).finish() as Buffer;
 const decodeSeriesResponse = (b: Buffer): SeriesResponse => thanos.SeriesResponse.decode(b) as SeriesResponse;
 
+/** HOST:PORT as the lean channel dials it (not a grpc-js target such as dns:///name). */
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:/\[\]]+):\d+$/;
+
 export class StoreClient {
   private readonly client: Client;
+  /** Series calls go over this lean HTTP/2 channel when the settings allow (h2-channel.ts). */
+  private readonly lean: H2Channel | null;
+  private readonly maxRecvMsgSize: number;
 
   /** @param address HOST:PORT of the endpoint; dialled with opts.grpc's TLS, if any. */
   constructor(
@@ -67,9 +74,14 @@ export class StoreClient {
     opts: StoreClientOptions = {},
   ) {
     const transport = opts.transport ?? grpcClientTransport(opts.grpc);
+    this.maxRecvMsgSize = opts.maxRecvMsgSize ?? MAX_INT32;
+    // Channel options (load balancing over DNS groups, keepalive) need grpc-js's channel.
+    this.lean = transport.lean && !opts.channelOptions && HOST_PORT.test(address) ? new H2Channel(address, transport.lean.tls) : null;
     this.client = new Client(address, transport.credentials, {
-      'grpc.max_receive_message_length': opts.maxRecvMsgSize ?? MAX_INT32,
+      'grpc.max_receive_message_length': this.maxRecvMsgSize,
       'grpc.max_send_message_length': MAX_INT32,
+      // Channelz bookkeeping costs every call; Go's gRPC has it off unless asked for.
+      'grpc.enable_channelz': 0,
       ...transport.channelOptions,
       ...opts.channelOptions,
     });
@@ -86,6 +98,10 @@ export class StoreClient {
   }
 
   private async *seriesIterator(req: SeriesRequestInit, opts: StoreCallOptions): AsyncGenerator<SeriesResponse> {
+    if (this.lean) {
+      yield* this.leanSeries(this.lean, req, opts);
+      return;
+    }
     const { signal } = opts;
     signal?.throwIfAborted();
     const call: ClientReadableStream<SeriesResponse> = this.client.makeServerStreamRequest(
@@ -109,6 +125,18 @@ export class StoreClient {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (!finished) call.cancel();
+    }
+  }
+
+  private async *leanSeries(ch: H2Channel, req: SeriesRequestInit, opts: StoreCallOptions): AsyncGenerator<SeriesResponse> {
+    const { signal } = opts;
+    try {
+      for await (const b of ch.serverStream('/thanos.Store/Series', encodeSeriesRequest(req), { deadline: deadlineOf(opts), signal, maxRecvMsgSize: this.maxRecvMsgSize })) {
+        yield decodeSeriesResponse(b);
+      }
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      throw this.wrap('Series', err);
     }
   }
 
@@ -211,6 +239,7 @@ export class StoreClient {
   }
 
   close(): void {
+    this.lean?.close();
     this.client.close();
   }
 

@@ -116,6 +116,8 @@ export class StoreServer {
     this.server = new Server({
       'grpc.max_receive_message_length': opts.maxRecvMsgSize ?? MAX_INT32,
       'grpc.max_send_message_length': opts.maxSendMsgSize ?? MAX_INT32,
+      // Channelz bookkeeping costs every call; Go's gRPC has it off unless asked for.
+      'grpc.enable_channelz': 0,
     });
     if (opts.store) addStoreService(this.server, opts.store, this.logger);
     if (opts.info) addInfoService(this.server, opts.info, this.logger);

@@ -14,6 +14,7 @@ import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import { nopLogger, UserError } from '@thanos-ts/runtime';
 import type { GrpcClientConfig, GrpcServerTLSConfig, Logger, TLSVersionName } from '@thanos-ts/runtime';
 import { SNAPPY_COMPRESSION } from './compression.js';
+import type { H2ChannelTLS } from './h2-channel.js';
 
 type NodeTLSVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
@@ -121,6 +122,11 @@ export function storeServerCredentials(tls: GrpcServerTLSConfig | undefined, log
 export interface GrpcClientTransport {
   credentials: ChannelCredentials;
   channelOptions: ChannelOptions;
+  /**
+   * The same settings for the lean HTTP/2 channel of Series calls (h2-channel.ts):
+   * `{}` plain text, `{ tls }` TLS; null when the channel cannot carry them (compression).
+   */
+  lean: { tls?: H2ChannelTLS } | null;
 }
 
 /**
@@ -136,7 +142,8 @@ export function grpcClientTransport(cfg: GrpcClientConfig | undefined): GrpcClie
     channelOptions['grpc.default_compression_algorithm'] = SNAPPY_COMPRESSION as unknown as number;
   }
   const tls = cfg?.tls;
-  if (!tls) return { credentials: credentials.createInsecure(), channelOptions };
+  const leanable = cfg?.compression !== SNAPPY_COMPRESSION;
+  if (!tls) return { credentials: credentials.createInsecure(), channelOptions, lean: leanable ? {} : null };
   const ctx: SecureContextOptions = { minVersion: nodeTLSVersion(tls.minVersion) };
   if (tls.caFile !== '') ctx.ca = readFile(tls.caFile, 'reading client CA');
   if (tls.certFile !== '') {
@@ -151,5 +158,7 @@ export function grpcClientTransport(cfg: GrpcClientConfig | undefined): GrpcClie
   }
   const verify = tls.skipVerify ? { rejectUnauthorized: false, checkServerIdentity: (): undefined => undefined } : {};
   if (tls.serverName !== '') channelOptions['grpc.ssl_target_name_override'] = tls.serverName;
-  return { credentials: credentials.createFromSecureContext(secureContext, verify), channelOptions };
+  const leanTLS: H2ChannelTLS = { secureContext, rejectUnauthorized: !tls.skipVerify };
+  if (tls.serverName !== '') leanTLS.servername = tls.serverName;
+  return { credentials: credentials.createFromSecureContext(secureContext, verify), channelOptions, lean: leanable ? { tls: leanTLS } : null };
 }

@@ -1,0 +1,136 @@
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { status as Status } from '@grpc/grpc-js';
+import { H2CallError, H2Channel } from './h2-channel.js';
+
+function frame(payload: Buffer): Buffer {
+  const f = Buffer.alloc(5 + payload.length);
+  f.writeUInt32BE(payload.length, 1);
+  payload.copy(f, 5);
+  return f;
+}
+
+// A raw HTTP/2 server playing the gRPC server's part in the ways real servers answer.
+let server: http2.Http2Server;
+let address: string;
+beforeAll(async () => {
+  server = http2.createServer();
+  server.on('stream', (stream, headers) => {
+    const path = headers[':path'];
+    const body: Buffer[] = [];
+    stream.on('data', (d: Buffer) => body.push(d));
+    stream.on('end', () => {
+      const req = Buffer.concat(body);
+      switch (path) {
+        case '/t/Echo': {
+          // The request's payload three times, the frames cut at odd places.
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+          stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          const all = Buffer.concat([0, 1, 2].map((i) => frame(Buffer.concat([req.subarray(5), Buffer.from([i])]))));
+          for (let off = 0; off < all.length; off += 3) stream.write(all.subarray(off, off + 3));
+          stream.end();
+          break;
+        }
+        case '/t/TrailersOnly':
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(Status.RESOURCE_EXHAUSTED), 'grpc-message': 'too%20many%20series' }, { endStream: true });
+          break;
+        case '/t/Http503':
+          stream.respond({ ':status': 503 }, { endStream: true });
+          break;
+        case '/t/Hang':
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+          stream.write(frame(Buffer.from('first')));
+          break;
+        case '/t/Timeout':
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { endStream: true });
+          break;
+        default:
+          stream.respond({ ':status': 404 }, { endStream: true });
+      }
+    });
+    stream.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+async function collect(it: AsyncIterable<Buffer>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const b of it) out.push(b.toString('latin1'));
+  return out;
+}
+
+const opts = { deadline: Infinity, maxRecvMsgSize: 1 << 20 };
+
+describe('H2Channel', () => {
+  it('streams messages split across DATA frames, then succeeds on grpc-status 0', async () => {
+    const ch = new H2Channel(address);
+    expect(await collect(ch.serverStream('/t/Echo', Buffer.from('ab'), opts))).toEqual(['ab\x00', 'ab\x01', 'ab\x02']);
+    // The session is reused for the next call.
+    expect(await collect(ch.serverStream('/t/Echo', Buffer.from('c'), opts))).toEqual(['c\x00', 'c\x01', 'c\x02']);
+    ch.close();
+  });
+
+  it('reads the status of a trailers-only answer, percent-decoded', async () => {
+    const ch = new H2Channel(address);
+    const err = await collect(ch.serverStream('/t/TrailersOnly', Buffer.alloc(0), opts)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(H2CallError);
+    expect(err).toMatchObject({ code: Status.RESOURCE_EXHAUSTED, details: 'too many series' });
+    ch.close();
+  });
+
+  it('maps an HTTP status without grpc-status as gRPC does', async () => {
+    const ch = new H2Channel(address);
+    await expect(collect(ch.serverStream('/t/Http503', Buffer.alloc(0), opts))).rejects.toMatchObject({ code: Status.UNAVAILABLE });
+    await expect(collect(ch.serverStream('/t/Nope', Buffer.alloc(0), opts))).rejects.toMatchObject({ code: Status.UNIMPLEMENTED });
+    ch.close();
+  });
+
+  it('fails a response that ends without any status', async () => {
+    const ch = new H2Channel(address);
+    await expect(collect(ch.serverStream('/t/Timeout', Buffer.alloc(0), opts))).rejects.toMatchObject({ code: Status.UNKNOWN });
+    ch.close();
+  });
+
+  it('refuses a message over the size limit', async () => {
+    const ch = new H2Channel(address);
+    await expect(collect(ch.serverStream('/t/Echo', Buffer.alloc(100), { ...opts, maxRecvMsgSize: 50 }))).rejects.toMatchObject({ code: Status.RESOURCE_EXHAUSTED });
+    ch.close();
+  });
+
+  it('fails with DEADLINE_EXCEEDED when the server does not finish in time', async () => {
+    const ch = new H2Channel(address);
+    const got: string[] = [];
+    const err = await (async () => {
+      for await (const b of ch.serverStream('/t/Hang', Buffer.alloc(0), { ...opts, deadline: Date.now() + 200 })) got.push(b.toString());
+    })().catch((e: unknown) => e);
+    expect(got).toEqual(['first']);
+    expect(err).toMatchObject({ code: Status.DEADLINE_EXCEEDED });
+    ch.close();
+  });
+
+  it('throws the abort reason when the caller cancels', async () => {
+    const ch = new H2Channel(address);
+    const ac = new AbortController();
+    const reason = new Error('client went away');
+    const p = (async () => {
+      for await (const _ of ch.serverStream('/t/Hang', Buffer.alloc(0), { ...opts, signal: ac.signal })) ac.abort(reason);
+    })();
+    await expect(p).rejects.toBe(reason);
+    ch.close();
+  });
+
+  it('reports an endpoint that is not listening as UNAVAILABLE', async () => {
+    const probe = http2.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const ch = new H2Channel(`127.0.0.1:${port}`);
+    const err = await collect(ch.serverStream('/t/Echo', Buffer.from('x'), opts)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: Status.UNAVAILABLE });
+    expect((err as H2CallError).details).toMatch(/ECONNREFUSED/);
+    ch.close();
+  });
+});
