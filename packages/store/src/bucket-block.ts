@@ -175,6 +175,8 @@ export class BucketBlock {
       const ranges = hdr.postingsRanges(name, values);
       const keys = values.map((value) => ({ name, value }));
       const cached = this.opts.indexCache.fetchPostings(this.id, keys);
+      // The second level (memcached) only for what memory did not have.
+      if (this.opts.indexCache.fetchPostingsRemote && cached.includes(undefined)) await this.opts.indexCache.fetchPostingsRemote(this.id, keys, cached);
       for (let i = 0; i < values.length; i++) {
         const r = ranges[i];
         if (r === null) continue;
@@ -221,6 +223,7 @@ export class BucketBlock {
    */
   async loadSeries(refs: Uint32Array, stats: QueryStats, signal?: AbortSignal): Promise<Uint8Array[]> {
     const out = this.opts.indexCache.fetchSeries(this.id, refs) as Uint8Array[];
+    if (this.opts.indexCache.fetchSeriesRemote && out.includes(undefined as unknown as Uint8Array)) await this.opts.indexCache.fetchSeriesRemote(this.id, refs, out);
     const idx: number[] = [];
     for (let i = 0; i < refs.length; i++) if (out[i] === undefined) idx.push(i);
     stats.seriesTouched += refs.length;

@@ -5,8 +5,9 @@
 import { FlagValues, GRPC_SERVER_TLS_FLAGS, grpcServerTLSFromFlags, HTTP_CONFIG_FLAGS, httpConfigFileFromFlags, pathOrContent, UserError } from '@thanos-ts/runtime';
 import type { FlagSpec, Logger } from '@thanos-ts/runtime';
 import type { Bucket } from '@thanos-ts/objstore';
+import { parseCachingBucketConfig } from './caching-bucket.js';
 import { parseIndexCacheConfig } from './index-cache.js';
-import type { InMemoryIndexCacheConfig } from './index-cache.js';
+import type { IndexCacheConfig } from './index-cache.js';
 import type { StoreConfig } from './store.js';
 
 export const STORE_FLAGS: readonly FlagSpec[] = [
@@ -18,9 +19,11 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
   { name: 'http-grace-period', kind: 'string', default: '2m', placeholder: '<duration>', help: 'Accepted for compatibility with Thanos and ignored: the HTTP server stops right after the gRPC server.' },
   { name: 'data-dir', kind: 'string', default: './data', placeholder: '<dir>', help: 'Local data directory used for caching purposes (index-header, in-mem cache items and meta.jsons). If removed, no data will be lost, just store will have to rebuild the cache.' },
   { name: 'cache-index-header', kind: 'bool', default: true, help: 'Accepted for compatibility with Thanos and ignored: thanos-ts always caches index-headers on disk under --data-dir.' },
-  { name: 'index-cache-size', kind: 'string', default: '250MB', placeholder: '<size>', help: 'Maximum size of items held in the in-memory index cache. Ignored if --index-cache.config or --index-cache.config-file option is specified.' },
-  { name: 'index-cache.config-file', kind: 'string', placeholder: '<file-path>', help: 'Path to YAML file that contains index cache configuration (type IN-MEMORY).' },
+  { name: 'index-cache-size', kind: 'string', default: '250MB', placeholder: '<size>', help: 'Maximum size of items held in the in-memory index cache. Ignored if --index-cache.config or --index-cache.config-file option is specified, except with type MEMCACHED, where it sizes the in-memory cache kept in front of memcached.' },
+  { name: 'index-cache.config-file', kind: 'string', placeholder: '<file-path>', help: 'Path to YAML file that contains index cache configuration (type IN-MEMORY or MEMCACHED). See format details: https://thanos.io/tip/components/store.md/#index-cache' },
   { name: 'index-cache.config', kind: 'string', placeholder: '<content>', help: "Alternative to 'index-cache.config-file' flag (mutually exclusive). Content of YAML file that contains index cache configuration." },
+  { name: 'store.caching-bucket.config-file', kind: 'string', placeholder: '<file-path>', help: 'Path to YAML file that contains configuration for caching bucket (type IN-MEMORY or MEMCACHED). See format details: https://thanos.io/tip/components/store.md/#caching-bucket' },
+  { name: 'store.caching-bucket.config', kind: 'string', placeholder: '<content>', help: "Alternative to 'store.caching-bucket.config-file' flag (mutually exclusive). Content of YAML file that contains configuration for caching bucket. See format details: https://thanos.io/tip/components/store.md/#caching-bucket" },
   { name: 'chunk-pool-size', kind: 'string', default: '2GB', placeholder: '<size>', help: 'Maximum size of concurrently allocatable bytes reserved strictly to reuse for chunks in memory.' },
   { name: 'store.grpc.touched-series-limit', kind: 'string', default: '0', placeholder: '<n>', help: 'DEPRECATED: use store.limits.request-series.' },
   { name: 'store.grpc.series-sample-limit', kind: 'string', default: '0', placeholder: '<n>', help: 'DEPRECATED: use store.limits.request-samples.' },
@@ -50,9 +53,15 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
 export function storeConfigFromFlags(values: Record<string, unknown>, bkt: Bucket, logger: Logger): StoreConfig {
   const f = new FlagValues(values, STORE_FLAGS);
   const cacheText = pathOrContent(f, 'index-cache.config');
-  let indexCache: InMemoryIndexCacheConfig;
-  if (cacheText.trim() !== '') indexCache = parseIndexCacheConfig(cacheText, f.has('index-cache.config-file') ? f.str('index-cache.config-file') : '--index-cache.config');
-  else indexCache = { maxSizeBytes: f.bytes('index-cache-size'), maxItemSizeBytes: Math.floor(f.bytes('index-cache-size') / 2), enabledItems: [] };
+  let indexCache: IndexCacheConfig;
+  if (cacheText.trim() !== '') {
+    indexCache = parseIndexCacheConfig(cacheText, f.has('index-cache.config-file') ? f.str('index-cache.config-file') : '--index-cache.config', f.bytes('index-cache-size'));
+  } else indexCache = { maxSizeBytes: f.bytes('index-cache-size'), maxItemSizeBytes: Math.floor(f.bytes('index-cache-size') / 2), enabledItems: [] };
+  const cbText = pathOrContent(f, 'store.caching-bucket.config');
+  const cachingBucket =
+    cbText.trim() === ''
+      ? undefined
+      : parseCachingBucketConfig(cbText, f.has('store.caching-bucket.config-file') ? f.str('store.caching-bucket.config-file') : '--store.caching-bucket.config');
   const minTime = f.time('min-time');
   const maxTime = f.time('max-time');
   if (minTime > maxTime) throw new UserError(`invalid argument: --min-time '${f.str('min-time')}' can't be greater than --max-time '${f.str('max-time')}'`);
@@ -73,6 +82,7 @@ export function storeConfigFromFlags(values: Record<string, unknown>, bkt: Bucke
     webRoutePrefix: routePrefix === '/' ? '' : routePrefix.replace(/\/+$/, ''),
     dataDir: f.str('data-dir'),
     indexCache,
+    cachingBucket,
     chunkPoolBytes: f.bytes('chunk-pool-size'),
     seriesLimit,
     samplesLimit,

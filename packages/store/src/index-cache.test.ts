@@ -58,7 +58,7 @@ describe('parseIndexCacheConfig', () => {
     expect(parseIndexCacheConfig('type: in-memory\n').maxSizeBytes).toBe(250 * 1024 * 1024);
   });
   it('refuses what it cannot honour, by name', () => {
-    expect(() => parseIndexCacheConfig('type: MEMCACHED\nconfig:\n  addresses: [a:1]\n')).toThrow(/MEMCACHED is not supported/);
+    expect(() => parseIndexCacheConfig('type: REDIS\nconfig:\n  addresses: [a:1]\n')).toThrow(/REDIS is not supported/);
     expect(() => parseIndexCacheConfig('type: FOO\n')).toThrow(/unsupported index cache type: FOO/);
     expect(() => parseIndexCacheConfig('type: IN-MEMORY\nconfig:\n  max_size: 1MB\n  max_item_size: 2MB\n')).toThrow(/cannot be bigger/);
     expect(() => parseIndexCacheConfig('type: IN-MEMORY\nconfig:\n  maxsize: 1MB\n')).toThrow(/field maxsize not found/);

@@ -2,8 +2,12 @@
 // block, held in one LRU bounded by bytes (--index-cache-size, or the IN-MEMORY config of
 // --index-cache.config-file). Entries are the raw index bytes, checked when fetched, so
 // a hit needs no second check. Items larger than max_item_size are not cached at all.
+// With type MEMCACHED the in-memory LRU stays in front (sized by --index-cache-size) and
+// memcached is a second level behind it (memcached-index-cache.ts).
 
-import { parseBytes, UserError } from '@thanos-ts/runtime';
+import { memcachedClientConfig } from '@thanos-ts/cache';
+import type { MemcachedClientConfig } from '@thanos-ts/cache';
+import { parseBytes, parseConfigDuration, UserError } from '@thanos-ts/runtime';
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { parse as parseYaml } from 'yaml';
@@ -19,6 +23,15 @@ export interface IndexCache {
   storeSeries(block: string, ref: number, v: Uint8Array): void;
   /** Drops every item of a block that left the store. */
   dropBlock(block: string): void;
+  /**
+   * A second level behind the in-memory one (memcached), when configured: fills the holes
+   * of `out` (what fetchPostings answered for keys) with what it has. Never throws.
+   */
+  fetchPostingsRemote?(block: string, keys: readonly { name: string; value: string }[], out: (Uint8Array | undefined)[]): Promise<void>;
+  /** As fetchPostingsRemote, for fetchSeries's answer. */
+  fetchSeriesRemote?(block: string, refs: ArrayLike<number>, out: (Uint8Array | undefined)[]): Promise<void>;
+  /** Stops talking to a remote level; the in-memory one needs nothing. */
+  close?(): Promise<void>;
 }
 
 export interface InMemoryIndexCacheConfig {
@@ -28,13 +41,25 @@ export interface InMemoryIndexCacheConfig {
   enabledItems: CacheItemType[];
 }
 
+/** --index-cache.config: the in-memory cache, and for type MEMCACHED the remote level behind it. */
+export interface IndexCacheConfig extends InMemoryIndexCacheConfig {
+  memcached?: {
+    client: MemcachedClientConfig;
+    /** Expiry of stored items (Thanos `ttl`, default 24h). */
+    ttlMs: number;
+  };
+}
+
 export const DEFAULT_INDEX_CACHE_SIZE = 250 * 1024 * 1024;
+// Thanos memcachedDefaultTTL.
+const DEFAULT_REMOTE_TTL_MS = 24 * 3600 * 1000;
 
 /**
- * Parses --index-cache.config(-file) (Thanos' `type` + `config` shape). Only IN-MEMORY
- * exists here yet; MEMCACHED and REDIS are recognised and refused by name.
+ * Parses --index-cache.config(-file) (Thanos' `type` + `config` shape): IN-MEMORY, or
+ * MEMCACHED with an in-memory level of inMemoryBytes (--index-cache-size) in front of
+ * it. REDIS is recognised and refused by name.
  */
-export function parseIndexCacheConfig(text: string, source = 'index cache config'): InMemoryIndexCacheConfig {
+export function parseIndexCacheConfig(text: string, source = 'index cache config', inMemoryBytes = DEFAULT_INDEX_CACHE_SIZE): IndexCacheConfig {
   let doc: unknown;
   try {
     doc = parseYaml(text);
@@ -46,10 +71,27 @@ export function parseIndexCacheConfig(text: string, source = 'index cache config
   const extra = Object.keys(rest).filter((k) => k !== 'enabled_items' && k !== 'ttl');
   if (extra.length > 0) throw new UserError(`${source}: field ${extra[0]} not found in type storecache.IndexCacheConfig`);
   const t = String(type ?? '').toUpperCase();
-  if (t === 'MEMCACHED' || t === 'REDIS') throw new UserError(`${source}: index cache type ${t} is not supported by thanos-ts yet; use IN-MEMORY`);
-  if (t !== 'IN-MEMORY' && t !== 'INMEMORY') throw new UserError(`${source}: unsupported index cache type: ${String(type ?? '')}`);
+  if (t === 'REDIS') throw new UserError(`${source}: index cache type ${t} is not supported by thanos-ts; use IN-MEMORY or MEMCACHED`);
+  if (t !== 'IN-MEMORY' && t !== 'INMEMORY' && t !== 'MEMCACHED') throw new UserError(`${source}: unsupported index cache type: ${String(type ?? '')}`);
   const c = (config ?? {}) as Record<string, unknown>;
   if (typeof c !== 'object' || Array.isArray(c)) throw new UserError(`${source}: config must be a mapping`);
+  if (t === 'MEMCACHED') {
+    const rawTTL = (doc as Record<string, unknown>).ttl;
+    let ttlMs = DEFAULT_REMOTE_TTL_MS;
+    if (rawTTL !== undefined && rawTTL !== null && rawTTL !== 0 && rawTTL !== '0' && rawTTL !== '') {
+      try {
+        ttlMs = parseConfigDuration(String(rawTTL));
+      } catch (err) {
+        throw new UserError(`${source}: ttl: ${(err as Error).message}`);
+      }
+    }
+    return {
+      maxSizeBytes: inMemoryBytes,
+      maxItemSizeBytes: Math.floor(inMemoryBytes / 2),
+      enabledItems: enabledItems((doc as Record<string, unknown>).enabled_items, source),
+      memcached: { client: memcachedClientConfig(c, source), ttlMs },
+    };
+  }
   for (const k of Object.keys(c)) {
     if (k !== 'max_size' && k !== 'max_item_size' && k !== 'enabled_items') throw new UserError(`${source}: field ${k} not found in type storecache.InMemoryIndexCacheConfig`);
   }
@@ -68,15 +110,19 @@ export function parseIndexCacheConfig(text: string, source = 'index cache config
   if (maxItemSizeBytes > maxSizeBytes) {
     throw new UserError(`${source}: max item size (${maxItemSizeBytes}) cannot be bigger than overall cache size (${maxSizeBytes})`);
   }
-  const items = (c.enabled_items ?? (doc as Record<string, unknown>).enabled_items ?? []) as unknown[];
+  return { maxSizeBytes, maxItemSizeBytes, enabledItems: enabledItems(c.enabled_items ?? (doc as Record<string, unknown>).enabled_items, source) };
+}
+
+function enabledItems(v: unknown, source: string): CacheItemType[] {
+  const items = (v ?? []) as unknown[];
   if (!Array.isArray(items)) throw new UserError(`${source}: enabled_items must be a list`);
-  const enabledItems: CacheItemType[] = [];
+  const out: CacheItemType[] = [];
   for (const i of items) {
-    if (i === CacheItemType.POSTINGS || i === CacheItemType.SERIES) enabledItems.push(i);
+    if (i === CacheItemType.POSTINGS || i === CacheItemType.SERIES) out.push(i);
     else if (i === 'ExpandedPostings') continue; // we do not cache expanded postings; accepted for config compatibility
     else throw new UserError(`${source}: unsupported item type ${String(i)}`);
   }
-  return { maxSizeBytes, maxItemSizeBytes, enabledItems };
+  return out;
 }
 
 // Per-entry bookkeeping on top of the value's own bytes (key string, Map slot).

@@ -12,3 +12,7 @@ export { Limiter, BytesPool, MAX_SAMPLES_PER_CHUNK } from './limiter.js';
 export { partitionRanges, MAX_GAP_BYTES } from './partitioner.js';
 export { newQueryStats, fetchedBytes } from './stats.js';
 export type { QueryStats } from './stats.js';
+export { CachingBucket, parseCachingBucketConfig } from './caching-bucket.js';
+export type { CachingBucketConfig } from './caching-bucket.js';
+export { MemcachedIndexCache } from './memcached-index-cache.js';
+export type { IndexCacheConfig } from './index-cache.js';

@@ -12,9 +12,13 @@ import type { GrpcServerTLSConfig, Logger, Service } from '@thanos-ts/runtime';
 import { StoreServer } from '@thanos-ts/storeapi';
 import type { Registry } from 'prom-client';
 import { registerUI } from '@thanos-ts/ui';
+import { newCache } from '@thanos-ts/cache';
 import { BucketStore } from './bucket-store.js';
+import { CachingBucket } from './caching-bucket.js';
+import type { CachingBucketConfig } from './caching-bucket.js';
 import { InMemoryIndexCache } from './index-cache.js';
-import type { InMemoryIndexCacheConfig } from './index-cache.js';
+import type { IndexCache, IndexCacheConfig } from './index-cache.js';
+import { MemcachedIndexCache } from './memcached-index-cache.js';
 
 export interface StoreConfig {
   bkt: Bucket;
@@ -27,7 +31,10 @@ export interface StoreConfig {
   httpConfigFile?: string;
   webRoutePrefix: string;
   dataDir: string;
-  indexCache: InMemoryIndexCacheConfig;
+  /** --index-cache.config: in memory, with memcached behind it when configured. */
+  indexCache: IndexCacheConfig;
+  /** --store.caching-bucket.config; absent: the bucket is read uncached. */
+  cachingBucket?: CachingBucketConfig;
   chunkPoolBytes: number;
   seriesLimit: number;
   samplesLimit: number;
@@ -58,6 +65,9 @@ export class Store implements Service {
   readonly http: HttpServer;
   private readonly grpc: StoreServer;
   private readonly logger: Logger;
+  private readonly indexCache: IndexCache;
+  /** The bucket as the store reads it: instrumented, then cached when configured. */
+  private readonly bkt: Bucket;
   private syncTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private grpcStarted = false;
@@ -70,11 +80,28 @@ export class Store implements Service {
     if (rl) filters.push(rl);
     filters.push(consistencyDelayFilter(cfg.consistencyDelayMs));
     filters.push(new IgnoreDeletionMarkFilter(cfg.ignoreDeletionMarksDelayMs, cfg.metaFetchConcurrency));
-    const bkt = instrumentBucket(cfg.bkt, this.registry);
+    // As Thanos: the caching bucket wraps the instrumented one, so bucket metrics count
+    // only what reached the bucket.
+    let bkt = instrumentBucket(cfg.bkt, this.registry);
+    if (cfg.cachingBucket) {
+      const cache = newCache(cfg.cachingBucket.cache, { name: 'caching-bucket', registry: this.registry, logger: this.logger.child({ component: 'caching-bucket' }) });
+      bkt = new CachingBucket(bkt, cache, cfg.cachingBucket, { registry: this.registry, logger: this.logger });
+    }
+    this.bkt = bkt;
+    const memory = new InMemoryIndexCache(cfg.indexCache, this.registry);
+    const remote = cfg.indexCache.memcached;
+    this.indexCache = remote
+      ? new MemcachedIndexCache(memory, remote.client, {
+          ttlMs: remote.ttlMs,
+          enabledItems: cfg.indexCache.enabledItems,
+          registry: this.registry,
+          logger: this.logger.child({ component: 'index-cache' }),
+        })
+      : memory;
     this.bucketStore = new BucketStore({
       bkt,
       dataDir: cfg.dataDir,
-      indexCache: new InMemoryIndexCache(cfg.indexCache, this.registry),
+      indexCache: this.indexCache,
       chunkPoolBytes: cfg.chunkPoolBytes,
       seriesLimit: cfg.seriesLimit,
       samplesLimit: cfg.samplesLimit,
@@ -155,6 +182,8 @@ export class Store implements Service {
     if (this.grpcStarted) await this.grpc.stop(this.cfg.grpcGracePeriodMs);
     this.bucketStore.close();
     await this.http.stop();
-    await this.cfg.bkt.close();
+    await this.indexCache.close?.();
+    // The caching bucket closes its cache and the bucket below it.
+    await this.bkt.close();
   }
 }

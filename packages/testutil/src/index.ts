@@ -28,3 +28,5 @@ export { makeTestCerts } from './tls-certs.js';
 export type { TestCerts } from './tls-certs.js';
 export { startAlertmanager, startWebhook } from './alertmanager.js';
 export type { AlertmanagerInstance, AlertmanagerOptions, Webhook, WebhookAlert, WebhookNotification } from './alertmanager.js';
+export { startMemcached } from './memcached.js';
+export type { MemcachedInstance, MemcachedOptions } from './memcached.js';
