@@ -26,6 +26,8 @@ export interface CompactConfig {
   /** --http.config: Prometheus's web config file for the HTTP server ('' = none). */
   httpConfigFile?: string;
   webRoutePrefix: string;
+  /** --web.disable: no Block Viewer UI (the API stays). */
+  webDisable?: boolean;
   dataDir: string;
   wait: boolean;
   waitIntervalMs: number;
@@ -121,7 +123,7 @@ export class Compactor {
       '/api/v1/blocks',
       blocksApiHandler(() => ({ blocks: [...this.syncer.metas().values()].sort((a, b) => (a.ulid < b.ulid ? -1 : 1)), refreshedAt: this.syncer.lastSync, err: null, label: cfg.bucketWebLabel })),
     );
-    registerUI(this.http, { component: 'compact' });
+    if (!cfg.webDisable) registerUI(this.http, { component: 'compact' });
   }
 
   get httpAddress(): string {

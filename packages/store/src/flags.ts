@@ -44,9 +44,9 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
   { name: 'store.index-header-lazy-reader-idle-timeout', kind: 'string', default: '5m', placeholder: '<duration>', help: "If index-header lazy reader is enabled and this idle timeout setting is > 0, index-headers held in memory will be automatically released after 'idle timeout' inactivity." },
   { name: 'store.index-header-max-loaded-bytes', kind: 'string', default: '0', placeholder: '<size>', help: 'thanos-ts only: most bytes of index-headers held in memory at once; loading another unloads the least recently used ones not in use. 0 means no cap (idle ones are still unloaded after the idle timeout).' },
   { name: 'debug.series-batch-size', kind: 'string', default: '10000', placeholder: '<n>', hidden: true, help: 'The batch size when fetching series from TSDB blocks.' },
-  { name: 'web.disable', kind: 'bool', default: false, help: 'Accepted for compatibility with Thanos and ignored: thanos-ts has no Block Viewer UI (HTTP serves /api/v1/blocks, /metrics and the health probes).' },
+  { name: 'web.disable', kind: 'bool', default: false, help: 'Disable Block Viewer UI.' },
   { name: 'web.route-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'Prefix for API and UI endpoints.' },
-  { name: 'web.external-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'thanos-ts has no web UI: used only as the default of --web.route-prefix.' },
+  { name: 'web.external-prefix', kind: 'string', default: '', placeholder: '<prefix>', help: 'Static prefix for all HTML links and redirect URLs in the bucket web UI interface. Actual endpoints are still served on / or the web.route-prefix. This allows thanos bucket web UI to be served behind a reverse proxy that strips a URL sub-path.' },
 ];
 
 /** The StoreConfig for parsed flag values (the bucket is opened by the caller). */
@@ -80,6 +80,7 @@ export function storeConfigFromFlags(values: Record<string, unknown>, bkt: Bucke
     httpAddress: f.str('http-address'),
     httpConfigFile: httpConfigFileFromFlags(f),
     webRoutePrefix: routePrefix === '/' ? '' : routePrefix.replace(/\/+$/, ''),
+    webDisable: f.bool('web.disable'),
     dataDir: f.str('data-dir'),
     indexCache,
     cachingBucket,

@@ -30,6 +30,8 @@ export interface StoreConfig {
   /** --http.config: Prometheus's web config file for the HTTP server ('' = none). */
   httpConfigFile?: string;
   webRoutePrefix: string;
+  /** --web.disable: no Block Viewer UI (the API stays). */
+  webDisable?: boolean;
   dataDir: string;
   /** --index-cache.config: in memory, with memcached behind it when configured. */
   indexCache: IndexCacheConfig;
@@ -127,7 +129,7 @@ export class Store implements Service {
       webConfigFile: cfg.httpConfigFile,
     });
     this.http.route('/api/v1/blocks', blocksApiHandler(() => ({ blocks: this.bucketStore.metas(), refreshedAt: this.lastSync, err: null })));
-    registerUI(this.http, { component: 'store' });
+    if (!cfg.webDisable) registerUI(this.http, { component: 'store' });
     this.grpc = new StoreServer({ address: cfg.grpcAddress, tls: cfg.grpcServerTLS, store: this.bucketStore, info: this.bucketStore, logger: this.logger });
   }
 
