@@ -17,13 +17,19 @@ SUDO=""
 if [ "$(id -u)" != 0 ] && have sudo; then SUDO=sudo; fi
 
 # openssl: the TLS tests make their own CA and certificates with it. victoria-metrics:
-# `pnpm bench receive` measures ingestion beside it.
-if ! have promtool || ! have prometheus || ! have prometheus-alertmanager || ! have openssl || ! have victoria-metrics; then
-  echo "setup: installing prometheus, prometheus-alertmanager, victoria-metrics and openssl (Debian packages)"
+# `pnpm bench receive` measures ingestion beside it. memcached: the caches' tests and the
+# query-frontend's. chromium: the web UI's tests drive it headless. golang-go and Sprig:
+# the Helm chart is rendered with Go's text/template and Sprig, as Helm renders it.
+# docker-compose: validates docker/compose.yaml (no container runtime is needed).
+DEBS="prometheus prometheus-alertmanager victoria-metrics openssl memcached chromium golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev docker-compose"
+if ! have promtool || ! have prometheus || ! have prometheus-alertmanager || ! have openssl || ! have victoria-metrics \
+  || ! have memcached || ! have chromium || ! have go || ! have docker-compose || [ ! -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || [ ! -d /usr/share/gocode/src/gopkg.in/yaml.v3 ]; then
+  echo "setup: installing Debian packages: $DEBS"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager victoria-metrics openssl >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $DEBS >/dev/null
   # The packages start system services where systemd runs; tests start their own.
-  $SUDO systemctl disable --now prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics >/dev/null 2>&1 || true
+  $SUDO systemctl disable --now prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics memcached >/dev/null 2>&1 || true
 fi
 
 if ! have pnpm; then
