@@ -7,6 +7,7 @@ import { UserError, versionText } from '@thanos-ts/runtime';
 import { isNegatable, requiredNote } from './commands/common.js';
 import { registerCompact } from './commands/compact.js';
 import { registerQuery } from './commands/query.js';
+import { registerQueryFrontend } from './commands/query-frontend.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerReceive } from './commands/receive.js';
 import { registerRule } from './commands/rule.js';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerQuickstart(program);
   registerSidecar(program);
   registerQuery(program);
+  registerQueryFrontend(program);
   registerStore(program);
   registerCompact(program);
   registerReceive(program);
