@@ -282,11 +282,21 @@ async function runQuickstart(base: QuickstartOptions, commands: string[], logger
   };
   const stopAll = async (): Promise<void> => {
     stopping = true;
-    // Reverse start order: the query goes before its endpoints, the ring last but one.
-    for (const p of [...procs].reverse()) signalGroup(p, 'SIGTERM');
     const timer = setTimeout(killLate, STOP_GRACE_MS);
-    // Children of a component may outlive it by a moment: wait for whole groups.
-    while (procs.some((p) => alive(p) || groupAlive(p))) await new Promise((r) => setTimeout(r, 100));
+    const gone = async (ps: Proc[]): Promise<void> => {
+      // Children of a component may outlive it by a moment: wait for whole groups.
+      while (ps.some((p) => alive(p) || groupAlive(p))) await new Promise((r) => setTimeout(r, 100));
+    };
+    // Stage by stage in reverse start order, each gone before the next is asked: the
+    // remote-writing Prometheus flushes into a ring still up, the query goes before its
+    // endpoints, and receivers stop with nothing left to forward.
+    const stages = [...new Set(procs.map((p) => p.spec.stage))].sort((a, b) => b - a);
+    for (const stage of stages) {
+      const ps = procs.filter((p) => p.spec.stage === stage);
+      for (const p of ps) signalGroup(p, 'SIGTERM');
+      await gone(ps);
+    }
+    await gone(procs);
     clearTimeout(timer);
     await rm(lockPath, { force: true });
   };
