@@ -344,6 +344,9 @@ export class Receive implements Service {
       await new Promise<void>((resolve) => {
         this.rw.close(() => resolve());
         this.rw.closeIdleConnections();
+        // A writer retrying on a kept-alive connection never lets it go idle: cut it, as
+        // the HTTP server does (the samples it had not been acknowledged are resent).
+        setTimeout(() => this.rw.closeAllConnections(), 5_000).unref();
       });
     }
     if (this.grpcStarted) await this.grpc.stop(this.cfg.grpcGracePeriodMs);
