@@ -1,3 +1,4 @@
+import { readSync } from 'node:fs';
 import type { Dir, Dirent, Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -274,9 +275,25 @@ async function hasEntries(dir: string): Promise<boolean> {
  * Reads [offset, offset+length) with positional reads (one, unless the kernel returns
  * less); the buffer is cut where the file ends.
  */
+/**
+ * Ranges up to this size are read synchronously: a positional read of a few KiB from the
+ * page cache takes microseconds, while the thread-pool round trip of an asynchronous one
+ * wakes two threads per read (most of a small query's cost in the store gateway, measured
+ * in issue 15). The bound keeps a cold read from holding the event loop for long.
+ */
+const SYNC_READ_MAX = 64 * 1024;
+
 async function readAt(f: OpenFile, offset: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   let n = 0;
+  if (length <= SYNC_READ_MAX) {
+    while (n < length) {
+      const bytesRead = readSync(f.fh.fd, buf, n, length - n, offset + n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return n === length ? buf : buf.subarray(0, n);
+  }
   while (n < length) {
     const { bytesRead } = await f.fh.read(buf, n, length - n, offset + n);
     if (bytesRead === 0) break;
