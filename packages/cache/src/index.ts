@@ -18,4 +18,4 @@ export { MemcachedCache } from './memcached.js';
 export type { MemcachedCacheOptions } from './memcached.js';
 export { MemcachedClient, MemcachedError, FailureReason, wireKey } from './memcached-client.js';
 export type { MemcachedClientOptions } from './memcached-client.js';
-export { ServerSelector, jumpHash, xxhash64 } from './server-selector.js';
+export { ServerSelector, jumpHash } from './server-selector.js';

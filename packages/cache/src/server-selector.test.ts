@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { jumpHash, naturalCompare, ServerSelector, xxhash64 } from './server-selector.js';
+import { xxhash64 } from '@thanos-ts/runtime';
+import { jumpHash, naturalCompare, ServerSelector } from './server-selector.js';
 
 const enc = new TextEncoder();
 

@@ -66,7 +66,6 @@ export { DurationError, calculateDurationMs, evaluateDurationExpr, resolveDurati
 export { goPow } from './go-math.js';
 export type { AbortSignalLike, EngineOptions, QueryOptions, QueryResult } from './engine/index.js';
 /** XXH64, seed 0 (BigInt: for occasional hashing, not hot paths). */
-export { xxhash64 } from './engine/index.js';
 export {
   DEFAULT_LOOKBACK_DELTA,
   DEFAULT_MAX_SAMPLES,

@@ -19,7 +19,6 @@ export {
   SingleNodeHashring,
   InsufficientNodesError,
   NoMatchingHashringError,
-  xxhash64,
 } from './hashring.js';
 export type { Endpoint, Hashring, HashringConfig } from './hashring.js';
 export { Router } from './router.js';

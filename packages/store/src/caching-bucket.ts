@@ -14,7 +14,8 @@
 // what the in-memory cache copies to own its items.
 
 import { Readable } from 'node:stream';
-import { parseCacheConfig, parseYamlMapping, FieldReader, xxhash64 } from '@thanos-ts/cache';
+import { parseCacheConfig, parseYamlMapping, FieldReader } from '@thanos-ts/cache';
+import { xxhash64 } from '@thanos-ts/runtime';
 import type { Cache, CacheConfig } from '@thanos-ts/cache';
 import { isObjectNotFound, ObjectNotFoundError } from '@thanos-ts/objstore';
 import type { Bucket, IterFn, IterOptions, ObjectAttributes, UploadBody, UploadOptions } from '@thanos-ts/objstore';

@@ -12,4 +12,3 @@ export {
   UnsupportedError,
 } from './errors.js';
 export type { SelectedSeries } from './select.js';
-export { xxhash64 } from './hash-ratio.js';

@@ -4,7 +4,7 @@
 // Labels.Hash (xxhash64) that spreads group evaluations over their interval.
 
 import type { Labels } from '@thanos-ts/tsdb';
-import { xxhash64 } from '@thanos-ts/promql';
+import { xxhash64 } from '@thanos-ts/runtime';
 
 export { xxhash64 };
 
