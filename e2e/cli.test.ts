@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
 import { BIN, runCli } from './cli.js';
 import { startComponent } from './components.js';
@@ -20,7 +20,8 @@ function gitHead(): { revision: string; branch: string } | null {
   return { revision: git('rev-parse', 'HEAD'), branch: git('rev-parse', '--abbrev-ref', 'HEAD') };
 }
 
-describe('unknown commands', () => {
+// Every case spawns the CLI, whose start is mostly loading modules: cases run side by side.
+describe.concurrent('unknown commands', () => {
   it.each([
     [['nosuch'], "unknown command 'nosuch'"],
     [['nosuch', '--help'], "unknown command 'nosuch'"],
@@ -37,46 +38,72 @@ describe('unknown commands', () => {
   });
 
   it('still shows help for known commands and arguments of leaf commands', async () => {
-    expect((await runCli(['tools', 'bucket', '--help'])).code).toBe(0);
     const dir = await tempDir('cli-leaf');
-    const r = await runCli(['tools', 'bucket', 'backfill', '--objstore.config', `type: FILESYSTEM\nconfig: {directory: ${dir}}`, '--label', 'a=b', join(dir, 'missing.om')]);
+    const [help, r] = await Promise.all([
+      runCli(['tools', 'bucket', '--help']),
+      runCli(['tools', 'bucket', 'backfill', '--objstore.config', `type: FILESYSTEM\nconfig: {directory: ${dir}}`, '--label', 'a=b', join(dir, 'missing.om')]),
+    ]);
+    expect(help.code).toBe(0);
     expect(r.stderr).not.toContain('unknown command');
   });
 });
 
+/**
+ * `--help` of every command the cases below read, each run once and side by side: the
+ * text depends on nothing but the command.
+ */
+const helpTexts = new Map<string, Promise<string>>();
+function helpOf(cmd: string[]): Promise<string> {
+  const key = cmd.join(' ');
+  let p = helpTexts.get(key);
+  if (p === undefined) {
+    p = runCli([...cmd, '--help']).then((r) => {
+      expect(r.code, `${key} --help: ${r.stderr}`).toBe(0);
+      return r.stdout;
+    });
+    helpTexts.set(key, p);
+  }
+  return p;
+}
+
 describe('--help', () => {
+  beforeAll(async () => {
+    const cmds = [['tools', 'store', 'series'], ['tools', 'store', 'label-values'], ['store'], ['tools', 'bucket', 'ls'], ['tools', 'bucket', 'inspect'], ['tools', 'bucket', 'verify'], ['tools', 'bucket', 'backfill'], ['sidecar'], ['query'], ['quickstart']];
+    await Promise.all(cmds.map((c) => helpOf(c)));
+  }, 60_000);
+
   it('marks required flags', async () => {
-    const series = (await runCli(['tools', 'store', 'series', '--help'])).stdout;
+    const series = await helpOf(['tools', 'store', 'series']);
     expect(series).toMatch(/--endpoint <host:port>\s+StoreAPI endpoint to query\. \(required\)/);
-    const values = (await runCli(['tools', 'store', 'label-values', '--help'])).stdout;
+    const values = await helpOf(['tools', 'store', 'label-values']);
     expect(values).toMatch(/--label <name>\s+Label name\. \(required\)/);
     for (const cmd of [['store'], ['tools', 'bucket', 'ls'], ['tools', 'bucket', 'inspect'], ['tools', 'bucket', 'verify'], ['tools', 'bucket', 'backfill']]) {
-      const text = (await runCli([...cmd, '--help'])).stdout.replace(/\s+/g, ' ');
+      const text = (await helpOf(cmd)).replace(/\s+/g, ' ');
       expect(text, cmd.join(' ')).toContain('(required unless --objstore.config is set)');
     }
     // The sidecar runs without a bucket (nothing is uploaded then).
-    expect((await runCli(['sidecar', '--help'])).stdout).not.toContain('required');
-    expect((await runCli(['tools', 'bucket', 'backfill', '--help'])).stdout.replace(/\s+/g, ' ')).toMatch(/--label <name=value> .*\(required\)/);
+    expect(await helpOf(['sidecar'])).not.toContain('required');
+    expect((await helpOf(['tools', 'bucket', 'backfill'])).replace(/\s+/g, ' ')).toMatch(/--label <name=value> .*\(required\)/);
   });
 
   it('prints durations as durations and bool flags once, as --[no-]name', async () => {
-    const series = (await runCli(['tools', 'store', 'series', '--help'])).stdout;
+    const series = await helpOf(['tools', 'store', 'series']);
     expect(series).toContain('(default: 2m)');
     expect(series).not.toContain('120000');
-    const store = (await runCli(['store', '--help'])).stdout;
+    const store = await helpOf(['store']);
     expect(store).toContain('--[no-]web.disable');
     expect(store).not.toMatch(/^\s+--no-/m);
     expect(store).toMatch(/--sync-block-duration <duration>\s+.*\(default: 15m\)/);
     expect(store).not.toMatch(/default: \[\]|default: ""/);
     for (const cmd of [['sidecar'], ['query'], ['store'], ['quickstart'], ['tools', 'store', 'series'], ['tools', 'bucket', 'backfill']]) {
       // A bare number as a duration's default is milliseconds printed as a number.
-      const help = (await runCli([...cmd, '--help'])).stdout.replace(/\n\s+/g, ' ');
+      const help = (await helpOf(cmd)).replace(/\n\s+/g, ' ');
       expect(help, cmd.join(' ')).not.toMatch(/<duration>\s[^<]*\(default: \d+\)/);
     }
   });
 });
 
-describe('build info', () => {
+describe.concurrent('build info', () => {
   const head = gitHead();
 
   it('--version prints version, branch and revision as Prometheus version.Print does', async () => {

@@ -22,13 +22,32 @@ process.on('exit', () => {
   for (const c of running) c.kill('SIGKILL');
 });
 
+export interface ComponentOptions {
+  /** Wait for /-/ready (default true). */
+  waitReady?: boolean;
+  /** Pass --grpc-address (default true). */
+  grpc?: boolean;
+  readyTimeoutMs?: number;
+  /**
+   * Addresses picked beforehand (see `loopbackAddress`), so that peers naming each other
+   * can start side by side; free ports otherwise.
+   */
+  httpAddress?: string;
+  grpcAddress?: string;
+}
+
+/** A free HOST:PORT on loopback, for a component started later. */
+export async function loopbackAddress(): Promise<string> {
+  return `127.0.0.1:${await freePort()}`;
+}
+
 /**
  * Runs `thanos-ts <args> --http-address … --grpc-address …` on free loopback ports and
  * waits for /-/ready (unless `waitReady` is false).
  */
-export async function startComponent(args: string[], opts: { waitReady?: boolean; grpc?: boolean; readyTimeoutMs?: number } = {}): Promise<Component> {
-  const httpAddress = `127.0.0.1:${await freePort()}`;
-  const grpcAddress = opts.grpc === false ? '' : `127.0.0.1:${await freePort()}`;
+export async function startComponent(args: string[], opts: ComponentOptions = {}): Promise<Component> {
+  const httpAddress = opts.httpAddress ?? (await loopbackAddress());
+  const grpcAddress = opts.grpc === false ? '' : (opts.grpcAddress ?? (await loopbackAddress()));
   const fullArgs = [...args, '--http-address', httpAddress, ...(grpcAddress ? ['--grpc-address', grpcAddress] : [])];
   let log = '';
   let child!: ChildProcess;

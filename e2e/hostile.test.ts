@@ -31,7 +31,7 @@ import { freePort, removeTempDirs, startExporter, startPrometheus, tempDir, wait
 import type { Exporter, PrometheusInstance } from '@thanos-ts/testutil';
 import { prometheus, snappyCompress, thanos } from '@thanos-ts/storeapi';
 import { runCli } from './cli.js';
-import { startComponent } from './components.js';
+import { loopbackAddress, startComponent } from './components.js';
 import type { Component } from './components.js';
 import { AP, openMetrics } from './store-data.js';
 import { describeAnswer, errorOf, pidOf, RawGrpc, send, shapeProblems, Watchdog } from './hostile-monitor.js';
@@ -131,17 +131,12 @@ beforeAll(async () => {
   };
   await Promise.all([backfill(), startProms()]);
 
-  const [sc0, sc1, st] = await Promise.all([
-    ...proms.map((p) => startComponent(['sidecar', '--prometheus.url', p.url, '--tsdb.path', p.dataDir])),
-    startComponent(['store', '--objstore.config-file', objstore, '--data-dir', join(dir, 'store')]),
-  ]);
-  const qc = await startComponent([
-    'query',
-    ...[sc0, sc1, st].flatMap((c) => ['--endpoint', c.grpcAddress]),
-    '--query.replica-label',
-    'replica',
-    '--endpoint.info-timeout',
-    '1s',
+  // The query names the others' gRPC addresses, picked here, so all four start side by side.
+  const grpc = await Promise.all([0, 1, 2].map(() => loopbackAddress()));
+  const [sc0, sc1, st, qc] = await Promise.all([
+    ...proms.map((p, i) => startComponent(['sidecar', '--prometheus.url', p.url, '--tsdb.path', p.dataDir], { grpcAddress: grpc[i] })),
+    startComponent(['store', '--objstore.config-file', objstore, '--data-dir', join(dir, 'store')], { grpcAddress: grpc[2] }),
+    startComponent(['query', ...grpc.flatMap((a) => ['--endpoint', a]), '--query.replica-label', 'replica', '--endpoint.info-timeout', '1s']),
   ]);
   query = await watchTarget('query', qc);
   store = await watchTarget('store', st);

@@ -53,9 +53,11 @@ beforeAll(async () => {
   const dir = await tempDir('query-dns');
   const cfg = join(dir, 'objstore.yml');
   await writeFile(cfg, `type: FILESYSTEM\nconfig:\n  directory: ${join(dir, 'bucket')}\n`);
-  storeA = await start(['store', '--objstore.config-file', cfg, '--data-dir', join(dir, 'store-a')]);
-  storeB = await start(['store', '--objstore.config-file', cfg, '--data-dir', join(dir, 'store-b')]);
-  await dns.start();
+  [storeA, storeB] = await Promise.all([
+    start(['store', '--objstore.config-file', cfg, '--data-dir', join(dir, 'store-a')]),
+    start(['store', '--objstore.config-file', cfg, '--data-dir', join(dir, 'store-b')]),
+    dns.start(),
+  ]);
 });
 
 afterAll(async () => {

@@ -90,18 +90,20 @@ describe('receive HA tracker', () => {
     const ring = await startRing(3, bucketConfig);
 
     const proms: Record<string, PrometheusInstance> = {};
-    for (const [i, replica] of ['a', 'b'].entries()) {
-      proms[replica] = await startPrometheus({
-        scrapeInterval: `${SCRAPE_S}s`,
-        scrapeSelf: false,
-        externalLabels: { cluster: 'c1', __replica__: replica },
-        config: {
-          scrape_configs: [{ job_name: 'exp', static_configs: [{ targets: [exporter.target] }] }],
-          remote_write: [{ url: `http://${ring[i].rw}/api/v1/receive`, queue_config: { batch_send_deadline: `${BATCH_DEADLINE_S * 1000}ms`, min_backoff: '100ms', max_backoff: '500ms' } }],
-        },
-      });
-      cleanups.push(() => proms[replica].stop());
-    }
+    await Promise.all(
+      ['a', 'b'].map(async (replica, i) => {
+        proms[replica] = await startPrometheus({
+          scrapeInterval: `${SCRAPE_S}s`,
+          scrapeSelf: false,
+          externalLabels: { cluster: 'c1', __replica__: replica },
+          config: {
+            scrape_configs: [{ job_name: 'exp', static_configs: [{ targets: [exporter.target] }] }],
+            remote_write: [{ url: `http://${ring[i].rw}/api/v1/receive`, queue_config: { batch_send_deadline: `${BATCH_DEADLINE_S * 1000}ms`, min_backoff: '100ms', max_backoff: '500ms' } }],
+          },
+        });
+        cleanups.push(() => proms[replica].stop());
+      }),
+    );
 
     // Every receiver holds one series, without __replica__, once a few scrapes are in.
     await waitFor(
@@ -143,8 +145,14 @@ describe('receive HA tracker', () => {
       { timeoutMs: (FAILOVER_S + 10) * 1000, intervalMs: 250, what: `replica ${other} taking over` },
     );
     const tookOverAfter = (Date.now() - killedAt) / 1000;
-    await new Promise((r) => setTimeout(r, 3000));
-    const after = [...(await seriesOf(ring[0].grpc, 'ha_e2e_total')).values()][0];
+    // A few of the new replica's samples on receiver 0 too.
+    const after = await waitFor(
+      async () => {
+        const s = [...(await seriesOf(ring[0].grpc, 'ha_e2e_total')).values()][0];
+        return s.filter((t) => t > killedAt && own[elected].every((u) => u !== t)).length >= 2 ? s : null;
+      },
+      { timeoutMs: 15_000, intervalMs: 250, what: `replica ${other}'s samples on receiver 0` },
+    );
     let gap = 0;
     for (let i = 1; i < after.length; i++) gap = Math.max(gap, after[i] - after[i - 1]);
     // The gap is the failover timeout plus at most one remote write batch and one scrape
@@ -161,7 +169,7 @@ describe('receive HA tracker', () => {
     // receiver, the same one copy.
     await proms[other].stop();
     const held = await Promise.all(ring.map(async (r) => [...(await seriesOf(r.grpc, 'ha_e2e_total')).values()][0]));
-    for (const r of ring) await r.stop();
+    await Promise.all(ring.map((r) => r.stop()));
     const store = await startComponent(['store', '--objstore.config-file', bucketConfig, '--data-dir', await tempDir('ha-store')]);
     cleanups.push(() => store.stop());
     const shipped = await seriesOf(store.grpcAddress, 'ha_e2e_total');

@@ -79,10 +79,12 @@ beforeAll(async () => {
       ]),
     );
   }
-  await Promise.all(receivers.map((r) => r.start()));
-
   // Prometheus "a" writes to receiver 0, "b" to receiver 1; receiver 2 only gets replicas.
+  // They start with the receivers: their first scrape comes seconds after they are ready,
+  // and remote write retries until the receivers are.
   const promPorts = [await freePort(), await freePort()];
+  const receiversUp = Promise.all(receivers.map((r) => r.start()));
+  receiversUp.catch(() => undefined);
   const started = await Promise.all(
     ['a', 'b'].map((name, i) =>
       startPrometheus({
@@ -98,6 +100,7 @@ beforeAll(async () => {
   );
   promsStarted = Date.now();
   for (const [i, name] of ['a', 'b'].entries()) proms.push({ name, prom: started[i], instance: `127.0.0.1:${promPorts[i]}` });
+  await receiversUp;
 
   query = await startComponent([
     'query',

@@ -112,16 +112,18 @@ describe('receive', () => {
     });
     cleanups.push(() => exporter.stop());
     const recv = await startReceive(await tempDir('receive-tsdb'));
-    const prom = await startPrometheus({
-      scrapeInterval: '1s',
-      scrapeSelf: false,
-      config: {
-        scrape_configs: [{ job_name: 'exp', static_configs: [{ targets: [exporter.target] }] }],
-        remote_write: [{ url: `http://${recv.rw}/api/v1/receive`, queue_config: { batch_send_deadline: '500ms', min_backoff: '100ms', max_backoff: '500ms' } }],
-      },
-    });
+    const [prom, query] = await Promise.all([
+      startPrometheus({
+        scrapeInterval: '1s',
+        scrapeSelf: false,
+        config: {
+          scrape_configs: [{ job_name: 'exp', static_configs: [{ targets: [exporter.target] }] }],
+          remote_write: [{ url: `http://${recv.rw}/api/v1/receive`, queue_config: { batch_send_deadline: '500ms', min_backoff: '100ms', max_backoff: '500ms' } }],
+        },
+      }),
+      startComponent(['query', '--endpoint', recv.grpc, '--store.sd-dns-interval', '1s']),
+    ]);
     cleanups.push(() => prom.stop());
-    const query = await startComponent(['query', '--endpoint', recv.grpc, '--store.sd-dns-interval', '1s']);
     cleanups.push(() => query.stop());
     const qurl = `http://${query.httpAddress}`;
 

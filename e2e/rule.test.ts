@@ -18,11 +18,11 @@ import { bucketFromConfig, getBytes } from '@thanos-ts/objstore';
 import { listBlockIds } from '@thanos-ts/block';
 import { StoreClient } from '@thanos-ts/storeapi';
 import { chunkFromBytes, labelsToString, parseBlockMeta, ValueType } from '@thanos-ts/tsdb';
-import { freePort, promtool, removeTempDirs, startAlertmanager, startExporter, startPrometheus, startWebhook, tempDir, waitFor } from '@thanos-ts/testutil';
+import { promtool, removeTempDirs, startAlertmanager, startExporter, startPrometheus, startWebhook, tempDir, waitFor } from '@thanos-ts/testutil';
 import type { AlertmanagerInstance, Exporter, PrometheusInstance, Webhook, WebhookAlert } from '@thanos-ts/testutil';
 import { api } from './api.js';
 import { runCli } from './cli.js';
-import { startComponent } from './components.js';
+import { loopbackAddress, startComponent } from './components.js';
 import type { Component } from './components.js';
 
 const EVAL_MS = 1000;
@@ -96,18 +96,16 @@ beforeAll(async () => {
       `e2e_level{shard="a"} ${gauges.level}\n` +
       'e2e_level{shard="b"} 1\n',
   );
-  const [p, hook] = await Promise.all([
+  webhook = await startWebhook();
+  [prom, am] = await Promise.all([
     startPrometheus({
       config: { scrape_configs: [{ job_name: 'exporter', static_configs: [{ targets: [exporter.target] }] }] },
       scrapeSelf: false,
       scrapeInterval: '1s',
       externalLabels: { cluster: 'e2e' },
     }),
-    startWebhook(),
+    startAlertmanager(webhook.url, { groupWait: `${GROUP_WAIT_MS / 1000}s`, groupInterval: '1s' }),
   ]);
-  prom = p;
-  webhook = hook;
-  am = await startAlertmanager(webhook.url, { groupWait: `${GROUP_WAIT_MS / 1000}s`, groupInterval: '1s' });
 
   const dir = await tempDir('rule-e2e');
   await mkdir(join(dir, 'rules'));
@@ -118,48 +116,50 @@ beforeAll(async () => {
   objstoreFile = join(dir, 'objstore.yml');
   await writeFile(objstoreFile, `type: FILESYSTEM\nconfig:\n  directory: ${bucketDir}\n`);
 
-  // The query must name the ruler's gRPC address before the ruler (which needs the
-  // query's HTTP address) exists: pick it here and pass it to the ruler ourselves.
-  ruleGrpc = `127.0.0.1:${await freePort()}`;
-  sidecar = await startComponent(['sidecar', '--prometheus.url', prom.url, '--tsdb.path', prom.dataDir]);
-  query = await startComponent(['query', '--endpoint', sidecar.grpcAddress, '--endpoint', ruleGrpc, '--endpoint.info-timeout', '1s']);
-  queryURL = `http://${query.httpAddress}`;
-  rule = await startComponent(
-    [
-      'rule',
-      '--rule-file',
-      join(dir, 'rules', '*.yml'),
-      '--eval-interval',
-      `${EVAL_MS / 1000}s`,
-      '--query',
-      query.httpAddress,
-      '--alertmanagers.url',
-      am.url,
-      '--alert.query-url',
-      queryURL,
-      '--label',
-      'ruler="e2e"',
-      '--data-dir',
-      ruleDataDir,
-      // A head spanning 1.5 × 4s is cut into a block and shipped while the test runs.
-      '--tsdb.block-duration',
-      '4s',
-      '--objstore.config-file',
-      objstoreFile,
-      '--resend-delay',
-      RESEND_DELAY,
-      // Restore `for` state of alerts with `for` ≥ 1s (the default 10m would skip ours).
-      '--for-grace-period',
-      '1s',
-      '--for-outage-tolerance',
-      '1h',
-      '--grpc-grace-period',
-      '1s',
-      '--grpc-address',
-      ruleGrpc,
-    ],
-    { grpc: false },
-  );
+  // Sidecar, query and ruler name each other: their addresses are picked here, so the
+  // three start side by side (the ruler's gRPC address is among its own arguments).
+  ruleGrpc = await loopbackAddress();
+  const sidecarGrpc = await loopbackAddress();
+  const queryHttp = await loopbackAddress();
+  queryURL = `http://${queryHttp}`;
+  const ruleArgs = [
+    'rule',
+    '--rule-file',
+    join(dir, 'rules', '*.yml'),
+    '--eval-interval',
+    `${EVAL_MS / 1000}s`,
+    '--query',
+    queryHttp,
+    '--alertmanagers.url',
+    am.url,
+    '--alert.query-url',
+    queryURL,
+    '--label',
+    'ruler="e2e"',
+    '--data-dir',
+    ruleDataDir,
+    // A head spanning 1.5 × 4s is cut into a block and shipped while the test runs.
+    '--tsdb.block-duration',
+    '4s',
+    '--objstore.config-file',
+    objstoreFile,
+    '--resend-delay',
+    RESEND_DELAY,
+    // Restore `for` state of alerts with `for` ≥ 1s (the default 10m would skip ours).
+    '--for-grace-period',
+    '1s',
+    '--for-outage-tolerance',
+    '1h',
+    '--grpc-grace-period',
+    '1s',
+    '--grpc-address',
+    ruleGrpc,
+  ];
+  [sidecar, query, rule] = await Promise.all([
+    startComponent(['sidecar', '--prometheus.url', prom.url, '--tsdb.path', prom.dataDir], { grpcAddress: sidecarGrpc }),
+    startComponent(['query', '--endpoint', sidecarGrpc, '--endpoint', ruleGrpc, '--endpoint.info-timeout', '1s'], { httpAddress: queryHttp }),
+    startComponent(ruleArgs, { grpc: false }),
+  ]);
   ruleURL = `http://${rule.httpAddress}`;
   await waitFor(async () => (await api(queryURL, '/api/v1/stores')).body.data?.rule?.[0]?.lastError === null, { timeoutMs: 15_000, what: 'query to see the ruler' });
   timings.stackUp = Date.now() - t0;
@@ -499,7 +499,15 @@ describe('thanos-ts rule with real peers', () => {
     expect(res.status).toBe(500);
     expect(body).toContain('failed to reload config');
     expect(await metricValue(ruleURL, 'thanos_rule_config_last_reload_successful')).toBe(0);
-    await sleep(2 * EVAL_MS + 500);
+    // The old rules go on: an evaluation after the failed reload, and its sample.
+    await waitFor(async () => Date.parse((await ruleGroups()).find((g) => g.name === 'e2e-flip')?.rules[0].lastEvaluation ?? '') > tReload, {
+      timeoutMs: 2 * EVAL_MS + 5000,
+      what: 'an evaluation after the failed reload',
+    });
+    await waitFor(async () => Math.max(...(await rawSamples(queryURL, 'e2e:level:doubled'))[0].samples.map(([t]) => t)) > tReload, {
+      timeoutMs: 10_000,
+      what: 'a recorded sample after the failed reload',
+    });
     const groups = await ruleGroups();
     expect(groups.map((g) => g.name).sort()).toEqual(['e2e-flip', 'e2e-hold']);
     const flip = groups.find((g) => g.name === 'e2e-flip')!;

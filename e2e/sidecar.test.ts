@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketFromConfig, getBytes } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
 import { listBlockIds } from '@thanos-ts/block';
@@ -25,9 +25,14 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-/** Prometheus with external labels cutting a block every 20s, and our sidecar shipping to `objstore`. */
-async function stack(objstoreYaml: string): Promise<{ prom: PrometheusInstance; sidecar: Component; client: StoreClient; cfg: string }> {
-  const prom = await startPrometheus({ externalLabels: { cluster: 'eu1', replica: 'a' }, blockDuration: '20s', scrapeInterval: '1s' });
+type Stack = { prom: PrometheusInstance; sidecar: Component; client: StoreClient; cfg: string };
+
+/**
+ * Prometheus with external labels cutting a block every 10s (its first one once the head
+ * spans 15s), and our sidecar shipping to `objstore`.
+ */
+async function stack(objstoreYaml: string): Promise<Stack> {
+  const prom = await startPrometheus({ externalLabels: { cluster: 'eu1', replica: 'a' }, blockDuration: '10s', scrapeInterval: '1s' });
   cleanups.push(() => prom.stop());
   const cfg = join(await tempDir('sidecar-cfg'), 'objstore.yml');
   await writeFile(cfg, objstoreYaml);
@@ -72,10 +77,23 @@ async function shippedBlocks(bkt: Bucket, want: number): Promise<string[]> {
   );
 }
 
+// Both stacks wait for Prometheus to cut its first block: they start together, once.
+let fsStack: Stack;
+let s3Stack: Stack;
+let s3: S3Server;
+beforeAll(async () => {
+  const dir = await tempDir('sidecar-bkt');
+  const s3Side = async (): Promise<Stack> => {
+    s3 = await startS3Server();
+    cleanups.push(() => s3.stop());
+    return stack(s3.objstoreYaml('sidecar'));
+  };
+  [fsStack, s3Stack] = await Promise.all([stack(`type: FILESYSTEM\nconfig:\n  directory: ${dir}\n`), s3Side()]);
+}, 90_000);
+
 describe('sidecar with a filesystem bucket', () => {
   it('serves Prometheus over StoreAPI, ships blocks once, and survives Prometheus going away', async () => {
-    const dir = await tempDir('sidecar-bkt');
-    const { prom, sidecar, client, cfg } = await stack(`type: FILESYSTEM\nconfig:\n  directory: ${dir}\n`);
+    const { prom, sidecar, client, cfg } = fsStack;
 
     // Info: component type and external labels.
     const info = await client.info();
@@ -84,11 +102,11 @@ describe('sidecar with a filesystem bucket', () => {
     expect(info.store?.supportsWithoutReplicaLabels).toBe(true);
 
     // Series == the raw samples Prometheus itself returns for the same selector and range.
+    // Enough samples for the comparison below to mean something (it needs more than 3).
     await waitFor(async () => {
-      const r = await (await fetch(`${prom.url}/api/v1/query?query=count(up)`)).json();
-      return r.data?.result?.length > 0;
-    });
-    await new Promise((r) => setTimeout(r, 5_000));
+      const r = (await (await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent('count_over_time(up[1m])')}`)).json()) as { data?: { result?: { value: [number, string] }[] } };
+      return Number(r.data?.result?.[0]?.value[1] ?? 0) >= 6;
+    }, { timeoutMs: 30_000, what: 'six scrapes of up' });
     const end = Date.now() - 1000;
     const start = end - 60_000;
     const q = await (await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent('{__name__=~"up|prometheus_tsdb_head_series"}[60s]')}&time=${end / 1000}`)).json();
@@ -127,11 +145,22 @@ describe('sidecar with a filesystem bucket', () => {
     expect(meta.thanos.files?.map((f) => f.rel_path)).toEqual(['chunks/000001', 'index', 'meta.json']);
     expect(meta.compaction.level).toBe(1);
 
-    // A restarted sidecar uploads nothing twice.
+    // A restarted sidecar uploads nothing twice: checked after two of its syncs (one at
+    // start, one after --shipper.sync-interval).
     await sidecar.restart();
-    await new Promise((r) => setTimeout(r, 4_000));
-    const shipped = JSON.parse(await readFile(join(prom.dataDir, 'thanos.shipper.json'), 'utf8')).uploaded as string[];
-    const inBucket = await listBlockIds(bkt);
+    await waitFor(async () => {
+      const text = await (await fetch(`http://${sidecar.httpAddress}/metrics`)).text();
+      return Number(/^thanos_shipper_dir_syncs_total (\S+)$/m.exec(text)?.[1] ?? 0) >= 2;
+    }, { timeoutMs: 30_000, what: 'two shipper syncs after the restart' });
+    // Prometheus cuts a block every 10s and the sidecar ships it at once: compare the
+    // shipper's record with the bucket between two uploads, not in the middle of one.
+    let shipped: string[] = [];
+    let inBucket: string[] = [];
+    await waitFor(async () => {
+      inBucket = await listBlockIds(bkt);
+      shipped = JSON.parse(await readFile(join(prom.dataDir, 'thanos.shipper.json'), 'utf8')).uploaded as string[];
+      return JSON.stringify([...shipped].sort()) === JSON.stringify(inBucket);
+    }, { timeoutMs: 10_000, what: 'thanos.shipper.json to list the blocks in the bucket' }).catch(() => undefined);
     expect([...shipped].sort()).toEqual(inBucket);
     expect(new Set(inBucket).size).toBe(inBucket.length);
     const uploadLines = sidecar.logs().split('\n').filter((l) => l.includes('msg="upload new block"'));
@@ -153,11 +182,8 @@ describe('sidecar with a filesystem bucket', () => {
 });
 
 describe('sidecar with S3', () => {
-  let s3: S3Server;
   it('ships blocks to an S3 endpoint', async () => {
-    s3 = await startS3Server();
-    cleanups.push(() => s3.stop());
-    const { client } = await stack(s3.objstoreYaml('sidecar'));
+    const { client } = s3Stack;
     expect((await client.info()).ComponentType).toBe('sidecar');
     const bkt = await bucketFromConfig(s3.objstoreYaml('sidecar'));
     const ids = await shippedBlocks(bkt, 1);

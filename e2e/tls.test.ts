@@ -74,7 +74,8 @@ beforeAll(async () => {
     '--grpc-server-tls-key', certs.serverKey,
     '--grpc-server-tls-client-ca', certs.caCert,
   ]);
-  query = await startComponent(
+  // The two queries start side by side.
+  const secureQuery = startComponent(
     [
       'query',
       '--endpoint', sidecar.grpcAddress,
@@ -89,8 +90,11 @@ beforeAll(async () => {
     ],
     { waitReady: false },
   );
+  [query, stranger] = await Promise.all([
+    secureQuery,
+    startComponent(['query', '--endpoint', sidecar.grpcAddress, '--grpc-client-tls-secure', '--grpc-client-tls-ca', certs.caCert, '--query.workers', '0']),
+  ]);
   q = `https://localhost:${query.httpAddress.split(':').pop()}`;
-  stranger = await startComponent(['query', '--endpoint', sidecar.grpcAddress, '--grpc-client-tls-secure', '--grpc-client-tls-ca', certs.caCert, '--query.workers', '0']);
   await waitFor(async () => (await httpsGet(`${q}/-/ready`, certs.caCert, `${USER}:${PASSWORD}`)).status === 200, {
     timeoutMs: 30_000,
     what: 'query ready over HTTPS',

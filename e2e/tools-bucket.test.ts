@@ -46,14 +46,17 @@ beforeAll(async () => {
   s3 = await startS3Server();
   const s3Config = join(await tempDir('s3cfg'), 'objstore.yml');
   await writeFile(s3Config, s3.objstoreYaml());
-  for (const [name, config, bkt] of [
-    ['filesystem', fsConfig, new FilesystemBucket(dir)],
-    ['s3', s3Config, await bucketFromConfig(s3.objstoreYaml())],
-  ] as const) {
-    const eu = await seed(bkt, { cluster: 'eu1', replica: 'a' }, 0, 4 * HOUR);
-    const us = await seed(bkt, { cluster: 'us1', replica: 'a' }, 2 * HOUR, 4 * HOUR);
-    targets.push({ name, config, bkt, eu, us });
-  }
+  // Both buckets and both clusters are seeded at the same time (promtool runs apart).
+  const seeded = await Promise.all(
+    ([
+      ['filesystem', fsConfig, new FilesystemBucket(dir)],
+      ['s3', s3Config, await bucketFromConfig(s3.objstoreYaml())],
+    ] as const).map(async ([name, config, bkt]) => {
+      const [eu, us] = await Promise.all([seed(bkt, { cluster: 'eu1', replica: 'a' }, 0, 4 * HOUR), seed(bkt, { cluster: 'us1', replica: 'a' }, 2 * HOUR, 4 * HOUR)]);
+      return { name, config, bkt, eu, us };
+    }),
+  );
+  targets.push(...seeded);
 }, 120_000);
 
 afterAll(async () => {
@@ -82,7 +85,10 @@ describe.each(['filesystem', 's3'])('tools bucket on %s', (name) => {
   });
 
   it('ls -o table and -o wide show time range, labels, series and samples', async () => {
-    const table = await runCli(['tools', 'bucket', 'ls', '--objstore.config-file', t().config, '-o', 'table']);
+    const [table, wide] = await Promise.all([
+      runCli(['tools', 'bucket', 'ls', '--objstore.config-file', t().config, '-o', 'table']),
+      runCli(['tools', 'bucket', 'ls', '--objstore.config-file', t().config, '-o', 'wide']),
+    ]);
     expect(table.code).toBe(0);
     const lines = table.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^\|\s+ULID\s+\|\s+FROM\s+\|\s+UNTIL\s+\|.*LABELS.*RESOLUTION.*#SERIES.*#SAMPLES.*COMP-LEVEL.*SOURCE/);
@@ -90,17 +96,18 @@ describe.each(['filesystem', 's3'])('tools bucket on %s', (name) => {
     expect(row).toContain('1970-01-01T00:00:00Z');
     expect(row).toContain('cluster=eu1,replica=a');
     expect(row.split('|').map((c) => c.trim())).toContain('480');
-    const wide = await runCli(['tools', 'bucket', 'ls', '--objstore.config-file', t().config, '-o', 'wide']);
     expect(wide.stdout).toContain(`${t().us[0]} -- 1970-01-01T02:00:00Z - 1970-01-01T03:59:30Z Diff: 1h59m30s, Compaction: 1, Downsample: 0, Source: test`);
   });
 
   it('inspect filters by selector and sorts', async () => {
-    const r = await runCli(['tools', 'bucket', 'inspect', '--objstore.config-file', t().config, '-l', 'cluster="us1"', '--output', 'csv']);
+    const [r, sorted] = await Promise.all([
+      runCli(['tools', 'bucket', 'inspect', '--objstore.config-file', t().config, '-l', 'cluster="us1"', '--output', 'csv']),
+      runCli(['tools', 'bucket', 'inspect', '--objstore.config-file', t().config, '--sort-by', 'LABELS', '--sort-by', 'FROM', '--output', 'tsv']),
+    ]);
     expect(r.code).toBe(0);
     const rows = r.stdout.trim().split('\n');
     expect(rows[0]).toBe('ULID,FROM,UNTIL,RANGE,UNTIL-DOWN,#SERIES,#SAMPLES,#CHUNKS,COMP-LEVEL,COMP-FAILED,LABELS,RESOLUTION,SOURCE');
     expect(rows.slice(1).map((l) => l.split(',')[0])).toEqual(t().us);
-    const sorted = await runCli(['tools', 'bucket', 'inspect', '--objstore.config-file', t().config, '--sort-by', 'LABELS', '--sort-by', 'FROM', '--output', 'tsv']);
     const labels = sorted.stdout.trim().split('\n').slice(1).map((l) => l.split('\t')[10]);
     expect(labels).toEqual([...labels].sort());
   });
@@ -118,9 +125,11 @@ describe('tools bucket verify finds problems', () => {
     const bkt = new FilesystemBucket(dir);
     const config = join(dir, '..', `verify-bad-${Date.now()}.yml`);
     await writeFile(config, `type: FILESYSTEM\nconfig:\n  directory: ${dir}\n`);
-    const [a] = await seed(bkt, { cluster: 'eu1' }, 0, HOUR);
-    const [b] = await seed(bkt, { cluster: 'eu1' }, 1800, 2 * HOUR - 60);
-    const [c] = await seed(bkt, { cluster: 'other' }, 0, HOUR);
+    const [[a], [b], [c]] = await Promise.all([
+      seed(bkt, { cluster: 'eu1' }, 0, HOUR),
+      seed(bkt, { cluster: 'eu1' }, 1800, 2 * HOUR - 60),
+      seed(bkt, { cluster: 'other' }, 0, HOUR),
+    ]);
     // Flip a byte inside the first series entry of block c's index (TOC field 2 = series section; entries are 16-byte aligned).
     const fh = await open(join(dir, c, 'index'), 'r+');
     const { size } = await fh.stat();
@@ -142,17 +151,20 @@ describe('tools bucket verify finds problems', () => {
 
 describe('tools bucket user errors', () => {
   it('prints one clear line for a bad flag, a missing config and an unreadable config', async () => {
-    const unknown = await runCli(['tools', 'bucket', 'ls', '--bogus']);
+    // Four separate processes, run side by side.
+    const [unknown, none, missing, bad] = await Promise.all([
+      runCli(['tools', 'bucket', 'ls', '--bogus']),
+      runCli(['tools', 'bucket', 'ls']),
+      runCli(['tools', 'bucket', 'ls', '--objstore.config-file', '/nonexistent/objstore.yml']),
+      runCli(['tools', 'bucket', 'ls', '--objstore.config', 'type: NOPE\nconfig: {}']),
+    ]);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr.trim()).toBe("error: unknown option '--bogus'");
-    const none = await runCli(['tools', 'bucket', 'ls']);
     expect(none.code).toBe(1);
     expect(none.stderr.trim()).toBe('error: no object store configuration: set --objstore.config-file or --objstore.config');
-    const missing = await runCli(['tools', 'bucket', 'ls', '--objstore.config-file', '/nonexistent/objstore.yml']);
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     expect(missing.stderr).toContain('/nonexistent/objstore.yml');
-    const bad = await runCli(['tools', 'bucket', 'ls', '--objstore.config', 'type: NOPE\nconfig: {}']);
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).not.toContain('    at ');
@@ -172,10 +184,12 @@ describe('tools bucket on a missing directory and on corrupted meta.json', () =>
     const dir = await tempDir('corrupt-meta');
     const bkt = new FilesystemBucket(dir);
     const config = `type: FILESYSTEM\nconfig:\n  directory: ${dir}\n`;
-    const good = await seed(bkt, { cluster: 'eu1' }, 0, HOUR);
-    const bad = await seed(bkt, { cluster: 'eu1' }, 3 * HOUR, 4 * HOUR);
+    const [good, bad] = await Promise.all([seed(bkt, { cluster: 'eu1' }, 0, HOUR), seed(bkt, { cluster: 'eu1' }, 3 * HOUR, 4 * HOUR)]);
     await writeFile(join(dir, bad[0], 'meta.json'), '{"ulid": "');
-    const ls = await runCli(['tools', 'bucket', 'ls', '--objstore.config', config]);
+    const [ls, inspect] = await Promise.all([
+      runCli(['tools', 'bucket', 'ls', '--objstore.config', config]),
+      runCli(['tools', 'bucket', 'inspect', '--objstore.config', config, '--output', 'csv']),
+    ]);
     expect(ls.code).toBe(0);
     expect(ls.stdout.trim().split('\n')).toEqual(good);
     const warn = ls.stderr.split('\n').filter((l) => l.includes('level=warn'));
@@ -183,7 +197,6 @@ describe('tools bucket on a missing directory and on corrupted meta.json', () =>
     expect(warn[0]).toContain(`block=${bad[0]}`);
     expect(warn[0]).toContain('corrupted meta.json');
     expect(warn[0]).toMatch(/err=".*meta.json: invalid JSON/);
-    const inspect = await runCli(['tools', 'bucket', 'inspect', '--objstore.config', config, '--output', 'csv']);
     expect(inspect.code).toBe(0);
     expect(inspect.stdout.trim().split('\n').slice(1).map((l) => l.split(',')[0])).toEqual(good);
     expect(inspect.stderr.split('\n').filter((l) => l.includes('level=warn') && l.includes(`block=${bad[0]}`))).toHaveLength(1);

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import S3rver, { type S3rverOptions } from 's3rver';
+import type { S3rverOptions } from 's3rver';
 import { LogBuffer, spawnTracked, waitExit } from './process.js';
 import { removeTempDir, tempDir } from './temp-dir.js';
 
@@ -126,6 +126,9 @@ interface RunningS3rver {
 }
 
 async function runHere(options: S3rverOptions): Promise<RunningS3rver> {
+  // Loaded on first use: s3rver and its Koa stack cost every test file that imports
+  // testutil a few hundred milliseconds, most of which never start an S3 server.
+  const { default: S3rver } = await import('s3rver');
   const server = new S3rver(options);
   const { port } = await server.run();
   return {

@@ -115,9 +115,10 @@ describe('Prometheus 2.42 serves a DB directory we wrote', () => {
 describe('our DB serves a data directory Prometheus 2.42 wrote', () => {
   it('blocks, checkpoint and segments: what Prometheus serves from it', async () => {
     const dataDir = await tempDir('dbwal-prom');
-    // 5 s blocks and 200 ms scrapes: within half a minute Prometheus has cut blocks and
-    // truncated its WAL behind a checkpoint (its truncateWAL needs four truncations).
-    const prom = await startPrometheus({ dataDir, scrapeInterval: '200ms', blockDuration: '5s' });
+    // 2 s blocks and 200 ms scrapes: within seconds of its first scrape Prometheus has cut
+    // blocks and truncated its WAL behind a checkpoint (its truncateWAL needs four
+    // truncations, one per head compaction, each starting a new segment).
+    const prom = await startPrometheus({ dataDir, scrapeInterval: '200ms', blockDuration: '2s' });
     try {
       await waitFor(
         async () => {
@@ -134,7 +135,7 @@ describe('our DB serves a data directory Prometheus 2.42 wrote', () => {
     // Our DB reads a copy, so Prometheus can be started on the original afterwards.
     const copy = await tempDir('dbwal-prom-copy');
     await cp(dataDir, copy, { recursive: true });
-    const db = await DB.open(copy, { blockDuration: 5000, autoCompact: false });
+    const db = await DB.open(copy, { blockDuration: 2000, autoCompact: false });
     expect(db.blocks.length).toBeGreaterThanOrEqual(2);
     expect(db.walReplay!.samples).toBeGreaterThan(0);
     expect(db.walReplay!.repaired).toBeUndefined();
