@@ -10,12 +10,10 @@ import { parseDocument } from 'yaml';
 
 import type { Bucket, Logger } from './bucket.js';
 import { ConfigMap } from './config-map.js';
-import { AzureBucket } from './azure.js';
 import { parseAzureConfig } from './azure-config.js';
 import { errorMessage } from './errors.js';
 import { FilesystemBucket } from './filesystem.js';
 import { PrefixedBucket, trimSlashes } from './prefixed-bucket.js';
-import { S3Bucket } from './s3.js';
 import { parseS3Config } from './s3-config.js';
 
 /** BucketConfig is the top level of objstore.yml. */
@@ -76,9 +74,14 @@ export async function bucketFromConfig(config: string | BucketConfig, opts: Buck
     case 'FILESYSTEM':
       bkt = filesystemFromConfig(conf.config, opts.logger);
       break;
-    case 'S3':
-      bkt = new S3Bucket(parseS3Config(conf.config), { logger: opts.logger });
+    case 'S3': {
+      const cfg = parseS3Config(conf.config);
+      // The SDKs load only when a bucket of theirs is configured: they are most of a
+      // process's start-up time otherwise.
+      const { S3Bucket } = await import('./s3.js');
+      bkt = new S3Bucket(cfg, { logger: opts.logger });
       break;
+    }
     case 'AZURE':
       bkt = await azureFromConfig(conf.config, opts.logger);
       break;
@@ -107,6 +110,7 @@ async function azureFromConfig(raw: unknown, logger: Logger | undefined): Promis
   const cfg = parseAzureConfig(raw);
   // Thanos logs the same: msi_resource is deprecated, the SDK derives it.
   if (cfg.msiResource !== '') logger?.warn({ key: 'msi_resource' }, 'objstore config: AZURE: msi_resource is deprecated and should no longer be set');
+  const { AzureBucket } = await import('./azure.js');
   return AzureBucket.open(cfg, { logger });
 }
 
