@@ -48,6 +48,11 @@ export class HttpServer {
     this.server.keepAliveTimeout = 65_000;
   }
 
+  /** --web.route-prefix without a trailing slash: '' when everything is served at the root. */
+  get routePrefix(): string {
+    return this.prefix;
+  }
+
   /** Whether the server speaks HTTPS (known after start()). */
   get tls(): boolean {
     return this.webTLS !== undefined;
@@ -136,7 +141,14 @@ export class HttpServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      // The request target is a path: never read as a scheme-relative URL ("//host/…").
+      url = new URL(`http://localhost${req.url?.startsWith('/') ? req.url : '/'}`);
+    } catch {
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('400 Bad Request\n');
+      return;
+    }
     const path = url.pathname;
     try {
       if (this.guard && !(await this.guard.admit(req, res))) return;

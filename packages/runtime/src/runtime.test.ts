@@ -51,6 +51,34 @@ describe('http server', () => {
       await srv.stop();
     }
   });
+  it('answers request targets that are not plain paths instead of failing on them', async () => {
+    const prober = new Prober();
+    prober.healthy();
+    const srv = new HttpServer({ address: '127.0.0.1:0', registry: createRegistry('test'), prober, logger: nopLogger() });
+    srv.route('/api/v1/x', (_req, res) => res.end('x'));
+    await srv.start();
+    const { request } = await import('node:http');
+    const get = (path: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const [host, port] = srv.address().split(':');
+        request({ host, port: Number(port), path }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+          .on('error', reject)
+          .end();
+      });
+    try {
+      // "//" and "//host/x" once threw in new URL() before any handler ran, and the
+      // rejection took the process down.
+      expect(await get('//')).toBe(404);
+      expect(await get('//evil.example/api/v1/x')).toBe(404);
+      expect(await get('/api/v1/x')).toBe(200);
+      expect(await get('/-/healthy')).toBe(200);
+    } finally {
+      await srv.stop();
+    }
+  });
   it('parses listen addresses', () => {
     expect(parseHostPort(':10902', 'f')).toEqual({ host: '0.0.0.0', port: 10902 });
     expect(parseHostPort('[::1]:9090', 'f')).toEqual({ host: '::1', port: 9090 });
