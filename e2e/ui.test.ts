@@ -1,11 +1,12 @@
 // The web UI in a real browser over real data: two Prometheus replicas (external label
 // replica=a/b, both scraping both, so every series exists twice) with our sidecars, a
-// store gateway over a filesystem bucket holding one backfilled block (served under
-// --web.route-prefix), and a query deduplicating by `replica`. Debian's chromium, driven
+// store gateway over a filesystem bucket holding one backfilled block marked for deletion
+// (served under --web.route-prefix), and a query deduplicating by `replica`. Debian's chromium, driven
 // by playwright-core, types a query with autocompletion, runs it, sees uPlot draw the
 // series, toggles deduplication, reopens the view from its URL, and opens the stores,
 // blocks, rules (a ruler evaluating through the query) and status pages. A screenshot of
-// each page goes to e2e/screenshots/.
+// each page goes to e2e/screenshots/. Everything starts at once, on addresses picked
+// beforehand, and every wait polls.
 //
 // Needs the built components and the UI bundle: pnpm exec tsc -b packages/cli/tsconfig.json
 // (or the root build) and node packages/ui/scripts/bundle.mjs.
@@ -17,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { listBlockIds, markForDeletion } from '@thanos-ts/block';
+import { FilesystemBucket } from '@thanos-ts/objstore';
 import { freePort, removeTempDirs, startPrometheus, tempDir, waitFor } from '@thanos-ts/testutil';
 import type { PrometheusInstance } from '@thanos-ts/testutil';
 import { runCli } from './cli.js';
@@ -29,6 +32,8 @@ const BUNDLE = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', '
 const STORE_PREFIX = '/bucket';
 /** 2024-03-04T00:00:00Z: the backfilled block's start, on the 2h grid. */
 const BLOCK_START_S = Date.UTC(2024, 2, 4) / 1000;
+/** When the block is marked for deletion: now, so --ignore-deletion-marks-delay keeps it served. */
+const MARKED_AT_S = Math.floor(Date.now() / 1000);
 
 const RULES = `groups:
   - name: ui
@@ -57,23 +62,29 @@ let context: BrowserContext;
 beforeAll(async () => {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run node packages/ui/scripts/bundle.mjs before this test`);
   const t0 = Date.now();
-  const ports = [await freePort(), await freePort()];
-  const targets = ports.map((p) => `127.0.0.1:${p}`);
   const bucketDir = await tempDir('ui-bucket');
-  const objstore = `type: FILESYSTEM\nconfig:\n  directory: ${bucketDir}\n`;
   const om = await tempDir('ui-om');
   const lines = ['# TYPE demo_backfill_temperature gauge'];
   for (let i = 0; i < 120; i++) for (const room of ['kitchen', 'office']) lines.push(`demo_backfill_temperature{room="${room}"} ${20 + (i % 7)} ${BLOCK_START_S + i * 60}`);
-  await writeFile(join(om, 'data.om'), lines.join('\n') + '\n# EOF\n');
-  await writeFile(join(om, 'objstore.yml'), objstore);
-
-  await writeFile(join(om, 'rules.yml'), RULES);
-
-  const [started, backfill, launched] = await Promise.all([
+  await Promise.all([
+    writeFile(join(om, 'data.om'), lines.join('\n') + '\n# EOF\n'),
+    writeFile(join(om, 'objstore.yml'), `type: FILESYSTEM\nconfig:\n  directory: ${bucketDir}\n`),
+    writeFile(join(om, 'rules.yml'), RULES),
+  ]);
+  // Every address picked beforehand, so that everything starts at once: the sidecars
+  // beside their Prometheus (they retry until it answers), the store beside the backfill
+  // of its block, the query and the ruler beside the peers they name.
+  const ports = [await freePort(), await freePort()];
+  const targets = ports.map((p) => `127.0.0.1:${p}`);
+  const promDirs = await Promise.all(['a', 'b'].map((r) => tempDir(`ui-prometheus-${r}`)));
+  const [sidecarA, sidecarB, storeGrpc, ruleGrpc, queryHttp] = await Promise.all([1, 2, 3, 4, 5].map(() => loopbackAddress()));
+  const sidecarGrpc = [sidecarA, sidecarB];
+  const [started, scs, blockId, st, q, r, launched] = await Promise.all([
     Promise.all(
       ['a', 'b'].map((replica, i) =>
         startPrometheus({
           port: ports[i],
+          dataDir: promDirs[i],
           scrapeSelf: false,
           scrapeInterval: '1s',
           externalLabels: { replica },
@@ -81,22 +92,23 @@ beforeAll(async () => {
         }),
       ),
     ),
-    runCli(['tools', 'bucket', 'backfill', '--objstore.config-file', join(om, 'objstore.yml'), '--label', 'cluster=eu', '--label', 'replica=a', join(om, 'data.om')]),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] }),
-  ]);
-  proms.push(...started);
-  browser = launched;
-  // One context for every page: the bundle is fetched once and cached (it is immutable).
-  context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  expect(backfill.code, backfill.stderr).toBe(0);
-  // Every peer at once: addresses picked beforehand, so the query and the ruler can name
-  // the others before they are up.
-  const [sidecarA, sidecarB, storeGrpc, ruleGrpc, queryHttp] = await Promise.all([1, 2, 3, 4, 5].map(() => loopbackAddress()));
-  const sidecarGrpc = [sidecarA, sidecarB];
-  const [scs, st, q, r] = await Promise.all([
-    Promise.all(proms.map((p, i) => startComponent(['sidecar', '--prometheus.url', p.url, '--tsdb.path', p.dataDir], { grpcAddress: sidecarGrpc[i] }))),
-    // Under a route prefix: its /-/ready moves there too, so the wait is ours.
-    startComponent(['store', '--objstore.config-file', join(om, 'objstore.yml'), '--data-dir', join(bucketDir, '..', 'ui-store-cache'), '--web.route-prefix', STORE_PREFIX], { waitReady: false, grpcAddress: storeGrpc }),
+    Promise.all(promDirs.map((dir, i) => startComponent(['sidecar', '--prometheus.url', `http://${targets[i]}`, '--tsdb.path', dir], { grpcAddress: sidecarGrpc[i] }))),
+    (async () => {
+      const backfill = await runCli(['tools', 'bucket', 'backfill', '--objstore.config-file', join(om, 'objstore.yml'), '--label', 'cluster=eu', '--label', 'replica=a', join(om, 'data.om')]);
+      expect(backfill.code, backfill.stderr).toBe(0);
+      // Marked for deletion, as a compactor replacing it would: the store serves it until
+      // --ignore-deletion-marks-delay passes, and its blocks API says it is marked.
+      const bkt = new FilesystemBucket(bucketDir);
+      const [id] = await listBlockIds(bkt);
+      expect(await markForDeletion(bkt, id, 'replaced in the ui e2e', MARKED_AT_S * 1000)).toBe(true);
+      return id;
+    })(),
+    // Started beside the backfill, syncing every second until it has the block. Under a
+    // route prefix: its /-/ready moves there too, so the wait is ours (below).
+    startComponent(
+      ['store', '--objstore.config-file', join(om, 'objstore.yml'), '--data-dir', join(bucketDir, '..', 'ui-store-cache'), '--web.route-prefix', STORE_PREFIX, '--sync-block-duration', '1s'],
+      { waitReady: false, grpcAddress: storeGrpc },
+    ),
     startComponent(['query', ...[...sidecarGrpc, storeGrpc, ruleGrpc].flatMap((a) => ['--endpoint', a]), '--endpoint.info-timeout', '1s', '--query.replica-label', 'replica'], {
       httpAddress: queryHttp,
       // Ready after its first pass over the endpoints, which start beside it.
@@ -106,14 +118,25 @@ beforeAll(async () => {
       ['rule', '--rule-file', join(om, 'rules.yml'), '--eval-interval', '1s', '--query', queryHttp, '--label', 'ruler="ui"', '--data-dir', join(om, 'rule-data'), '--grpc-address', ruleGrpc],
       { grpc: false },
     ),
+    chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] }),
   ]);
+  proms.push(...started);
   sidecars.push(...scs);
-  [store, query, rule] = [st, q, r];
+  [store, query, rule, browser] = [st, q, r, launched];
+  // One context for every page: the bundle is fetched once and cached (it is immutable).
+  context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   ruleUrl = `http://${rule.httpAddress}`;
   queryUrl = `http://${queryHttp}`;
-  await waitFor(async () => (await fetch(`http://${store.httpAddress}${STORE_PREFIX}/-/ready`)).status === 200, { timeoutMs: 30_000, what: 'store ready' });
-  // Both replicas' samples of both targets are in, every endpoint is up, and the ruler's
-  // alert fires.
+  // The store lists the block with its mark, both replicas' samples of both targets are
+  // in, every endpoint is up, and the ruler's alert fires.
+  await waitFor(
+    async () => {
+      const r = await fetch(`http://${store.httpAddress}${STORE_PREFIX}/api/v1/blocks`);
+      const blocks = ((await r.json()) as { data: { blocks: { ulid: string; deletionMark?: unknown }[] } }).data.blocks;
+      return blocks.length === 1 && blocks[0].ulid === blockId && blocks[0].deletionMark !== undefined;
+    },
+    { timeoutMs: 30_000, what: 'the store serving the marked block' },
+  );
   await waitFor(
     async () => {
       const r = await api(queryUrl, '/api/v1/query', { query: 'prometheus_build_info', dedup: 'false' });
@@ -167,12 +190,115 @@ async function graphOf(page: Page, series: number): Promise<{ points: number; le
   };
 }
 
+/**
+ * Waits until the graph page's first query has data: the last hour at its automatic
+ * step (1h / 250, 14s) with the end aligned down to a step needs samples older than that
+ * end, and Prometheus started with everything else, moments ago.
+ */
+async function untilGraphHasData(): Promise<void> {
+  const step = Math.floor(3600 / 250);
+  await waitFor(
+    async () => {
+      const end = Math.floor(Date.now() / 1000 / step) * step;
+      const r = await api(queryUrl, '/api/v1/query_range', { query: 'prometheus_build_info', dedup: 'false', start: String(end - 3600), end: String(end), step: String(step) });
+      return (r.body.data as { result: unknown[] } | undefined)?.result.length === 4;
+    },
+    { timeoutMs: 30_000, what: 'samples of both replicas older than the graph\'s aligned end' },
+  );
+}
+
 describe('web UI', () => {
+  // The pages that read no recent samples come first, while Prometheus's samples age for
+  // the graph (see untilGraphHasData).
+  it('lists the endpoints, healthy, on the stores page', async () => {
+    const page = await openPage(`${queryUrl}/stores`);
+    const rows = await page.$$eval('tr.endpoint', (trs) => trs.map((tr) => ({ health: tr.getAttribute('data-health'), text: tr.textContent ?? '' })));
+    expect(rows).toHaveLength(4);
+    expect(rows.every((r) => r.health === 'up')).toBe(true);
+    for (const c of [...sidecars, store]) expect(rows.some((r) => r.text.includes(c.grpcAddress))).toBe(true);
+    expect(rows.some((r) => r.text.includes('ruler="ui"'))).toBe(true);
+    expect(rows.some((r) => r.text.includes('replica="b"'))).toBe(true);
+    expect(await page.$$eval('h2', (hs) => hs.map((x) => x.textContent))).toEqual(['rule (1)', 'sidecar (2)', 'store (1)']);
+    await page.screenshot({ path: join(SCREENSHOTS, 'stores.png'), fullPage: true });
+    await page.close();
+  });
+
+  it("shows the store's blocks under its route prefix, with a block's meta.json", async () => {
+    const page = await openPage(`http://${store.httpAddress}${STORE_PREFIX}/`);
+    expect(new URL(page.url()).pathname).toBe(`${STORE_PREFIX}/blocks`);
+    const blocks = await page.$$('.block');
+    expect(blocks).toHaveLength(1);
+    expect(await page.textContent('.stream-name')).toContain('{cluster="eu", replica="a"} @ raw');
+    await blocks[0].click();
+    const meta = JSON.parse((await page.textContent('.meta-json')) ?? '{}') as {
+      ulid: string;
+      minTime: number;
+      stats: { numSeries: number; numSamples: number };
+      deletionMark?: { id: string; details: string; deletion_time: number };
+    };
+    expect(meta.ulid).toBe(await blocks[0].getAttribute('data-ulid'));
+    // The deletion mark the store's last sync found, beside meta.json.
+    expect(meta.deletionMark).toEqual({ id: meta.ulid, version: 1, details: 'replaced in the ui e2e', deletion_time: MARKED_AT_S });
+    expect(await blocks[0].getAttribute('class')).toContain('marked');
+    expect(await page.textContent('.block-details .badge')).toBe(`marked for deletion at ${new Date(MARKED_AT_S * 1000).toISOString().replace('.000Z', 'Z')}`);
+    expect(meta.minTime).toBe(BLOCK_START_S * 1000);
+    expect(meta.stats.numSeries).toBe(2);
+    expect(meta.stats.numSamples).toBe(240);
+    expect(await page.textContent('.block-details')).toContain('Compaction level1');
+    await page.screenshot({ path: join(SCREENSHOTS, 'blocks.png'), fullPage: true });
+    await page.close();
+  });
+
+  it("shows the ruler's rules and firing alerts", async () => {
+    const page = await openPage(`${ruleUrl}/`);
+    expect(new URL(page.url()).pathname).toBe('/rules');
+    expect(await page.$$eval('nav a[data-page]', (as) => as.map((a) => a.textContent))).toEqual(['Rules', 'Alerts', 'Status', 'Flags']);
+    const health = await page.$$eval('tr.rule td:nth-child(3)', (tds) => tds.map((td) => td.textContent));
+    expect(health).toEqual(['ok', 'ok']);
+    await page.screenshot({ path: join(SCREENSHOTS, 'rules.png'), fullPage: true });
+    await visit(page, 'alerts');
+    const firing = await page.$('details.alert-rule.state-firing');
+    expect(await firing!.textContent()).toContain('severity="page"');
+    await page.screenshot({ path: join(SCREENSHOTS, 'alerts.png'), fullPage: true });
+    await page.close();
+  });
+
+  it("moves between pages in place: status, flags, rules and alerts; the store's status and flags", async () => {
+    const page = await openPage(`${queryUrl}/status`);
+    expect(await page.textContent('[data-endpoint="status/buildinfo"] table')).toContain('version');
+    await page.screenshot({ path: join(SCREENSHOTS, 'status.png'), fullPage: true });
+    await visit(page, 'flags');
+    expect(await page.textContent('[data-endpoint="status/flags"] table')).toContain('query.replica-label');
+    expect(new URL(page.url()).pathname).toBe('/flags');
+    // The ruler's rules and alerts, through the query's Rules API.
+    await visit(page, 'rules');
+    expect(await page.$$eval('tr.rule pre', (ps) => ps.map((p) => p.textContent?.split('\n')[0]))).toEqual(['record: job:up:count', 'alert: AlwaysFiring']);
+    await visit(page, 'alerts');
+    expect(await page.textContent('details.alert-rule.state-firing summary')).toContain('AlwaysFiring (1 active)');
+    await page.goBack();
+    await page.waitForSelector('main[data-page="rules"][data-ready="true"]');
+    await page.close();
+
+    // The store serves the same status API under its route prefix, its flags with the
+    // objstore ones masked.
+    const s = await openPage(`http://${store.httpAddress}${STORE_PREFIX}/status`);
+    expect(await s.textContent('[data-endpoint="status/buildinfo"] table')).toContain('version');
+    expect(await s.textContent('[data-endpoint="status/runtimeinfo"] table')).toContain('GOMAXPROCS');
+    await visit(s, 'flags');
+    const flags = Object.fromEntries(await s.$$eval('[data-endpoint="status/flags"] tr', (trs) => trs.map((tr) => [tr.querySelector('th')?.textContent, tr.querySelector('td')?.textContent])));
+    expect(flags['web.route-prefix']).toBe(STORE_PREFIX);
+    expect(flags['objstore.config-file']).toBe('<REDACTED>');
+    expect(flags['http-address']).toBe(store.httpAddress);
+    expect(new URL(s.url()).pathname).toBe(`${STORE_PREFIX}/flags`);
+    await s.close();
+  });
+
   // The query page's steps share one page, each step a test of its own.
   let page: Page;
   let dedupPoints = 0;
 
   it('completes a metric name, runs the query and draws the deduplicated series', async () => {
+    await untilGraphHasData();
     page = await openPage(`${queryUrl}/`);
     expect(new URL(page.url()).pathname).toBe('/graph');
     expect(await page.$$eval('nav a', (as) => as.map((a) => a.textContent))).toEqual(['thanos-tsquery', 'Query', 'Stores', 'Rules', 'Alerts', 'Status', 'Flags']);
@@ -254,70 +380,4 @@ describe('web UI', () => {
     await shot.screenshot({ path: join(SCREENSHOTS, 'query.png'), fullPage: true });
     await shot.close();
   }, 60_000);
-
-  it('lists the endpoints, healthy, on the stores page', async () => {
-    const page = await openPage(`${queryUrl}/stores`);
-    const rows = await page.$$eval('tr.endpoint', (trs) => trs.map((tr) => ({ health: tr.getAttribute('data-health'), text: tr.textContent ?? '' })));
-    expect(rows).toHaveLength(4);
-    expect(rows.every((r) => r.health === 'up')).toBe(true);
-    for (const c of [...sidecars, store]) expect(rows.some((r) => r.text.includes(c.grpcAddress))).toBe(true);
-    expect(rows.some((r) => r.text.includes('ruler="ui"'))).toBe(true);
-    expect(rows.some((r) => r.text.includes('replica="b"'))).toBe(true);
-    expect(await page.$$eval('h2', (hs) => hs.map((x) => x.textContent))).toEqual(['rule (1)', 'sidecar (2)', 'store (1)']);
-    await page.screenshot({ path: join(SCREENSHOTS, 'stores.png'), fullPage: true });
-    await page.close();
-  });
-
-  it("shows the store's blocks under its route prefix, with a block's meta.json", async () => {
-    const page = await openPage(`http://${store.httpAddress}${STORE_PREFIX}/`);
-    expect(new URL(page.url()).pathname).toBe(`${STORE_PREFIX}/blocks`);
-    const blocks = await page.$$('.block');
-    expect(blocks).toHaveLength(1);
-    expect(await page.textContent('.stream-name')).toContain('{cluster="eu", replica="a"} @ raw');
-    await blocks[0].click();
-    const meta = JSON.parse((await page.textContent('.meta-json')) ?? '{}') as { ulid: string; minTime: number; stats: { numSeries: number; numSamples: number } };
-    expect(meta.ulid).toBe(await blocks[0].getAttribute('data-ulid'));
-    expect(meta.minTime).toBe(BLOCK_START_S * 1000);
-    expect(meta.stats.numSeries).toBe(2);
-    expect(meta.stats.numSamples).toBe(240);
-    expect(await page.textContent('.block-details')).toContain('Compaction level1');
-    await page.screenshot({ path: join(SCREENSHOTS, 'blocks.png'), fullPage: true });
-    await page.close();
-  });
-
-  it("shows the ruler's rules and firing alerts", async () => {
-    const page = await openPage(`${ruleUrl}/`);
-    expect(new URL(page.url()).pathname).toBe('/rules');
-    expect(await page.$$eval('nav a[data-page]', (as) => as.map((a) => a.textContent))).toEqual(['Rules', 'Alerts', 'Status', 'Flags']);
-    const health = await page.$$eval('tr.rule td:nth-child(3)', (tds) => tds.map((td) => td.textContent));
-    expect(health).toEqual(['ok', 'ok']);
-    await page.screenshot({ path: join(SCREENSHOTS, 'rules.png'), fullPage: true });
-    await visit(page, 'alerts');
-    const firing = await page.$('details.alert-rule.state-firing');
-    expect(await firing!.textContent()).toContain('severity="page"');
-    await page.screenshot({ path: join(SCREENSHOTS, 'alerts.png'), fullPage: true });
-    await page.close();
-  });
-
-  it('moves between pages in place: status, flags, rules and alerts', async () => {
-    const page = await openPage(`${queryUrl}/status`);
-    expect(await page.textContent('[data-endpoint="status/buildinfo"] table')).toContain('version');
-    await page.screenshot({ path: join(SCREENSHOTS, 'status.png'), fullPage: true });
-    await visit(page, 'flags');
-    expect(await page.textContent('[data-endpoint="status/flags"] table')).toContain('query.replica-label');
-    expect(new URL(page.url()).pathname).toBe('/flags');
-    // The ruler's rules and alerts, through the query's Rules API.
-    await visit(page, 'rules');
-    expect(await page.$$eval('tr.rule pre', (ps) => ps.map((p) => p.textContent?.split('\n')[0]))).toEqual(['record: job:up:count', 'alert: AlwaysFiring']);
-    await visit(page, 'alerts');
-    expect(await page.textContent('details.alert-rule.state-firing summary')).toContain('AlwaysFiring (1 active)');
-    await page.goBack();
-    await page.waitForSelector('main[data-page="rules"][data-ready="true"]');
-    await page.close();
-
-    // The store serves no status API: the page says so.
-    const s = await openPage(`http://${store.httpAddress}${STORE_PREFIX}/status`);
-    expect(await s.textContent('[data-endpoint="status/buildinfo"]')).toContain('does not serve /api/v1/status/buildinfo');
-    await s.close();
-  });
 });

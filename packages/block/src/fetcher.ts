@@ -117,7 +117,9 @@ export class IgnoreDeletionMarkFilter implements MetaFilter {
 
   async filter(metas: Map<string, BlockMeta>, bkt: Bucket): Promise<Set<string>> {
     const out = new Set<string>();
-    this.marks.clear();
+    // Gathered aside and swapped in at the end: readers (the blocks API) never see a
+    // half-read set of marks.
+    const marks = new Map<string, DeletionMark>();
     await mapConcurrent([...metas.keys()], this.concurrency, async (id) => {
       let raw: Uint8Array;
       try {
@@ -127,9 +129,11 @@ export class IgnoreDeletionMarkFilter implements MetaFilter {
         throw err;
       }
       const mark = parseDeletionMark(raw, `${id}/${DELETION_MARK_FILENAME}`);
-      this.marks.set(id, mark);
+      marks.set(id, mark);
       if (this.now() / 1000 - mark.deletion_time >= this.delayMs / 1000) out.add(id);
     });
+    this.marks.clear();
+    for (const [id, m] of marks) this.marks.set(id, m);
     return out;
   }
 }

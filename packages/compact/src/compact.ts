@@ -12,7 +12,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { instrumentBucket } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
-import { createRegistry, formatPromDuration, HttpServer, Prober } from '@thanos-ts/runtime';
+import { createRegistry, formatPromDuration, HttpServer, Prober, registerStatusAPI } from '@thanos-ts/runtime';
 import type { Logger } from '@thanos-ts/runtime';
 import type { Registry } from 'prom-client';
 import { registerUI } from '@thanos-ts/ui';
@@ -121,8 +121,16 @@ export class Compactor {
     });
     this.http.route(
       '/api/v1/blocks',
-      blocksApiHandler(() => ({ blocks: [...this.syncer.metas().values()].sort((a, b) => (a.ulid < b.ulid ? -1 : 1)), refreshedAt: this.syncer.lastSync, err: null, label: cfg.bucketWebLabel })),
+      blocksApiHandler(() => ({
+        blocks: [...this.syncer.metas().values()].sort((a, b) => (a.ulid < b.ulid ? -1 : 1)),
+        refreshedAt: this.syncer.lastSync,
+        err: null,
+        label: cfg.bucketWebLabel,
+        deletionMarks: this.syncer.deletionMarks.marks,
+        noCompactMarks: this.syncer.noCompact.marks,
+      })),
     );
+    registerStatusAPI(this.http, { flags: cfg.flags });
     if (!cfg.webDisable) registerUI(this.http, { component: 'compact' });
   }
 

@@ -7,7 +7,7 @@
 
 import { Shipper } from '@thanos-ts/block';
 import type { Bucket } from '@thanos-ts/objstore';
-import { createRegistry, HttpServer, Prober } from '@thanos-ts/runtime';
+import { createRegistry, HttpServer, Prober, registerStatusAPI } from '@thanos-ts/runtime';
 import type { Logger, Service } from '@thanos-ts/runtime';
 import { AlertNotifier, alertGeneratorURL, apiAlertsData, apiRuleGroups, forStateFromQuery, forStateFromQueryable, glob, loadRuleFiles, newTemplateExpander, protoRuleGroups, RuleManager } from '@thanos-ts/rules';
 import type { NotifierConfig, RuleFile } from '@thanos-ts/rules';
@@ -27,6 +27,8 @@ export interface RuleConfig extends RuleFlagsConfig {
   notifier: NotifierConfig;
   /** Ships blocks to it when set. */
   bucket: Bucket | null;
+  /** Every flag's value as a string, for /api/v1/status/flags. */
+  flags?: Record<string, string>;
   logger: Logger;
 }
 
@@ -79,6 +81,7 @@ export class Rule implements Service, RulesAPI {
     this.http.route('/api/v1/rules', (req, res) => this.serveRules(req, res));
     this.http.route('/api/v1/alerts', (req, res) => this.serveAlerts(req, res));
     this.http.route('/-/reload', (req, res) => this.serveReload(req, res));
+    registerStatusAPI(this.http, { flags: cfg.flags });
     registerUI(this.http, { component: 'rule' });
   }
 

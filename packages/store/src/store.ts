@@ -7,7 +7,7 @@ import { blocksApiHandler, consistencyDelayFilter, IgnoreDeletionMarkFilter, rel
 import type { MetaFilter } from '@thanos-ts/block';
 import { instrumentBucket } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
-import { createRegistry, HttpServer, Prober } from '@thanos-ts/runtime';
+import { createRegistry, HttpServer, Prober, registerStatusAPI } from '@thanos-ts/runtime';
 import type { GrpcServerTLSConfig, Logger, Service } from '@thanos-ts/runtime';
 import { StoreServer } from '@thanos-ts/storeapi';
 import type { Registry } from 'prom-client';
@@ -81,7 +81,8 @@ export class Store implements Service {
     const rl = relabelBlockFilter(cfg.relabelConfig);
     if (rl) filters.push(rl);
     filters.push(consistencyDelayFilter(cfg.consistencyDelayMs));
-    filters.push(new IgnoreDeletionMarkFilter(cfg.ignoreDeletionMarksDelayMs, cfg.metaFetchConcurrency));
+    const deletionMarks = new IgnoreDeletionMarkFilter(cfg.ignoreDeletionMarksDelayMs, cfg.metaFetchConcurrency);
+    filters.push(deletionMarks);
     // As Thanos: the caching bucket wraps the instrumented one, so bucket metrics count
     // only what reached the bucket.
     let bkt = instrumentBucket(cfg.bkt, this.registry);
@@ -128,7 +129,8 @@ export class Store implements Service {
       routePrefix: cfg.webRoutePrefix,
       webConfigFile: cfg.httpConfigFile,
     });
-    this.http.route('/api/v1/blocks', blocksApiHandler(() => ({ blocks: this.bucketStore.metas(), refreshedAt: this.lastSync, err: null })));
+    this.http.route('/api/v1/blocks', blocksApiHandler(() => ({ blocks: this.bucketStore.metas(), refreshedAt: this.lastSync, err: null, deletionMarks: deletionMarks.marks })));
+    registerStatusAPI(this.http, { flags: cfg.flags });
     if (!cfg.webDisable) registerUI(this.http, { component: 'store' });
     this.grpc = new StoreServer({ address: cfg.grpcAddress, tls: cfg.grpcServerTLS, store: this.bucketStore, info: this.bucketStore, logger: this.logger });
   }

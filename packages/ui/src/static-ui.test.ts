@@ -133,6 +133,19 @@ describe('registerStaticUI', () => {
     // A page with a trailing slash goes to the page itself.
     expect((await get(addr, '/stores/')).headers.location).toBe('../stores');
     expect((await get(addr, '/rule')).status).toBe(404);
+    // Only the exact root goes to the first page: any other path ending in "/" is not found.
+    for (const path of ['/rule/', '/nope/', '/graph/x/', '/a/b/', '/api/v1/']) {
+      expect((await get(addr, path)).status, path).toBe(404);
+    }
+  });
+
+  it('redirects only the exact root under --web.route-prefix', async () => {
+    const addr = await serve('query', '/thanos');
+    expect((await get(addr, '/thanos/')).headers.location).toBe('graph');
+    expect((await get(addr, '/thanos/stores/')).headers.location).toBe('../stores');
+    for (const path of ['/', '/stores/', '/thanos/nope/', '/thanos/thanos/', '/thanos/stores/x/', '/other/thanos/']) {
+      expect((await get(addr, path)).status, path).toBe(404);
+    }
   });
 
   it('serves everything under --web.route-prefix and nothing outside it', async () => {

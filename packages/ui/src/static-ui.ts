@@ -83,17 +83,21 @@ export function registerStaticUI(http: HttpServer, opts: StaticUIOptions): void 
   // The prefix itself without its slash ("/thanos"): on to its first page.
   http.route('', (_req, res, url) => redirect(res, `${url.pathname.slice(url.pathname.lastIndexOf('/') + 1)}/${pages[0]}`));
 
-  // The root, and whatever the component and the pages above did not take. Only a path
-  // ending in "/" is taken as the root (the prefix is not known here): "<page>/" goes to
-  // its page, any other one to the first page; the rest is not found.
+  // The root and whatever the component and the pages above did not take: the root
+  // (prefix + "/") goes to the first page, "<page>/" to its page; the rest is not found.
+  const root = http.routePrefix + '/';
   http.route('/', (_req, res, url) => {
     const path = url.pathname;
-    if (!path.endsWith('/')) {
-      sendText(res, 404, '404 page not found\n');
+    if (path === root) {
+      redirect(res, pages[0]);
       return;
     }
-    const last = path.slice(0, -1).split('/').pop() ?? '';
-    redirect(res, pages.includes(last) ? `../${last}` : pages[0]);
+    const page = /^\/([^/]+)\/$/.exec(path.slice(http.routePrefix.length))?.[1];
+    if (page !== undefined && pages.includes(page)) {
+      redirect(res, `../${page}`);
+      return;
+    }
+    sendText(res, 404, '404 page not found\n');
   });
 }
 

@@ -13,8 +13,8 @@ interface BlockMeta {
   compaction: { level: number; sources?: string[]; deletable?: boolean };
   thanos?: { labels?: Record<string, string> | null; downsample?: { resolution: number }; source?: string };
   /** Marker files, where the API reports them (deletion-mark.json, no-compact-mark.json). */
-  deletionMark?: unknown;
-  noCompactMark?: unknown;
+  deletionMark?: { deletion_time?: number; details?: string };
+  noCompactMark?: { reason?: string; details?: string };
 }
 
 interface BlocksData {
@@ -125,8 +125,9 @@ export async function blocksPage(main: HTMLElement): Promise<void> {
 
 function marks(b: BlockMeta): string[] {
   const out: string[] = [];
-  if (b.deletionMark || b.compaction.deletable) out.push('marked for deletion');
-  if (b.noCompactMark) out.push('no-compact');
+  const deletion = b.deletionMark?.deletion_time;
+  if (b.deletionMark || b.compaction.deletable) out.push(deletion ? `marked for deletion at ${formatTime(deletion * 1000)}` : 'marked for deletion');
+  if (b.noCompactMark) out.push(b.noCompactMark.reason ? `no-compact: ${b.noCompactMark.reason}` : 'no-compact');
   return out;
 }
 

@@ -4,7 +4,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { SUPPORTED_PROVIDERS, bucketFromFlags } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
-import { createLogger, parseTimeOrDuration, UserError } from '@thanos-ts/runtime';
+import { createLogger, FlagValues, parseTimeOrDuration, UserError } from '@thanos-ts/runtime';
 import type { FlagSpec, Logger, LogFormat, LogLevel } from '@thanos-ts/runtime';
 
 export function addObjstoreFlags(cmd: Command, required = true): Command {
@@ -108,4 +108,17 @@ export function addFlags(cmd: Command, specs: readonly FlagSpec[]): void {
       cmd.addOption(o);
     }
   }
+}
+
+/** The objstore flags as Thanos lists them: masked, since they can hold credentials. */
+const MASKED_OBJSTORE_FLAGS: Record<string, string> = { 'objstore.config': '<REDACTED>', 'objstore.config-file': '<REDACTED>' };
+
+/**
+ * Every flag of a command as /api/v1/status/flags lists them (Thanos getFlagsMap): the
+ * component's flags with their defaults, and the objstore flags masked when it has them.
+ */
+export function statusFlags(cmd: Command, opts: Record<string, unknown>, specs: readonly FlagSpec[]): Record<string, string> {
+  const flags = new FlagValues(opts, specs).asStrings();
+  if (cmd.options.some((o) => o.long === '--objstore.config')) Object.assign(flags, MASKED_OBJSTORE_FLAGS);
+  return flags;
 }

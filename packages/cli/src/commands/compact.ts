@@ -6,7 +6,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { COMPACT_FLAGS, Compactor, compactConfigFromFlags } from '@thanos-ts/compact';
 import { UserError } from '@thanos-ts/runtime';
-import { addFlags, addObjstoreFlags, bucketFromOptions, loggerFor, markObjstoreRequired } from './common.js';
+import { addFlags, addObjstoreFlags, bucketFromOptions, loggerFor, markObjstoreRequired, statusFlags } from './common.js';
 
 /** Bool flags that also take `=true|false`, as kingpin lets Thanos users write `--wait=false`. */
 const VALUED_BOOLS = new Set(['wait', 'downsampling.disable', 'compact.enable-vertical-compaction', 'debug.halt-on-error', 'web.disable', 'compact.skip-block-with-out-of-order-chunks']);
@@ -45,6 +45,7 @@ export function registerCompact(program: Command): void {
       await bkt.close();
       throw err;
     }
+    cfg.flags = statusFlags(c, opts, COMPACT_FLAGS);
     const compactor = new Compactor(cfg);
     const ac = new AbortController();
     const onSignal = (sig: NodeJS.Signals): void => {

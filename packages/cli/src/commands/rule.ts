@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { Rule, RULE_FLAGS, ruleFlagsConfig } from '@thanos-ts/rule';
 import { NOTIFIER_FLAGS, notifierConfigFromFlags } from '@thanos-ts/rules';
 import { runUntilSignal } from '@thanos-ts/runtime';
-import { addFlags, addObjstoreFlags, bucketFromOptions, loggerFor } from './common.js';
+import { addFlags, addObjstoreFlags, bucketFromOptions, loggerFor, statusFlags } from './common.js';
 
 export function registerRule(program: Command): void {
   const cmd = addObjstoreFlags(
@@ -19,6 +19,7 @@ export function registerRule(program: Command): void {
     const flags = ruleFlagsConfig(opts);
     const notifier = notifierConfigFromFlags(opts);
     const bucket = await bucketFromOptions(opts, logger, false);
-    await runUntilSignal(new Rule({ ...flags, notifier, bucket, logger }), logger, flags.grpcGracePeriodMs + 30_000);
+    const rule = new Rule({ ...flags, notifier, bucket, logger, flags: statusFlags(c, opts, [...RULE_FLAGS, ...NOTIFIER_FLAGS]) });
+    await runUntilSignal(rule, logger, flags.grpcGracePeriodMs + 30_000);
   });
 }

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { SUPPORTED_PROVIDERS } from '@thanos-ts/objstore';
 import { runUntilSignal } from '@thanos-ts/runtime';
 import { Store, STORE_FLAGS, storeConfigFromFlags } from '@thanos-ts/store';
-import { addFlags, addObjstoreFlags, bucketFromOptions, loggerFor, markObjstoreRequired } from './common.js';
+import { addFlags, addObjstoreFlags, bucketFromOptions, loggerFor, markObjstoreRequired, statusFlags } from './common.js';
 
 export function registerStore(program: Command): void {
   const cmd = program
@@ -17,6 +17,7 @@ export function registerStore(program: Command): void {
     const logger = loggerFor(c).child({ component: 'store' });
     const bkt = (await bucketFromOptions(opts, logger))!;
     const cfg = storeConfigFromFlags(opts, bkt, logger);
+    cfg.flags = statusFlags(c, opts, STORE_FLAGS);
     await runUntilSignal(new Store(cfg), logger, cfg.grpcGracePeriodMs + 5_000);
   });
 }

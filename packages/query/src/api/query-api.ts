@@ -6,13 +6,11 @@
 // endpoints are read for each request.
 
 import { createGzip, gzip } from 'node:zlib';
-import { availableParallelism, hostname } from 'node:os';
-import { getHeapStatistics } from 'node:v8';
 import { promisify } from 'node:util';
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import { buildInfo, nopLogger } from '@thanos-ts/runtime';
+import { buildInfo, nopLogger, runtimeInfo, sortedFlags } from '@thanos-ts/runtime';
 import type { HttpServer, Logger } from '@thanos-ts/runtime';
 import { parseMetricSelector } from '@thanos-ts/promql';
 import type { Engine } from '@thanos-ts/promql';
@@ -30,7 +28,7 @@ const SUCCESS_HEAD_BYTES = Buffer.from(SUCCESS_HEAD, 'utf8');
 import { API_MAX_TIME, API_MIN_TIME, Form, FormError, parseBool, parseDuration, parseLimit, parseTime, parseTimeParam, readForm } from './params.js';
 import { matchesAnySet, planSeriesSelects } from './series-union.js';
 import { capWarnings } from './warnings.js';
-import { RulesRequestType, TargetsRequestState, formatRFC3339, timestampFromMillis } from '@thanos-ts/storeapi';
+import { RulesRequestType, TargetsRequestState } from '@thanos-ts/storeapi';
 import type { ExemplarsAPI, MetadataAPI, RulesAPI, TargetsAPI } from '@thanos-ts/storeapi';
 import { alertsJSON, collectRules, ruleGroupsJSON } from '../apis/rules.js';
 import { collectTargets, targetsJSON } from '../apis/targets.js';
@@ -758,28 +756,12 @@ export class QueryAPI {
     return plainJSON(buildInfo());
   }
 
-  /** Thanos's RuntimeInfo (pkg/api BaseAPI), with Node.js's nearest equivalents of Go's runtime figures. */
   private runtimeInfoJSON(): string {
-    return plainJSON({
-      startTime: formatRFC3339(timestampFromMillis(PROCESS_START)),
-      CWD: process.cwd(),
-      hostname: hostname(),
-      serverTime: formatRFC3339(timestampFromMillis(Date.now())),
-      // Active libuv handles and requests stand in for goroutines.
-      goroutineCount: process.getActiveResourcesInfo().length,
-      GOMAXPROCS: availableParallelism(),
-      GOGC: '',
-      GODEBUG: '',
-      // The V8 heap limit stands in for the Go memory limit.
-      GOMEMLIMIT: getHeapStatistics().heap_size_limit,
-    });
+    return plainJSON(runtimeInfo());
   }
 
   private flagsJSON(): string {
-    const flags = this.opts.flags ?? {};
-    const sorted: Record<string, string> = {};
-    for (const k of Object.keys(flags).sort(compareStrings)) sorted[k] = flags[k];
-    return plainJSON(sorted);
+    return plainJSON(sortedFlags(this.opts.flags ?? {}));
   }
 
   private registerMetrics(registry: Registry): NonNullable<QueryAPI['metrics']> {
@@ -820,9 +802,6 @@ export class QueryAPI {
     };
   }
 }
-
-/** When this process started (unix ms). */
-const PROCESS_START = Math.round(performance.timeOrigin);
 
 /**
  * A failure of the Rules, Targets, Metadata or Exemplars fan-out: a bad query stays
