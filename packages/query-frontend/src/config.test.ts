@@ -42,7 +42,9 @@ describe('queryFrontendConfigFromFlags', () => {
   it('checks the config as Thanos does', () => {
     expect(() => queryFrontendConfigFromFlags({ 'query-range.split-interval': '0', 'query-range.response-cache-config': 'type: IN-MEMORY\nconfig: {max_size: 1MB}' }, logger)).toThrow('split queries or split threshold interval should be greater than 0 when caching is enabled');
     expect(() => queryFrontendConfigFromFlags({ 'labels.default-time-range': '0' }, logger)).toThrow('labels.default-time-range cannot be set to 0');
-    expect(() => queryFrontendConfigFromFlags({ 'cache-compression-type': 'snappy' }, logger)).toThrow('not supported');
+    expect(() => queryFrontendConfigFromFlags({ 'cache-compression-type': 'lz4' }, logger)).toThrow('unsupported compression type "lz4"');
+    expect(queryFrontendConfigFromFlags({ 'cache-compression-type': 'snappy' }, logger).cacheCompression).toBe('snappy');
+    expect(queryFrontendConfigFromFlags({}, logger).cacheCompression).toBe('');
     expect(queryFrontendConfigFromFlags({ 'query-frontend.log-queries-longer-than': '-1s' }, logger).logQueriesLongerThanMs).toBe(-1000);
   });
 });

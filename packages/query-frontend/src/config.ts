@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseConfigDuration, UserError } from '@thanos-ts/runtime';
 import type { Logger } from '@thanos-ts/runtime';
 import type { CacheConfig } from '@thanos-ts/cache';
+import type { CacheCompression } from './compressed-cache.js';
 
 export interface ResponseCacheConfig {
   /** What newCache gets. */
@@ -19,6 +20,8 @@ export interface ResponseCacheConfig {
 }
 
 export interface QueryFrontendConfig {
+  /** --cache-compression-type: how results cache values are stored. */
+  cacheCompression: CacheCompression;
   httpAddress: string;
   httpConfigFile: string;
   httpGracePeriodMs: number;
@@ -30,7 +33,6 @@ export interface QueryFrontendConfig {
   logQueriesLongerThanMs: number;
   forwardHeaders: string[];
   orgIdHeaders: string[];
-  cacheCompression: 'none';
   queryRange: {
     alignRangeWithStep: boolean;
     requestDownsampled: boolean;

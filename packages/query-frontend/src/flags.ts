@@ -39,7 +39,7 @@ export const QUERY_FRONTEND_FLAGS: readonly FlagSpec[] = [
   { name: 'labels.default-time-range', kind: 'string', default: '24h', placeholder: '<duration>', help: 'The default metadata time range duration for retrieving labels through Labels and Series API when the range parameters are not specified.' },
   { name: 'labels.response-cache-config-file', kind: 'string', placeholder: '<file-path>', help: 'Path to YAML file that contains response cache configuration.' },
   { name: 'labels.response-cache-config', kind: 'string', placeholder: '<content>', help: "Alternative to 'labels.response-cache-config-file' flag (mutually exclusive). Content of YAML file that contains response cache configuration." },
-  { name: 'cache-compression-type', kind: 'string', default: '', placeholder: '<type>', help: "Use compression in results cache. Supported values are: 'snappy' and '' (disable compression). thanos-ts supports '' (and 'none') for now." },
+  { name: 'cache-compression-type', kind: 'string', default: '', placeholder: '<type>', help: "Use compression in results cache. Supported values are: 'snappy' and '' (disable compression)." },
   { name: 'query-frontend.downstream-url', kind: 'string', default: 'http://localhost:9090', placeholder: '<url>', help: 'URL of downstream Prometheus Query compatible API.' },
   { name: 'query-frontend.downstream-tripper-config-file', kind: 'string', placeholder: '<file-path>', help: 'Path to YAML file that contains downstream tripper configuration. If your downstream URL is localhost or 127.0.0.1 then it is highly recommended to increase max_idle_conns_per_host to at least 100.' },
   { name: 'query-frontend.downstream-tripper-config', kind: 'string', placeholder: '<content>', help: "Alternative to 'query-frontend.downstream-tripper-config-file' flag (mutually exclusive). Content of YAML file that contains downstream tripper configuration." },
@@ -92,7 +92,7 @@ function parseTripperConfig(text: string): DownstreamTripperConfig {
 export function queryFrontendConfigFromFlags(values: Record<string, unknown>, logger: Logger): QueryFrontendConfig {
   const f = new FlagValues(values, QUERY_FRONTEND_FLAGS);
   const compression = f.str('cache-compression-type');
-  if (compression !== '' && compression !== 'none') throw new UserError(`--cache-compression-type: "${compression}" is not supported by thanos-ts yet; use '' (no compression)`);
+  if (compression !== '' && compression !== 'none' && compression !== 'snappy') throw new UserError(`--cache-compression-type: unsupported compression type "${compression}" (supported: 'snappy' and '')`);
   const downstreamURL = f.str('query-frontend.downstream-url');
   if (downstreamURL === '') throw new UserError('error validating the config: downstream URL should be configured');
   try {
@@ -119,6 +119,7 @@ export function queryFrontendConfigFromFlags(values: Record<string, unknown>, lo
     return n;
   };
   return {
+    cacheCompression: compression === 'snappy' ? 'snappy' : '',
     httpAddress: f.str('http-address'),
     httpConfigFile: httpConfigFileFromFlags(f),
     httpGracePeriodMs: durationFlag(f, 'http-grace-period'),
@@ -129,7 +130,6 @@ export function queryFrontendConfigFromFlags(values: Record<string, unknown>, lo
     logQueriesLongerThanMs: durationFlag(f, 'query-frontend.log-queries-longer-than'),
     forwardHeaders: [...f.strs('query-frontend.forward-header'), f.str('query-frontend.tenant-header')],
     orgIdHeaders: [...f.strs('query-frontend.org-id-header'), f.str('query-frontend.tenant-header')],
-    cacheCompression: 'none',
     queryRange: {
       alignRangeWithStep: f.bool('query-range.align-range-with-step'),
       requestDownsampled: f.bool('query-range.request-downsampled'),

@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import { HttpServer, mapConcurrent, Prober } from '@thanos-ts/runtime';
 import type { Logger, Service } from '@thanos-ts/runtime';
 import { newCache } from '@thanos-ts/cache';
+import { compressedCache } from './compressed-cache.js';
 import type { Cache } from '@thanos-ts/cache';
 import type { QueryFrontendConfig } from './config.js';
 import { Downstream } from './downstream.js';
@@ -88,7 +89,8 @@ export class QueryFrontend implements Service {
       responseHeaderTimeoutMs: cfg.downstreamTripper.responseHeaderTimeoutMs,
     });
     const qr = cfg.queryRange;
-    const rangeCache = opts.caches?.queryRange ?? (qr.cache ? this.track(newCache(qr.cache.cache, { name: qr.cache.name, registry: reg, logger: opts.logger })) : null);
+    const compress = (c: Cache | null): Cache | null => (c ? compressedCache(c, cfg.cacheCompression) : null);
+    const rangeCache = compress(opts.caches?.queryRange ?? (qr.cache ? this.track(newCache(qr.cache.cache, { name: qr.cache.name, registry: reg, logger: opts.logger })) : null));
     if (rangeCache) {
       this.rangeCache = new ResultsCache(
         {
@@ -106,7 +108,7 @@ export class QueryFrontend implements Service {
       );
     }
     const lc = cfg.labels.cache;
-    this.labelsCache = opts.caches?.labels ?? (lc ? this.track(newCache(lc.cache, { name: lc.name, registry: reg, logger: opts.logger })) : null);
+    this.labelsCache = compress(opts.caches?.labels ?? (lc ? this.track(newCache(lc.cache, { name: lc.name, registry: reg, logger: opts.logger })) : null));
     if (this.labelsCache) {
       const m = resultsCacheMetrics(reg);
       m.fetched.inc({ name: this.labelsCache.name, tripperware: 'labels' }, 0);
