@@ -78,6 +78,54 @@ function decodeGrpcMessage(v: string | string[] | undefined): string {
   }
 }
 
+/** Buffers in arrival order, taken from the front without copying what lies in one. */
+class ByteQueue {
+  private readonly bufs: Buffer[] = [];
+  /** Bytes held. */
+  length = 0;
+
+  push(b: Buffer): void {
+    if (b.length === 0) return;
+    this.bufs.push(b);
+    this.length += b.length;
+  }
+
+  /** The first 5 bytes (length >= 5). */
+  peek5(): Buffer {
+    const first = this.bufs[0];
+    if (first.length >= 5) return first;
+    const out = Buffer.allocUnsafe(5);
+    let n = 0;
+    for (const b of this.bufs) {
+      n += b.copy(out, n, 0, Math.min(b.length, 5 - n));
+      if (n === 5) break;
+    }
+    return out;
+  }
+
+  /** The first n bytes (n <= length): a view when they lie in one buffer, else one copy. */
+  take(n: number): Buffer {
+    this.length -= n;
+    const first = this.bufs[0];
+    if (first.length >= n) {
+      if (first.length === n) this.bufs.shift();
+      else this.bufs[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let off = 0;
+    while (off < n) {
+      const b = this.bufs[0];
+      const k = Math.min(b.length, n - off);
+      b.copy(out, off, 0, k);
+      off += k;
+      if (k === b.length) this.bufs.shift();
+      else this.bufs[0] = b.subarray(k);
+    }
+    return out;
+  }
+}
+
 export class H2Channel {
   private session: ClientHttp2Session | null = null;
   private closed = false;
@@ -162,23 +210,21 @@ export class H2Channel {
     const onAbort = (): void => cancel(Status.CANCELLED, 'Cancelled on client');
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    let pending: Buffer | null = null;
+    // DATA frames as they came; a message spanning several is copied once, when whole.
+    const parts = new ByteQueue();
     let done = false;
     try {
       try {
         for await (const chunk of stream as AsyncIterable<Buffer>) {
-          let buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
-          pending = null;
-          let off = 0;
-          while (buf.length - off >= 5) {
-            if (buf[off] !== 0) throw new H2CallError(Status.INTERNAL, 'compressed message received without grpc-encoding');
-            const len = buf.readUInt32BE(off + 1);
+          parts.push(chunk);
+          while (parts.length >= 5) {
+            const head = parts.peek5();
+            if (head[0] !== 0) throw new H2CallError(Status.INTERNAL, 'compressed message received without grpc-encoding');
+            const len = head.readUInt32BE(1);
             if (len > opts.maxRecvMsgSize) throw new H2CallError(Status.RESOURCE_EXHAUSTED, `Received message larger than max (${len} vs. ${opts.maxRecvMsgSize})`);
-            if (buf.length - off - 5 < len) break;
-            yield buf.subarray(off + 5, off + 5 + len);
-            off += 5 + len;
+            if (parts.length < 5 + len) break;
+            yield parts.take(5 + len).subarray(5);
           }
-          if (off < buf.length) pending = buf.subarray(off);
         }
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
@@ -197,7 +243,7 @@ export class H2Channel {
       }
       const code = Number(st);
       if (code !== Status.OK) throw new H2CallError(code, decodeGrpcMessage(h['grpc-message']));
-      if (pending && pending.length > 0) throw new H2CallError(Status.INTERNAL, 'stream ended in the middle of a message');
+      if (parts.length > 0) throw new H2CallError(Status.INTERNAL, 'stream ended in the middle of a message');
       done = true;
     } finally {
       if (timer) clearTimeout(timer);
