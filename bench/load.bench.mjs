@@ -62,15 +62,7 @@ import { Worker } from 'node:worker_threads';
 import { uploadBlock } from '@thanos-ts/block';
 import { FilesystemBucket } from '@thanos-ts/objstore';
 import { promtool, removeTempDirs, startExporter, startPrometheus, waitFor } from '@thanos-ts/testutil';
-import { cleanup, cpuSeconds, descendants, fmtBytes, pidOfPrometheus, procMemory, rng, startThanosTs, table, tmp } from './util.mjs';
-
-const envNum = (name, dflt) => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${v}: want a positive number`);
-  return n;
-};
+import { cleanup, cpuSeconds, descendants, envNum, fmtBytes, pidOfPrometheus, procMemory, rng, startThanosTs, table, tmp } from './util.mjs';
 
 const BIN = process.env.THANOS_TS_BIN || fileURLToPath(new URL('../bin/thanos-ts', import.meta.url));
 const CLIENTS = envNum('LOAD_CLIENTS', 20);

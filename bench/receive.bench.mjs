@@ -59,15 +59,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { prometheus, snappyCompress, snappyDecompress } from '@thanos-ts/storeapi';
 import { findBinary, freePort, LogBuffer, waitFor } from '@thanos-ts/testutil';
-import { cleanup, cpuSeconds, fmt, fmtBytes, packageOf, procMemory, table, tmp } from './util.mjs';
-
-const envNum = (name, dflt) => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${v}: want a positive number`);
-  return n;
-};
+import { cleanup, cpuSeconds, envNum, fmt, fmtBytes, packageOf, procMemory, table, tmp } from './util.mjs';
 
 const BIN = process.env.THANOS_TS_BIN || fileURLToPath(new URL('../bin/thanos-ts', import.meta.url));
 const VM_BIN = '/usr/bin/victoria-metrics';

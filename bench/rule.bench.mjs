@@ -45,25 +45,16 @@
 // threads (query's PromQL pool) over their whole lives. THANOS_TS_BIN runs another
 // build; RULE_NODE_FLAGS adds node flags to the thanos-ts processes; RULE_KEEP_DIR=1 keeps
 // the temp dir (logs, profiles).
-import { spawn } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labelsFromStrings } from '@thanos-ts/tsdb';
-import { freePort, LogBuffer, promtool, removeTempDirs, startExporter, startPrometheus, waitFor } from '@thanos-ts/testutil';
-import { cleanup, cpuSeconds, descendants, median, packageOf, pidOfPrometheus, table, tmp } from './util.mjs';
+import { promtool, removeTempDirs, startExporter, startPrometheus, waitFor } from '@thanos-ts/testutil';
+import { cleanup, cpuSeconds, descendants, envNum, median, packageOf, pidOfPrometheus, startThanosTs, table, tmp } from './util.mjs';
 
 // The slot hash is internal to @thanos-ts/rules: read it from the build.
 const { labelsHash } = await import(new URL('../packages/rules/dist/manager/go-compat.js', import.meta.url).href);
-
-const envNum = (name, dflt) => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${v}: want a positive number`);
-  return n;
-};
 
 const BIN = process.env.THANOS_TS_BIN || fileURLToPath(new URL('../bin/thanos-ts', import.meta.url));
 const INTERVAL_S = envNum('RULE_INTERVAL', 15);
@@ -264,38 +255,16 @@ function pickOurGroup(promFile, ourFile) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function startComponent(what, args, { profileDir, logFile } = {}) {
-  const httpAddr = `127.0.0.1:${await freePort()}`;
-  const grpc = `127.0.0.1:${await freePort()}`;
-  const log = new LogBuffer(64 * 1024);
   const nodeArgs = [...NODE_FLAGS, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   const spawnedAt = performance.now();
-  const proc = spawn(process.execPath, [...nodeArgs, BIN, ...args, `--http-address=${httpAddr}`, `--grpc-address=${grpc}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const kill = () => proc.kill('SIGKILL');
-  process.once('exit', kill);
-  const onData = (d) => {
-    log.append(d);
-    if (logFile) writeFileSync(logFile, d, { flag: 'a' });
-  };
-  proc.stdout.setEncoding('utf8').on('data', onData);
-  proc.stderr.setEncoding('utf8').on('data', onData);
-  const exited = new Promise((r) => proc.once('exit', r));
-  const died = new AbortController();
-  proc.once('exit', (code, sig) => died.abort(new Error(`${what} exited (${code ?? sig})\n${log.toString().slice(-3000)}`)));
-  const stop = async () => {
-    process.removeListener('exit', kill);
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill('SIGTERM');
-    const timer = setTimeout(kill, 30_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  try {
-    await waitFor(async () => (await fetch(`http://${httpAddr}/-/ready`)).status === 200, { what: `${what} ready`, timeoutMs: 60_000, signal: died.signal });
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { what, pid: proc.pid, url: `http://${httpAddr}`, grpc, stop, spawnedAt, profileDir, logs: () => log.toString() };
+  const c = await startThanosTs(what, args, {
+    bin: BIN,
+    nodeArgs,
+    readyTimeoutMs: 60_000,
+    stopTimeoutMs: 30_000,
+    onOutput: logFile ? (d) => writeFileSync(logFile, d, { flag: 'a' }) : undefined,
+  });
+  return { ...c, what, spawnedAt, profileDir };
 }
 
 /** User + system CPU seconds of a process and its descendants (a query's workers count too). */

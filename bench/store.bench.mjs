@@ -38,12 +38,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { encodeBlockMeta, IndexReader, parseBlockMeta, SeriesBuilder } from '@thanos-ts/tsdb';
-import { freePort, LogBuffer, startPrometheus, waitFor } from '@thanos-ts/testutil';
+import { freePort, startPrometheus } from '@thanos-ts/testutil';
 import { hintspb, StoreClient } from '@thanos-ts/storeapi';
 import { PromClient } from '@thanos-ts/sidecar';
-import { cacheDir, cleanup, fmt, fmtBytes, median, procMemory, scrapeMetrics, table, tmp } from './util.mjs';
+import { cacheDir, cleanup, fmt, fmtBytes, median, procMemory, scrapeMetrics, startThanosTs, table, tmp } from './util.mjs';
 
 const HOUR = 3600_000;
 /** 2024-01-01T00:00:00Z: a fixed day, so cached blocks stay valid; 8h-aligned. */
@@ -399,39 +398,18 @@ function fetchedTotal(m) {
 async function startGateway(bucketDir, dataDir, dir) {
   const objstore = join(dir, `objstore-${Math.random().toString(36).slice(2)}.yml`);
   writeFileSync(objstore, `type: FILESYSTEM\nconfig:\n  directory: ${bucketDir}\n`);
-  const http = `127.0.0.1:${await freePort()}`;
-  const grpc = `127.0.0.1:${await freePort()}`;
   const inspectPort = await freePort();
-  const log = new LogBuffer(64 * 1024);
-  const bin = fileURLToPath(new URL('../bin/thanos-ts', import.meta.url));
   const t0 = performance.now();
   // The inspector (idle unless collectGarbage() attaches) lets us force a full GC.
-  const proc = spawn(process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, bin, 'store', `--objstore.config-file=${objstore}`, `--data-dir=${dataDir}`, `--grpc-address=${grpc}`, `--http-address=${http}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const gw = await startThanosTs('store gateway', ['store', `--objstore.config-file=${objstore}`, `--data-dir=${dataDir}`], {
+    nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`],
+    readyTimeoutMs: 180_000,
   });
-  const kill = () => proc.kill('SIGKILL');
-  process.once('exit', kill);
-  proc.stdout.setEncoding('utf8').on('data', (d) => log.append(d));
-  proc.stderr.setEncoding('utf8').on('data', (d) => log.append(d));
-  const exited = new Promise((r) => proc.once('exit', r));
-  const died = new AbortController();
-  proc.once('exit', (code, sig) => died.abort(new Error(`store gateway exited (${code ?? sig})\n${log.toString()}`)));
-  const client = new StoreClient(grpc);
+  const client = new StoreClient(gw.grpc);
   const stop = async () => {
     client.close();
-    process.removeListener('exit', kill);
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill('SIGTERM');
-    const timer = setTimeout(kill, 10_000);
-    await exited;
-    clearTimeout(timer);
+    await gw.stop();
   };
-  try {
-    await waitFor(async () => (await fetch(`http://${http}/-/ready`)).status === 200, { what: 'store gateway ready', timeoutMs: 180_000, signal: died.signal });
-  } catch (err) {
-    await stop();
-    throw err;
-  }
   const readyMs = performance.now() - t0;
   // Let start-up garbage settle before the first memory reading.
   await new Promise((r) => setTimeout(r, 500));
@@ -453,7 +431,7 @@ async function startGateway(bucketDir, dataDir, dir) {
     r.ms = performance.now() - t;
     return r;
   };
-  return { pid: proc.pid, readyMs, series, stop, metrics: () => scrapeMetrics(`http://${http}/metrics`), collectGarbage: () => collectGarbage(inspectPort) };
+  return { pid: gw.pid, readyMs, series, stop, metrics: () => scrapeMetrics(`${gw.url}/metrics`), collectGarbage: () => collectGarbage(inspectPort) };
 }
 
 /**

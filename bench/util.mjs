@@ -127,7 +127,8 @@ export function geomean(xs) {
 /**
  * `thanos-ts <args>` (bin/thanos-ts, or opts.bin) as a child process on free loopback
  * ports, ready (/-/ready answers 200). Its output is kept (the last 64 KiB) for the error
- * when it exits early.
+ * when it exits early, and also handed to opts.onOutput. opts: bin, nodeArgs,
+ * readyTimeoutMs (120 s), stopTimeoutMs (SIGKILL that long after SIGTERM, 10 s), onOutput.
  */
 export async function startThanosTs(what, args, opts = {}) {
   const bin = opts.bin ?? fileURLToPath(new URL('../bin/thanos-ts', import.meta.url));
@@ -137,8 +138,12 @@ export async function startThanosTs(what, args, opts = {}) {
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), bin, ...args, `--http-address=${httpAddr}`, `--grpc-address=${grpc}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   const kill = () => proc.kill('SIGKILL');
   process.once('exit', kill);
-  proc.stdout.setEncoding('utf8').on('data', (d) => log.append(d));
-  proc.stderr.setEncoding('utf8').on('data', (d) => log.append(d));
+  const onData = (d) => {
+    log.append(d);
+    opts.onOutput?.(d);
+  };
+  proc.stdout.setEncoding('utf8').on('data', onData);
+  proc.stderr.setEncoding('utf8').on('data', onData);
   const exited = new Promise((r) => proc.once('exit', r));
   const died = new AbortController();
   proc.once('exit', (code, sig) => died.abort(new Error(`${what} exited (${code ?? sig})\n${log.toString()}`)));
@@ -146,7 +151,7 @@ export async function startThanosTs(what, args, opts = {}) {
     process.removeListener('exit', kill);
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     proc.kill('SIGTERM');
-    const timer = setTimeout(kill, 10_000);
+    const timer = setTimeout(kill, opts.stopTimeoutMs ?? 10_000);
     await exited;
     clearTimeout(timer);
   };
