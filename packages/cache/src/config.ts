@@ -54,6 +54,20 @@ export const DEFAULT_MEMCACHED_CONFIG: Omit<MemcachedClientConfig, 'addresses'> 
 // auto_discovery (AWS ElastiCache's config endpoint) and the set circuit breaker.
 const MEMCACHED_IGNORED = new Set(['auto_discovery', 'set_async_circuit_breaker_config']);
 
+/** Every field of Thanos's memcached client config (cacheutil.MemcachedClientConfig), those we ignore included. */
+export const MEMCACHED_CLIENT_CONFIG_KEYS: readonly string[] = [
+  'addresses',
+  'timeout',
+  'max_idle_connections',
+  'max_async_concurrency',
+  'max_async_buffer_size',
+  'max_get_multi_concurrency',
+  'max_item_size',
+  'max_get_multi_batch_size',
+  'dns_provider_update_interval',
+  ...MEMCACHED_IGNORED,
+];
+
 /**
  * Parses a Thanos cache config (YAML or JSON). Only `type` and `config` are read here;
  * other top-level fields belong to the caller (enabled_items of the index cache, the
@@ -113,21 +127,7 @@ export function inMemoryConfig(c: Record<string, unknown>, what: string): InMemo
 /** The MEMCACHED client config with Thanos's defaults filled in. */
 export function memcachedClientConfig(c: Record<string, unknown>, what: string): MemcachedClientConfig {
   const f = new FieldReader(c, `${what}: config`);
-  f.only(
-    [
-      'addresses',
-      'timeout',
-      'max_idle_connections',
-      'max_async_concurrency',
-      'max_async_buffer_size',
-      'max_get_multi_concurrency',
-      'max_item_size',
-      'max_get_multi_batch_size',
-      'dns_provider_update_interval',
-      ...MEMCACHED_IGNORED,
-    ],
-    'cacheutil.MemcachedClientConfig',
-  );
+  f.only(MEMCACHED_CLIENT_CONFIG_KEYS, 'cacheutil.MemcachedClientConfig');
   const d = DEFAULT_MEMCACHED_CONFIG;
   const cfg: MemcachedClientConfig = {
     addresses: f.strings('addresses'),

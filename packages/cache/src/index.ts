@@ -9,6 +9,7 @@ export {
   FieldReader,
   DEFAULT_IN_MEMORY_CONFIG,
   DEFAULT_MEMCACHED_CONFIG,
+  MEMCACHED_CLIENT_CONFIG_KEYS,
 } from './config.js';
 export type { InMemoryCacheConfig, MemcachedClientConfig } from './config.js';
 export { newCache } from './factory.js';

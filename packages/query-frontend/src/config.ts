@@ -7,6 +7,7 @@
 import { parse as parseYaml } from 'yaml';
 import { parseConfigDuration, UserError } from '@thanos-ts/runtime';
 import type { Logger } from '@thanos-ts/runtime';
+import { MEMCACHED_CLIENT_CONFIG_KEYS } from '@thanos-ts/cache';
 import type { CacheConfig } from '@thanos-ts/cache';
 import type { CacheCompression } from './compressed-cache.js';
 
@@ -63,20 +64,8 @@ export interface DownstreamTripperConfig {
   maxConnsPerHost?: number;
 }
 
-const MEMCACHED_KEYS = new Set([
-  'addresses',
-  'timeout',
-  'max_idle_connections',
-  'max_async_concurrency',
-  'max_async_buffer_size',
-  'max_get_multi_concurrency',
-  'max_get_multi_batch_size',
-  'max_item_size',
-  'dns_provider_update_interval',
-  'auto_discovery',
-  'set_async_circuit_breaker_config',
-  'expiration',
-]);
+// The response cache's memcached section: the client config plus its expiration.
+const MEMCACHED_KEYS = new Set([...MEMCACHED_CLIENT_CONFIG_KEYS, 'expiration']);
 
 /** Parses a response cache config; null when the backend is configured to hold nothing. */
 export function parseResponseCacheConfig(text: string, what: string, logger: Logger): ResponseCacheConfig | null {

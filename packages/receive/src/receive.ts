@@ -11,7 +11,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Bucket } from '@thanos-ts/objstore';
-import { createRegistry, HttpServer, parseHostPort, Prober, UserError } from '@thanos-ts/runtime';
+import { closeHttpServer, createRegistry, HttpServer, parseHostPort, Prober, UserError } from '@thanos-ts/runtime';
 import type { GrpcClientConfig, GrpcServerTLSConfig, Logger, Service } from '@thanos-ts/runtime';
 import { addWriteableStoreService, decodeWriteRequest, grpcClientTransport, nodeTLSVersion, Status, StoreServer, WriteStatusError } from '@thanos-ts/storeapi';
 import type { Labels } from '@thanos-ts/tsdb';
@@ -340,15 +340,8 @@ export class Receive implements Service {
     this.ready = false;
     this.prober.notReady(new Error('shutting down'));
     this.hashrings.stop();
-    if (this.rwStarted) {
-      await new Promise<void>((resolve) => {
-        this.rw.close(() => resolve());
-        this.rw.closeIdleConnections();
-        // A writer retrying on a kept-alive connection never lets it go idle: cut it, as
-        // the HTTP server does (the samples it had not been acknowledged are resent).
-        setTimeout(() => this.rw.closeAllConnections(), 5_000).unref();
-      });
-    }
+    // Samples of a request cut here were not acknowledged: the writer resends them.
+    if (this.rwStarted) await closeHttpServer(this.rw);
     if (this.grpcStarted) await this.grpc.stop(this.cfg.grpcGracePeriodMs);
     this.router.close();
     this.haPeers?.close();

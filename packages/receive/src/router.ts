@@ -107,15 +107,7 @@ export class Router {
    * @throws ReceiveWriteError with the cause that decides the status
    */
   async write(replica: number, data: readonly TenantSeries[]): Promise<void> {
-    if (replica > this.opts.replicationFactor) {
-      this.logger.error({ requestReplica: replica, replicationFactor: this.opts.replicationFactor }, 'write request rejected');
-      throw new ReceiveWriteError('badReplica', 'request replica exceeds receiver replication factor');
-    }
-    const rep: Replication =
-      replica > 0
-        ? { replicas: [replica - 1], alreadyReplicated: true }
-        : { replicas: Array.from({ length: this.opts.replicationFactor }, (_, i) => i), alreadyReplicated: false };
-    await this.fanout(rep, data);
+    await this.fanout(this.replication(replica), data);
   }
 
   /**
@@ -133,15 +125,18 @@ export class Router {
    * @throws ReceiveWriteError with the cause that decides the status
    */
   async writeEncodedTenants(replica: number, data: readonly EncodedTenantSeries[]): Promise<void> {
+    await this.fanout(this.replication(replica), data);
+  }
+
+  /** The replicas a request writes: all of them for a new one, else the one a peer asked for. */
+  private replication(replica: number): Replication {
     if (replica > this.opts.replicationFactor) {
       this.logger.error({ requestReplica: replica, replicationFactor: this.opts.replicationFactor }, 'write request rejected');
       throw new ReceiveWriteError('badReplica', 'request replica exceeds receiver replication factor');
     }
-    const rep: Replication =
-      replica > 0
-        ? { replicas: [replica - 1], alreadyReplicated: true }
-        : { replicas: Array.from({ length: this.opts.replicationFactor }, (_, i) => i), alreadyReplicated: false };
-    await this.fanout(rep, data);
+    return replica > 0
+      ? { replicas: [replica - 1], alreadyReplicated: true }
+      : { replicas: Array.from({ length: this.opts.replicationFactor }, (_, i) => i), alreadyReplicated: false };
   }
 
   /** Closes the connections to the peers. */

@@ -34,6 +34,19 @@ export interface HttpServerOptions {
 /** How often the TLS settings of --http.config are looked at for changes. */
 const WEB_TLS_RELOAD_INTERVAL_MS = 10_000;
 
+/**
+ * Stops an HTTP(S) server: no new connections, idle ones closed at once, and those still
+ * busy cut after `graceMs` — a client that keeps a kept-alive connection busy (a remote
+ * writer retrying) would otherwise hold the close forever.
+ */
+export function closeHttpServer(server: Server | HttpsServer, graceMs = 5_000): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), graceMs).unref();
+  });
+}
+
 export class HttpServer {
   private server: Server | HttpsServer;
   private readonly routes: { prefix: string; exact: boolean; handler: RouteHandler }[] = [];
@@ -133,11 +146,7 @@ export class HttpServer {
     this.unwatch?.();
     this.unwatch = null;
     if (!this.server.listening) return;
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeIdleConnections();
-      setTimeout(() => this.server.closeAllConnections(), 5_000).unref();
-    });
+    await closeHttpServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -4,7 +4,7 @@ export { Prober } from './prober.js';
 export { createRegistry } from './metrics.js';
 export { buildInfo, readGitHead, versionText, VERSION } from './build-info.js';
 export type { BuildInfo, GitHead } from './build-info.js';
-export { HttpServer } from './http-server.js';
+export { closeHttpServer, HttpServer } from './http-server.js';
 export type { HttpServerOptions, RouteHandler } from './http-server.js';
 export { registerStatusAPI, runtimeInfo, sortedFlags, type RuntimeInfo, type StatusAPIOptions } from './status-api.js';
 export { parseHostPort } from './address.js';

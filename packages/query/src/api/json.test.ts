@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FloatHistogram, FloatPoints, HistogramPoints, matrixValue, scalarValue, stringValue, vectorValue } from '@thanos-ts/promql';
 import type { Series, Value } from '@thanos-ts/promql';
 import { errorBody, formatSampleValue, formatTimestamp, jsonString, queryDataBytes, queryDataParts, successBody } from './json.js';
+import { rng } from '@thanos-ts/testutil';
 
 describe('Prometheus JSON', () => {
   it('formats sample values as Go does (expectations from go run of jsonutil.MarshalFloat)', () => {
@@ -67,17 +68,6 @@ describe('Prometheus JSON', () => {
   });
 });
 
-/** mulberry32: a seeded generator, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPECIAL = [
   NaN, Infinity, -Infinity, 0, -0, 5e-324, -5e-324, Number.MAX_VALUE, Number.MIN_VALUE, 1e-6, 9.99999e-7, 1e-7, 1.0000000000000002e-6,

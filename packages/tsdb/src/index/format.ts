@@ -279,21 +279,7 @@ export function decodeSeries(
   const b = d;
   const labels = out.labels;
   labels.length = 0;
-  const k = b.uvarint();
-  for (let i = 0; i < k; i++) {
-    const at = b.pos;
-    const n = b.uvarint();
-    const v = b.uvarint();
-    let name: string;
-    let value: string;
-    try {
-      name = lookup(n);
-      value = lookup(v);
-    } catch (e) {
-      throw new CorruptionError(file, base + at, `read series: lookup label: ${(e as Error).message}`);
-    }
-    labels.push({ name, value });
-  }
+  readSeriesLabels(b, labels, lookup, file, base);
   const chunks = out.chunks;
   const c = b.uvarint();
   if (c > end - b.pos) throw new CorruptionError(file, base + b.pos, `read series: ${c} chunks cannot fit`);
@@ -411,7 +397,13 @@ export function decodeSeriesForTime(
   }
   if (chunks.length === 0) return false;
   b.pos = labelsAt;
-  b.uvarint();
+  readSeriesLabels(b, labels, lookup, file, base);
+  return true;
+}
+
+/** A series entry's label count and symbol references, at b.pos, resolved into labels. */
+function readSeriesLabels(b: DecodingBuffer, labels: Label[], lookup: (ref: number) => string, file: string, base: number): void {
+  const k = b.uvarint();
   for (let i = 0; i < k; i++) {
     const at = b.pos;
     const n = b.uvarint();
@@ -426,5 +418,4 @@ export function decodeSeriesForTime(
     }
     labels.push({ name, value });
   }
-  return true;
 }
