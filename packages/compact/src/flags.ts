@@ -107,6 +107,5 @@ export function compactConfigFromFlags(values: Record<string, unknown>, bkt: Buc
     skipOutOfOrderChunks: f.bool('compact.skip-block-with-out-of-order-chunks'),
     ranges: DEFAULT_COMPACTION_RANGES.slice(0, maxLevel + 1),
     bucketWebLabel: f.str('bucket-web-label'),
-    flags: f.asStrings(),
   };
 }

@@ -100,7 +100,6 @@ export function storeConfigFromFlags(values: Record<string, unknown>, bkt: Bucke
     indexHeaderIdleTimeoutMs: f.bool('store.enable-index-header-lazy-reader') ? f.duration('store.index-header-lazy-reader-idle-timeout') : 0,
     indexHeaderMaxLoadedBytes: f.bytes('store.index-header-max-loaded-bytes'),
     seriesBatchSize: Math.max(1, f.int('debug.series-batch-size')),
-    flags: f.asStrings(),
     logger,
   };
 }
