@@ -46,6 +46,21 @@ export interface Bucket {
    */
   getRange(name: string, offset: number, length?: number): Promise<Readable>;
 
+  /**
+   * The bytes getRange would stream, in memory: for backends where a range is one
+   * positional read, without a stream around it. Optional; getRangeBytes() falls back to
+   * reading getRange. Same errors and end-of-object rules as getRange.
+   */
+  getRangeBytes?(name: string, offset: number, length: number): Promise<Uint8Array>;
+
+  /**
+   * The gap worth reading through rather than asking again (the store gateway's
+   * partitioner). Unset: an object store's, 512 KiB as in Thanos, where every request is
+   * a round trip. A local filesystem pays microseconds per positional read, so reading
+   * through a large gap only allocates and copies bytes nobody wants.
+   */
+  readonly rangeGapBytes?: number;
+
   /** exists reports whether an object (not a directory) named name exists. */
   exists(name: string): Promise<boolean>;
 

@@ -10,7 +10,9 @@ import type { Bucket, IterFn, IterOptions, ObjectAttributes, UploadBody, UploadO
 import { notFound, wrapError } from './errors.js';
 import { FileHandleCache } from './filesystem-handles.js';
 import type { FileHandleCacheOptions, OpenFile } from './filesystem-handles.js';
-import { ObjectReader, checkRange, emptyReader, holdErrors, rangeContext } from './streams.js';
+import { ObjectReader, checkRange, emptyReader, holdErrors, rangeContext, readAll } from './streams.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Uploads are written to a temporary file beside the target and renamed into
@@ -56,35 +58,46 @@ export class FilesystemBucket implements Bucket {
   async getRange(name: string, offset: number, length?: number): Promise<Readable> {
     const len = checkRange(name, offset, length);
     const op = rangeContext(name, offset, len);
-    const file = this.#path(op, name);
-    let f = await this.#acquire(op, name, file);
-    if (len === 0) {
-      this.#handles.release(f);
-      return emptyReader();
+    if (len >= 0 && len <= SMALL_RANGE) {
+      const buf = await this.#readSmall(op, name, offset, len);
+      return buf.length === 0 ? emptyReader() : Readable.from([buf], { objectMode: false });
     }
-    if (len < 0 || len > SMALL_RANGE) return new ObjectReader(new HandleRangeStream(this.#handles, f, offset, len < 0 ? Infinity : offset + len), op);
-    // fast path: a small range (the store gateway's postings, series and chunks) is one
-    // positional read on a kept handle: a single thread-pool round trip.
-    let buf: Buffer;
+    const f = await this.#acquire(op, name, this.#path(op, name));
+    return new ObjectReader(new HandleRangeStream(this.#handles, f, offset, len < 0 ? Infinity : offset + len), op);
+  }
+
+  // The store gateway's postings, series and chunks: no stream around the bytes.
+  async getRangeBytes(name: string, offset: number, length: number): Promise<Uint8Array> {
+    const len = checkRange(name, offset, length);
+    const op = rangeContext(name, offset, len);
+    if (len < 0 || len > SMALL_RANGE) return readAll(await this.getRange(name, offset, length));
+    return this.#readSmall(op, name, offset, len);
+  }
+
+  /** A local read costs microseconds: a gap is not worth more than a few pages. */
+  readonly rangeGapBytes = 8 * 1024;
+
+  /** A small range: one positional read on a kept handle (a single thread-pool round trip at most). */
+  async #readSmall(op: string, name: string, offset: number, len: number): Promise<Buffer> {
+    const file = this.#path(op, name);
+    const f = await this.#acquire(op, name, file);
     try {
-      buf = await readAt(f, offset, len);
+      return len === 0 ? EMPTY : await readAt(f, offset, len);
     } catch (err) {
-      this.#handles.release(f);
       if (!isStale(err)) throw wrapError(op, err);
       // A stale handle (NFS, after the file changed on the server): reopen once.
       this.#handles.discard(f);
-      f = await this.#acquire(op, name, file);
-      try {
-        buf = await readAt(f, offset, len);
-      } catch (err) {
-        throw wrapError(op, err);
-      } finally {
-        this.#handles.release(f);
-      }
-      return Readable.from(buf.length === 0 ? [] : [buf], { objectMode: false });
+    } finally {
+      this.#handles.release(f);
     }
-    this.#handles.release(f);
-    return Readable.from(buf.length === 0 ? [] : [buf], { objectMode: false });
+    const again = await this.#acquire(op, name, file);
+    try {
+      return await readAt(again, offset, len);
+    } catch (err) {
+      throw wrapError(op, err);
+    } finally {
+      this.#handles.release(again);
+    }
   }
 
   async #acquire(op: string, name: string, file: string): Promise<OpenFile> {

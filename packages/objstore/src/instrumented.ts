@@ -103,6 +103,9 @@ export function instrumentBucket(bkt: Bucket, registry: Registry): Bucket {
       const src = await run(BucketOperation.GET_RANGE, () => bkt.getRange(name, offset, length), true);
       return reading(BucketOperation.GET_RANGE, src, t0);
     },
+    // Bound once: the store gateway reads many small ranges per query.
+    getRangeBytes: bkt.getRangeBytes === undefined ? undefined : rangeBytes(bkt, m, bucket),
+    rangeGapBytes: bkt.rangeGapBytes,
     exists: (name: string): Promise<boolean> => run(BucketOperation.EXISTS, () => bkt.exists(name), false),
     attributes: (name: string): Promise<ObjectAttributes> => run(BucketOperation.ATTRIBUTES, () => bkt.attributes(name), true),
     upload: async (name: string, body: UploadBody, opts?: UploadOptions): Promise<void> => {
@@ -112,5 +115,26 @@ export function instrumentBucket(bkt: Bucket, registry: Registry): Bucket {
     delete: (name: string): Promise<void> => run(BucketOperation.DELETE, () => bkt.delete(name), false),
     iter: (dir: string, fn: IterFn, opts?: IterOptions): Promise<void> => run(BucketOperation.ITER, () => bkt.iter(dir, fn, opts), false),
     close: (): Promise<void> => bkt.close(),
+  };
+}
+
+function rangeBytes(bkt: Bucket, m: Metrics, bucket: string): (name: string, offset: number, length: number) => Promise<Uint8Array> {
+  const labels = { bucket, operation: BucketOperation.GET_RANGE };
+  const ops = m.ops.labels(labels);
+  const failures = m.failures.labels(labels);
+  const duration = m.duration.labels(labels);
+  const fetched = m.fetched.labels(labels);
+  return async (name, offset, length) => {
+    ops.inc();
+    const t0 = performance.now();
+    try {
+      const b = await bkt.getRangeBytes!(name, offset, length);
+      fetched.inc(b.length);
+      duration.observe((performance.now() - t0) / 1000);
+      return b;
+    } catch (err) {
+      if (!isObjectNotFound(err)) failures.inc();
+      throw err;
+    }
   };
 }

@@ -18,7 +18,13 @@ export class PrefixedBucket implements Bucket {
     if (p === '') throw new Error('prefixed bucket: prefix is empty');
     this.#bkt = bkt;
     this.#prefix = p + DIR_DELIM;
+    const bytes = bkt.getRangeBytes?.bind(bkt);
+    if (bytes !== undefined) this.getRangeBytes = (name, offset, length) => bytes(this.#full(name), offset, length);
+    this.rangeGapBytes = bkt.rangeGapBytes;
   }
+
+  readonly getRangeBytes?: (name: string, offset: number, length: number) => Promise<Uint8Array>;
+  readonly rangeGapBytes?: number;
 
   /** name is the underlying bucket's name, as in Thanos. */
   name(): string {
@@ -37,6 +43,7 @@ export class PrefixedBucket implements Bucket {
   getRange(name: string, offset: number, length?: number): Promise<Readable> {
     return this.#bkt.getRange(this.#full(name), offset, length);
   }
+
 
   exists(name: string): Promise<boolean> {
     return this.#bkt.exists(this.#full(name));

@@ -32,7 +32,7 @@ import type { BlockMeta, ChunkMeta, IndexPostingsReader, Labels, Matcher, Parsed
 import type { IndexCache } from './index-cache.js';
 import type { LazyIndexHeader } from './lazy-index-header.js';
 import type { ChunkPool, ChunkSlabs } from './chunk-pool.js';
-import { partitionRanges } from './partitioner.js';
+import { MAX_GAP_BYTES, partitionRanges } from './partitioner.js';
 import type { Part } from './partitioner.js';
 import { RangeCursor } from './range-cursor.js';
 import type { QueryStats } from './stats.js';
@@ -77,7 +77,7 @@ export class BucketBlock {
     this.meta = opts.meta;
     this.id = opts.meta.ulid;
     this.indexFile = `${this.id}/index`;
-    this.maxGap = opts.maxGapBytes ?? 512 * 1024;
+    this.maxGap = opts.maxGapBytes ?? opts.bkt.rangeGapBytes ?? MAX_GAP_BYTES;
     const stats = opts.meta.thanos.index_stats ?? {};
     this.seriesSizeEstimate = stats.series_max_size && stats.series_max_size > 0 ? stats.series_max_size : ESTIMATED_MAX_SERIES_SIZE;
     this.chunkSizeEstimate = stats.chunk_max_size && stats.chunk_max_size > 0 ? stats.chunk_max_size : ESTIMATED_MAX_CHUNK_SIZE;
@@ -363,8 +363,11 @@ export class BucketBlock {
     const release = g.pool.reserve(Math.min(part.end - part.start, MAX_RANGE_BUFFER));
     let cur: RangeCursor | null = null;
     try {
-      const stream = await this.opts.bkt.getRange(file, part.start, part.end - part.start);
-      cur = new RangeCursor(stream[Symbol.asyncIterator](), part.start);
+      const bkt = this.opts.bkt;
+      const len = part.end - part.start;
+      // A range held whole anyway is read as bytes where the bucket can, without a stream.
+      const src = bkt.getRangeBytes !== undefined && len <= MAX_RANGE_BUFFER ? onePiece(await bkt.getRangeBytes(file, part.start, len)) : (await bkt.getRange(file, part.start, len))[Symbol.asyncIterator]();
+      cur = new RangeCursor(src, part.start);
       stats.chunksFetchCount++;
       const hdr = new Uint8Array(CHUNK_HEADER_MAX);
       let prev: ParsedChunkRecord | null = null;
@@ -451,6 +454,18 @@ interface ChunkGroup {
 const CHUNK_HEADER_MAX = 6;
 /** Bytes of a range read held at once at most (larger ranges stream in pieces). */
 const MAX_RANGE_BUFFER = 4 * 1024 * 1024;
+
+/** An iterator of one piece, for RangeCursor. */
+function onePiece(b: Uint8Array): AsyncIterator<Uint8Array> {
+  let done = false;
+  return {
+    next: async () => {
+      if (done) return { done: true, value: undefined };
+      done = true;
+      return { done: false, value: b };
+    },
+  };
+}
 
 /** The series entry at buf[off] if it is complete, else null. */
 function seriesEntryAt(buf: Uint8Array, off: number): Uint8Array | null {
