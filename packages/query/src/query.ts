@@ -14,7 +14,7 @@ import { DEFAULT_LOOKBACK_DELTA, Engine } from '@thanos-ts/promql';
 import type { Registry } from 'prom-client';
 import { registerUI } from '@thanos-ts/ui';
 import { QueryAPI } from './api/query-api.js';
-import { LocalPromQLRunner } from './exec/local-runner.js';
+import { InlineFirstRunner, LocalPromQLRunner } from './exec/local-runner.js';
 import type { PromQLRunner } from './exec/promql-task.js';
 import { WorkerPromQLRunner } from './exec/worker-runner.js';
 import { EndpointSet, marshalStoresView } from './endpointset.js';
@@ -105,7 +105,7 @@ export class Query implements Service {
   /** The PromQL engine behind the API. */
   readonly engine: Engine;
   readonly api: QueryAPI;
-  /** Where PromQL is evaluated: worker threads, or this thread with --query.workers=0. */
+  /** Where PromQL is evaluated: small queries here and the rest on worker threads, or all here with --query.workers=0. */
   readonly runner: PromQLRunner;
   private readonly grpc: StoreServer;
   private readonly logger: Logger;
@@ -178,7 +178,7 @@ export class Query implements Service {
     this.runner =
       cfg.workers <= 0
         ? new LocalPromQLRunner(this.engine, (o) => this.queryable(o))
-        : new WorkerPromQLRunner({
+        : new InlineFirstRunner(this.engine, (o) => this.queryable(o), new WorkerPromQLRunner({
             threads: cfg.workers,
             tasksPerThread: Math.ceil(Math.max(1, cfg.maxConcurrent) / cfg.workers),
             endpoints: () => this.endpoints.storeEndpoints(),
@@ -197,7 +197,7 @@ export class Query implements Service {
               logFormat: cfg.workerLog?.format ?? 'logfmt',
             },
             logger: this.logger.child({ component: 'query-workers' }),
-          });
+          }));
     this.api = new QueryAPI({
       engine: this.engine,
       runner: this.runner,

@@ -74,6 +74,15 @@ export interface QueryOptions {
   signal?: AbortSignalLike;
   /** Overrides the engine's lookback delta for this query. */
   lookbackDelta?: number;
+  /** Lowers the engine's maxSamples for this query (never raises it). */
+  maxSamples?: number;
+  /** Lowers the engine's maxSelectedSamples for this query (never raises it). */
+  maxSelectedSamples?: number;
+  /**
+   * Called once every selector is selected, with the samples selected, right before the
+   * synchronous evaluation. It may throw to stop the query there.
+   */
+  onSelected?: (samples: number) => void;
 }
 
 /** The outcome of a query: its value and annotations. */
@@ -173,7 +182,7 @@ export class Engine {
     const state = new QueryState(
       {
         lookbackDelta,
-        maxSamples: this.maxSamples,
+        maxSamples: Math.min(this.maxSamples, opts.maxSamples ?? Infinity),
         enableDelayedNameRemoval: this.enableDelayedNameRemoval,
         noStepSubqueryInterval: this.noStepSubqueryInterval,
         kernel: (name) => this.kernels.get(name),
@@ -199,9 +208,10 @@ export class Engine {
     const { mint, maxt } = findMinMaxTime(stmt, expr);
     const querier = await queryable.querier(mint, maxt);
     let selected = 0;
+    const maxSelected = Math.min(this.maxSelectedSamples, opts.maxSelectedSamples ?? Infinity);
     const countSelected = (n: number): void => {
       selected += n;
-      if (selected > this.maxSelectedSamples) throw new TooManySamplesError(QUERY_EXECUTION);
+      if (selected > maxSelected) throw new TooManySamplesError(QUERY_EXECUTION);
     };
     try {
       // Selection: every selector once, concurrently (remote stores answer in parallel).
@@ -226,6 +236,7 @@ export class Engine {
         );
       });
       await Promise.all(selects);
+      opts.onSelected?.(selected);
 
       setOffsetForAtModifier(start, expr);
       const instant = start === end && interval === 0;

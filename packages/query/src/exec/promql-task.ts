@@ -2,7 +2,7 @@
 // the one evaluation both run: engine, StoreAPI-backed queryable, result limit, capped
 // warnings, and the answer's `data` encoded as it is walked.
 
-import type { AbortSignalLike, Engine, Value } from '@thanos-ts/promql';
+import type { AbortSignalLike, Engine, QueryOptions, Value } from '@thanos-ts/promql';
 import { documentedType, ParseErrors, parseMetricSelector } from '@thanos-ts/promql';
 import type { Labels, Matcher } from '@thanos-ts/tsdb';
 import { ApiError, apiErrorOf, badData, invalidParam } from '../api/errors.js';
@@ -90,6 +90,15 @@ export interface EvaluatedQuery {
   data: Iterable<Buffer>;
 }
 
+/** Tighter bounds for one evaluation (the inline runner's), and errors to pass on as they are. */
+export interface EvaluationBounds {
+  maxSamples?: number;
+  maxSelectedSamples?: number;
+  onSelected?: (samples: number) => void;
+  /** Errors of the evaluation thrown as they are instead of as an ApiError. */
+  keep?: (err: unknown) => boolean;
+}
+
 /**
  * Runs the task on the engine over the queryable. Errors come out as ApiError with
  * Prometheus's types; `timedOut` tells a cancellation by the deadline from one by the
@@ -101,6 +110,7 @@ export async function evaluatePromQL(
   task: PromQLTask,
   signal: AbortSignalLike,
   timedOut: () => boolean,
+  bounds: EvaluationBounds = {},
 ): Promise<EvaluatedQuery> {
   // Parsed here, off the main thread: a megabyte of PromQL takes a while.
   let expr;
@@ -115,12 +125,13 @@ export async function evaluatePromQL(
   const parsed = { parsed: true as const, expr, text: task.query };
   let res;
   try {
-    const opts = { signal, lookbackDelta: task.lookbackDelta };
+    const opts: QueryOptions = { signal, lookbackDelta: task.lookbackDelta, maxSamples: bounds.maxSamples, maxSelectedSamples: bounds.maxSelectedSamples, onSelected: bounds.onSelected };
     res =
       task.kind === 'instant'
         ? await engine.instantQuery(queryable, parsed, task.start, opts)
         : await engine.rangeQuery(queryable, parsed, task.start, task.end, task.step, opts);
   } catch (err) {
+    if (bounds.keep?.(err)) throw err;
     if (err instanceof ParseErrors) throw invalidParam(err, 'query');
     if (err instanceof ApiError) throw err;
     throw apiErrorOf(err, timedOut());

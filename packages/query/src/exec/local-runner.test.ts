@@ -1,0 +1,111 @@
+// The inline-first runner with real worker threads behind it (the compiled worker from
+// dist/): small queries are answered on this thread, queries that outgrow the bounds are
+// handed to a worker and answered the same, and errors are not retried.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '@thanos-ts/promql';
+import { nopLogger } from '@thanos-ts/runtime';
+import { ProxyStore } from '@thanos-ts/storeapi';
+import { DedupFunc } from '@thanos-ts/tsdb';
+import { ApiError } from '../api/errors.js';
+import { StoreQueryable } from '../querier.js';
+import { DEFAULT_INLINE_BOUNDS, InlineFirstRunner } from './local-runner.js';
+import type { PromQLAnswer, PromQLTask } from './promql-task.js';
+import { WorkerPromQLRunner } from './worker-runner.js';
+
+const T = 1_700_000_000_000;
+
+function task(query: string, extra: Partial<PromQLTask> = {}): PromQLTask {
+  return {
+    kind: 'instant',
+    query,
+    start: T,
+    end: T,
+    step: 0,
+    lookbackDelta: 0,
+    deadline: 0,
+    deduplicate: true,
+    replicaLabels: [],
+    partialResponse: true,
+    storeMatch: [],
+    maxSourceResolutionMs: 0,
+    limit: 0,
+    ...extra,
+  };
+}
+
+async function text(a: PromQLAnswer): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const b of a.data) parts.push(Buffer.from(b));
+  return Buffer.concat(parts).toString('utf8');
+}
+
+describe('InlineFirstRunner', () => {
+  let workers: WorkerPromQLRunner;
+  const engine = new Engine({ lookbackDelta: 300_000 });
+  const proxy = new ProxyStore({ endpoints: () => [] });
+  const queryable = (o: object): StoreQueryable => new StoreQueryable({ proxy, ...o });
+  beforeAll(async () => {
+    workers = new WorkerPromQLRunner({
+      config: {
+        lookbackDeltaMs: 300_000,
+        timeoutMs: 120_000,
+        maxSamples: 50_000_000,
+        maxSelectedSamples: 200_000_000,
+        defaultEvaluationIntervalMs: 60_000,
+        dedupFunc: DedupFunc.PENALTY,
+        selectTimeoutMs: 0,
+        maxConcurrentSelects: 4,
+        responseTimeoutMs: 0,
+        logLevel: 'error',
+        logFormat: 'logfmt',
+      },
+      threads: 1,
+      endpoints: () => [],
+      logger: nopLogger(),
+    });
+    await workers.start();
+  });
+  afterAll(async () => {
+    await workers.close();
+  });
+
+  it('answers a small query on this thread, whole', async () => {
+    const r = new InlineFirstRunner(engine, queryable, workers);
+    const a = await r.run(task('vector(1) + 1'), new AbortController().signal);
+    expect(r.counts).toEqual({ inline: 1, offloaded: 0 });
+    expect(JSON.parse(Buffer.from(a.whole!).toString())).toEqual({ resultType: 'vector', result: [{ metric: {}, value: [T / 1000, '2'] }] });
+    expect(await text(a)).toBe(Buffer.from(a.whole!).toString());
+  });
+
+  it('hands a query holding more samples than its bounds to a worker, which answers it', async () => {
+    const r = new InlineFirstRunner(engine, queryable, workers, { ...DEFAULT_INLINE_BOUNDS, maxSamples: 1000 });
+    const a = await r.run(task('count_over_time(vector(1)[1h:1s])'), new AbortController().signal);
+    expect(r.counts).toEqual({ inline: 0, offloaded: 1 });
+    expect(JSON.parse(await text(a))).toEqual({ resultType: 'vector', result: [{ metric: {}, value: [T / 1000, '3600'] }] });
+  });
+
+  it('hands a query evaluating longer than its bounds to a worker', async () => {
+    const r = new InlineFirstRunner(engine, queryable, workers, { ...DEFAULT_INLINE_BOUNDS, maxEvalMs: 1 });
+    const a = await r.run(task('count_over_time((vector(1) * 2)[2d:1s])'), new AbortController().signal);
+    expect(r.counts).toEqual({ inline: 0, offloaded: 1 });
+    expect(JSON.parse(await text(a))).toEqual({ resultType: 'vector', result: [{ metric: {}, value: [T / 1000, '172800'] }] });
+  });
+
+  it('answers errors itself, without a second try', async () => {
+    const r = new InlineFirstRunner(engine, queryable, workers);
+    const err = await r.run(task('sum(', {}), new AbortController().signal).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).type).toBe('bad_data');
+    const timedOut = await r.run(task('count_over_time((vector(1) * 2)[300d:1s])', { deadline: Date.now() - 1 }), new AbortController().signal).catch((e: unknown) => e);
+    expect((timedOut as ApiError).type).toBe('timeout');
+    expect(r.counts).toEqual({ inline: 0, offloaded: 0 });
+  });
+
+  it('leaves queries past maxConcurrent to the workers', async () => {
+    const r = new InlineFirstRunner(engine, queryable, workers, { ...DEFAULT_INLINE_BOUNDS, maxConcurrent: 0 });
+    const a = await r.run(task('vector(3)'), new AbortController().signal);
+    expect(JSON.parse(await text(a)).result[0].value[1]).toBe('3');
+    expect(r.counts).toEqual({ inline: 0, offloaded: 0 });
+  });
+});
