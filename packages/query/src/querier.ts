@@ -140,6 +140,7 @@ export class StoreQuerier implements Querier {
     const aggrs = req.aggregates as Aggr[];
     const signal = this.selectSignal();
     await this.gate.acquire(signal);
+    this.streaming++;
     try {
       const series = this.storeSeries(this.opts.proxy.seriesStream(req, signal));
       if (!this.dedupEnabled) {
@@ -156,9 +157,13 @@ export class StoreQuerier implements Querier {
         dedupFunc: this.opts.dedupFunc ?? DedupFunc.PENALTY,
       });
     } finally {
+      this.streaming--;
       this.gate.release();
     }
   }
+
+  /** Selects that have not finished (close() cancels them). */
+  private streaming = 0;
 
   /** Series of the proxy's frames; warnings go to `warnings`. */
   private async *storeSeries(frames: AsyncIterable<SeriesResponse>): AsyncGenerator<StoreSeries> {
@@ -169,7 +174,16 @@ export class StoreQuerier implements Querier {
     }
   }
 
+  // One per querier: its selects start together, and a timer and combined signal per
+  // select cost more than a small query's evaluation.
+  private signal: AbortSignal | null = null;
+
   private selectSignal(): AbortSignal {
+    if (this.signal === null) this.signal = this.newSelectSignal();
+    return this.signal;
+  }
+
+  private newSelectSignal(): AbortSignal {
     const signals = [this.controller.signal];
     if (this.opts.signal) signals.push(this.opts.signal);
     if (this.opts.selectTimeoutMs && this.opts.selectTimeoutMs > 0) signals.push(AbortSignal.timeout(this.opts.selectTimeoutMs));
@@ -201,7 +215,7 @@ export class StoreQuerier implements Querier {
 
   /** Cancels whatever is still streaming. */
   async close(): Promise<void> {
-    if (!this.controller.signal.aborted) this.controller.abort(new DOMException('querier closed', 'AbortError'));
+    if (this.streaming > 0 && !this.controller.signal.aborted) this.controller.abort(new DOMException('querier closed', 'AbortError'));
     this.logger.debug({ mint: this.mint, maxt: this.maxt }, 'querier closed');
   }
 }

@@ -18,6 +18,18 @@ describe('Gate', () => {
     expect(g.inFlight).toBe(2);
   });
 
+  it('tryAcquire takes a free turn and refuses when all are held', async () => {
+    const g = new Gate(1);
+    expect(g.tryAcquire()).toBe(true);
+    expect(g.tryAcquire()).toBe(false);
+    const next = g.acquire();
+    g.release();
+    await next;
+    expect(g.inFlight).toBe(1);
+    g.release();
+    expect(g.tryAcquire()).toBe(true);
+  });
+
   it('listens once per signal however many wait on it, and an abort rejects just those', async () => {
     const g = new Gate(1);
     await g.acquire();

@@ -25,6 +25,13 @@ export class Gate {
     return this.waiting.length;
   }
 
+  /** Takes a turn if one is free now (no waiting, nothing allocated). */
+  tryAcquire(): boolean {
+    if (this.active >= this.n) return false;
+    this.active++;
+    return true;
+  }
+
   /** Waits for a turn; rejects with the signal's reason if it aborts first. */
   async acquire(signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();

@@ -348,11 +348,14 @@ export class QueryAPI {
 
   /** Runs a query under the concurrency gate; the runner enforces its deadline. */
   private async runPromQL(ctx: RequestContext, task: PromQLTask): Promise<ApiResult> {
-    const waitFor = task.deadline > 0 ? AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(0, task.deadline - this.now()))]) : ctx.signal;
-    try {
-      await this.gate.acquire(waitFor);
-    } catch (err) {
-      throw apiErrorOf(err, task.deadline > 0 && this.now() >= task.deadline);
+    // A timer and a combined signal only for a query that has to wait for its turn.
+    if (ctx.signal.aborted || !this.gate.tryAcquire()) {
+      const waitFor = task.deadline > 0 ? AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(0, task.deadline - this.now()))]) : ctx.signal;
+      try {
+        await this.gate.acquire(waitFor);
+      } catch (err) {
+        throw apiErrorOf(err, task.deadline > 0 && this.now() >= task.deadline);
+      }
     }
     try {
       const answer = await this.opts.runner.run(task, ctx.signal);
