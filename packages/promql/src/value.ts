@@ -29,6 +29,8 @@ export interface Sample {
 /** An instant vector. */
 export type Vector = Sample[];
 
+const NO_POINTS = new Float64Array(0);
+
 /**
  * Float points (timestamp, value) of one series in two parallel growable arrays. Only the
  * first `length` entries are valid; `t`/`f` may be replaced when the buffer grows, so do
@@ -40,8 +42,10 @@ export class FloatPoints {
   length = 0;
 
   constructor(capacity = 16) {
-    this.t = new Float64Array(capacity);
-    this.f = new Float64Array(capacity);
+    // Empty buffers are shared: nothing can be written to them, and subclasses that
+    // bring their own buffers should not pay two allocations first.
+    this.t = capacity === 0 ? NO_POINTS : new Float64Array(capacity);
+    this.f = capacity === 0 ? NO_POINTS : new Float64Array(capacity);
   }
 
   push(t: number, f: number): void {

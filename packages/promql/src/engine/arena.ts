@@ -21,9 +21,13 @@ export class PointsArena {
   /** Points in the next slab. */
   private nextSlab = FIRST_SLAB;
 
-  /** Buffers for cap points: [t, f]. */
-  take(cap: number): [Float64Array, Float64Array] {
-    if (cap > SMALL) return [new Float64Array(cap), new Float64Array(cap)];
+  /** Points the buffers for cap points (no tuple: this runs for every series of a query). */
+  take(p: FloatPoints, cap: number): void {
+    if (cap > SMALL) {
+      p.t = new Float64Array(cap);
+      p.f = new Float64Array(cap);
+      return;
+    }
     if (this.used + cap > this.t.length) {
       let size = this.nextSlab;
       while (size < cap) size *= 2;
@@ -34,7 +38,8 @@ export class PointsArena {
     }
     const from = this.used;
     this.used += cap;
-    return [this.t.subarray(from, from + cap), this.f.subarray(from, from + cap)];
+    p.t = this.t.subarray(from, from + cap);
+    p.f = this.f.subarray(from, from + cap);
   }
 
   /** Empty points with room for cap, never growing beyond max (unless pushed past it). */
@@ -45,8 +50,13 @@ export class PointsArena {
   /** A copy of t[from..to), f[from..to) at its exact size. */
   copy(t: Float64Array, f: Float64Array, from: number, to: number): FloatPoints {
     const p = new ArenaPoints(this, Math.max(1, to - from), to - from);
-    p.t.set(t.subarray(from, to));
-    p.f.set(f.subarray(from, to));
+    if (from === 0 && to === t.length) {
+      p.t.set(t);
+      p.f.set(f);
+    } else {
+      p.t.set(t.subarray(from, to));
+      p.f.set(f.subarray(from, to));
+    }
     p.length = to - from;
     return p;
   }
@@ -60,16 +70,15 @@ class ArenaPoints extends FloatPoints {
     private readonly max: number,
   ) {
     super(0);
-    [this.t, this.f] = arena.take(cap);
+    arena.take(this, cap);
   }
 
   override grow(n: number): void {
     if (n <= this.t.length) return;
     const cap = Math.max(n, Math.min(this.t.length * 2, this.max));
-    const [t, f] = this.arena.take(cap);
-    t.set(this.t.subarray(0, this.length));
-    f.set(this.f.subarray(0, this.length));
-    this.t = t;
-    this.f = f;
+    const { t, f, length } = this;
+    this.arena.take(this, cap);
+    this.t.set(length === t.length ? t : t.subarray(0, length));
+    this.f.set(length === f.length ? f : f.subarray(0, length));
   }
 }
