@@ -40,9 +40,12 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, sta
 import { join } from 'node:path';
 import { encodeBlockMeta, IndexReader, parseBlockMeta, SeriesBuilder } from '@thanos-ts/tsdb';
 import { freePort, startPrometheus } from '@thanos-ts/testutil';
-import { hintspb, StoreClient } from '@thanos-ts/storeapi';
+import { hintspb, StoreClient, typeUrl } from '@thanos-ts/storeapi';
 import { PromClient } from '@thanos-ts/sidecar';
 import { cacheDir, cleanup, fmt, fmtBytes, median, procMemory, scrapeMetrics, startThanosTs, table, tmp } from './util.mjs';
+
+// The store gateway answers with query statistics only when asked, as Thanos does.
+const STATS_HINTS = { type_url: typeUrl('hintspb.SeriesRequestHints'), value: hintspb.SeriesRequestHints.encode({ enableQueryStats: true }).finish() };
 
 const HOUR = 3600_000;
 /** 2024-01-01T00:00:00Z: a fixed day, so cached blocks stay valid; 8h-aligned. */
@@ -416,7 +419,7 @@ async function startGateway(bucketDir, dataDir, dir) {
   const series = async (matchers) => {
     const r = { series: 0, chunks: 0, bytes: 0, stats: null, ms: 0 };
     const t = performance.now();
-    for await (const f of client.series({ minTime: MINT, maxTime: MAXT, matchers, responseBatchSize: 64 }, { timeoutMs: 120_000 })) {
+    for await (const f of client.series({ minTime: MINT, maxTime: MAXT, matchers, responseBatchSize: 64, hints: STATS_HINTS }, { timeoutMs: 120_000 })) {
       if (f.warning) throw new Error(`store warning: ${f.warning}`);
       if (f.hints) {
         r.stats = hintspb.SeriesResponseHints.decode(f.hints.value).queryStats ?? null;

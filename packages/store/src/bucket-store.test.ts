@@ -3,6 +3,7 @@ import { uploadBlock } from '@thanos-ts/block';
 import { FilesystemBucket, getRangeBytes } from '@thanos-ts/objstore';
 import type { Bucket } from '@thanos-ts/objstore';
 import { Readable } from 'node:stream';
+import { hintspb, typeUrl } from '@thanos-ts/storeapi';
 import type { SeriesSink, StoreSeries, ValidatedSeriesRequest } from '@thanos-ts/storeapi';
 import { removeTempDirs, tempDir, wrapMethods } from '@thanos-ts/testutil';
 import { compareLabels, labelsFromRecord, labelsKey, labelsToString, MatchType, mergeLabels, newMatcher, SeriesBuilder, XorIterator } from '@thanos-ts/tsdb';
@@ -194,6 +195,24 @@ describe('BucketStore', () => {
     expect(second.postingsFetchedBytes).toBe(0);
     expect(second.seriesFetchedBytes).toBe(0);
     expect(second.chunksFetchedBytes).toBeGreaterThan(0); // chunks are not cached in the index cache
+  });
+
+  it('answers with queried blocks, and with query statistics only when the request hints ask (as Thanos)', async () => {
+    const store = await newStore();
+    const hintsOf = async (req: ValidatedSeriesRequest): Promise<hintspb.SeriesResponseHints> => {
+      let got: Uint8Array | null = null;
+      await store.series(req, { series: () => undefined, warning: () => undefined, hints: (h) => void (got = h.value) }, new AbortController().signal);
+      return hintspb.SeriesResponseHints.decode(got!);
+    };
+    const ms = [eq('__name__', 'up'), eq('job', 'api')];
+    const plain = await hintsOf(request(ms, 0, 4 * H));
+    expect(plain.queriedBlocks.length).toBeGreaterThan(0);
+    expect(plain.queryStats).toBeNull();
+    const asked = { type_url: typeUrl('hintspb.SeriesRequestHints'), value: hintspb.SeriesRequestHints.encode({ enableQueryStats: true }).finish() };
+    const withStats = await hintsOf(request(ms, 0, 4 * H, { hints: asked } as Partial<ValidatedSeriesRequest>));
+    expect(withStats.queriedBlocks).toEqual(plain.queriedBlocks);
+    expect(Number(withStats.queryStats?.mergedSeriesCount)).toBeGreaterThan(0);
+    expect(Number(withStats.queryStats?.blocksQueried)).toBe(plain.queriedBlocks.length);
   });
 
   it('drops replica labels on request, skips chunks, and honours the series limit field', async () => {

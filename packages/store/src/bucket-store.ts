@@ -359,9 +359,10 @@ export class BucketStore implements StoreAPI, InfoAPI {
         stats.mergedChunks += s.chunks.length;
         if (limit > 0 && ++sent >= limit) break;
       }
+      // Query statistics only when asked for, as Thanos does (they cost a message per call).
       const hints = hintspb.SeriesResponseHints.encode({
         queriedBlocks: jobs.map((j) => ({ id: j.block.id })),
-        queryStats: {
+        queryStats: !queryStatsEnabled(req) ? null : {
           blocksQueried: stats.blocksQueried,
           mergedSeriesCount: stats.mergedSeries,
           mergedChunksCount: stats.mergedChunks,
@@ -381,8 +382,8 @@ export class BucketStore implements StoreAPI, InfoAPI {
           chunksFetched: stats.chunksFetched,
           chunksFetchedSizeSum: stats.chunksFetchedBytes,
           chunksFetchCount: stats.chunksFetchCount,
-          dataDownloadedSizeSum: fetchedBytes(stats),
-        },
+              dataDownloadedSizeSum: fetchedBytes(stats),
+            },
       }).finish();
       // The hints frame also flushes a batching sink: every chunk has been encoded after it.
       const p = sink.hints({ type_url: typeUrl('hintspb.SeriesResponseHints'), value: hints });
@@ -622,4 +623,17 @@ function storeMetrics(registry: Registry | undefined, store: BucketStore) {
     headerEvictions: new Counter({ name: 'thanos_bucket_store_indexheader_evictions_total', help: 'Index-headers unloaded to stay within the loaded-bytes cap.', registers }),
     chunkRefetches: new Counter({ name: 'thanos_bucket_store_chunk_refetches_total', help: 'Total number of cases where configured estimated chunk bytes was not enough was to fetch chunks from object store, resulting in refetch.', registers }),
   };
+}
+
+const SERIES_REQUEST_HINTS = typeUrl('hintspb.SeriesRequestHints');
+
+/** Whether the request's hints (hintspb.SeriesRequestHints) ask for query statistics. */
+function queryStatsEnabled(req: ValidatedSeriesRequest): boolean {
+  const h = req.hints;
+  if (!h || h.type_url !== SERIES_REQUEST_HINTS || !h.value || h.value.length === 0) return false;
+  try {
+    return hintspb.SeriesRequestHints.decode(h.value).enableQueryStats === true;
+  } catch {
+    return false;
+  }
 }
