@@ -11,6 +11,7 @@ import { H2Channel } from './h2-channel.js';
 import { grpcClientTransport } from './tls.js';
 import type { GrpcClientTransport } from './tls.js';
 import { thanos } from './proto.js';
+import { decodeSeriesResponse } from './series-codec.js';
 import type {
   InfoResponse,
   LabelNamesRequestInit,
@@ -57,7 +58,6 @@ export interface StoreCallOptions {
 }
 
 const encodeSeriesRequest = (r: SeriesRequestInit): Buffer => thanos.SeriesRequest.encode(r).finish() as Buffer;
-const decodeSeriesResponse = (b: Buffer): SeriesResponse => thanos.SeriesResponse.decode(b) as SeriesResponse;
 
 /** HOST:PORT as the lean channel dials it (not a grpc-js target such as dns:///name). */
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:/\[\]]+):\d+$/;
