@@ -69,6 +69,16 @@ export function describeBucketContract(name: string, factory: () => Promise<Buck
         expect(got.equals(want), `[${off}, ${len})`).toBe(true);
         // The stream and, where the backend has one, the bytes fast path agree.
         expect(Buffer.from(await readAll(await bkt.getRange('obj', off, len))).equals(want), `stream [${off}, ${len})`).toBe(true);
+        if (bkt.readRange !== undefined && len !== undefined && len >= 0) {
+          const seen = await bkt.readRange('obj', off, len, (b) => Buffer.from(b));
+          expect(seen.equals(want), `readRange [${off}, ${len})`).toBe(true);
+        }
+      }
+      if (bkt.readRange !== undefined) {
+        // What `use` throws comes out as it is, not as a bucket error.
+        const mine = new Error('mine');
+        await expect(bkt.readRange('obj', 0, 10, () => { throw mine; })).rejects.toBe(mine);
+        await expect(bkt.readRange('missing/obj', 0, 10, () => 1)).rejects.toBeInstanceOf(ObjectNotFoundError);
       }
     });
 

@@ -54,6 +54,14 @@ export interface Bucket {
   getRangeBytes?(name: string, offset: number, length: number): Promise<Uint8Array>;
 
   /**
+   * Reads a small range and hands it to `use` at once; `bytes` is valid only during the
+   * call (a backend may read into a buffer it reuses), so `use` copies what it keeps.
+   * Optional, for backends where a range is one positional read: the store gateway reads
+   * one chunk per series this way without allocating a buffer per read.
+   */
+  readRange?<T>(name: string, offset: number, length: number, use: (bytes: Uint8Array) => T): Promise<T>;
+
+  /**
    * The gap worth reading through rather than asking again (the store gateway's
    * partitioner). Unset: an object store's, 512 KiB as in Thanos, where every request is
    * a round trip. A local filesystem pays microseconds per positional read, so reading

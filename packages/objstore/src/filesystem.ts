@@ -74,30 +74,42 @@ export class FilesystemBucket implements Bucket {
     return this.#readSmall(op, name, offset, len);
   }
 
+  async readRange<T>(name: string, offset: number, length: number, use: (bytes: Uint8Array) => T): Promise<T> {
+    const len = checkRange(name, offset, length);
+    const op = rangeContext(name, offset, len);
+    if (len < 0 || len > SYNC_READ_MAX) return use(await this.getRangeBytes(name, offset, length));
+    return this.#readSmall(op, name, offset, len, use);
+  }
+
   /** A local read costs microseconds: a gap is not worth more than a few pages. */
   readonly rangeGapBytes = 8 * 1024;
 
-  /** A small range: one positional read on a kept handle (a single thread-pool round trip at most). */
-  async #readSmall(op: string, name: string, offset: number, len: number): Promise<Buffer> {
+  /**
+   * A small range: one positional read on a kept handle. With `use`, the bytes are read
+   * into a buffer shared by all such reads and handed to `use` before anything else runs.
+   */
+  async #readSmall<T = Buffer>(op: string, name: string, offset: number, len: number, use?: (bytes: Uint8Array) => T): Promise<T> {
     const file = this.#path(op, name);
-    const f = await this.#acquire(op, name, file);
+    let f = await this.#acquire(op, name, file);
+    let bytes: Uint8Array;
     try {
-      return len === 0 ? EMPTY : await readAt(f, offset, len);
+      bytes = use !== undefined ? readIntoScratch(f, offset, len) : len === 0 ? EMPTY : await readAt(f, offset, len);
     } catch (err) {
+      this.#handles.release(f);
       if (!isStale(err)) throw wrapError(op, err);
       // A stale handle (NFS, after the file changed on the server): reopen once.
       this.#handles.discard(f);
-    } finally {
-      this.#handles.release(f);
+      f = await this.#acquire(op, name, file);
+      try {
+        bytes = use !== undefined ? readIntoScratch(f, offset, len) : len === 0 ? EMPTY : await readAt(f, offset, len);
+      } catch (err) {
+        this.#handles.release(f);
+        throw wrapError(op, err);
+      }
     }
-    const again = await this.#acquire(op, name, file);
-    try {
-      return await readAt(again, offset, len);
-    } catch (err) {
-      throw wrapError(op, err);
-    } finally {
-      this.#handles.release(again);
-    }
+    this.#handles.release(f);
+    // Errors of `use` are the caller's, not the bucket's: not wrapped.
+    return use !== undefined ? use(bytes) : (bytes as T);
   }
 
   async #acquire(op: string, name: string, file: string): Promise<OpenFile> {
@@ -295,6 +307,20 @@ async function hasEntries(dir: string): Promise<boolean> {
  * in issue 15). The bound keeps a cold read from holding the event loop for long.
  */
 const SYNC_READ_MAX = 64 * 1024;
+
+/** Scratch for readRange: reads up to SYNC_READ_MAX are synchronous, so one buffer serves all. */
+const scratch = Buffer.allocUnsafe(SYNC_READ_MAX);
+
+/** The range read into the shared scratch (valid until the next read). */
+function readIntoScratch(f: OpenFile, offset: number, length: number): Uint8Array {
+  let n = 0;
+  while (n < length) {
+    const bytesRead = readSync(f.fh.fd, scratch, n, length - n, offset + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return scratch.subarray(0, n);
+}
 
 async function readAt(f: OpenFile, offset: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);

@@ -4,8 +4,12 @@ import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
 import { FilesystemBucket } from './filesystem.js';
 import { getBytes, getRangeBytes } from './helpers.js';
 import { instrumentBucket } from './instrumented.js';
+import { describeBucketContract } from './bucket.contract.js';
 
 afterAll(removeTempDirs);
+
+// The wrapper keeps every promise of the bucket it wraps, fast paths included.
+describeBucketContract('FILESYSTEM instrumented', async () => instrumentBucket(new FilesystemBucket(await tempDir('instrumented-contract')), new Registry()));
 
 describe('instrumentBucket', () => {
   it('counts operations, failures and fetched bytes with Thanos metric names', async () => {

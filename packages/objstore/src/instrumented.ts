@@ -105,6 +105,7 @@ export function instrumentBucket(bkt: Bucket, registry: Registry): Bucket {
     },
     // Bound once: the store gateway reads many small ranges per query.
     getRangeBytes: bkt.getRangeBytes === undefined ? undefined : rangeBytes(bkt, m, bucket),
+    readRange: bkt.readRange === undefined ? undefined : readRange(bkt, m, bucket),
     rangeGapBytes: bkt.rangeGapBytes,
     exists: (name: string): Promise<boolean> => run(BucketOperation.EXISTS, () => bkt.exists(name), false),
     attributes: (name: string): Promise<ObjectAttributes> => run(BucketOperation.ATTRIBUTES, () => bkt.attributes(name), true),
@@ -134,6 +135,32 @@ function rangeBytes(bkt: Bucket, m: Metrics, bucket: string): (name: string, off
       return b;
     } catch (err) {
       if (!isObjectNotFound(err)) failures.inc();
+      throw err;
+    }
+  };
+}
+
+function readRange(bkt: Bucket, m: Metrics, bucket: string): <T>(name: string, offset: number, length: number, use: (bytes: Uint8Array) => T) => Promise<T> {
+  const labels = { bucket, operation: BucketOperation.GET_RANGE };
+  const ops = m.ops.labels(labels);
+  const failures = m.failures.labels(labels);
+  const duration = m.duration.labels(labels);
+  const fetched = m.fetched.labels(labels);
+  return async (name, offset, length, use) => {
+    ops.inc();
+    const t0 = performance.now();
+    let read = false;
+    try {
+      const r = await bkt.readRange!(name, offset, length, (bytes) => {
+        read = true;
+        fetched.inc(bytes.length);
+        return use(bytes);
+      });
+      duration.observe((performance.now() - t0) / 1000);
+      return r;
+    } catch (err) {
+      // A failure of `use` is the caller's, not the bucket's.
+      if (!read && !isObjectNotFound(err)) failures.inc();
       throw err;
     }
   };

@@ -20,10 +20,13 @@ export class PrefixedBucket implements Bucket {
     this.#prefix = p + DIR_DELIM;
     const bytes = bkt.getRangeBytes?.bind(bkt);
     if (bytes !== undefined) this.getRangeBytes = (name, offset, length) => bytes(this.#full(name), offset, length);
+    const range = bkt.readRange?.bind(bkt);
+    if (range !== undefined) this.readRange = (name, offset, length, use) => range(this.#full(name), offset, length, use);
     this.rangeGapBytes = bkt.rangeGapBytes;
   }
 
   readonly getRangeBytes?: (name: string, offset: number, length: number) => Promise<Uint8Array>;
+  readonly readRange?: <T>(name: string, offset: number, length: number, use: (bytes: Uint8Array) => T) => Promise<T>;
   readonly rangeGapBytes?: number;
 
   /** name is the underlying bucket's name, as in Thanos. */

@@ -358,7 +358,22 @@ export class BucketBlock {
   /** One merged read of a segment: wanted records are copied out as the range streams in. */
   private async loadChunkPart(g: ChunkGroup, part: Part, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
-    const { file, group, starts, stats, slabs } = g;
+    const { file, starts, stats, slabs } = g;
+    const bkt = this.opts.bkt;
+    if (bkt.readRange !== undefined && part.end - part.start <= MAX_RANGE_BUFFER) {
+      // The bucket hands over the range in a buffer it reuses: wanted records are copied
+      // into the slabs there and then, and no buffer is allocated per read.
+      stats.chunksFetchCount++;
+      const again = await bkt.readRange(file, part.start, part.end - part.start, (bytes) => {
+        stats.chunksFetchedBytes += bytes.length;
+        return this.takeRecords(g, part, bytes);
+      });
+      for (const k of again) {
+        const parsed = parseChunkRecord(await this.refetchChunk(g, starts[k], -1), 0, file, starts[k]);
+        this.placeChunk(g, k, parsed);
+      }
+      return;
+    }
     // What the read holds at most at once: the whole range, or one streamed piece of it.
     const release = g.pool.reserve(Math.min(part.end - part.start, MAX_RANGE_BUFFER));
     let cur: RangeCursor | null = null;
@@ -372,7 +387,6 @@ export class BucketBlock {
       const hdr = new Uint8Array(CHUNK_HEADER_MAX);
       let prev: ParsedChunkRecord | null = null;
       for (let k = part.from; k < part.to; k++) {
-        const w = group[k];
         let parsed: ParsedChunkRecord;
         if (k > part.from && starts[k] === starts[k - 1] && prev !== null) {
           // The same record wanted twice: its bytes are in the slab already.
@@ -394,10 +408,7 @@ export class BucketBlock {
           parsed = parseChunkRecord(rec, 0, file, starts[k]);
           prev = parsed;
         }
-        stats.chunksFetched++;
-        stats.chunksTouched++;
-        stats.chunksTouchedBytes += parsed.size;
-        g.series[w.s].chunks[w.c] = toAggrChunk(parsed.encoding, parsed.data, g.series[w.s].metas[w.c], g.aggrs, file, starts[k]);
+        this.placeChunk(g, k, parsed);
       }
     } finally {
       if (cur !== null) {
@@ -407,6 +418,44 @@ export class BucketBlock {
       }
       release();
     }
+  }
+
+  /**
+   * Copies the wanted records of `part` out of `bytes` (the range as read) into the slabs
+   * and places their chunks; returns the indexes of records not wholly inside the range,
+   * to be fetched on their own.
+   */
+  private takeRecords(g: ChunkGroup, part: Part, bytes: Uint8Array): number[] {
+    const { file, starts, slabs } = g;
+    const again: number[] = [];
+    let prev: ParsedChunkRecord | null = null;
+    for (let k = part.from; k < part.to; k++) {
+      if (k > part.from && starts[k] === starts[k - 1]) {
+        // The same record wanted twice: its bytes are in the slab already.
+        if (prev !== null) this.placeChunk(g, k, prev);
+        else again.push(k);
+        continue;
+      }
+      prev = null;
+      const off = starts[k] - part.start;
+      const size = off < bytes.length ? chunkRecordSize(bytes, off) : -1;
+      if (size < 0 || off + size > bytes.length) {
+        again.push(k);
+        continue;
+      }
+      prev = parseChunkRecord(slabs.save(bytes.subarray(off, off + size)), 0, file, starts[k]);
+      this.placeChunk(g, k, prev);
+    }
+    return again;
+  }
+
+  /** The chunk of wanted record k, from its parsed record. */
+  private placeChunk(g: ChunkGroup, k: number, parsed: ParsedChunkRecord): void {
+    const w = g.group[k];
+    g.stats.chunksFetched++;
+    g.stats.chunksTouched++;
+    g.stats.chunksTouchedBytes += parsed.size;
+    g.series[w.s].chunks[w.c] = toAggrChunk(parsed.encoding, parsed.data, g.series[w.s].metas[w.c], g.aggrs, g.file, g.starts[k]);
   }
 
   /**
