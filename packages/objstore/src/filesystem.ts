@@ -20,6 +20,8 @@ const EMPTY = Buffer.alloc(0);
  * listing never shows an object that is still being written.
  */
 const TMP_PREFIX = '.objstore-tmp-';
+/** Valid object names remembered with their paths. */
+const PATHS_KEPT = 4096;
 /** Ranges up to this size are read with one positional read instead of a stream. */
 const SMALL_RANGE = 4 * 1024 * 1024;
 
@@ -59,7 +61,7 @@ export class FilesystemBucket implements Bucket {
     const len = checkRange(name, offset, length);
     const op = rangeContext(name, offset, len);
     if (len >= 0 && len <= SMALL_RANGE) {
-      const buf = await this.#readSmall(op, name, offset, len);
+      const buf = await this.#readSmall(name, offset, len);
       return buf.length === 0 ? emptyReader() : Readable.from([buf], { objectMode: false });
     }
     const f = await this.#acquire(op, name, this.#path(op, name));
@@ -69,16 +71,14 @@ export class FilesystemBucket implements Bucket {
   // The store gateway's postings, series and chunks: no stream around the bytes.
   async getRangeBytes(name: string, offset: number, length: number): Promise<Uint8Array> {
     const len = checkRange(name, offset, length);
-    const op = rangeContext(name, offset, len);
     if (len < 0 || len > SMALL_RANGE) return readAll(await this.getRange(name, offset, length));
-    return this.#readSmall(op, name, offset, len);
+    return this.#readSmall(name, offset, len);
   }
 
   async readRange<T>(name: string, offset: number, length: number, use: (bytes: Uint8Array) => T): Promise<T> {
     const len = checkRange(name, offset, length);
-    const op = rangeContext(name, offset, len);
     if (len < 0 || len > SYNC_READ_MAX) return use(await this.getRangeBytes(name, offset, length));
-    return this.#readSmall(op, name, offset, len, use);
+    return this.#readSmall(name, offset, len, use);
   }
 
   /** A local read costs microseconds: a gap is not worth more than a few pages. */
@@ -88,7 +88,9 @@ export class FilesystemBucket implements Bucket {
    * A small range: one positional read on a kept handle. With `use`, the bytes are read
    * into a buffer shared by all such reads and handed to `use` before anything else runs.
    */
-  async #readSmall<T = Buffer>(op: string, name: string, offset: number, len: number, use?: (bytes: Uint8Array) => T): Promise<T> {
+  async #readSmall<T = Buffer>(name: string, offset: number, len: number, use?: (bytes: Uint8Array) => T): Promise<T> {
+    // The operation's name only when an error needs it (it formats the range).
+    const op = (): string => rangeContext(name, offset, len);
     const file = this.#path(op, name);
     let f = await this.#acquire(op, name, file);
     let bytes: Uint8Array;
@@ -96,7 +98,7 @@ export class FilesystemBucket implements Bucket {
       bytes = use !== undefined ? readIntoScratch(f, offset, len) : len === 0 ? EMPTY : await readAt(f, offset, len);
     } catch (err) {
       this.#handles.release(f);
-      if (!isStale(err)) throw wrapError(op, err);
+      if (!isStale(err)) throw wrapError(op(), err);
       // A stale handle (NFS, after the file changed on the server): reopen once.
       this.#handles.discard(f);
       f = await this.#acquire(op, name, file);
@@ -104,7 +106,7 @@ export class FilesystemBucket implements Bucket {
         bytes = use !== undefined ? readIntoScratch(f, offset, len) : len === 0 ? EMPTY : await readAt(f, offset, len);
       } catch (err) {
         this.#handles.release(f);
-        throw wrapError(op, err);
+        throw wrapError(op(), err);
       }
     }
     this.#handles.release(f);
@@ -112,11 +114,12 @@ export class FilesystemBucket implements Bucket {
     return use !== undefined ? use(bytes) : (bytes as T);
   }
 
-  async #acquire(op: string, name: string, file: string): Promise<OpenFile> {
+  async #acquire(op: string | (() => string), name: string, file: string): Promise<OpenFile> {
     try {
       return await this.#handles.acquire(file);
     } catch (err) {
-      throw isMissing(err) || isDirectory(err) ? notFound(op, name, err) : wrapError(op, err);
+      const o = typeof op === 'string' ? op : op();
+      throw isMissing(err) || isDirectory(err) ? notFound(o, name, err) : wrapError(o, err);
     }
   }
 
@@ -256,10 +259,18 @@ export class FilesystemBucket implements Bucket {
   }
 
   /** #path maps an object name to its file, rejecting names that are not plain relative paths. */
-  #path(op: string, name: string): string {
-    checkName(op, name);
-    return path.join(this.#root, name);
+  #path(op: string | (() => string), name: string): string {
+    const known = this.#paths.get(name);
+    if (known !== undefined) return known;
+    checkName(typeof op === 'string' ? op : op(), name);
+    const file = path.join(this.#root, name);
+    // Names checked once: the store gateway reads the same few files all the time.
+    if (this.#paths.size >= PATHS_KEPT) this.#paths.clear();
+    this.#paths.set(name, file);
+    return file;
   }
+
+  readonly #paths = new Map<string, string>();
 }
 
 function checkName(op: string, name: string): void {
