@@ -102,6 +102,13 @@ describe('InlineFirstRunner', () => {
     expect(r.counts).toEqual({ inline: 0, offloaded: 0 });
   });
 
+  it('leaves long query texts to the workers (parsing them takes a while)', async () => {
+    const r = new InlineFirstRunner(engine, queryable, workers, { ...DEFAULT_INLINE_BOUNDS, maxQueryLength: 20 });
+    const a = await r.run(task('vector(1) + vector(1) + vector(1)'), new AbortController().signal);
+    expect(JSON.parse(await text(a)).result[0].value[1]).toBe('3');
+    expect(r.counts).toEqual({ inline: 0, offloaded: 0 });
+  });
+
   it('leaves queries past maxConcurrent to the workers', async () => {
     const r = new InlineFirstRunner(engine, queryable, workers, { ...DEFAULT_INLINE_BOUNDS, maxConcurrent: 0 });
     const a = await r.run(task('vector(3)'), new AbortController().signal);

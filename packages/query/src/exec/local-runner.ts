@@ -35,6 +35,8 @@ export interface InlineBounds {
   maxEvalMs: number;
   /** Queries on the main thread at once (the rest go to the workers). */
   maxConcurrent: number;
+  /** Longest query text parsed here: parsing a megabyte of PromQL takes a while. */
+  maxQueryLength: number;
 }
 
 export const DEFAULT_INLINE_BOUNDS: InlineBounds = {
@@ -42,6 +44,7 @@ export const DEFAULT_INLINE_BOUNDS: InlineBounds = {
   maxSamples: 500_000,
   maxEvalMs: 30,
   maxConcurrent: 4,
+  maxQueryLength: 4096,
 };
 
 /**
@@ -65,7 +68,7 @@ export class InlineFirstRunner implements PromQLRunner {
   ) {}
 
   async run(task: PromQLTask, signal: AbortSignal): Promise<PromQLAnswer> {
-    if (this.inline < this.bounds.maxConcurrent) {
+    if (this.inline < this.bounds.maxConcurrent && task.query.length <= this.bounds.maxQueryLength) {
       this.inline++;
       let answer: PromQLAnswer | null;
       try {
