@@ -160,7 +160,12 @@ export class InMemoryIndexCache implements IndexCache {
   }
 
   fetchPostings(block: string, keys: readonly { name: string; value: string }[]): (Uint8Array | undefined)[] {
-    return keys.map((k) => this.get(CacheItemType.POSTINGS, postingsKey(block, k.name, k.value)));
+    const out = new Array<Uint8Array | undefined>(keys.length);
+    if (!this.enabled.has(CacheItemType.POSTINGS)) return out;
+    let hits = 0;
+    for (let i = 0; i < keys.length; i++) if ((out[i] = this.lookup(postingsKey(block, keys[i].name, keys[i].value))) !== undefined) hits++;
+    this.counted(CacheItemType.POSTINGS, keys.length, hits);
+    return out;
   }
 
   storePostings(block: string, name: string, value: string, v: Uint8Array): void {
@@ -169,7 +174,10 @@ export class InMemoryIndexCache implements IndexCache {
 
   fetchSeries(block: string, refs: ArrayLike<number>): (Uint8Array | undefined)[] {
     const out = new Array<Uint8Array | undefined>(refs.length);
-    for (let i = 0; i < refs.length; i++) out[i] = this.get(CacheItemType.SERIES, seriesKey(block, refs[i]));
+    if (!this.enabled.has(CacheItemType.SERIES)) return out;
+    let hits = 0;
+    for (let i = 0; i < refs.length; i++) if ((out[i] = this.lookup(seriesKey(block, refs[i]))) !== undefined) hits++;
+    this.counted(CacheItemType.SERIES, refs.length, hits);
     return out;
   }
 
@@ -183,15 +191,19 @@ export class InMemoryIndexCache implements IndexCache {
     }
   }
 
-  private get(type: CacheItemType, key: string): Uint8Array | undefined {
-    if (!this.enabled.has(type)) return undefined;
-    this.m.requests.inc({ item_type: type });
+  /** The value under key, made the most recently used. */
+  private lookup(key: string): Uint8Array | undefined {
     const e = this.entries.get(key);
     if (e === undefined) return undefined;
     this.entries.delete(key);
     this.entries.set(key, e);
-    this.m.hits.inc({ item_type: type });
     return e.value;
+  }
+
+  // Counted once per batch: a Series call looks up every series entry it touches.
+  private counted(type: CacheItemType, requests: number, hits: number): void {
+    if (requests > 0) this.m.requests.inc({ item_type: type }, requests);
+    if (hits > 0) this.m.hits.inc({ item_type: type }, hits);
   }
 
   private set(type: CacheItemType, block: string, key: string, value: Uint8Array): void {
