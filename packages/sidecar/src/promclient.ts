@@ -1,19 +1,28 @@
 // The sidecar's HTTP client for its Prometheus (Thanos pkg/promclient): external labels
 // from the config API, flags, the lowest timestamp from /metrics, label APIs, and the
 // streamed remote read. Every error names the URL it was talking to.
+//
+// It speaks node:http over one keep-alive Agent rather than fetch: the remote read runs
+// once per Series call, and undici's request setup and web streams cost several times
+// what Prometheus itself spends on a small query.
 
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { labelsFromRecord, parsePromTextString } from '@thanos-ts/tsdb';
 import type { Labels, Matcher } from '@thanos-ts/tsdb';
 import { InvalidArgumentError, UnavailableError } from '@thanos-ts/runtime';
 import {
+  ChunkedFrameReader,
   encodeReadRequest,
   isChunkedReadResponse,
   prometheus,
-  readChunkedResponse,
   REMOTE_READ_REQUEST_HEADERS,
 } from '@thanos-ts/storeapi';
 import type { ChunkedReadResponse } from '@thanos-ts/storeapi';
+import { parseChunkedReadResponse } from './chunked-series.js';
+import type { RawChunkedSeries } from './chunked-series.js';
 
 interface ApiEnvelope<T> {
   status: 'success' | 'error';
@@ -22,48 +31,111 @@ interface ApiEnvelope<T> {
   error?: string;
 }
 
+const READ_PATH = '/api/v1/read';
+
 export class PromClient {
   private readonly base: string;
+  private readonly origin: URL;
+  /** Host name as node:http wants it (IPv6 without brackets). */
+  private readonly hostname: string;
+  /** Path of the base URL, without a trailing slash ('' for the root). */
+  private readonly prefix: string;
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http.request;
+  private readonly readHeaders: OutgoingHttpHeaders;
+  private readonly getHeaders: OutgoingHttpHeaders | undefined;
 
+  /** @param timeoutMs how long a request may go without a byte from Prometheus */
   constructor(
     baseUrl: string,
     private readonly timeoutMs = 30_000,
   ) {
     this.base = baseUrl.replace(/\/+$/, '');
+    this.origin = new URL(this.base);
+    this.prefix = this.origin.pathname.replace(/\/+$/, '');
+    this.hostname = this.origin.hostname.replace(/^\[|\]$/g, '');
+    const tls = this.origin.protocol === 'https:';
+    this.transport = tls ? https.request : http.request;
+    this.agent = tls ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+    // Credentials in the URL (http://user:pass@host) become basic auth.
+    const auth =
+      this.origin.username !== '' || this.origin.password !== ''
+        ? { Authorization: `Basic ${Buffer.from(`${decodeURIComponent(this.origin.username)}:${decodeURIComponent(this.origin.password)}`).toString('base64')}` }
+        : undefined;
+    this.getHeaders = auth;
+    this.readHeaders = { ...REMOTE_READ_REQUEST_HEADERS, ...auth };
   }
 
   get url(): string {
     return this.base;
   }
 
-  private async fetch(path: string, init: RequestInit = {}, signal?: AbortSignal): Promise<Response> {
-    const url = this.base + path;
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    let res: Response;
+  /** Closes the idle keep-alive connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /**
+   * Sends a request and resolves with the response head. Failing to connect, a 5xx and
+   * `timeoutMs` without a byte are UnavailableError; an aborted signal rejects with its
+   * reason. A keep-alive connection that Prometheus closed as we reused it is retried once.
+   */
+  private async send(method: string, path: string, body: Uint8Array | null, signal?: AbortSignal): Promise<IncomingMessage> {
+    signal?.throwIfAborted();
+    let res: IncomingMessage;
     try {
-      res = await fetch(url, { ...init, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      res = await this.sendOnce(method, path, body, signal, false);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
-      throw new UnavailableError(`request ${url}: ${cause}`);
+      throw new UnavailableError(`request ${this.base}${path}: ${(err as Error).message}`);
     }
-    if (res.status >= 500) {
-      const body = (await res.text().catch(() => '')).trim().slice(0, 300);
-      throw new UnavailableError(`request ${url}: server returned HTTP status ${res.status} ${res.statusText}${body ? `: ${body}` : ''}`);
+    if (res.statusCode! >= 500) {
+      const text = (await readBody(res, 300).catch(() => '')).trim().slice(0, 300);
+      throw new UnavailableError(
+        `request ${this.base}${path}: server returned HTTP status ${res.statusCode} ${res.statusMessage ?? ''}${text ? `: ${text}` : ''}`,
+      );
     }
     return res;
   }
 
+  private sendOnce(method: string, path: string, body: Uint8Array | null, signal: AbortSignal | undefined, retry: boolean): Promise<IncomingMessage> {
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = this.transport({
+        protocol: this.origin.protocol,
+        hostname: this.hostname,
+        port: this.origin.port,
+        method,
+        path: this.prefix + path,
+        headers: body === null ? this.getHeaders : this.readHeaders,
+        agent: this.agent,
+        timeout: this.timeoutMs,
+        signal,
+      });
+      req.on('timeout', onRequestTimeout);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (!retry && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && !signal?.aborted) {
+          this.sendOnce(method, path, body, signal, true).then(resolve, reject);
+        } else reject(err);
+      });
+      req.on('response', resolve);
+      if (body === null) req.end();
+      else req.end(body);
+    });
+  }
+
   private async api<T>(path: string, params?: URLSearchParams, signal?: AbortSignal): Promise<T> {
-    const res = await this.fetch(params ? `${path}?${params}` : path, {}, signal);
+    const full = params ? `${path}?${params}` : path;
+    const res = await this.send('GET', full, null, signal);
     let body: ApiEnvelope<T>;
     try {
-      body = (await res.json()) as ApiEnvelope<T>;
-    } catch {
-      throw new Error(`request ${this.base}${path}: HTTP ${res.status}: response is not JSON`);
+      body = JSON.parse(await readBody(res)) as ApiEnvelope<T>;
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      if (!(err instanceof SyntaxError)) throw new UnavailableError(`request ${this.base}${full}: ${(err as Error).message}`);
+      throw new Error(`request ${this.base}${path}: HTTP ${res.statusCode}: response is not JSON`);
     }
     if (body.status !== 'success') {
-      const msg = `request ${this.base}${path}: ${body.errorType ?? 'error'}: ${body.error ?? res.statusText}`;
+      const msg = `request ${this.base}${path}: ${body.errorType ?? 'error'}: ${body.error ?? res.statusMessage}`;
       // Prometheus refused what we passed on from the client (a label name it does not take, say).
       throw body.errorType === 'bad_data' ? new InvalidArgumentError(msg) : new Error(msg);
     }
@@ -73,9 +145,9 @@ export class PromClient {
   /** Whether Prometheus answers /-/ready with 200. */
   async isReady(): Promise<boolean> {
     try {
-      const res = await this.fetch('/-/ready');
-      await res.body?.cancel();
-      return res.status === 200;
+      const res = await this.send('GET', '/-/ready', null);
+      res.resume();
+      return res.statusCode === 200;
     } catch {
       return false;
     }
@@ -112,8 +184,13 @@ export class PromClient {
    * sidecar is never pruned from a query.
    */
   async lowestTimestamp(): Promise<number> {
-    const res = await this.fetch('/metrics');
-    const text = await res.text();
+    const res = await this.send('GET', '/metrics', null);
+    let text: string;
+    try {
+      text = await readBody(res);
+    } catch (err) {
+      throw new UnavailableError(`request ${this.base}/metrics: ${(err as Error).message}`);
+    }
     for (const e of parsePromTextString(text, { defaultTimestamp: 0 })) {
       if (e.kind === 'sample' && e.labels.length === 1 && e.labels[0].value === 'prometheus_tsdb_lowest_timestamp_seconds') {
         const ms = e.v * 1000;
@@ -122,7 +199,6 @@ export class PromClient {
     }
     throw new Error(`metrics of ${this.base} did not contain prometheus_tsdb_lowest_timestamp_seconds`);
   }
-
   async labelNames(start: number, end: number, matchers: readonly Matcher[], signal?: AbortSignal): Promise<string[]> {
     const p = timeParams(start, end, matchers);
     return (await this.api<string[] | null>('/api/v1/labels', p, signal)) ?? [];
@@ -170,31 +246,85 @@ export class PromClient {
   }
 
   /**
-   * Remote read with STREAMED_XOR_CHUNKS: yields frames as they arrive; Prometheus's
-   * own chunks are passed through untouched. A Prometheus that can only answer SAMPLES
-   * is an error (every version since 2.13 streams).
+   * Remote read with STREAMED_XOR_CHUNKS: the series of each frame as it arrives (one per
+   * frame from Prometheus), parsed without decoding chunks (see chunked-series.ts); their
+   * bytes alias the response. A Prometheus that can only answer SAMPLES is an error
+   * (every version since 2.13 streams).
    */
-  async *remoteRead(query: prometheus.Query.$Properties, signal?: AbortSignal): AsyncGenerator<ChunkedReadResponse> {
+  remoteReadSeries(query: prometheus.Query.$Properties, signal?: AbortSignal): AsyncGenerator<RawChunkedSeries[]> {
+    return this.readFrames(query, signal, parseChunkedReadResponse);
+  }
+
+  /** Remote read with STREAMED_XOR_CHUNKS, each frame decoded by protobufjs. */
+  remoteRead(query: prometheus.Query.$Properties, signal?: AbortSignal): AsyncGenerator<ChunkedReadResponse> {
+    return this.readFrames(query, signal, decodeChunkedReadResponse);
+  }
+
+  private async *readFrames<T>(query: prometheus.Query.$Properties, signal: AbortSignal | undefined, decode: (msg: Uint8Array) => T): AsyncGenerator<T> {
+    const res = await this.remoteReadResponse(query, signal);
+    const frames = new ChunkedFrameReader();
+    let done = false;
+    try {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        frames.push(chunk);
+        for (let msg = frames.next(); msg !== null; msg = frames.next()) {
+          let frame: T;
+          try {
+            frame = decode(msg);
+          } catch (err) {
+            throw frames.corrupt(`malformed ChunkedReadResponse: ${(err as Error).message}`);
+          }
+          yield frame;
+        }
+      }
+      frames.end();
+      done = true;
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      throw new UnavailableError(`remote read ${this.base}${READ_PATH}: ${(err as Error).message}`);
+    } finally {
+      // Left early (a limit, an error downstream): drop the connection rather than drain it.
+      if (!done) res.destroy();
+    }
+  }
+
+  private async remoteReadResponse(query: prometheus.Query.$Properties, signal?: AbortSignal): Promise<IncomingMessage> {
     const body = encodeReadRequest({
       queries: [query],
       acceptedResponseTypes: [prometheus.ReadRequest.ResponseType.STREAMED_XOR_CHUNKS],
     });
-    const res = await this.fetch('/api/v1/read', { method: 'POST', headers: { ...REMOTE_READ_REQUEST_HEADERS }, body }, signal);
-    if (res.status !== 200) {
-      const text = (await res.text().catch(() => '')).trim().slice(0, 300);
-      throw new Error(`remote read ${this.base}/api/v1/read: HTTP ${res.status}${text ? `: ${text}` : ''}`);
+    const res = await this.send('POST', READ_PATH, body, signal);
+    if (res.statusCode !== 200) {
+      const text = (await readBody(res, 300).catch(() => '')).trim().slice(0, 300);
+      throw new Error(`remote read ${this.base}${READ_PATH}: HTTP ${res.statusCode}${text ? `: ${text}` : ''}`);
     }
-    if (!isChunkedReadResponse(res.headers.get('content-type')) || !res.body) {
-      await res.body?.cancel();
-      throw new Error(`remote read ${this.base}/api/v1/read: unexpected content type ${res.headers.get('content-type')}, want streamed chunks`);
+    const type = res.headers['content-type'];
+    if (!isChunkedReadResponse(type)) {
+      res.destroy();
+      throw new Error(`remote read ${this.base}${READ_PATH}: unexpected content type ${type ?? null}, want streamed chunks`);
     }
-    try {
-      yield* readChunkedResponse(res.body as unknown as AsyncIterable<Uint8Array>);
-    } catch (err) {
-      if (signal?.aborted) throw signal.reason;
-      throw new UnavailableError(`remote read ${this.base}/api/v1/read: ${(err as Error).message}`);
-    }
+    return res;
   }
+}
+
+/** `timeout` fired: the socket went `timeoutMs` without a byte. */
+function onRequestTimeout(this: http.ClientRequest): void {
+  this.destroy(new Error(`no answer for ${(this.socket?.timeout ?? 0) / 1000}s`));
+}
+
+function decodeChunkedReadResponse(msg: Uint8Array): ChunkedReadResponse {
+  return prometheus.ChunkedReadResponse.decode(msg) as unknown as ChunkedReadResponse;
+}
+
+/** The body as UTF-8 text, at most `limit` bytes of it (the rest is dropped). */
+async function readBody(res: IncomingMessage, limit = Infinity): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    if (n < limit) parts.push(chunk);
+    n += chunk.length;
+  }
+  return (parts.length === 1 ? parts[0] : Buffer.concat(parts)).toString('utf8');
 }
 
 // The JSON of Prometheus's /api/v1/rules, /targets, /metadata and /query_exemplars

@@ -7,7 +7,6 @@ import { compareLabels, labelsEqual, labelsFromRecord, withoutLabels } from '@th
 import type { Labels, Matcher } from '@thanos-ts/tsdb';
 import { limitList, matchersToPromProto, matchExternalLabels, PrefixRunSorter, withExternalLabels } from '@thanos-ts/storeapi';
 import type {
-  AggrChunk,
   LabelNamesResponse,
   LabelValuesResponse,
   SeriesSink,
@@ -17,6 +16,17 @@ import type {
   ValidatedSeriesRequest,
 } from '@thanos-ts/storeapi';
 import type { PromClient } from './promclient.js';
+import { encodeSeriesResponse, toStoreSeries } from './chunked-series.js';
+import type { RawChunkedSeries } from './chunked-series.js';
+
+/**
+ * A SeriesSink that also takes a series already encoded, as a thanos.SeriesResponse with
+ * its series field set (the pass-through of remote read chunks). Sinks without it get
+ * StoreSeries objects.
+ */
+export interface EncodedSeriesSink extends SeriesSink {
+  encodedSeries(response: Uint8Array): Promise<void> | undefined;
+}
 
 export interface PrometheusStoreOptions {
   client: PromClient;
@@ -49,39 +59,39 @@ export class PrometheusStore implements StoreAPI {
       return;
     }
 
-    const extNames = ext.map((l) => l.name);
-    // A series may span several frames: gather its chunks before sending it once.
-    let cur: { key: Labels; final: Labels; chunks: AggrChunk[] } | null = null;
-    const sorter = new PrefixRunSorter<AggrChunk[]>(async (labels, chunks) => {
-      const p = sink.series({ labels, chunks });
+    const extNames = new Set(ext.map((l) => l.name));
+    const encoded = typeof (sink as EncodedSeriesSink).encodedSeries === 'function' ? (sink as EncodedSeriesSink) : null;
+    // A series may span several frames: gather its parts before sending it once.
+    let key: Labels | null = null;
+    let final: Labels = [];
+    let parts: RawChunkedSeries[] = [];
+    const sorter = new PrefixRunSorter<RawChunkedSeries[]>(async (labels, ps) => {
+      // fast path: the chunk bytes go to the wire without becoming objects
+      const p = encoded !== null ? encoded.encodedSeries(encodeSeriesResponse(labels, ps)) : sink.series(toStoreSeries(labels, ps));
       if (p) await p;
     });
     let sent = 0;
     const limit = Number(req.limit ?? 0);
     const query = { startTimestampMs: minTime, endTimestampMs: maxTime, matchers: matchersToPromProto(matchers) };
-    for await (const frame of this.opts.client.remoteRead(query, signal)) {
-      for (const cs of frame.chunkedSeries) {
+    for await (const frame of this.opts.client.remoteReadSeries(query, signal)) {
+      for (const cs of frame) {
         // Prometheus merges its external labels in, keeping series order without them.
-        const key = withoutLabels(cs.labels, extNames);
-        const chunks: AggrChunk[] = cs.chunks.map((c) => ({
-          minTime: c.minTimeMs,
-          maxTime: c.maxTimeMs,
-          // storepb encodings are TSDB's minus one.
-          raw: { type: c.type - 1, data: c.data },
-        }));
-        if (cur !== null && labelsEqual(cur.key, key)) {
-          cur.chunks.push(...chunks);
+        const k = extNames.size > 0 ? withoutLabels(cs.labels, extNames) : cs.labels;
+        if (key !== null && labelsEqual(key, k)) {
+          parts.push(cs);
           continue;
         }
-        if (cur !== null) {
-          await sorter.push(cur.key, cur.final, cur.chunks);
+        if (key !== null) {
+          await sorter.push(key, final, parts);
           if (limit > 0 && ++sent >= limit) break;
         }
-        cur = { key, final: withExternalLabels(key, finalExt), chunks };
+        key = k;
+        final = withExternalLabels(k, finalExt);
+        parts = [cs];
       }
       if (limit > 0 && sent >= limit) break;
     }
-    if (cur !== null && !(limit > 0 && sent >= limit)) await sorter.push(cur.key, cur.final, cur.chunks);
+    if (key !== null && !(limit > 0 && sent >= limit)) await sorter.push(key, final, parts);
     await sorter.flush();
   }
 

@@ -248,6 +248,7 @@ export class Sidecar {
     this.prober.notReady(new Error('shutting down'));
     await this.syncing;
     if (this.grpcStarted) await this.grpc.stop();
+    this.client.close();
     await this.http.stop();
     await this.cfg.bucket?.close();
   }

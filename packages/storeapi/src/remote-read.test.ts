@@ -3,6 +3,7 @@ import { removeTempDirs, startPrometheus, waitFor } from '@thanos-ts/testutil';
 import { chunkFromBytes, EncXOR, labelsToString, ValueType } from '@thanos-ts/tsdb';
 import { prometheus } from './proto.js';
 import {
+  ChunkedFrameReader,
   chunkedSeriesToStoreSeries,
   CHUNKED_READ_CONTENT_TYPE,
   decodeReadRequest,
@@ -148,6 +149,36 @@ describe('streamed remote read frames', () => {
     await expect(collect(readChunkedResponse(chunked(frame, () => 100)))).rejects.toThrow(/malformed ChunkedReadResponse/);
   });
 
+  it('hands out frame messages as they complete, in place unless split', () => {
+    const body = makeStream(6, (i) => i === 2);
+    const want = [...Array(6).keys()].map((i) => {
+      const msg = prometheus.ChunkedReadResponse.encode(prometheus.ChunkedReadResponse.decode(frameMessage(body, i))).finish();
+      return Buffer.from(msg).toString('hex');
+    });
+    for (const piece of [1, 5, 64, 333, body.length]) {
+      const r = new ChunkedFrameReader();
+      const got: Uint8Array[] = [];
+      for (let p = 0; p < body.length; p += piece) {
+        const chunk = body.slice(p, p + piece);
+        r.push(chunk);
+        for (let m = r.next(); m !== null; m = r.next()) {
+          got.push(m);
+          // One chunk holding the whole body: every message is a view of it.
+          if (piece === body.length) expect(m.buffer, `frame ${got.length - 1}`).toBe(chunk.buffer);
+        }
+      }
+      r.end();
+      expect(got.map((m) => Buffer.from(m).toString('hex')), `pieces of ${piece}`).toEqual(want);
+      expect(r.frames).toBe(6);
+      expect(r.bytes).toBe(body.length);
+      expect(r.corrupt('bad').message).toMatch(/^remote read: frame 5 at byte \d+: bad$/);
+    }
+    const r = new ChunkedFrameReader();
+    r.push(body);
+    r.next();
+    expect(() => r.push(body)).toThrow(/push before next\(\) returned null/);
+  });
+
   it('round-trips a ReadRequest through snappy', () => {
     const body = encodeReadRequest({
       queries: [{ startTimestampMs: 1, endTimestampMs: 2, matchers: [{ type: 1, name: 'a', value: 'b' }] }],
@@ -172,6 +203,21 @@ describe('streamed remote read frames', () => {
     );
   });
 });
+
+/** The message of the i-th frame of a stream. */
+function frameMessage(body: Uint8Array, i: number): Uint8Array {
+  let p = 0;
+  for (;;) {
+    let len = 0;
+    for (let mul = 1; ; mul *= 128) {
+      const b = body[p++];
+      len += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+    }
+    if (i-- === 0) return body.subarray(p + 4, p + 4 + len);
+    p += 4 + len;
+  }
+}
 
 /** CRC-32C computed bit by bit, independent of the table-driven implementation. */
 function bitwiseCrc32c(b: Uint8Array): number {

@@ -114,125 +114,177 @@ export interface ReadChunkedOptions {
 const MAX_HEADER = 10 + 4;
 const EMPTY = new Uint8Array(0);
 
-interface FrameHeader {
-  /** Bytes of length varint + CRC. */
-  hdr: number;
-  /** Bytes of the message. */
-  len: number;
+/**
+ * Splits a streamed remote read body into its frames' messages, incrementally, checking
+ * each CRC: push() a body chunk, then call next() until it returns null; end() when the
+ * body ends. A frame inside one chunk is returned in place (a view of the chunk, so its
+ * bytes fields alias the chunk); only frames split across chunks are copied. A bad CRC,
+ * a frame over the limit or a body ending inside a frame throws RemoteReadError.
+ */
+export class ChunkedFrameReader {
+  private readonly limit: number;
+  private chunk: Uint8Array = EMPTY;
+  private pos = 0;
+  /** A frame split across chunks being assembled (header and message), else null. */
+  private frame: Uint8Array | null = null;
+  private fill = 0;
+  private frameHdr = 0;
+  /** The start of a frame whose header is still incomplete. */
+  private head: Uint8Array = EMPTY;
+  /** Stream offset and number of the next frame. */
+  private streamPos = 0;
+  private frameNo = 0;
+  /** Number and stream offset of the frame returned last, for corrupt(). */
+  private lastNo = 0;
+  private lastPos = 0;
+
+  constructor(opts: ReadChunkedOptions = {}) {
+    this.limit = opts.maxFrameBytes ?? DEFAULT_CHUNKED_READ_LIMIT;
+  }
+
+  /** Frames returned so far. */
+  get frames(): number {
+    return this.frameNo;
+  }
+
+  /** Body bytes consumed by the frames returned so far. */
+  get bytes(): number {
+    return this.streamPos;
+  }
+
+  /** Hands over the next body chunk; the previous one must have been read to its end (next() returned null). */
+  push(chunk: Uint8Array): void {
+    if (this.pos < this.chunk.length) throw new Error('ChunkedFrameReader: push before next() returned null');
+    this.chunk = chunk;
+    this.pos = 0;
+  }
+
+  /** The message of the next whole frame, or null when more of the body is needed. */
+  next(): Uint8Array | null {
+    const chunk = this.chunk;
+    while (this.pos < chunk.length) {
+      const pos = this.pos;
+      if (this.frame !== null) {
+        const frame = this.frame;
+        const n = Math.min(frame.length - this.fill, chunk.length - pos);
+        frame.set(chunk.subarray(pos, pos + n), this.fill);
+        this.fill += n;
+        this.pos += n;
+        if (this.fill < frame.length) continue;
+        this.frame = null;
+        return this.check(frame, this.frameHdr, frame.length);
+      }
+      if (this.head.length > 0) {
+        // A header split across chunks: join it with the next few bytes.
+        const take = Math.min(chunk.length - pos, MAX_HEADER);
+        const joined = new Uint8Array(this.head.length + take);
+        joined.set(this.head);
+        joined.set(chunk.subarray(pos, pos + take), this.head.length);
+        const len = this.parseHeader(joined, 0);
+        if (len < 0) {
+          this.head = joined;
+          this.pos += take;
+          continue;
+        }
+        this.startFrame(len, this.head);
+        this.head = EMPTY;
+        continue;
+      }
+      const len = this.parseHeader(chunk, pos);
+      if (len < 0) {
+        this.head = chunk.slice(pos);
+        this.pos = chunk.length;
+      } else if (pos + this.frameHdr + len <= chunk.length) {
+        // fast path: the whole frame is in this chunk
+        this.pos = pos + this.frameHdr + len;
+        return this.check(chunk, pos + this.frameHdr, this.pos);
+      } else {
+        this.startFrame(len, chunk.subarray(pos));
+        this.pos = chunk.length;
+      }
+    }
+    return null;
+  }
+
+  /** Throws when the body ended inside a frame. */
+  end(): void {
+    if (this.frame !== null) throw this.fail(`truncated frame: stream ended after ${this.fill} of ${this.frame.length} bytes`);
+    if (this.head.length > 0) throw this.fail(`truncated frame header: stream ended after ${this.head.length} bytes`);
+  }
+
+  /** An error about the frame returned last (say, its message does not decode). */
+  corrupt(why: string): RemoteReadError {
+    return new RemoteReadError(`remote read: frame ${this.lastNo} at byte ${this.lastPos}: ${why}`);
+  }
+
+  private fail(why: string): RemoteReadError {
+    return new RemoteReadError(`remote read: frame ${this.frameNo} at byte ${this.streamPos}: ${why}`);
+  }
+
+  /** Message length of the header at buf[pos] (setting frameHdr), or -1 when incomplete. */
+  private parseHeader(buf: Uint8Array, pos: number): number {
+    let len = 0;
+    let mul = 1;
+    let p = pos;
+    for (;;) {
+      if (p >= buf.length) return -1;
+      const b = buf[p++];
+      len += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      mul *= 128;
+      if (p - pos >= 10) throw this.fail('malformed frame length');
+    }
+    if (len > this.limit) {
+      // Prometheus: "chunkedReader: message size exceeded the limit".
+      throw this.fail(`frame of ${len} bytes exceeds the limit of ${this.limit} bytes`);
+    }
+    this.frameHdr = p - pos + 4;
+    return pos + this.frameHdr <= buf.length ? len : -1;
+  }
+
+  private startFrame(len: number, first: Uint8Array): void {
+    // A Buffer, as the body chunks of node:http are: messages read the same either way.
+    this.frame = Buffer.allocUnsafe(this.frameHdr + len);
+    this.frame.set(first);
+    this.fill = first.length;
+  }
+
+  /** Checks the CRC before buf[start, end) and returns the message. */
+  private check(buf: Uint8Array, start: number, end: number): Uint8Array {
+    const want = ((buf[start - 4] << 24) | (buf[start - 3] << 16) | (buf[start - 2] << 8) | buf[start - 1]) >>> 0;
+    const got = crc32c(buf, start, end);
+    if (want !== got) {
+      throw this.fail(`checksum mismatch: frame says 0x${want.toString(16).padStart(8, '0')}, data has 0x${got.toString(16).padStart(8, '0')}`);
+    }
+    this.lastNo = this.frameNo++;
+    this.lastPos = this.streamPos;
+    this.streamPos += this.frameHdr + end - start;
+    return buf.subarray(start, end);
+  }
 }
 
 /**
- * Parses a streamed remote read body into ChunkedReadResponse messages, incrementally:
- * each frame is decoded as soon as its last byte arrives. A frame inside one body chunk
- * is decoded in place (chunk bytes alias it); only frames split across body chunks are
- * copied. A bad CRC, a frame over the limit or a stream ending inside a frame throws
- * RemoteReadError.
+ * Parses a streamed remote read body into ChunkedReadResponse messages, incrementally
+ * (see ChunkedFrameReader; chunk bytes alias the body where a frame was not split).
  */
 export async function* readChunkedResponse(
   body: AsyncIterable<Uint8Array>,
   opts: ReadChunkedOptions = {},
 ): AsyncGenerator<ChunkedReadResponse> {
-  const limit = opts.maxFrameBytes ?? DEFAULT_CHUNKED_READ_LIMIT;
-  let frame: Uint8Array | null = null; // a frame split across chunks, being assembled
-  let fill = 0;
-  let head: Uint8Array = EMPTY; // the start of a frame whose header is still incomplete
-  let streamPos = 0; // stream offset of the frame being parsed, for messages
-  let frameNo = 0;
-
-  const parseHeader = (buf: Uint8Array, pos: number): FrameHeader | null => {
-    let len = 0;
-    let mul = 1;
-    let p = pos;
-    for (;;) {
-      if (p >= buf.length) return null;
-      const b = buf[p++];
-      len += (b & 0x7f) * mul;
-      if (b < 0x80) break;
-      mul *= 128;
-      if (p - pos >= 10) throw fail('malformed frame length');
-    }
-    if (len > limit) {
-      // Prometheus: "chunkedReader: message size exceeded the limit".
-      throw fail(`frame of ${len} bytes exceeds the limit of ${limit} bytes`);
-    }
-    const hdr = p - pos + 4;
-    return pos + hdr <= buf.length ? { hdr, len } : null;
-  };
-
-  const fail = (why: string): RemoteReadError =>
-    new RemoteReadError(`remote read: frame ${frameNo} at byte ${streamPos}: ${why}`);
-
-  const decode = (buf: Uint8Array, pos: number, h: FrameHeader): ChunkedReadResponse => {
-    const start = pos + h.hdr;
-    const end = start + h.len;
-    const want = ((buf[start - 4] << 24) | (buf[start - 3] << 16) | (buf[start - 2] << 8) | buf[start - 1]) >>> 0;
-    const got = crc32c(buf, start, end);
-    if (want !== got) {
-      throw fail(`checksum mismatch: frame says 0x${want.toString(16).padStart(8, '0')}, data has 0x${got.toString(16).padStart(8, '0')}`);
-    }
-    let msg: ChunkedReadResponse;
-    try {
-      msg = prometheus.ChunkedReadResponse.decode(buf.subarray(start, end)) as unknown as ChunkedReadResponse;
-    } catch (err) {
-      throw fail(`malformed ChunkedReadResponse: ${(err as Error).message}`);
-    }
-    streamPos += h.hdr + h.len;
-    frameNo++;
-    return msg;
-  };
-
+  const r = new ChunkedFrameReader(opts);
   for await (const chunk of body) {
-    let pos = 0;
-    while (pos < chunk.length) {
-      if (frame !== null) {
-        const n = Math.min(frame.length - fill, chunk.length - pos);
-        frame.set(chunk.subarray(pos, pos + n), fill);
-        fill += n;
-        pos += n;
-        if (fill === frame.length) {
-          const f = frame;
-          frame = null;
-          yield decode(f, 0, parseHeader(f, 0)!);
-        }
-        continue;
+    r.push(chunk);
+    for (let msg = r.next(); msg !== null; msg = r.next()) {
+      let res: ChunkedReadResponse;
+      try {
+        res = prometheus.ChunkedReadResponse.decode(msg) as unknown as ChunkedReadResponse;
+      } catch (err) {
+        throw r.corrupt(`malformed ChunkedReadResponse: ${(err as Error).message}`);
       }
-      if (head.length > 0) {
-        // A header split across chunks: join it with the next few bytes.
-        const take = Math.min(chunk.length - pos, MAX_HEADER);
-        const joined = new Uint8Array(head.length + take);
-        joined.set(head);
-        joined.set(chunk.subarray(pos, pos + take), head.length);
-        const h = parseHeader(joined, 0);
-        if (h === null) {
-          head = joined;
-          pos += take;
-          continue;
-        }
-        frame = new Uint8Array(h.hdr + h.len);
-        frame.set(head);
-        fill = head.length;
-        head = EMPTY;
-        continue;
-      }
-      const h = parseHeader(chunk, pos);
-      if (h === null) {
-        head = chunk.slice(pos);
-        pos = chunk.length;
-      } else if (pos + h.hdr + h.len <= chunk.length) {
-        // fast path: the whole frame is in this chunk; decode it in place
-        const msg = decode(chunk, pos, h);
-        pos += h.hdr + h.len;
-        yield msg;
-      } else {
-        frame = new Uint8Array(h.hdr + h.len);
-        frame.set(chunk.subarray(pos));
-        fill = chunk.length - pos;
-        pos = chunk.length;
-      }
+      yield res;
     }
   }
-  if (frame !== null) throw fail(`truncated frame: stream ended after ${fill} of ${frame.length} bytes`);
-  if (head.length > 0) throw fail(`truncated frame header: stream ended after ${head.length} bytes`);
+  r.end();
 }
 
 /**
