@@ -34,7 +34,7 @@ export const HA_TRACKER_SERVICE: ServiceDefinition = {
 };
 
 /** Mounts thanosts.HATracker on a receiver's gRPC server; `tracker` decides with its own clock. */
-export function addHATrackerService(server: Server, tracker: HATracker, logger: Logger = nopLogger()): void {
+export function addHATrackerService(server: Pick<Server, 'addService'>, tracker: HATracker, logger: Logger = nopLogger()): void {
   server.addService(HA_TRACKER_SERVICE, {
     Elect: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
       try {

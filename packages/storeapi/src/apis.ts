@@ -4,13 +4,13 @@
 // a component implements the narrow interface below and mounts it with add*Service (or
 // through StoreServerOptions), and StoreClient calls them.
 
-import type { Server, ServerWritableStream, ServiceDefinition } from '@grpc/grpc-js';
 import { InvalidArgumentError, nopLogger } from '@thanos-ts/runtime';
 import type { Logger } from '@thanos-ts/runtime';
 import type { Labels } from '@thanos-ts/tsdb';
 import { toWireStatus } from './errors.js';
 import { thanos } from './proto.js';
-import { callSignal, logStatus } from './server.js';
+import type { GrpcServer, ServerCall } from './h2-server.js';
+import { drainOnce, logStatus } from './server.js';
 
 // ---------------------------------------------------------------------------
 // Messages as the rest of the code speaks them
@@ -243,58 +243,39 @@ export const METADATA_API = spec<MetricMetadataRequest, MetricMetadata>(
 );
 export const EXEMPLARS_API = spec<ExemplarsRequest, ExemplarData>('thanos.Exemplars', 'Exemplars', thanos.ExemplarsRequest, thanos.ExemplarsResponse, 'data');
 
-const passthrough = (b: Buffer): Buffer => b;
-
-function serviceDefinition(s: StreamApiSpec<unknown, unknown>): ServiceDefinition {
-  return {
-    [s.method]: {
-      path: `/${s.service}/${s.method}`,
-      requestStream: false,
-      responseStream: true,
-      requestSerialize: passthrough,
-      requestDeserialize: passthrough,
-      responseSerialize: passthrough,
-      responseDeserialize: passthrough,
-      originalName: s.method[0].toLowerCase() + s.method.slice(1),
-    },
-  };
-}
-
-/** Mounts a streaming API on a grpc-js server; `serve` writes the answer to the sink. */
+/** Mounts a streaming API on a gRPC server; `serve` writes the answer to the sink. */
 export function addStreamService<Req, T>(
-  server: Server,
+  server: GrpcServer,
   s: StreamApiSpec<Req, T>,
   serve: (req: Req, sink: ResponseSink<T>, signal: AbortSignal) => Promise<void>,
   logger: Logger = nopLogger(),
 ): void {
-  server.addService(serviceDefinition(s as StreamApiSpec<unknown, unknown>), {
-    [s.method]: (call: ServerWritableStream<Buffer, Buffer>) => void handleStream(s, serve, call, logger),
-  });
+  server.addMethod(`/${s.service}/${s.method}`, (call) => void handleStream(s, serve, call, logger));
 }
 
-export function addRulesService(server: Server, api: RulesAPI, logger?: Logger): void {
+export function addRulesService(server: GrpcServer, api: RulesAPI, logger?: Logger): void {
   addStreamService(server, RULES_API, (r, sink, signal) => api.rules(r, sink, signal), logger);
 }
 
-export function addTargetsService(server: Server, api: TargetsAPI, logger?: Logger): void {
+export function addTargetsService(server: GrpcServer, api: TargetsAPI, logger?: Logger): void {
   addStreamService(server, TARGETS_API, (r, sink, signal) => api.targets(r, sink, signal), logger);
 }
 
-export function addMetadataService(server: Server, api: MetadataAPI, logger?: Logger): void {
+export function addMetadataService(server: GrpcServer, api: MetadataAPI, logger?: Logger): void {
   addStreamService(server, METADATA_API, (r, sink, signal) => api.metricMetadata(r, sink, signal), logger);
 }
 
-export function addExemplarsService(server: Server, api: ExemplarsAPI, logger?: Logger): void {
+export function addExemplarsService(server: GrpcServer, api: ExemplarsAPI, logger?: Logger): void {
   addStreamService(server, EXEMPLARS_API, (r, sink, signal) => api.exemplars(r, sink, signal), logger);
 }
 
 async function handleStream<Req, T>(
   s: StreamApiSpec<Req, T>,
   serve: (req: Req, sink: ResponseSink<T>, signal: AbortSignal) => Promise<void>,
-  call: ServerWritableStream<Buffer, Buffer>,
+  call: ServerCall,
   logger: Logger,
 ): Promise<void> {
-  const { signal, done } = callSignal(call);
+  const signal = call.signal;
   try {
     let req: Req;
     try {
@@ -312,18 +293,16 @@ async function handleStream<Req, T>(
     if (call.cancelled) return;
     const st = toWireStatus(signal.aborted ? signal.reason : err);
     logStatus(logger, s.method, st.code, st.details, err);
-    call.emit('error', { code: st.code, details: st.details });
-  } finally {
-    done();
+    call.sendStatus(st.code, st.details);
   }
 }
 
-/** Writes frames to a grpc-js call, honouring its backpressure. */
+/** Writes frames to a call, honouring its backpressure. */
 class GrpcResponseSink<T> implements ResponseSink<T> {
   private drain: Promise<void> | null = null;
 
   constructor(
-    private readonly call: ServerWritableStream<Buffer, Buffer>,
+    private readonly call: ServerCall,
     private readonly signal: AbortSignal,
     private readonly s: StreamApiSpec<unknown, T>,
   ) {}
@@ -343,19 +322,7 @@ class GrpcResponseSink<T> implements ResponseSink<T> {
   private write(buf: Buffer): Promise<void> | undefined {
     this.signal.throwIfAborted();
     if (this.call.write(buf)) return this.drain ?? undefined;
-    this.drain ??= new Promise<void>((resolve, reject) => {
-      const finish = (err?: unknown): void => {
-        this.call.off('drain', onDrain);
-        this.signal.removeEventListener('abort', onAbort);
-        this.drain = null;
-        if (err) reject(err);
-        else resolve();
-      };
-      const onDrain = (): void => finish();
-      const onAbort = (): void => finish(this.signal.reason);
-      this.call.on('drain', onDrain);
-      this.signal.addEventListener('abort', onAbort);
-    });
+    this.drain ??= drainOnce(this.call, () => (this.drain = null));
     return this.drain;
   }
 }

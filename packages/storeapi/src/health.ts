@@ -1,68 +1,80 @@
-// The standard gRPC health service (grpc.health.v1.Health/Check), which Thanos registers
-// on its gRPC servers and load balancers probe. Its two messages are tiny, so they are
-// coded by hand here rather than generated:
+// The standard gRPC health service (grpc.health.v1.Health Check and Watch), which Thanos
+// registers on its gRPC servers and load balancers probe. Its two messages are tiny, so
+// they are coded by hand here rather than generated:
 //   HealthCheckRequest  { string service = 1; }
-//   HealthCheckResponse { ServingStatus status = 1; }  UNKNOWN=0 SERVING=1 NOT_SERVING=2
+//   HealthCheckResponse { ServingStatus status = 1; }  UNKNOWN=0 SERVING=1 NOT_SERVING=2 SERVICE_UNKNOWN=3
 
-import { status as Status } from '@grpc/grpc-js';
-import type { sendUnaryData, Server, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Status } from './errors.js';
 import { DecodingBuffer } from '@thanos-ts/tsdb';
+import type { GrpcServer } from './h2-server.js';
 
 export const ServingStatus = {
   UNKNOWN: 0,
   SERVING: 1,
   NOT_SERVING: 2,
+  /** Watch only: the service is not known (yet). */
+  SERVICE_UNKNOWN: 3,
 } as const;
 export type ServingStatus = (typeof ServingStatus)[keyof typeof ServingStatus];
 
 /** Serving status per service name; "" is the server as a whole. */
 export class HealthStatus {
   private readonly statuses = new Map<string, ServingStatus>();
+  private readonly watchers = new Map<string, Set<(st: ServingStatus) => void>>();
 
   set(service: string, status: ServingStatus): void {
+    if (this.statuses.get(service) === status) return;
     this.statuses.set(service, status);
+    for (const fn of this.watchers.get(service) ?? []) fn(status);
   }
 
   get(service: string): ServingStatus | undefined {
     return this.statuses.get(service);
   }
+
+  /** Calls `fn` with every change of the service's status; returns the unsubscribe. */
+  watch(service: string, fn: (st: ServingStatus) => void): () => void {
+    let set = this.watchers.get(service);
+    if (!set) this.watchers.set(service, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.watchers.delete(service);
+    };
+  }
 }
 
-const passthrough = (b: Buffer): Buffer => b;
-
-/** Adds grpc.health.v1.Health/Check to the server, answering from `health`. */
-export function addHealthService(server: Server, health: HealthStatus): void {
-  server.addService(
-    {
-      Check: {
-        path: '/grpc.health.v1.Health/Check',
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: passthrough,
-        requestDeserialize: passthrough,
-        responseSerialize: passthrough,
-        responseDeserialize: passthrough,
-        originalName: 'check',
-      },
-    },
-    {
-      Check: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
-        let service: string;
-        try {
-          service = decodeHealthCheckRequest(call.request);
-        } catch (err) {
-          cb({ code: Status.INVALID_ARGUMENT, details: `malformed HealthCheckRequest: ${(err as Error).message}` });
-          return;
-        }
-        const st = health.get(service);
-        if (st === undefined) {
-          cb({ code: Status.NOT_FOUND, details: `unknown service ${JSON.stringify(service)}` });
-          return;
-        }
-        cb(null, encodeHealthCheckResponse(st));
-      },
-    } as UntypedServiceImplementation,
-  );
+/** Adds grpc.health.v1.Health Check and Watch to the server, answering from `health`. */
+export function addHealthService(server: GrpcServer, health: HealthStatus): void {
+  server.addMethod('/grpc.health.v1.Health/Check', (call) => {
+    let service: string;
+    try {
+      service = decodeHealthCheckRequest(call.request);
+    } catch (err) {
+      call.sendStatus(Status.INVALID_ARGUMENT, `malformed HealthCheckRequest: ${(err as Error).message}`);
+      return;
+    }
+    const st = health.get(service);
+    if (st === undefined) {
+      call.sendStatus(Status.NOT_FOUND, `unknown service ${JSON.stringify(service)}`);
+      return;
+    }
+    call.sendUnary(encodeHealthCheckResponse(st));
+  });
+  // As grpc-go's health server: the current status (SERVICE_UNKNOWN for an unknown
+  // service), then each change, until the client goes away.
+  server.addMethod('/grpc.health.v1.Health/Watch', (call) => {
+    let service: string;
+    try {
+      service = decodeHealthCheckRequest(call.request);
+    } catch (err) {
+      call.sendStatus(Status.INVALID_ARGUMENT, `malformed HealthCheckRequest: ${(err as Error).message}`);
+      return;
+    }
+    call.write(encodeHealthCheckResponse(health.get(service) ?? ServingStatus.SERVICE_UNKNOWN));
+    const unwatch = health.watch(service, (st) => call.write(encodeHealthCheckResponse(st)));
+    call.on('cancelled', unwatch);
+  });
 }
 
 export function decodeHealthCheckRequest(buf: Uint8Array): string {

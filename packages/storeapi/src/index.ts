@@ -4,6 +4,7 @@ export * from './proto.js';
 export * from './errors.js';
 export * from './convert.js';
 export * from './server.js';
+export * from './h2-server.js';
 export * from './apis.js';
 export * from './client.js';
 export * from './health.js';

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Client, credentials } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { LimitExceededError, UnavailableError } from '@thanos-ts/runtime';
@@ -6,6 +6,7 @@ import { labelsToString } from '@thanos-ts/tsdb';
 import { StoreClient } from './client.js';
 import { Status, StoreAPIError } from './errors.js';
 import { encodeHealthCheckResponse, ServingStatus } from './health.js';
+import { thanos } from './proto.js';
 import type { SeriesResponse } from './proto.js';
 import { StoreServer } from './server.js';
 import type { SeriesSink, StoreAPI, ValidatedSeriesRequest } from './server.js';
@@ -181,6 +182,32 @@ describe('StoreServer + StoreClient over loopback gRPC', () => {
     raw.close();
   });
 
+  it('answers grpc.health.v1 Watch with the status and each change', async () => {
+    const raw = new Client(server.address, credentials.createInsecure());
+    const watch = (body: Buffer): { got: Buffer[]; cancel: () => void } => {
+      const got: Buffer[] = [];
+      const call = raw.makeServerStreamRequest('/grpc.health.v1.Health/Watch', (b: Buffer) => b, (b: Buffer) => b, body, {});
+      call.on('data', (b: Buffer) => got.push(b));
+      call.on('error', () => {});
+      return { got, cancel: () => call.cancel() };
+    };
+    const store = watch(Buffer.from('\x0a\x0cthanos.Store'));
+    const unknown = watch(Buffer.from('\x0a\x03foo'));
+    await vi.waitUntil(() => store.got.length === 1 && unknown.got.length === 1);
+    expect(store.got[0]).toEqual(Buffer.from([8, ServingStatus.SERVING]));
+    expect(unknown.got[0]).toEqual(Buffer.from([8, ServingStatus.SERVICE_UNKNOWN]));
+    server.setServing(false);
+    await vi.waitUntil(() => store.got.length === 2);
+    expect(store.got[1]).toEqual(Buffer.from([8, ServingStatus.NOT_SERVING]));
+    server.setServing(true);
+    await vi.waitUntil(() => store.got.length === 3);
+    expect(store.got[2]).toEqual(Buffer.from([8, ServingStatus.SERVING]));
+    expect(unknown.got.length).toBe(1);
+    store.cancel();
+    unknown.cancel();
+    raw.close();
+  });
+
   it('cancels the server side when the client aborts mid-stream', async () => {
     const ac = new AbortController();
     let n = 0;
@@ -207,6 +234,45 @@ describe('StoreServer + StoreClient over loopback gRPC', () => {
     await store.done;
     expect(store.aborted).toBe(true);
     expect(store.sentAfterAbort).toBe(0);
+  });
+});
+
+describe('StoreServer: series handed over already encoded', () => {
+  // Odd series go as objects, even ones as encoded SeriesResponse{series} bytes (as the
+  // sidecar passes Prometheus's chunks through): unbatched and batched, the client reads
+  // the same series in the same order.
+  const series = makeSeries(10, { t0: T0 });
+  const store: StoreAPI = {
+    async series(_req: ValidatedSeriesRequest, sink: SeriesSink): Promise<void> {
+      for (let i = 0; i < series.length; i++) {
+        const bytes = thanos.SeriesResponse.encode({ series: series[i] as thanos.Series.$Properties }).finish();
+        const p = i % 2 === 0 && sink.encodedSeries ? sink.encodedSeries(bytes) : sink.series(series[i]);
+        if (p) await p;
+      }
+    },
+    labelNames: async () => ({ names: [], warnings: [] }),
+    labelValues: async () => ({ values: [], warnings: [] }),
+  };
+  const server = new StoreServer({ address: '127.0.0.1:0', store });
+  let client: StoreClient;
+  beforeAll(async () => {
+    await server.start();
+    client = new StoreClient(server.address);
+  });
+  afterAll(async () => {
+    client.close();
+    await server.stop(1000);
+  });
+
+  it('mixes objects and bytes in single and batched frames', async () => {
+    const plain = (ss: readonly { labels: unknown; chunks: { minTime: number; maxTime: number; raw?: { data: Uint8Array } | null }[] }[]) =>
+      ss.map((x) => ({ labels: x.labels, chunks: x.chunks.map((c) => [c.minTime, c.maxTime, Array.from(c.raw?.data ?? [])]) }));
+    for (const responseBatchSize of [0, 3]) {
+      const frames = await collect(client.series({ ...ALL, responseBatchSize }));
+      const got = frames.flatMap((f) => (f.series ? [f.series] : (f.batch?.series ?? [])));
+      expect(plain(got), `batch ${responseBatchSize}`).toEqual(plain(series));
+      expect(frames.filter((f) => f.batch).length, `batch ${responseBatchSize}`).toBe(responseBatchSize === 0 ? 0 : 4);
+    }
   });
 });
 

@@ -1,26 +1,21 @@
 // The StoreAPI server skeleton: mounts thanos.Store and thanos.info.Info on a gRPC
-// server from a narrow interface a component implements. Everything the wire demands
-// happens here, once: decoding and validating requests, batching and backpressure of
-// the Series stream, cancellation, and mapping errors to gRPC status codes.
+// server (the lean one on node:http2, h2-server.ts) from a narrow interface a component
+// implements. Everything the wire demands happens here, once: decoding and validating
+// requests, batching and backpressure of the Series stream, cancellation, and mapping
+// errors to gRPC status codes.
 
-import { Server, status as Status } from '@grpc/grpc-js';
-import type {
-  sendUnaryData,
-  ServerUnaryCall,
-  ServerWritableStream,
-  ServiceDefinition,
-  UntypedServiceImplementation,
-} from '@grpc/grpc-js';
 import { InvalidArgumentError, nopLogger, parseHostPort } from '@thanos-ts/runtime';
 import type { GrpcServerTLSConfig, Logger } from '@thanos-ts/runtime';
+import { uvarintSize, writeUvarint } from '@thanos-ts/tsdb';
 import type { Matcher } from '@thanos-ts/tsdb';
 import { matchersFromProto } from './convert.js';
-import { toWireStatus } from './errors.js';
+import { Status, toWireStatus } from './errors.js';
 import { addHealthService, HealthStatus, ServingStatus } from './health.js';
 import { addExemplarsService, addMetadataService, addRulesService, addTargetsService } from './apis.js';
 import type { ExemplarsAPI, MetadataAPI, RulesAPI, TargetsAPI } from './apis.js';
 import { thanos } from './proto.js';
-import './compression.js'; // registers snappy with grpc-js: every server accepts and answers it
+import { GrpcServer } from './h2-server.js';
+import type { ServerCall } from './h2-server.js';
 import { storeServerCredentials } from './tls.js';
 import type { StoreServerCredentials } from './tls.js';
 import type {
@@ -53,6 +48,11 @@ export type ValidatedLabelValuesRequest = LabelValuesRequest & { readonly parsed
 export interface SeriesSink {
   /** One series (batched into SeriesBatch frames when the request asks for it). */
   series(s: StoreSeries): Promise<void> | undefined;
+  /**
+   * One series already encoded, as a thanos.SeriesResponse with its series field set
+   * (bytes that are also a SeriesBatch entry), for stores that pass bytes through. Optional.
+   */
+  encodedSeries?(response: Uint8Array): Promise<void> | undefined;
   /** A non-fatal problem; the stream goes on. */
   warning(msg: string): Promise<void> | undefined;
   /** A hints frame (e.g. hintspb.SeriesResponseHints). */
@@ -102,10 +102,11 @@ export interface StoreServerOptions {
 
 /**
  * A gRPC server with the StoreAPI, Info and health services. start() binds, stop()
- * drains in-flight calls (then cancels them after the grace period).
+ * drains in-flight calls (then cancels them after the grace period). More services
+ * mount on `server` (addService takes grpc-js service definitions and handlers).
  */
 export class StoreServer {
-  readonly server: Server;
+  readonly server: GrpcServer;
   readonly health = new HealthStatus();
   private boundPort = 0;
   private readonly logger: Logger;
@@ -113,11 +114,10 @@ export class StoreServer {
 
   constructor(private readonly opts: StoreServerOptions) {
     this.logger = opts.logger ?? nopLogger();
-    this.server = new Server({
-      'grpc.max_receive_message_length': opts.maxRecvMsgSize ?? MAX_INT32,
-      'grpc.max_send_message_length': opts.maxSendMsgSize ?? MAX_INT32,
-      // Channelz bookkeeping costs every call; Go's gRPC has it off unless asked for.
-      'grpc.enable_channelz': 0,
+    this.server = new GrpcServer({
+      maxRecvMsgSize: opts.maxRecvMsgSize ?? MAX_INT32,
+      maxSendMsgSize: opts.maxSendMsgSize ?? MAX_INT32,
+      logger: this.logger,
     });
     if (opts.store) addStoreService(this.server, opts.store, this.logger);
     if (opts.info) addInfoService(this.server, opts.info, this.logger);
@@ -132,14 +132,13 @@ export class StoreServer {
   /** Binds the listen address and marks the server SERVING. */
   async start(): Promise<void> {
     const { host, port } = parseHostPort(this.opts.address, 'grpc-address');
-    const bindHost = host.includes(':') ? `[${host}]` : host;
     const creds = storeServerCredentials(this.opts.tls, this.logger);
     this.creds = creds;
-    this.boundPort = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${bindHost}:${port}`, creds.credentials, (err, p) =>
-        err ? reject(new Error(`grpc: listen on ${this.opts.address}: ${err.message}`)) : resolve(p),
-      );
-    });
+    try {
+      this.boundPort = await this.server.listen(host, port, creds.credentials);
+    } catch (err) {
+      throw new Error(`grpc: listen on ${this.opts.address}: ${(err as Error).message}`, { cause: err });
+    }
     creds.watch();
     this.setServing(true);
     this.logger.info({ address: this.address, tls: this.opts.tls !== undefined }, 'listening for StoreAPI gRPC');
@@ -172,16 +171,7 @@ export class StoreServer {
   async stop(graceMs = 5000): Promise<void> {
     this.setServing(false);
     this.creds?.close();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await this.server.shutdown(graceMs);
   }
 }
 
@@ -190,68 +180,41 @@ export class StoreServer {
 // ---------------------------------------------------------------------------
 
 // Requests arrive as raw bytes and are decoded in the handler, so a malformed message is
-// answered with INVALID_ARGUMENT and a reason (grpc-js itself would say INTERNAL,
-// "Error deserializing request"). Responses are encoded by the handlers.
-const passthrough = (b: Buffer): Buffer => b;
+// answered with INVALID_ARGUMENT and a reason. Responses are encoded by the handlers.
 
-function method(path: string, responseStream: boolean, originalName: string): ServiceDefinition[string] {
-  return {
-    path,
-    requestStream: false,
-    responseStream,
-    requestSerialize: passthrough,
-    requestDeserialize: passthrough,
-    responseSerialize: passthrough,
-    responseDeserialize: passthrough,
-    originalName,
-  };
+/** Mounts thanos.Store on a gRPC server. */
+export function addStoreService(server: GrpcServer, store: StoreAPI, logger: Logger = nopLogger()): void {
+  server.addMethod('/thanos.Store/Series', (call) => void handleSeries(store, call, logger));
+  server.addMethod('/thanos.Store/LabelNames', (call) =>
+    handleUnary('LabelNames', call, logger, async (signal) => {
+      const req = decodeRequest('LabelNamesRequest', () => thanos.LabelNamesRequest.decode(call.request));
+      if (req.start > req.end && req.end !== 0) throw new InvalidArgumentError(`start > end (${req.start} > ${req.end})`);
+      const v = Object.assign(req, { parsedMatchers: matchersFromProto(req.matchers) });
+      const res = await store.labelNames(v, signal);
+      return thanos.LabelNamesResponse.encode(res).finish() as Buffer;
+    }),
+  );
+  server.addMethod('/thanos.Store/LabelValues', (call) =>
+    handleUnary('LabelValues', call, logger, async (signal) => {
+      const req = decodeRequest('LabelValuesRequest', () => thanos.LabelValuesRequest.decode(call.request));
+      // Thanos: "label name parameter cannot be empty".
+      if (req.label === '') throw new InvalidArgumentError('label name parameter cannot be empty');
+      if (req.start > req.end && req.end !== 0) throw new InvalidArgumentError(`start > end (${req.start} > ${req.end})`);
+      const v = Object.assign(req, { parsedMatchers: matchersFromProto(req.matchers) });
+      const res = await store.labelValues(v, signal);
+      return thanos.LabelValuesResponse.encode(res).finish() as Buffer;
+    }),
+  );
 }
 
-export const STORE_SERVICE: ServiceDefinition = {
-  Series: method('/thanos.Store/Series', true, 'series'),
-  LabelNames: method('/thanos.Store/LabelNames', false, 'labelNames'),
-  LabelValues: method('/thanos.Store/LabelValues', false, 'labelValues'),
-};
-
-export const INFO_SERVICE: ServiceDefinition = {
-  Info: method('/thanos.info.Info/Info', false, 'info'),
-};
-
-/** Mounts thanos.Store on a grpc-js server (for components that build their own Server). */
-export function addStoreService(server: Server, store: StoreAPI, logger: Logger = nopLogger()): void {
-  const impl: UntypedServiceImplementation = {
-    Series: (call: ServerWritableStream<Buffer, Buffer>) => void handleSeries(store, call, logger),
-    LabelNames: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) =>
-      void handleUnary('LabelNames', call, cb, logger, async (signal) => {
-        const req = decodeRequest('LabelNamesRequest', () => thanos.LabelNamesRequest.decode(call.request));
-        if (req.start > req.end && req.end !== 0) throw new InvalidArgumentError(`start > end (${req.start} > ${req.end})`);
-        const v = Object.assign(req, { parsedMatchers: matchersFromProto(req.matchers) });
-        const res = await store.labelNames(v, signal);
-        return thanos.LabelNamesResponse.encode(res).finish() as Buffer;
-      }),
-    LabelValues: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) =>
-      void handleUnary('LabelValues', call, cb, logger, async (signal) => {
-        const req = decodeRequest('LabelValuesRequest', () => thanos.LabelValuesRequest.decode(call.request));
-        // Thanos: "label name parameter cannot be empty".
-        if (req.label === '') throw new InvalidArgumentError('label name parameter cannot be empty');
-        if (req.start > req.end && req.end !== 0) throw new InvalidArgumentError(`start > end (${req.start} > ${req.end})`);
-        const v = Object.assign(req, { parsedMatchers: matchersFromProto(req.matchers) });
-        const res = await store.labelValues(v, signal);
-        return thanos.LabelValuesResponse.encode(res).finish() as Buffer;
-      }),
-  };
-  server.addService(STORE_SERVICE, impl);
-}
-
-/** Mounts thanos.info.Info on a grpc-js server. */
-export function addInfoService(server: Server, info: InfoAPI, logger: Logger = nopLogger()): void {
-  server.addService(INFO_SERVICE, {
-    Info: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) =>
-      void handleUnary('Info', call, cb, logger, async () => {
-        decodeRequest('InfoRequest', () => thanos.info.InfoRequest.decode(call.request));
-        return thanos.info.InfoResponse.encode(await info.info()).finish() as Buffer;
-      }),
-  });
+/** Mounts thanos.info.Info on a gRPC server. */
+export function addInfoService(server: GrpcServer, info: InfoAPI, logger: Logger = nopLogger()): void {
+  server.addMethod('/thanos.info.Info/Info', (call) =>
+    handleUnary('Info', call, logger, async () => {
+      decodeRequest('InfoRequest', () => thanos.info.InfoRequest.decode(call.request));
+      return thanos.info.InfoResponse.encode(await info.info()).finish() as Buffer;
+    }),
+  );
 }
 
 export function decodeRequest<T>(what: string, decode: () => T): T {
@@ -272,53 +235,24 @@ export function validateSeriesRequest(req: SeriesRequest): ValidatedSeriesReques
 }
 
 /**
- * An AbortController following the call: aborted (with an AbortError) when the client
- * cancels, its deadline passes or the connection drops.
+ * Runs a unary method: `fn` gets the call's signal (aborted when the client cancels or
+ * its deadline passes) and returns the encoded response; a throw becomes the status.
  */
-export function callSignal(call: ServerWritableStream<Buffer, Buffer> | ServerUnaryCall<Buffer, Buffer>): {
-  signal: AbortSignal;
-  done: () => void;
-} {
-  const ac = new AbortController();
-  const onCancel = (): void => ac.abort(new DOMException('the client cancelled the call', 'AbortError'));
-  call.on('cancelled', onCancel);
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = call.getDeadline();
-  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-  if (Number.isFinite(ms)) {
-    timer = setTimeout(() => ac.abort(new DOMException('deadline exceeded', 'AbortError')), Math.max(0, ms - Date.now()));
-  }
-  if (call.cancelled) onCancel();
-  return {
-    signal: ac.signal,
-    done: () => {
-      call.off('cancelled', onCancel);
-      if (timer) clearTimeout(timer);
+export function handleUnary(name: string, call: ServerCall, logger: Logger, fn: (signal: AbortSignal) => Promise<Buffer>): void {
+  const signal = call.signal;
+  fn(signal).then(
+    (res) => call.sendUnary(res),
+    (err: unknown) => {
+      if (call.cancelled) return;
+      const st = toWireStatus(signal.aborted ? signal.reason : err);
+      logStatus(logger, name, st.code, st.details, err);
+      call.sendStatus(st.code, st.details);
     },
-  };
+  );
 }
 
-export async function handleUnary(
-  name: string,
-  call: ServerUnaryCall<Buffer, Buffer>,
-  cb: sendUnaryData<Buffer>,
-  logger: Logger,
-  fn: (signal: AbortSignal) => Promise<Buffer>,
-): Promise<void> {
-  const { signal, done } = callSignal(call);
-  try {
-    cb(null, await fn(signal));
-  } catch (err) {
-    const st = toWireStatus(signal.aborted ? signal.reason : err);
-    logStatus(logger, name, st.code, st.details, err);
-    cb({ code: st.code, details: st.details });
-  } finally {
-    done();
-  }
-}
-
-async function handleSeries(store: StoreAPI, call: ServerWritableStream<Buffer, Buffer>, logger: Logger): Promise<void> {
-  const { signal, done } = callSignal(call);
+async function handleSeries(store: StoreAPI, call: ServerCall, logger: Logger): Promise<void> {
+  const signal = call.signal;
   try {
     const req = validateSeriesRequest(decodeRequest('SeriesRequest', () => thanos.SeriesRequest.decode(call.request)));
     const sink = new GrpcSeriesSink(call, signal, req.responseBatchSize);
@@ -329,16 +263,13 @@ async function handleSeries(store: StoreAPI, call: ServerWritableStream<Buffer, 
     call.end();
   } catch (err) {
     if (call.cancelled) {
-      // Nobody is listening any more; grpc-js has already closed the stream.
+      // Nobody is listening any more (or the deadline status went out already).
       logger.debug({ method: 'Series' }, 'series call cancelled by the client');
       return;
     }
     const st = toWireStatus(signal.aborted ? signal.reason : err);
     logStatus(logger, 'Series', st.code, st.details, err);
-    // grpc-js turns an 'error' event on the call into the final status.
-    call.emit('error', { code: st.code, details: st.details });
-  } finally {
-    done();
+    call.sendStatus(st.code, st.details);
   }
 }
 
@@ -347,17 +278,19 @@ export function logStatus(logger: Logger, method: string, code: number, details:
   else logger.debug({ method, code, details }, 'StoreAPI call failed');
 }
 
-/** Writes SeriesResponse frames to a grpc-js call, honouring its backpressure. */
+/** Writes SeriesResponse frames to a call, honouring its backpressure. */
 export class GrpcSeriesSink implements SeriesSink {
   /** Frames written. */
   frames = 0;
   /** Encoded bytes written. */
   bytes = 0;
-  private batch: StoreSeries[] | null;
+  /** Pending series of a batch: objects, or encoded SeriesResponse{series} from encodedSeries(). */
+  private batch: (StoreSeries | Uint8Array)[] | null;
+  private encodedInBatch = 0;
   private drain: Promise<void> | null = null;
 
   constructor(
-    private readonly call: ServerWritableStream<Buffer, Buffer>,
+    private readonly call: ServerCall,
     private readonly signal: AbortSignal,
     private readonly batchSize = 0,
   ) {
@@ -368,6 +301,15 @@ export class GrpcSeriesSink implements SeriesSink {
     if (this.batch === null) return this.write({ series: s as thanos.Series.$Properties });
     this.signal.throwIfAborted();
     this.batch.push(s);
+    return this.batch.length >= this.batchSize ? this.flush() : undefined;
+  }
+
+  encodedSeries(response: Uint8Array): Promise<void> | undefined {
+    // Unbatched, the bytes are the frame as they are.
+    if (this.batch === null) return this.writeBytes(Buffer.isBuffer(response) ? response : Buffer.from(response.buffer, response.byteOffset, response.length));
+    this.signal.throwIfAborted();
+    this.batch.push(response);
+    this.encodedInBatch++;
     return this.batch.length >= this.batchSize ? this.flush() : undefined;
   }
 
@@ -384,31 +326,51 @@ export class GrpcSeriesSink implements SeriesSink {
   /** Sends the pending batch, if any. */
   flush(): Promise<void> | undefined {
     if (this.batch === null || this.batch.length === 0) return this.drain ?? undefined;
-    const series = this.batch as thanos.Series.$Properties[];
+    const batch = this.batch;
     this.batch = [];
-    return this.write({ batch: { series } });
+    if (this.encodedInBatch === 0) return this.write({ batch: { series: batch as thanos.Series.$Properties[] } });
+    this.encodedInBatch = 0;
+    return this.writeBytes(encodeBatchResponse(batch));
   }
 
   private write(msg: thanos.SeriesResponse.$Properties): Promise<void> | undefined {
+    return this.writeBytes(thanos.SeriesResponse.encode(msg).finish() as Buffer);
+  }
+
+  private writeBytes(buf: Buffer): Promise<void> | undefined {
     this.signal.throwIfAborted();
-    const buf = thanos.SeriesResponse.encode(msg).finish() as Buffer;
     this.frames++;
     this.bytes += buf.length;
     if (this.call.write(buf)) return this.drain ?? undefined;
     // Frames written while a drain is pending are queued in order; waiting once suffices.
-    this.drain ??= new Promise<void>((resolve, reject) => {
-      const finish = (err?: unknown): void => {
-        this.call.off('drain', onDrain);
-        this.signal.removeEventListener('abort', onAbort);
-        this.drain = null;
-        if (err) reject(err);
-        else resolve();
-      };
-      const onDrain = (): void => finish();
-      const onAbort = (): void => finish(this.signal.reason);
-      this.call.on('drain', onDrain);
-      this.signal.addEventListener('abort', onAbort);
-    });
+    this.drain ??= drainOnce(this.call, () => (this.drain = null));
     return this.drain;
   }
+}
+
+/**
+ * SeriesResponse{batch: SeriesBatch{series...}} (field 4) from series that are objects or
+ * encoded SeriesResponse{series} messages: the latter's bytes are SeriesBatch entries as
+ * they are (both are field 1, length-delimited).
+ */
+function encodeBatchResponse(batch: readonly (StoreSeries | Uint8Array)[]): Buffer {
+  const entries = batch.map((s) => (s instanceof Uint8Array ? s : thanos.SeriesResponse.encode({ series: s as thanos.Series.$Properties }).finish()));
+  let inner = 0;
+  for (const e of entries) inner += e.length;
+  const out = Buffer.allocUnsafe(1 + uvarintSize(inner) + inner);
+  out[0] = 0x22;
+  let pos = writeUvarint(out, 1, inner);
+  for (const e of entries) {
+    out.set(e, pos);
+    pos += e.length;
+  }
+  return out;
+}
+
+/** call.drained(), running `settled` first whichever way it ends. */
+export function drainOnce(call: ServerCall, settled: () => void): Promise<void> {
+  return call.drained().then(settled, (err: unknown) => {
+    settled();
+    throw err;
+  });
 }

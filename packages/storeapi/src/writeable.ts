@@ -4,10 +4,10 @@
 // how it went with a gRPC status (Thanos: AlreadyExists for conflicts, Unavailable when
 // not ready, InvalidArgument for a bad replica number, Internal otherwise).
 
-import type { sendUnaryData, Server, ServerUnaryCall, ServiceDefinition } from '@grpc/grpc-js';
 import { nopLogger } from '@thanos-ts/runtime';
 import type { Logger } from '@thanos-ts/runtime';
 import { Status } from './errors.js';
+import type { GrpcServer } from './h2-server.js';
 import { thanos } from './proto.js';
 import { decodeRequest, logStatus } from './server.js';
 
@@ -40,38 +40,24 @@ export function decodeWriteRequest(buf: Uint8Array): WriteRequest {
   return decodeRequest('WriteRequest', () => thanos.WriteRequest.decode(buf));
 }
 
-const passthrough = (b: Buffer): Buffer => b;
-
-export const WRITEABLE_STORE_SERVICE: ServiceDefinition = {
-  RemoteWrite: {
-    path: '/thanos.WriteableStore/RemoteWrite',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: passthrough,
-    requestDeserialize: passthrough,
-    responseSerialize: passthrough,
-    responseDeserialize: passthrough,
-    originalName: 'remoteWrite',
-  },
-};
+/** The method's path. */
+export const REMOTE_WRITE_PATH = '/thanos.WriteableStore/RemoteWrite';
 
 const EMPTY_RESPONSE = Buffer.alloc(0);
 
-/** Mounts thanos.WriteableStore on a grpc-js server. */
-export function addWriteableStoreService(server: Server, api: WriteableStoreAPI, logger: Logger = nopLogger()): void {
-  server.addService(WRITEABLE_STORE_SERVICE, {
-    // A write is not stopped half way when the caller goes away (an appender commits or
-    // rolls back as a whole), so no per-call abort signal is made.
-    RemoteWrite: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
-      api.remoteWrite(call.request).then(
-        () => cb(null, EMPTY_RESPONSE),
-        (err: unknown) => {
-          const e = err as Error;
-          const code = err instanceof WriteStatusError ? err.code : e.name === 'InvalidArgumentError' ? Status.INVALID_ARGUMENT : Status.INTERNAL;
-          logStatus(logger, 'RemoteWrite', code, e.message, err);
-          cb({ code, details: e.message });
-        },
-      );
-    },
+/** Mounts thanos.WriteableStore on a gRPC server. */
+export function addWriteableStoreService(server: GrpcServer, api: WriteableStoreAPI, logger: Logger = nopLogger()): void {
+  // A write is not stopped half way when the caller goes away (an appender commits or
+  // rolls back as a whole), so the handler does not follow the call's signal.
+  server.addMethod(REMOTE_WRITE_PATH, (call) => {
+    api.remoteWrite(call.request).then(
+      () => call.sendUnary(EMPTY_RESPONSE),
+      (err: unknown) => {
+        const e = err as Error;
+        const code = err instanceof WriteStatusError ? err.code : e.name === 'InvalidArgumentError' ? Status.INVALID_ARGUMENT : Status.INTERNAL;
+        logStatus(logger, 'RemoteWrite', code, e.message, err);
+        call.sendStatus(code, e.message);
+      },
+    );
   });
 }
