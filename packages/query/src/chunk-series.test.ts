@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AggrChunk } from '@thanos-ts/storeapi';
-import { ApplyCounterResetsIterator, ValueType, XorIterator } from '@thanos-ts/tsdb';
-import { Aggr, aggrsFromFunc, ChunkSeriesIterator, chunksIterator, maxResolutionForSelect } from './chunk-series.js';
+import { rng } from '@thanos-ts/testutil';
+import { ApplyCounterResetsIterator, NORMAL_NAN, STALE_NAN, ValueType, XorChunk, XorIterator, labelsFromStrings } from '@thanos-ts/tsdb';
+import type { FloatSampleArrays } from '@thanos-ts/tsdb';
+import { Aggr, aggrsFromFunc, ChunkSeriesIterator, chunksIterator, maxResolutionForSelect, StoreChunkSeries } from './chunk-series.js';
 import { expand, expandFrom, samplesEvery, xorChunk } from './testing.js';
 
 describe('aggrsFromFunc / maxResolutionForSelect', () => {
@@ -97,5 +99,133 @@ describe('chunksIterator', () => {
       [50, 17],
     ]);
     expect(expand(chunksIterator([c1, c2], [Aggr.COUNTER], 0, 100)).map(([, v]) => v)).toEqual([1, 5, 8, 10, 12, 17]);
+  });
+});
+
+/** Growable arrays starting tiny, with junk before the samples appended. */
+class Sink implements FloatSampleArrays {
+  t = new Float64Array(2).fill(-7);
+  f = new Float64Array(2).fill(-7);
+  n = 2;
+  reserve(extra: number): void {
+    if (this.n + extra <= this.t.length) return;
+    const t = new Float64Array((this.n + extra) * 2);
+    const f = new Float64Array((this.n + extra) * 2);
+    t.set(this.t);
+    f.set(this.f);
+    this.t = t;
+    this.f = f;
+  }
+}
+
+/** Samples as `t:hi.lo` text, value bits included, so stale markers are told from other NaNs. */
+function bitsText(t: number, f: number): string {
+  const b = new Uint32Array(new Float64Array([f]).buffer);
+  return `${t}:${b[1].toString(16)}.${b[0].toString(16)}`;
+}
+
+/** What the PromQL engine reads through the iterator: seek(mint), then next() up to maxt. */
+function viaIterator(s: StoreChunkSeries, mint: number, maxt: number): string[] | Error {
+  const out: string[] = [];
+  const it = s.iterator();
+  for (let vt = it.seek(mint); vt !== ValueType.None; vt = it.next()) {
+    if (it.atT() > maxt) break;
+    out.push(bitsText(it.atT(), it.atF()));
+  }
+  return it.err() ?? out;
+}
+
+/** What readFloats appends, or null when it declines (then `out` must be as it was). */
+function viaBulk(s: StoreChunkSeries, mint: number, maxt: number): string[] | null {
+  const out = new Sink();
+  if (!s.readFloats(mint, maxt, out)) {
+    expect(out.n).toBe(2);
+    return null;
+  }
+  expect([out.t[0], out.t[1]]).toEqual([-7, -7]);
+  const got: string[] = [];
+  for (let i = 2; i < out.n; i++) got.push(bitsText(out.t[i], out.f[i]));
+  return got;
+}
+
+/** A raw XOR chunk of samples with values from typed arrays (keeps NaN payloads). */
+function chunkOf(t: Float64Array, f: Float64Array, from: number, to: number): AggrChunk {
+  const c = new XorChunk();
+  const app = c.appender();
+  for (let i = from; i < to; i++) app.append(t[i], f[i]);
+  c.compact();
+  return { minTime: t[from], maxTime: t[to - 1], raw: { type: 0, data: c.bytes() } };
+}
+
+describe('StoreChunkSeries.readFloats', () => {
+  it('reads what the iterator yields: overlapping and duplicate chunks, stale markers, every bound', () => {
+    const rand = rng(17);
+    const labels = labelsFromStrings('__name__', 'x');
+    for (let round = 0; round < 60; round++) {
+      // two replicas of a series, with different values and some missing samples, cut into chunks
+      const n = 1 + Math.floor(rand() * 600);
+      const t = new Float64Array(n);
+      const f = new Float64Array(n);
+      const g = new Float64Array(n);
+      let ts = 1_700_000_000_000 + Math.floor(rand() * 1e6);
+      for (let i = 0; i < n; i++) {
+        ts += rand() < 0.9 ? 15_000 : 1 + Math.floor(rand() * 2e6);
+        t[i] = ts;
+        const r = rand();
+        f[i] = r < 0.1 ? STALE_NAN : r < 0.13 ? NORMAL_NAN : r < 0.16 ? -0 : r < 0.18 ? -Infinity : i * 3;
+        g[i] = rand() < 0.2 ? STALE_NAN : i * 3 + 1;
+      }
+      const chunks: AggrChunk[] = [];
+      for (let from = 0; from < n; ) {
+        const to = Math.min(n, from + 1 + Math.floor(rand() * 130));
+        chunks.push(chunkOf(t, f, from, to));
+        const r = rand();
+        if (r < 0.2) chunks.push(chunkOf(t, f, from, to)); // the same chunk from another block
+        else if (r < 0.4) chunks.push(chunkOf(t, g, Math.max(0, from - Math.floor(rand() * 50)), Math.min(n, to + Math.floor(rand() * 50))));
+        from = to;
+      }
+      chunks.sort((a, b) => a.minTime - b.minTime);
+      const edges = [-Infinity, Infinity, t[0], t[n - 1]];
+      for (let k = 0; k < 10; k++) edges.push(t[Math.floor(rand() * n)] + Math.floor(rand() * 3) - 1);
+      const pick = (): number => edges[Math.floor(rand() * edges.length)];
+      for (let k = 0; k < 30; k++) {
+        const aggrs = [[Aggr.RAW], [Aggr.COUNTER], [Aggr.COUNT, Aggr.SUM], [Aggr.MIN]][k % 4];
+        const s = new StoreChunkSeries(labels, chunks, pick(), pick(), aggrs);
+        const mint = pick();
+        const maxt = pick();
+        const want = viaIterator(s, mint, maxt);
+        if (want instanceof Error) throw want;
+        expect(viaBulk(s, mint, maxt), `round ${round} series [${s['mint']}, ${s['maxt']}] read [${mint}, ${maxt}]`).toEqual(want);
+      }
+    }
+  });
+
+  it('reads the aggregate chosen, and declines what only the iterators can read', () => {
+    const labels = labelsFromStrings('__name__', 'x');
+    const d: AggrChunk = {
+      minTime: 0,
+      maxTime: 600_000,
+      count: xorChunk([[299_999, 20], [599_999, 10]]).raw,
+      sum: xorChunk([[299_999, 100], [599_999, 70]]).raw,
+      counter: xorChunk([[299_999, 3], [599_999, 4]]).raw,
+    };
+    expect(viaBulk(new StoreChunkSeries(labels, [d], 0, 1e9, [Aggr.SUM]), 0, 1e9)).toEqual(viaIterator(new StoreChunkSeries(labels, [d], 0, 1e9, [Aggr.SUM]), 0, 1e9));
+    expect(viaBulk(new StoreChunkSeries(labels, [d], 0, 1e9, [Aggr.SUM]), 0, 1e9)).toHaveLength(2);
+    // averages computed from sum and count, counter resets folded in, no such aggregate
+    expect(viaBulk(new StoreChunkSeries(labels, [d], 0, 1e9, [Aggr.COUNT, Aggr.SUM]), 0, 1e9)).toBeNull();
+    expect(viaBulk(new StoreChunkSeries(labels, [d], 0, 1e9, [Aggr.COUNTER]), 0, 1e9)).toBeNull();
+    expect(viaBulk(new StoreChunkSeries(labels, [d], 0, 1e9, [Aggr.MIN]), 0, 1e9)).toBeNull();
+    // a histogram chunk, or a corrupt one, is left to the iterator, which reports it
+    const raw = xorChunk(samplesEvery(0, 100_000, 10_000, (t) => t));
+    const hist: AggrChunk = { minTime: 200_000, maxTime: 300_000, raw: { type: 1, data: new Uint8Array(8) } };
+    const hs = new StoreChunkSeries(labels, [raw, hist], 0, 1e9, [Aggr.RAW]);
+    expect(viaBulk(hs, 0, 1e9)).toBeNull();
+    expect(String(viaIterator(hs, 0, 1e9))).toMatch(/unsupported chunk encoding 2/);
+    const cut: AggrChunk = { ...raw, minTime: 110_000, maxTime: 200_000, raw: { type: 0, data: raw.raw!.data.subarray(0, 20) } };
+    const cs = new StoreChunkSeries(labels, [raw, cut], 0, 1e9, [Aggr.RAW]);
+    expect(viaBulk(cs, 0, 1e9)).toBeNull();
+    expect(String(viaIterator(cs, 0, 1e9))).toMatch(/xor chunk/);
+    // unless the read stops before it
+    expect(viaBulk(cs, 0, 50_000)).toEqual(viaIterator(cs, 0, 50_000));
   });
 });

@@ -1,12 +1,13 @@
 // From StoreAPI chunks to sample iterators (Thanos pkg/query/iter.go and the query side
 // of pkg/compact/downsample): which chunk of an AggrChunk to read for the function
 // around the selection, and iterators over a series' chunk list that decode lazily,
-// one chunk at a time, reusing their decoders.
+// one chunk at a time, reusing their decoders. Series of XOR chunks also read their
+// samples in bulk, straight into the PromQL engine's arrays.
 
 import { thanos, StoreChunkEncoding } from '@thanos-ts/storeapi';
 import type { AggrChunk, StoreChunk } from '@thanos-ts/storeapi';
-import { ApplyCounterResetsIterator, ErrorIterator, UnsupportedChunkEncodingError, ValueType, XorIterator } from '@thanos-ts/tsdb';
-import type { Labels, Series, SeriesIterator } from '@thanos-ts/tsdb';
+import { ApplyCounterResetsIterator, BufferedXorIterator, decodeXorInto, ErrorIterator, UnsupportedChunkEncodingError, ValueType, XorDecodeResult } from '@thanos-ts/tsdb';
+import type { FloatSampleArrays, FloatSampleReader, Labels, Series, SeriesIterator } from '@thanos-ts/tsdb';
 
 /** thanos.Aggr: which aggregate of a downsampled chunk to read. */
 export const Aggr = thanos.Aggr;
@@ -53,37 +54,50 @@ export function maxResolutionForSelect(maxSourceResolutionMs: number, rangeMs: n
   return maxSourceResolutionMs;
 }
 
-/** Decodes one StoreAPI chunk, reusing `reuse` when it is an XOR decoder. */
+/**
+ * Decodes one StoreAPI chunk, reusing `reuse` when it is an XOR decoder. Each chunk is
+ * decoded whole in one loop when first read; the samples are then taken one by one.
+ */
 function chunkIterator(c: StoreChunk, reuse: SeriesIterator | null): SeriesIterator {
   const type = c.type ?? StoreChunkEncoding.XOR;
   if (type !== StoreChunkEncoding.XOR) {
     // storepb encodings are the TSDB chunkenc values minus one.
     return new ErrorIterator(new UnsupportedChunkEncodingError(type + 1));
   }
-  if (reuse instanceof XorIterator) {
+  if (reuse instanceof BufferedXorIterator) {
     reuse.reset(c.data);
     return reuse;
   }
-  return new XorIterator(c.data);
+  return new BufferedXorIterator(c.data);
 }
 
 /** Opens the sample iterator of one AggrChunk; `reuse` is the previous chunk's. */
 export type ChunkOpener = (c: AggrChunk, reuse: SeriesIterator | null) => SeriesIterator;
 
-/** Reads `pick`'s aggregate, or the raw chunk when the aggregate is absent (raw blocks). */
-function aggregateOrRaw(pick: (c: AggrChunk) => StoreChunk | null | undefined): ChunkOpener {
+/** The one chunk of an AggrChunk a selection reads. */
+type ChunkPicker = (c: AggrChunk) => StoreChunk | null | undefined;
+
+// An aggregate, or the raw chunk when the aggregate is absent (raw blocks).
+const pickRaw: ChunkPicker = (c) => c.raw;
+const pickCount: ChunkPicker = (c) => c.count ?? c.raw;
+const pickSum: ChunkPicker = (c) => c.sum ?? c.raw;
+const pickMin: ChunkPicker = (c) => c.min ?? c.raw;
+const pickMax: ChunkPicker = (c) => c.max ?? c.raw;
+const pickCounter: ChunkPicker = (c) => c.counter ?? c.raw;
+
+function opener(pick: ChunkPicker): ChunkOpener {
   return (c, reuse) => {
-    const chk = pick(c) ?? c.raw;
+    const chk = pick(c);
     return chk ? chunkIterator(chk, reuse) : new ErrorIterator(new Error('no valid chunk found'));
   };
 }
 
-const openRaw: ChunkOpener = aggregateOrRaw(() => null);
-const openCount: ChunkOpener = aggregateOrRaw((c) => c.count);
-const openSum: ChunkOpener = aggregateOrRaw((c) => c.sum);
-const openMin: ChunkOpener = aggregateOrRaw((c) => c.min);
-const openMax: ChunkOpener = aggregateOrRaw((c) => c.max);
-const openCounter: ChunkOpener = aggregateOrRaw((c) => c.counter);
+const openRaw: ChunkOpener = opener(pickRaw);
+const openCount: ChunkOpener = opener(pickCount);
+const openSum: ChunkOpener = opener(pickSum);
+const openMin: ChunkOpener = opener(pickMin);
+const openMax: ChunkOpener = opener(pickMax);
+const openCounter: ChunkOpener = opener(pickCounter);
 
 /** Raw chunks as they are, downsampled ones as sum / count per window. */
 const openAverage: ChunkOpener = (c, reuse) => {
@@ -331,8 +345,77 @@ export function chunksIterator(chunks: readonly AggrChunk[], aggrs: readonly Agg
   return new ChunkSeriesIterator(chunks, open, mint, maxt);
 }
 
-/** A series from StoreAPI chunks (Thanos chunkSeries); samples decoded on iteration. */
-export class StoreChunkSeries implements Series {
+/**
+ * The chunk each AggrChunk is read from in bulk, as chunksIterator reads them, or null
+ * when only the iterators can: averages of downsampled chunks (sum / count), counter
+ * aggregates (counter resets folded in), unexpected aggregates.
+ */
+function bulkPicker(chunks: readonly AggrChunk[], aggrs: readonly Aggr[]): ChunkPicker | null {
+  // Averages read raw chunks as they are; a downsampled one makes the read fall back.
+  if (aggrs.length === 2 && aggrs.includes(Aggr.COUNT) && aggrs.includes(Aggr.SUM)) return pickRaw;
+  if (aggrs.length !== 1) return null;
+  switch (aggrs[0]) {
+    case Aggr.RAW:
+      return pickRaw;
+    case Aggr.COUNT:
+      return pickCount;
+    case Aggr.SUM:
+      return pickSum;
+    case Aggr.MIN:
+      return pickMin;
+    case Aggr.MAX:
+      return pickMax;
+    case Aggr.COUNTER:
+      return chunks.some((c) => c.counter) ? null : pickRaw;
+    default:
+      return null;
+  }
+}
+
+/**
+ * What ChunkSeriesIterator bounded to [smint, smaxt] yields from seek(mint) up to maxt,
+ * decoded chunk by chunk with decodeXorInto into `out`: the same chunks skipped and
+ * opened, the same overlap rule (a sample not after the last one taken is dropped; as
+ * timestamps are integers, that is a lower bound of last + 1), the same stop at the
+ * first sample after maxt. Every chunk picked must be XOR (the caller checks). False,
+ * with `out` as it was, when a chunk needs the iterator.
+ */
+function readXorChunks(
+  chunks: readonly AggrChunk[],
+  pick: ChunkPicker,
+  smint: number,
+  smaxt: number,
+  mint: number,
+  maxt: number,
+  out: FloatSampleArrays,
+): boolean {
+  if (mint > smaxt) return true;
+  const lo = Math.max(smint, mint);
+  const hi = Math.min(smaxt, maxt);
+  const start = out.n;
+  let last = -Infinity;
+  // The seek skips the chunks ending before its target; later chunks are skipped when they end before smint.
+  let minEnd = mint;
+  for (let i = 0; ; i++) {
+    while (i < chunks.length && chunks[i].maxTime < minEnd) i++;
+    if (i >= chunks.length || chunks[i].minTime > smaxt) return true;
+    const before = out.n;
+    const res = decodeXorInto((pick(chunks[i]) as StoreChunk).data, Math.max(lo, last + 1), hi, out);
+    if (res === XorDecodeResult.Unhandled) {
+      out.n = start;
+      return false;
+    }
+    if (out.n > before) last = out.t[out.n - 1];
+    if (res === XorDecodeResult.PastMaxt) return true;
+    minEnd = smint;
+  }
+}
+
+/**
+ * A series from StoreAPI chunks (Thanos chunkSeries); samples decoded on iteration, or
+ * in bulk when all its chunks to read are XOR.
+ */
+export class StoreChunkSeries implements Series, FloatSampleReader {
   constructor(
     readonly labels: Labels,
     readonly chunks: readonly AggrChunk[],
@@ -343,5 +426,15 @@ export class StoreChunkSeries implements Series {
 
   iterator(): SeriesIterator {
     return chunksIterator(this.chunks, this.aggrs, this.mint, this.maxt);
+  }
+
+  readFloats(mint: number, maxt: number, out: FloatSampleArrays): boolean {
+    const pick = bulkPicker(this.chunks, this.aggrs);
+    if (pick === null) return false;
+    for (const c of this.chunks) {
+      const chk = pick(c);
+      if (!chk || (chk.type ?? StoreChunkEncoding.XOR) !== StoreChunkEncoding.XOR) return false;
+    }
+    return readXorChunks(this.chunks, pick, this.mint, this.maxt, mint, maxt, out);
   }
 }

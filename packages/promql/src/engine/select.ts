@@ -3,7 +3,16 @@
 // range, and its samples are read into typed arrays. Evaluation then runs synchronously
 // over these arrays: windows are index ranges found by binary search, never copies.
 
-import { type Labels, type Querier, type SelectHints, type Series as StorageSeries, ValueType, isStaleNaN } from '@thanos-ts/tsdb';
+import {
+  type FloatSampleArrays,
+  type FloatSampleReader,
+  type Labels,
+  type Querier,
+  type SelectHints,
+  type Series as StorageSeries,
+  ValueType,
+  isStaleNaN,
+} from '@thanos-ts/tsdb';
 import type { VectorSelector } from '../ast.js';
 import type { FloatPoints } from '../value.js';
 import type { PointsArena } from './arena.js';
@@ -32,6 +41,10 @@ function hasStartTimestamps(it: object): it is StartTimestampIterator {
   return typeof (it as Partial<StartTimestampIterator>).atST === 'function';
 }
 
+function readsFloatsInBulk(s: object): s is FloatSampleReader {
+  return typeof (s as Partial<FloatSampleReader>).readFloats === 'function';
+}
+
 /** The series of every selector of a query, by selector node. */
 export type SelectedData = Map<VectorSelector, SelectedSeries[]>;
 
@@ -56,7 +69,7 @@ export async function selectSeries(
   countSelected: (n: number) => void = () => {},
 ): Promise<SelectedSeries[]> {
   const out: SelectedSeries[] = [];
-  const scratch = new ReadScratch();
+  const scratch = new ReadScratch(checkDone);
   try {
     for await (const s of querier.select(hints, vs.matchers)) {
       checkDone();
@@ -71,19 +84,65 @@ export async function selectSeries(
   return out;
 }
 
+/** Samples read between two calls of checkDone within one series. */
+const CHECK_EVERY_SAMPLES = 1 << 16;
+
 /**
  * Samples are read into these buffers, then copied out at their exact size. One per
  * selection, not per module: they grow to the largest series read and must go with the
- * query.
+ * query. Bulk readers append to t and f, reserving room chunk by chunk.
  */
-class ReadScratch {
+class ReadScratch implements FloatSampleArrays {
   t: Float64Array = new Float64Array(1024);
   f: Float64Array = new Float64Array(1024);
   st: Float64Array = new Float64Array(1024);
+  n = 0;
+  /** Samples reserved since checkDone was last called. */
+  private unchecked = 0;
+
+  constructor(private readonly checkDone: () => void) {}
+
+  reserve(extra: number): void {
+    this.unchecked += extra;
+    if (this.unchecked >= CHECK_EVERY_SAMPLES) {
+      this.unchecked = 0;
+      this.checkDone();
+    }
+    if (this.n + extra > this.t.length) this.grow(this.n + extra);
+  }
+
+  /** Room for at least `size` samples in all three arrays, keeping the first n. */
+  grow(size: number): void {
+    let cap = this.t.length * 2;
+    while (cap < size) cap *= 2;
+    const grow = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(cap);
+      b.set(a.subarray(0, this.n));
+      return b;
+    };
+    this.t = grow(this.t);
+    this.f = grow(this.f);
+    this.st = grow(this.st);
+  }
 }
 
-/** Samples read between two calls of checkDone within one series. */
-const CHECK_EVERY_SAMPLES = 1 << 16;
+/**
+ * Drops the stale markers from samples [0, n) of t and f, in place; returns how many
+ * samples are left. A stale marker is a NaN, so the common case is one comparison each.
+ */
+function dropStaleMarkers(t: Float64Array, f: Float64Array, n: number): number {
+  let i = 0;
+  while (i < n && !(f[i] !== f[i] && isStaleNaN(f[i]))) i++;
+  let k = i;
+  for (; i < n; i++) {
+    const v = f[i];
+    if (v !== v && isStaleNaN(v)) continue;
+    t[k] = t[i];
+    f[k] = v;
+    k++;
+  }
+  return k;
+}
 
 function readPoints(
   s: StorageSeries,
@@ -94,6 +153,14 @@ function readPoints(
   scratch: ReadScratch,
   checkDone: () => void,
 ): { points: FloatPoints; st: Float64Array | null } {
+  // fast path: whole chunks decoded in tight loops
+  if (readsFloatsInBulk(s)) {
+    scratch.n = 0;
+    if (s.readFloats(mint, maxt, scratch)) {
+      const n = dropStale ? dropStaleMarkers(scratch.t, scratch.f, scratch.n) : scratch.n;
+      return { points: arena.copy(scratch.t, scratch.f, 0, n), st: null };
+    }
+  }
   let scratchT = scratch.t;
   let scratchF = scratch.f;
   let scratchST = scratch.st;
@@ -113,14 +180,11 @@ function readPoints(
     const f = it.atF();
     if (!(dropStale && isStaleNaN(f))) {
       if (n === scratchT.length) {
-        const grow = (a: Float64Array): Float64Array => {
-          const b = new Float64Array(n * 2);
-          b.set(a);
-          return b;
-        };
-        scratchT = scratch.t = grow(scratchT);
-        scratchF = scratch.f = grow(scratchF);
-        scratchST = scratch.st = grow(scratchST);
+        scratch.n = n;
+        scratch.grow(n + 1);
+        scratchT = scratch.t;
+        scratchF = scratch.f;
+        scratchST = scratch.st;
       }
       scratchT[n] = t;
       scratchF[n] = f;

@@ -106,3 +106,37 @@ export class ErrorIterator implements ChunkIterator {
     return this.error;
   }
 }
+
+/**
+ * Parallel growable arrays that bulk decoders append float samples to, instead of
+ * handing them out one by one through an iterator.
+ */
+export interface FloatSampleArrays {
+  /** Timestamps (ms) of samples [0, n). */
+  t: Float64Array;
+  /** Values of samples [0, n), NaN payloads (the stale marker) kept bit for bit. */
+  f: Float64Array;
+  /** Samples held. */
+  n: number;
+  /**
+   * Makes room for `extra` more samples (t and f may be replaced). Called before each
+   * chunk is decoded, with its sample count, so it is also where a long read can be
+   * cancelled (by throwing).
+   */
+  reserve(extra: number): void;
+}
+
+/**
+ * A series that can append its float samples in bulk (the fast path of the PromQL
+ * engine's preparation pass), decoding whole chunks in tight loops.
+ */
+export interface FloatSampleReader {
+  /**
+   * Appends to `out` exactly the samples that its iterator yields from seek(mint) on up
+   * to maxt (inclusive), in order. Returns false when this series cannot (histogram or
+   * downsampled chunks needing the iterators, data to be checked by them): `out` is then
+   * as it was and the caller falls back to the iterator, which also reports errors.
+   * Such series carry no start timestamps.
+   */
+  readFloats(mint: number, maxt: number, out: FloatSampleArrays): boolean;
+}

@@ -11,9 +11,9 @@ export {
   UnsupportedChunkEncodingError,
   ErrorIterator,
 } from './chunk.js';
-export type { Chunk, ChunkIterator } from './chunk.js';
+export type { Chunk, ChunkIterator, FloatSampleArrays, FloatSampleReader } from './chunk.js';
 export { chunkFromBytes } from './chunk-from-bytes.js';
-export { XorChunk, XorAppender, XorIterator } from './xor.js';
+export { XorChunk, XorAppender, XorIterator, BufferedXorIterator, decodeXorInto, XorDecodeResult } from './xor.js';
 export { BitReader, BitWriter } from './bstream.js';
 export { STALE_NAN, NORMAL_NAN, isStaleNaN, floatFromBits, floatHiBits, floatLoBits } from './float-bits.js';
 export {

@@ -15,7 +15,11 @@ import {
   XorChunk,
   XorIterator,
   BitWriter,
+  decodeXorInto,
+  XorDecodeResult,
+  BufferedXorIterator,
 } from './index.js';
+import type { ChunkIterator, FloatSampleArrays } from './index.js';
 import { isCorruption } from '../encoding/index.js';
 import { promtoolCreateBlocks, readChunkRecords, readIndexSeries, type FixtureSample, type FixtureSeries } from '../block/test-fixture.js';
 
@@ -347,6 +351,7 @@ describe('XOR chunk vs promtool (Prometheus 2.42)', () => {
           const n = (rec.data[0] << 8) | rec.data[1];
           // promtool's chunk decodes to exactly the next n input samples
           expectDecodes(rec.data, s, from, from + n, it);
+          expectBulkDecodes(rec.data, -Infinity, Infinity);
           expect(s.t[from]).toBe(meta.mint);
           expect(s.t[from + n - 1]).toBe(meta.maxt);
           // and our encoder produces the same bytes for them
@@ -361,5 +366,233 @@ describe('XOR chunk vs promtool (Prometheus 2.42)', () => {
     }
     for (const [name, s] of byName) expect(seen.get(name), name).toBe(s.t.length);
     expect(chunksCompared).toBeGreaterThanOrEqual(series.length + 4);
+  });
+});
+
+/** Growable arrays starting tiny, so that reserve() is exercised. */
+class Sink implements FloatSampleArrays {
+  t = new Float64Array(1);
+  f = new Float64Array(1);
+  n = 0;
+  reserved = 0;
+  reserve(extra: number): void {
+    this.reserved += extra;
+    if (this.n + extra <= this.t.length) return;
+    const t = new Float64Array((this.n + extra) * 2);
+    const f = new Float64Array((this.n + extra) * 2);
+    t.set(this.t);
+    f.set(this.f);
+    this.t = t;
+    this.f = f;
+  }
+}
+
+/** What XorIterator yields for the bulk decoder's contract: samples in [mint, maxt], stopping after maxt. */
+function iteratorReference(bytes: Uint8Array, mint: number, maxt: number, it = new XorIterator()): { t: number[]; hi: number[]; lo: number[]; past: boolean; err: Error | null } {
+  it.reset(bytes);
+  const r = { t: [] as number[], hi: [] as number[], lo: [] as number[], past: false, err: null as Error | null };
+  while (it.next() === ValueType.Float) {
+    const t = it.atT();
+    if (t < mint) continue;
+    if (t > maxt) {
+      r.past = true;
+      return r;
+    }
+    r.t.push(t);
+    r.hi.push(floatHiBits(it.atF()));
+    r.lo.push(floatLoBits(it.atF()));
+  }
+  r.err = it.err();
+  return r;
+}
+
+/** Checks decodeXorInto against XorIterator bit for bit, appending after existing samples; returns its result. */
+function expectBulkDecodes(bytes: Uint8Array, mint: number, maxt: number, it?: XorIterator): XorDecodeResult {
+  const want = iteratorReference(bytes, mint, maxt, it);
+  const out = new Sink();
+  out.reserve(3);
+  out.n = 3; // appends after what is there
+  out.t.fill(-1, 0, 3);
+  const res = decodeXorInto(bytes, mint, maxt, out);
+  if (want.err !== null) {
+    expect(res).toBe(XorDecodeResult.Unhandled);
+    return res;
+  }
+  expect(res).toBe(want.past ? XorDecodeResult.PastMaxt : XorDecodeResult.Done);
+  expect(out.n - 3).toBe(want.t.length);
+  expect(Array.from(out.t.subarray(0, 3))).toEqual([-1, -1, -1]);
+  const fb = new Uint32Array(out.f.buffer);
+  const hi = HI_WORD;
+  for (let i = 0; i < want.t.length; i++) {
+    const j = i + 3;
+    if (out.t[j] !== want.t[i] || fb[2 * j + hi] !== want.hi[i] || fb[2 * j + 1 - hi] !== want.lo[i]) {
+      throw new Error(`[${mint}, ${maxt}] sample ${i}: got (${out.t[j]}, ${fb[2 * j + hi].toString(16)}:${fb[2 * j + 1 - hi].toString(16)}), want (${want.t[i]}, ${want.hi[i].toString(16)}:${want.lo[i].toString(16)})`);
+    }
+  }
+  return res;
+}
+
+/** Index of the high word of a float64 in a Uint32Array view (1 on little-endian). */
+const HI_WORD = new Uint32Array(new Float64Array([1]).buffer)[1] === 0x3ff00000 ? 1 : 0;
+
+/** Delta-of-deltas at and around the edges of the XOR buckets. */
+const DOD_EDGES = [0, 1, -1, -8191, 8192, -8192, 8193, -65535, 65536, -65536, 65537, -524287, 524288, -524288, 524289, 2 ** 31, -(2 ** 31), 2 ** 40];
+
+function valueAt(mode: number, i: number, prev: number, rand: () => number): number {
+  switch (mode) {
+    case 0:
+      return 42; // constant
+    case 1:
+      return prev + Math.floor(rand() * 100); // counter
+    case 2:
+      return [STALE_NAN, NORMAL_NAN, NaN, Infinity, -Infinity, 0, -0, 5e-324, -Number.MAX_VALUE][Math.floor(rand() * 9)];
+    case 3:
+      return floatFromBits(Math.floor(rand() * 2 ** 32), Math.floor(rand() * 2 ** 32)); // any bits
+    case 4:
+      return rand() < 0.8 ? prev : rand() * 1e9; // gauge with repeats
+    case 5:
+      return i % 2 === 0 ? STALE_NAN : i; // alternating stale markers
+    default:
+      return prev * (1 + (rand() - 0.5) * 1e-12); // tiny changes: few significant bits
+  }
+}
+
+describe('decodeXorInto', () => {
+  it('decodes random chunks exactly as XorIterator, for mint/maxt at every edge', () => {
+    const rand = rng(11);
+    const it = new XorIterator();
+    const results = new Set<number>();
+    for (let round = 0; round < 200; round++) {
+      const n = [1, 2, 3, 120, 121][round % 5] + (round >= 100 ? Math.floor(rand() * 200) : 0);
+      const mode = Math.floor(round / 5) % 7;
+      const list: FixtureSample[] = [];
+      let t = Math.floor((rand() - 0.5) * 2 ** 49);
+      let delta = 1 + Math.floor(rand() * 30_000);
+      let v = rand() * 1000;
+      for (let i = 0; i < n; i++) {
+        if (i >= 2) {
+          const r = rand();
+          const dod = r < 0.6 ? 0 : r < 0.9 ? DOD_EDGES[Math.floor(rand() * DOD_EDGES.length)] : Math.floor((rand() - 0.5) * 2_000_000);
+          if (delta + dod >= 0) delta += dod;
+        }
+        if (i > 0) t += delta;
+        v = valueAt(mode, i, v, rand);
+        list.push({ t, v });
+      }
+      const s = samplesOf(list);
+      const bytes = encode(s).bytes().slice();
+      const first = s.t[0];
+      const last = s.t[n - 1];
+      results.add(expectBulkDecodes(bytes, -Infinity, Infinity, it));
+      results.add(expectBulkDecodes(bytes, first, last, it));
+      // every sample's edges as mint, and as maxt, for a few chunks; some random pairs for all
+      const edges: number[] = [];
+      const picks = round < 20 ? n : 3;
+      for (let k = 0; k < picks; k++) {
+        const ts = s.t[round < 20 ? k : Math.floor(rand() * n)];
+        edges.push(ts - 1, ts, ts + 1);
+      }
+      for (const e of edges) {
+        results.add(expectBulkDecodes(bytes, e, Infinity, it));
+        results.add(expectBulkDecodes(bytes, -Infinity, e, it));
+        results.add(expectBulkDecodes(bytes, e, edges[Math.floor(rand() * edges.length)], it));
+      }
+    }
+    expect([...results].sort()).toEqual([XorDecodeResult.Done, XorDecodeResult.PastMaxt]);
+  });
+
+  it('hands truncated and invalid chunks back to the iterator', () => {
+    const rand = rng(5);
+    const list: FixtureSample[] = [];
+    let t = 1_700_000_000_000;
+    for (let i = 0; i < 120; i++) {
+      t += 15_000 + Math.floor((rand() - 0.5) * (i % 10 === 0 ? 4e9 : 200));
+      list.push({ t, v: i % 7 === 0 ? rand() * 1e6 : Math.floor(i / 3) });
+    }
+    const full = encode(samplesOf(list)).bytes().slice();
+    for (let cut = 0; cut < full.length; cut++) {
+      expect(expectBulkDecodes(full.subarray(0, cut), -Infinity, Infinity)).toBe(XorDecodeResult.Unhandled);
+    }
+    // truncation after maxt is never reached
+    expect(expectBulkDecodes(full.subarray(0, full.length - 1), -Infinity, list[100].t)).toBe(XorDecodeResult.PastMaxt);
+    // 31 leading zeros and 40 significant bits do not fit in 64
+    const w = new BitWriter();
+    w.writeBits(2, 16);
+    w.writeBits(0, 8);
+    w.writeBits64(0x3ff00000, 0, 64);
+    w.writeBits(1, 8);
+    w.writeBits(0b11, 2);
+    w.writeBits(31, 5);
+    w.writeBits(40, 6);
+    w.writeBits(0xffffffff, 32);
+    w.writeBits(0xff, 8);
+    expect(expectBulkDecodes(w.bytes(), -Infinity, Infinity)).toBe(XorDecodeResult.Unhandled);
+  });
+
+  it('leaves timestamps beyond ±2^52 and negative first deltas to the iterator', () => {
+    const out = new Sink();
+    const bulk = (list: FixtureSample[]): XorDecodeResult => decodeXorInto(encode(samplesOf(list)).bytes(), -Infinity, Infinity, out);
+    expect(bulk([{ t: -(2 ** 52), v: 1 }, { t: -(2 ** 52) + 5, v: 2 }])).toBe(XorDecodeResult.Done);
+    expect(bulk([{ t: 2 ** 52 - 1, v: 1 }])).toBe(XorDecodeResult.Done);
+    expect(bulk([{ t: 2 ** 52, v: 1 }])).toBe(XorDecodeResult.Unhandled);
+    expect(bulk([{ t: 1000, v: 1 }, { t: 999, v: 2 }])).toBe(XorDecodeResult.Unhandled);
+    expect(Array.from(out.t.subarray(0, out.n))).toEqual([-(2 ** 52), -(2 ** 52) + 5, 2 ** 52 - 1]);
+    // the iterator reads them
+    expectDecodes(encode(samplesOf([{ t: 2 ** 52, v: 1 }])).bytes(), samplesOf([{ t: 2 ** 52, v: 1 }]), 0, 1);
+  });
+
+  it('reserves room for each chunk before decoding it', () => {
+    const out = new Sink();
+    const bytes = encode(samplesOf(Array.from({ length: 120 }, (_, i) => ({ t: i * 15_000, v: i })))).bytes();
+    expect(decodeXorInto(bytes, 0, 1e9, out)).toBe(XorDecodeResult.Done);
+    expect(decodeXorInto(bytes, 0, 1e9, out)).toBe(XorDecodeResult.Done);
+    expect(out.reserved).toBe(240);
+    expect(out.n).toBe(240);
+    expect(decodeXorInto(new XorChunk().bytes(), 0, 1e9, out)).toBe(XorDecodeResult.Done);
+    expect(out.n).toBe(240);
+  });
+});
+
+describe('BufferedXorIterator', () => {
+  /** Runs the same random next()/seek() calls on both iterators and compares every answer. */
+  function expectSameWalk(bytes: Uint8Array, want: XorIterator, got: BufferedXorIterator, rand: () => number, t0: number, t1: number): void {
+    want.reset(bytes);
+    got.reset(bytes);
+    const state = (it: ChunkIterator, vt: ValueType): string => (vt === ValueType.None ? `none ${String(it.err())}` : `${it.atT()} ${floatHiBits(it.atF())}.${floatLoBits(it.atF())}`);
+    for (let step = 0; step < 400; step++) {
+      let a: string;
+      let b: string;
+      if (rand() < 0.7) {
+        a = state(want, want.next());
+        b = state(got, got.next());
+      } else {
+        const t = Math.floor(t0 - 10 + rand() * (t1 - t0 + 20));
+        a = `seek ${t} ${state(want, want.seek(t))}`;
+        b = `seek ${t} ${state(got, got.seek(t))}`;
+      }
+      expect(b).toBe(a);
+    }
+  }
+
+  it('walks chunks exactly as XorIterator, truncated ones included, reused across chunks', () => {
+    const rand = rng(9);
+    const want = new XorIterator();
+    const got = new BufferedXorIterator();
+    for (let round = 0; round < 60; round++) {
+      const n = [1, 2, 120, 250][round % 4];
+      const list: FixtureSample[] = [];
+      let t = 1_600_000_000_000 + Math.floor(rand() * 1e9);
+      for (let i = 0; i < n; i++) {
+        t += 1 + Math.floor(rand() * (i % 17 === 0 ? 5e6 : 30_000));
+        list.push({ t, v: valueAt(round % 7, i, i, rand) });
+      }
+      const bytes = encode(samplesOf(list)).bytes().slice();
+      expectSameWalk(bytes, want, got, rand, list[0].t, t);
+      expectSameWalk(bytes.subarray(0, Math.floor(rand() * bytes.length)), want, got, rand, list[0].t, t);
+    }
+    expectSameWalk(new Uint8Array(1), want, got, rand, 0, 10);
+    expectSameWalk(new XorChunk().bytes(), want, got, rand, 0, 10);
+    // beyond ±2^52 the chunk is read by an XorIterator
+    expectSameWalk(encode(samplesOf([{ t: 2 ** 52, v: 1 }, { t: 2 ** 52 + 7, v: 2 }])).bytes(), want, got, rand, 2 ** 52, 2 ** 52 + 7);
   });
 });

@@ -18,7 +18,7 @@
 import { CorruptionError } from '../encoding/errors.js';
 import { BitReader, BitWriter } from './bstream.js';
 import { EncXOR, ValueType } from './chunk.js';
-import type { Chunk, ChunkIterator } from './chunk.js';
+import type { Chunk, ChunkIterator, FloatSampleArrays } from './chunk.js';
 import { F64, HI, LO, U32 } from './float-bits.js';
 import { joinInt64, PARTS, readUvarint64, readVarint64, splitInt64, writeUvarint64, writeVarint64 } from './int64.js';
 
@@ -500,5 +500,345 @@ export class XorIterator implements ChunkIterator {
   /** @internal */
   trailingZeros(): number {
     return this.trailing;
+  }
+}
+
+/** How decodeXorInto ended. */
+export const XorDecodeResult = {
+  /** Every sample of the chunk was decoded. */
+  Done: 0,
+  /** Stopped at the first sample after maxt (not appended). */
+  PastMaxt: 1,
+  /**
+   * Stopped at data XorIterator would reject, or that this fast path leaves to it
+   * (timestamps beyond ±2^52, a negative first delta): discard what was appended and
+   * read the chunk with XorIterator, which reports the error if there is one.
+   */
+  Unhandled: 2,
+} as const;
+export type XorDecodeResult = (typeof XorDecodeResult)[keyof typeof XorDecodeResult];
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Decodes an XOR chunk (header included) in one loop, appending the samples with
+ * mint <= t <= maxt to `out` (after out.reserve(numSamples)) and stopping at the first
+ * one after maxt; the samples are those XorIterator yields, bit for bit, with no call
+ * or allocation per sample. The bit stream is read through a local 32-bit
+ * register holding the next bits left-aligned (so the next bit is its sign), refilled
+ * a byte at a time to at least 25 bits, which covers every field but the value
+ * payloads over 25 bits and the 64-bit delta-of-delta; those are read 16 bits at a time.
+ */
+export function decodeXorInto(data: Uint8Array, mint: number, maxt: number, out: FloatSampleArrays): XorDecodeResult {
+  const end = data.length;
+  if (end < HEADER_SIZE) return XorDecodeResult.Unhandled;
+  const total = (data[0] << 8) | data[1];
+  if (total === 0) return XorDecodeResult.Done;
+  out.reserve(total);
+  const ts = out.t;
+  const fs = out.f;
+  const f64 = F64;
+  const u32 = U32;
+  const hiIdx = HI;
+  const loIdx = LO;
+  let n = out.n;
+
+  // Sample 0: t0 as a zigzag varint, then 64 raw value bits, byte-aligned. Varints are
+  // summed as numbers; eight bytes (56 bits) at most, then checked to be safe integers.
+  let pos = HEADER_SIZE;
+  let u = 0;
+  let mul = 1;
+  let b = 0x80;
+  for (let i = 0; b >= 0x80; i++) {
+    if (i === 8 || pos >= end) return XorDecodeResult.Unhandled;
+    b = data[pos++];
+    u += (b & 0x7f) * mul;
+    mul *= 128;
+  }
+  if (u > MAX_SAFE) return XorDecodeResult.Unhandled;
+  let t = u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+  if (pos + 8 > end) return XorDecodeResult.Unhandled;
+  let vhi = (data[pos] << 24) | (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3];
+  let vlo = (data[pos + 4] << 24) | (data[pos + 5] << 16) | (data[pos + 6] << 8) | data[pos + 7];
+  pos += 8;
+  u32[hiIdx] = vhi;
+  u32[loIdx] = vlo;
+  let val = f64[0];
+  if (t >= mint) {
+    if (t > maxt) return XorDecodeResult.PastMaxt;
+    ts[n] = t;
+    fs[n] = val;
+    n++;
+  }
+  if (total === 1) {
+    out.n = n;
+    return XorDecodeResult.Done;
+  }
+
+  // Sample 1: t1-t0 as a uvarint of its uint64 form (a negative delta is huge: left to
+  // the iterator), then the bit stream starts with its value.
+  u = 0;
+  mul = 1;
+  b = 0x80;
+  for (let i = 0; b >= 0x80; i++) {
+    if (i === 8 || pos >= end) return XorDecodeResult.Unhandled;
+    b = data[pos++];
+    u += (b & 0x7f) * mul;
+    mul *= 128;
+  }
+  if (u > MAX_SAFE) return XorDecodeResult.Unhandled;
+  let tDelta = u;
+  t += tDelta;
+  if (!Number.isSafeInteger(t)) return XorDecodeResult.Unhandled;
+
+  let reg = 0; // next bits, left-aligned; the bits below `valid` are zero
+  let valid = 0;
+  let leading = 0;
+  let trailing = 0;
+  for (let read = 1; ; ) {
+    // <xor value>
+    while (valid <= 24 && pos < end) {
+      reg |= data[pos++] << (24 - valid);
+      valid += 8;
+    }
+    if (valid === 0) return XorDecodeResult.Unhandled;
+    if (reg >= 0) {
+      // '0': value unchanged
+      reg <<= 1;
+      valid--;
+    } else {
+      if (valid < 2) return XorDecodeResult.Unhandled;
+      let mbits: number;
+      if ((reg & 0x40000000) === 0) {
+        // '10': previous leading/trailing
+        reg <<= 2;
+        valid -= 2;
+        mbits = 64 - leading - trailing;
+      } else {
+        // '11' leading:5 sigbits:6
+        if (valid < 13) return XorDecodeResult.Unhandled;
+        const x = (reg >>> 19) & 0x7ff;
+        reg <<= 13;
+        valid -= 13;
+        leading = x >>> 6;
+        mbits = x & 63 || 64;
+        trailing = 64 - leading - mbits;
+        if (trailing < 0) return XorDecodeResult.Unhandled;
+      }
+      while (valid <= 24 && pos < end) {
+        reg |= data[pos++] << (24 - valid);
+        valid += 8;
+      }
+      let hi = 0;
+      let lo: number;
+      if (mbits <= 25) {
+        if (valid < mbits) return XorDecodeResult.Unhandled;
+        lo = reg >>> (32 - mbits);
+        reg <<= mbits;
+        valid -= mbits;
+      } else {
+        lo = 0;
+        for (let rem = mbits; rem > 0; ) {
+          const k = rem > 16 ? 16 : rem;
+          while (valid <= 24 && pos < end) {
+            reg |= data[pos++] << (24 - valid);
+            valid += 8;
+          }
+          if (valid < k) return XorDecodeResult.Unhandled;
+          hi = (hi << k) | (lo >>> (32 - k));
+          lo = (lo << k) | (reg >>> (32 - k));
+          reg <<= k;
+          valid -= k;
+          rem -= k;
+        }
+      }
+      if (trailing !== 0) {
+        if (trailing < 32) {
+          hi = (hi << trailing) | (lo >>> (32 - trailing));
+          lo <<= trailing;
+        } else {
+          hi = lo << (trailing - 32);
+          lo = 0;
+        }
+      }
+      vhi ^= hi;
+      vlo ^= lo;
+      u32[hiIdx] = vhi;
+      u32[loIdx] = vlo;
+      val = f64[0];
+    }
+
+    if (t >= mint) {
+      if (t > maxt) {
+        out.n = n;
+        return XorDecodeResult.PastMaxt;
+      }
+      ts[n] = t;
+      fs[n] = val;
+      n++;
+    }
+    if (++read === total) break;
+
+    // <dod> of the next sample
+    while (valid <= 24 && pos < end) {
+      reg |= data[pos++] << (24 - valid);
+      valid += 8;
+    }
+    if (valid === 0) return XorDecodeResult.Unhandled;
+    if (reg >= 0) {
+      // '0': regular interval
+      reg <<= 1;
+      valid--;
+      t += tDelta;
+      continue;
+    }
+    const top = reg >>> 28;
+    let dod: number;
+    if (top !== 0b1111) {
+      let pre: number;
+      let sz: number;
+      if (top < 0b1100) {
+        pre = 2;
+        sz = 14;
+      } else if (top < 0b1110) {
+        pre = 3;
+        sz = 17;
+      } else {
+        pre = 4;
+        sz = 20;
+      }
+      if (valid < pre + sz) return XorDecodeResult.Unhandled;
+      const x = (reg << pre) >>> (32 - sz);
+      reg <<= pre + sz;
+      valid -= pre + sz;
+      // negative values come back as large unsigned ones
+      dod = x > 1 << (sz - 1) ? x - (1 << sz) : x;
+    } else {
+      if (valid < 4) return XorDecodeResult.Unhandled;
+      reg <<= 4;
+      valid -= 4;
+      let hi = 0;
+      let lo = 0;
+      for (let rem = 64; rem > 0; rem -= 16) {
+        while (valid <= 24 && pos < end) {
+          reg |= data[pos++] << (24 - valid);
+          valid += 8;
+        }
+        if (valid < 16) return XorDecodeResult.Unhandled;
+        hi = (hi << 16) | (lo >>> 16);
+        lo = (lo << 16) | (reg >>> 16);
+        reg <<= 16;
+        valid -= 16;
+      }
+      dod = joinInt64(hi, lo);
+      if (Number.isNaN(dod)) return XorDecodeResult.Unhandled;
+    }
+    tDelta += dod;
+    t += tDelta;
+    if (!Number.isSafeInteger(t)) return XorDecodeResult.Unhandled;
+  }
+  out.n = n;
+  return XorDecodeResult.Done;
+}
+
+const NO_SAMPLES = new Float64Array(0);
+
+/** Decoded samples of one chunk, grown to the largest chunk seen (nothing before the first). */
+class ChunkSamples implements FloatSampleArrays {
+  t = NO_SAMPLES;
+  f = NO_SAMPLES;
+  n = 0;
+
+  reserve(extra: number): void {
+    if (this.n + extra <= this.t.length) return;
+    const cap = Math.max(this.t.length * 2, this.n + extra);
+    const t = new Float64Array(cap);
+    const f = new Float64Array(cap);
+    t.set(this.t.subarray(0, this.n));
+    f.set(this.f.subarray(0, this.n));
+    this.t = t;
+    this.f = f;
+  }
+}
+
+/**
+ * Iterates an XOR chunk like XorIterator (same samples, seek semantics and errors), but
+ * decodes it whole with decodeXorInto when first read and then steps through arrays,
+ * which is cheaper where samples are taken one by one anyway (dedup, downsampled
+ * aggregates). A chunk the fast path leaves to XorIterator is read by one. Reusable
+ * across chunks with reset().
+ */
+export class BufferedXorIterator implements ChunkIterator {
+  private readonly buf = new ChunkSamples();
+  /** Index of the current sample; -1 before the first. */
+  private i = -1;
+  /** Bytes reset() was given and not yet decoded. */
+  private pending: Uint8Array | null = null;
+  /** Set while the chunk is read by XorIterator instead. */
+  private slow: XorIterator | null = null;
+  private spare: XorIterator | null = null;
+
+  constructor(data?: Uint8Array) {
+    if (data) this.reset(data);
+  }
+
+  /** Points the iterator at another chunk's bytes (the chunk data, header included). */
+  reset(data: Uint8Array): void {
+    this.pending = data;
+    this.slow = null;
+    this.i = -1;
+    this.buf.n = 0;
+  }
+
+  private decode(data: Uint8Array): void {
+    this.pending = null;
+    if (decodeXorInto(data, -Infinity, Infinity, this.buf) === XorDecodeResult.Unhandled) {
+      this.buf.n = 0;
+      const slow = (this.spare ??= new XorIterator());
+      slow.reset(data);
+      this.slow = slow;
+    }
+  }
+
+  next(): ValueType {
+    if (this.pending !== null) this.decode(this.pending);
+    if (this.slow !== null) return this.slow.next();
+    // At the end the last sample stays current, as in XorIterator.
+    if (this.i + 1 >= this.buf.n) return ValueType.None;
+    this.i++;
+    return ValueType.Float;
+  }
+
+  seek(t: number): ValueType {
+    if (this.pending !== null) this.decode(this.pending);
+    if (this.slow !== null) return this.slow.seek(t);
+    const ts = this.buf.t;
+    const n = this.buf.n;
+    let i = this.i;
+    if (i < 0) {
+      if (n === 0) return ValueType.None;
+      i = 0;
+    }
+    while (t > ts[i]) {
+      if (i + 1 >= n) {
+        this.i = i;
+        return ValueType.None;
+      }
+      i++;
+    }
+    this.i = i;
+    return ValueType.Float;
+  }
+
+  atT(): number {
+    return this.slow !== null ? this.slow.atT() : this.buf.t[this.i];
+  }
+
+  atF(): number {
+    return this.slow !== null ? this.slow.atF() : this.buf.f[this.i];
+  }
+
+  err(): Error | null {
+    return this.slow !== null ? this.slow.err() : null;
   }
 }
