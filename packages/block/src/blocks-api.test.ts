@@ -68,6 +68,8 @@ describe('blocksApiHandler', () => {
     const bkt = wrapMethods<Bucket>(fsBkt, {
       get: (name) => (reads++, fsBkt.get(name)),
       getRange: (name, off, len) => (reads++, fsBkt.getRange(name, off, len)),
+      getRangeBytes: (name, off, len) => (reads++, fsBkt.getRangeBytes(name, off, len)),
+      readRange: (name, off, len, use) => (reads++, fsBkt.readRange(name, off, len, use)),
       exists: (name) => (reads++, fsBkt.exists(name)),
       iter: (dir, fn, opts) => (reads++, fsBkt.iter(dir, fn, opts)),
     });
