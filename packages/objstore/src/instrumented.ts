@@ -103,9 +103,9 @@ export function instrumentBucket(bkt: Bucket, registry: Registry): Bucket {
       const src = await run(BucketOperation.GET_RANGE, () => bkt.getRange(name, offset, length), true);
       return reading(BucketOperation.GET_RANGE, src, t0);
     },
-    // Bound once: the store gateway reads many small ranges per query.
-    getRangeBytes: bkt.getRangeBytes === undefined ? undefined : rangeBytes(bkt, m, bucket),
-    readRange: bkt.readRange === undefined ? undefined : readRange(bkt, m, bucket),
+    // The store gateway's small reads: bytes without a stream around them.
+    getRangeBytes: bkt.getRangeBytes === undefined ? undefined : rangeBytes(bkt, rangeMetrics(m, bucket)),
+    readRange: bkt.readRange === undefined ? undefined : readRange(bkt, rangeMetrics(m, bucket)),
     rangeGapBytes: bkt.rangeGapBytes,
     exists: (name: string): Promise<boolean> => run(BucketOperation.EXISTS, () => bkt.exists(name), false),
     attributes: (name: string): Promise<ObjectAttributes> => run(BucketOperation.ATTRIBUTES, () => bkt.attributes(name), true),
@@ -119,12 +119,15 @@ export function instrumentBucket(bkt: Bucket, registry: Registry): Bucket {
   };
 }
 
-function rangeBytes(bkt: Bucket, m: Metrics, bucket: string): (name: string, offset: number, length: number) => Promise<Uint8Array> {
+/** The get_range series of one bucket, for the fast paths. */
+function rangeMetrics(m: Metrics, bucket: string) {
   const labels = { bucket, operation: BucketOperation.GET_RANGE };
-  const ops = m.ops.labels(labels);
-  const failures = m.failures.labels(labels);
-  const duration = m.duration.labels(labels);
-  const fetched = m.fetched.labels(labels);
+  return { ops: m.ops.labels(labels), failures: m.failures.labels(labels), duration: m.duration.labels(labels), fetched: m.fetched.labels(labels) };
+}
+
+type RangeMetrics = ReturnType<typeof rangeMetrics>;
+
+function rangeBytes(bkt: Bucket, { ops, failures, duration, fetched }: RangeMetrics): (name: string, offset: number, length: number) => Promise<Uint8Array> {
   return async (name, offset, length) => {
     ops.inc();
     const t0 = performance.now();
@@ -140,12 +143,7 @@ function rangeBytes(bkt: Bucket, m: Metrics, bucket: string): (name: string, off
   };
 }
 
-function readRange(bkt: Bucket, m: Metrics, bucket: string): <T>(name: string, offset: number, length: number, use: (bytes: Uint8Array) => T) => Promise<T> {
-  const labels = { bucket, operation: BucketOperation.GET_RANGE };
-  const ops = m.ops.labels(labels);
-  const failures = m.failures.labels(labels);
-  const duration = m.duration.labels(labels);
-  const fetched = m.fetched.labels(labels);
+function readRange(bkt: Bucket, { ops, failures, duration, fetched }: RangeMetrics): <T>(name: string, offset: number, length: number, use: (bytes: Uint8Array) => T) => Promise<T> {
   return async (name, offset, length, use) => {
     ops.inc();
     const t0 = performance.now();

@@ -378,11 +378,8 @@ export class BucketBlock {
     const release = g.pool.reserve(Math.min(part.end - part.start, MAX_RANGE_BUFFER));
     let cur: RangeCursor | null = null;
     try {
-      const bkt = this.opts.bkt;
-      const len = part.end - part.start;
-      // A range held whole anyway is read as bytes where the bucket can, without a stream.
-      const src = bkt.getRangeBytes !== undefined && len <= MAX_RANGE_BUFFER ? onePiece(await bkt.getRangeBytes(file, part.start, len)) : (await bkt.getRange(file, part.start, len))[Symbol.asyncIterator]();
-      cur = new RangeCursor(src, part.start);
+      const stream = await bkt.getRange(file, part.start, part.end - part.start);
+      cur = new RangeCursor(stream[Symbol.asyncIterator](), part.start);
       stats.chunksFetchCount++;
       const hdr = new Uint8Array(CHUNK_HEADER_MAX);
       let prev: ParsedChunkRecord | null = null;
@@ -503,18 +500,6 @@ interface ChunkGroup {
 const CHUNK_HEADER_MAX = 6;
 /** Bytes of a range read held at once at most (larger ranges stream in pieces). */
 const MAX_RANGE_BUFFER = 4 * 1024 * 1024;
-
-/** An iterator of one piece, for RangeCursor. */
-function onePiece(b: Uint8Array): AsyncIterator<Uint8Array> {
-  let done = false;
-  return {
-    next: async () => {
-      if (done) return { done: true, value: undefined };
-      done = true;
-      return { done: false, value: b };
-    },
-  };
-}
 
 /** The series entry at buf[off] if it is complete, else null. */
 function seriesEntryAt(buf: Uint8Array, off: number): Uint8Array | null {

@@ -11,6 +11,7 @@ import http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import type { SecureContext } from 'node:tls';
 import { status as Status } from '@grpc/grpc-js';
+import { grpcFrame } from './h2-server.js';
 
 /** TLS of a lean channel; absent: plain text (h2c with prior knowledge, as gRPC does). */
 export interface H2ChannelTLS {
@@ -187,11 +188,7 @@ export class H2Channel {
     } catch (err) {
       throw new H2CallError(Status.UNAVAILABLE, (err as Error).message);
     }
-    const frame = Buffer.allocUnsafe(5 + request.byteLength);
-    frame[0] = 0;
-    frame.writeUInt32BE(request.byteLength, 1);
-    frame.set(request, 5);
-    stream.end(frame);
+    stream.end(grpcFrame(request));
 
     let failure: H2CallError | null = null;
     let responseHeaders: IncomingHttpHeaders | null = null;

@@ -87,10 +87,15 @@ function isGrpcContentType(ct: string): boolean {
 /** A gRPC length-prefixed message: the 5-byte prefix followed by the bytes, in one buffer. */
 export function grpcFrame(msg: Uint8Array, compressed = false): Buffer {
   const out = Buffer.allocUnsafe(5 + msg.byteLength);
-  out[0] = compressed ? 1 : 0;
-  out.writeUInt32BE(msg.byteLength, 1);
+  writeGrpcPrefix(out, msg.byteLength, compressed);
   out.set(msg, 5);
   return out;
+}
+
+/** The 5-byte prefix of a gRPC message: compressed flag and big-endian length. */
+function writeGrpcPrefix(out: Buffer, length: number, compressed: boolean): void {
+  out[0] = compressed ? 1 : 0;
+  out.writeUInt32BE(length, 1);
 }
 
 // Above this size a message goes out as prefix + payload in one writev instead of a copy.
@@ -271,8 +276,7 @@ export class ServerCall {
     }
     if (msg.length <= COPY_LIMIT) return stream.write(grpcFrame(msg, compressed));
     const prefix = Buffer.allocUnsafe(5);
-    prefix[0] = compressed ? 1 : 0;
-    prefix.writeUInt32BE(msg.length, 1);
+    writeGrpcPrefix(prefix, msg.length, compressed);
     stream.cork();
     stream.write(prefix);
     const ok = stream.write(msg);

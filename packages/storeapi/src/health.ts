@@ -6,7 +6,7 @@
 
 import { Status } from './errors.js';
 import { DecodingBuffer } from '@thanos-ts/tsdb';
-import type { GrpcServer } from './h2-server.js';
+import type { GrpcServer, ServerCall } from './h2-server.js';
 
 export const ServingStatus = {
   UNKNOWN: 0,
@@ -47,13 +47,8 @@ export class HealthStatus {
 /** Adds grpc.health.v1.Health Check and Watch to the server, answering from `health`. */
 export function addHealthService(server: GrpcServer, health: HealthStatus): void {
   server.addMethod('/grpc.health.v1.Health/Check', (call) => {
-    let service: string;
-    try {
-      service = decodeHealthCheckRequest(call.request);
-    } catch (err) {
-      call.sendStatus(Status.INVALID_ARGUMENT, `malformed HealthCheckRequest: ${(err as Error).message}`);
-      return;
-    }
+    const service = requestedService(call);
+    if (service === null) return;
     const st = health.get(service);
     if (st === undefined) {
       call.sendStatus(Status.NOT_FOUND, `unknown service ${JSON.stringify(service)}`);
@@ -64,17 +59,22 @@ export function addHealthService(server: GrpcServer, health: HealthStatus): void
   // As grpc-go's health server: the current status (SERVICE_UNKNOWN for an unknown
   // service), then each change, until the client goes away.
   server.addMethod('/grpc.health.v1.Health/Watch', (call) => {
-    let service: string;
-    try {
-      service = decodeHealthCheckRequest(call.request);
-    } catch (err) {
-      call.sendStatus(Status.INVALID_ARGUMENT, `malformed HealthCheckRequest: ${(err as Error).message}`);
-      return;
-    }
+    const service = requestedService(call);
+    if (service === null) return;
     call.write(encodeHealthCheckResponse(health.get(service) ?? ServingStatus.SERVICE_UNKNOWN));
     const unwatch = health.watch(service, (st) => call.write(encodeHealthCheckResponse(st)));
     call.on('cancelled', unwatch);
   });
+}
+
+/** The service a Check or Watch asks about; null after answering a malformed request. */
+function requestedService(call: ServerCall): string | null {
+  try {
+    return decodeHealthCheckRequest(call.request);
+  } catch (err) {
+    call.sendStatus(Status.INVALID_ARGUMENT, `malformed HealthCheckRequest: ${(err as Error).message}`);
+    return null;
+  }
 }
 
 export function decodeHealthCheckRequest(buf: Uint8Array): string {

@@ -6,39 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '@thanos-ts/promql';
 import { nopLogger } from '@thanos-ts/runtime';
 import { ProxyStore } from '@thanos-ts/storeapi';
-import { DedupFunc } from '@thanos-ts/tsdb';
 import { ApiError } from '../api/errors.js';
 import { StoreQueryable } from '../querier.js';
 import { DEFAULT_INLINE_BOUNDS, InlineFirstRunner } from './local-runner.js';
-import type { PromQLAnswer, PromQLTask } from './promql-task.js';
+import { answerText as text, T, task, WORKER_CONFIG } from './task-fixture.js';
 import { WorkerPromQLRunner } from './worker-runner.js';
-
-const T = 1_700_000_000_000;
-
-function task(query: string, extra: Partial<PromQLTask> = {}): PromQLTask {
-  return {
-    kind: 'instant',
-    query,
-    start: T,
-    end: T,
-    step: 0,
-    lookbackDelta: 0,
-    deadline: 0,
-    deduplicate: true,
-    replicaLabels: [],
-    partialResponse: true,
-    storeMatch: [],
-    maxSourceResolutionMs: 0,
-    limit: 0,
-    ...extra,
-  };
-}
-
-async function text(a: PromQLAnswer): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const b of a.data) parts.push(Buffer.from(b));
-  return Buffer.concat(parts).toString('utf8');
-}
 
 describe('InlineFirstRunner', () => {
   let workers: WorkerPromQLRunner;
@@ -46,24 +18,7 @@ describe('InlineFirstRunner', () => {
   const proxy = new ProxyStore({ endpoints: () => [] });
   const queryable = (o: object): StoreQueryable => new StoreQueryable({ proxy, ...o });
   beforeAll(async () => {
-    workers = new WorkerPromQLRunner({
-      config: {
-        lookbackDeltaMs: 300_000,
-        timeoutMs: 120_000,
-        maxSamples: 50_000_000,
-        maxSelectedSamples: 200_000_000,
-        defaultEvaluationIntervalMs: 60_000,
-        dedupFunc: DedupFunc.PENALTY,
-        selectTimeoutMs: 0,
-        maxConcurrentSelects: 4,
-        responseTimeoutMs: 0,
-        logLevel: 'error',
-        logFormat: 'logfmt',
-      },
-      threads: 1,
-      endpoints: () => [],
-      logger: nopLogger(),
-    });
+    workers = new WorkerPromQLRunner({ config: WORKER_CONFIG, threads: 1, endpoints: () => [], logger: nopLogger() });
     await workers.start();
   });
   afterAll(async () => {

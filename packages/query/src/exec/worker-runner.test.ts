@@ -5,51 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nopLogger } from '@thanos-ts/runtime';
 import { ApiError } from '../api/errors.js';
-import { DedupFunc } from '@thanos-ts/tsdb';
-import type { PromQLAnswer, PromQLTask } from './promql-task.js';
+import type { PromQLAnswer } from './promql-task.js';
+import { answerText as text, T, task, WORKER_CONFIG as CONFIG } from './task-fixture.js';
 import { WorkerPromQLRunner } from './worker-runner.js';
-import type { WorkerConfig } from './worker-protocol.js';
-
-const CONFIG: WorkerConfig = {
-  lookbackDeltaMs: 300_000,
-  timeoutMs: 120_000,
-  maxSamples: 50_000_000,
-  maxSelectedSamples: 200_000_000,
-  defaultEvaluationIntervalMs: 60_000,
-  dedupFunc: DedupFunc.PENALTY,
-  selectTimeoutMs: 0,
-  maxConcurrentSelects: 4,
-  responseTimeoutMs: 0,
-  logLevel: 'error',
-  logFormat: 'logfmt',
-};
-
-const T = 1_700_000_000_000;
-
-function task(query: string, extra: Partial<PromQLTask> = {}): PromQLTask {
-  return {
-    kind: 'instant',
-    query,
-    start: T,
-    end: T,
-    step: 0,
-    lookbackDelta: 0,
-    deadline: 0,
-    deduplicate: true,
-    replicaLabels: [],
-    partialResponse: true,
-    storeMatch: [],
-    maxSourceResolutionMs: 0,
-    limit: 0,
-    ...extra,
-  };
-}
-
-async function text(a: PromQLAnswer): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const b of a.data) parts.push(Buffer.from(b));
-  return Buffer.concat(parts).toString('utf8');
-}
 
 /** The longest the main thread's timers were held up while `p` ran. */
 async function maxLag<T>(p: Promise<T>): Promise<{ value: T | ApiError; lagMs: number }> {
