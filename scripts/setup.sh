@@ -20,10 +20,12 @@ if [ "$(id -u)" != 0 ] && have sudo; then SUDO=sudo; fi
 # `pnpm bench receive` measures ingestion beside it. memcached: the caches' tests and the
 # query-frontend's. chromium: the web UI's tests drive it headless. golang-go and Sprig:
 # the Helm chart is rendered with Go's text/template and Sprig, as Helm renders it.
+# golang-golang-x-net-dev: the gRPC server's interop test builds a client on Go's HTTP/2.
 # docker-compose: validates docker/compose.yaml (no container runtime is needed).
-DEBS="prometheus prometheus-alertmanager victoria-metrics openssl memcached chromium golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev docker-compose"
+DEBS="prometheus prometheus-alertmanager victoria-metrics openssl memcached chromium golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev golang-golang-x-net-dev docker-compose"
 if ! have promtool || ! have prometheus || ! have prometheus-alertmanager || ! have openssl || ! have victoria-metrics \
-  || ! have memcached || ! have chromium || ! have go || ! have docker-compose || [ ! -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || [ ! -d /usr/share/gocode/src/gopkg.in/yaml.v3 ]; then
+  || ! have memcached || ! have chromium || ! have go || ! have docker-compose || [ ! -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || [ ! -d /usr/share/gocode/src/gopkg.in/yaml.v3 ] \
+  || [ ! -d /usr/share/gocode/src/golang.org/x/net/http2 ]; then
   echo "setup: installing Debian packages: $DEBS"
   $SUDO apt-get update -qq
   # shellcheck disable=SC2086
