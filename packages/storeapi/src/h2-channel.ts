@@ -21,6 +21,11 @@ export interface H2ChannelTLS {
   rejectUnauthorized: boolean;
 }
 
+/** What a server may send per call before the client has read it. */
+const STREAM_WINDOW = 1 << 20;
+/** And over all calls of the connection. */
+const CONNECTION_WINDOW = 8 << 20;
+
 /** A failed call as grpc-js reports one: gRPC status code and details. */
 export class H2CallError extends Error {
   constructor(
@@ -142,7 +147,9 @@ export class H2Channel {
 
   private connect(): ClientHttp2Session {
     if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
-    const opts: http2.SecureClientSessionOptions = { settings: { enablePush: false } };
+    // Windows of HTTP/2's 64 KiB make a large answer wait a round trip per 64 KiB for
+    // WINDOW_UPDATEs; grpc-go's clients grow theirs to megabytes (BDP estimation).
+    const opts: http2.SecureClientSessionOptions = { settings: { enablePush: false, initialWindowSize: STREAM_WINDOW } };
     if (this.tls) {
       opts.secureContext = this.tls.secureContext;
       opts.rejectUnauthorized = this.tls.rejectUnauthorized;
@@ -158,6 +165,7 @@ export class H2Channel {
     s.on('error', forget);
     s.on('close', forget);
     s.on('goaway', forget);
+    s.once('connect', () => s.setLocalWindowSize(CONNECTION_WINDOW));
     // Idle sessions must not keep a process alive (grpc-js channels do not either).
     s.unref();
     this.session = s;

@@ -1,8 +1,9 @@
-// A lean gRPC server on node:http2 for the StoreAPI servers. grpc-js's Server runs every
-// call through interceptors, Readable/Writable wrappers, metadata objects and an
-// AbortError with a captured stack; without them a small Series call costs the server
-// about a quarter less CPU. This server speaks the gRPC wire protocol (PROTOCOL-HTTP2.md)
-// directly, with grpc-go's server as the reference for what goes on the wire:
+// A lean gRPC server for the StoreAPI servers, on our own HTTP/2 framing (h2-conn.ts).
+// grpc-js's Server runs every call through interceptors, Readable/Writable wrappers,
+// metadata objects and an AbortError with a captured stack, and node:http2 adds its own
+// per-stream objects and splits each answer into three packets. This server speaks the
+// gRPC wire protocol (PROTOCOL-HTTP2.md) directly, with grpc-go's server as the reference
+// for what goes on the wire:
 //
 //   request   HEADERS :method POST, :path /pkg.Service/Method, content-type application/grpc[+proto],
 //             grpc-timeout?, grpc-encoding?; DATA: one length-prefixed message; END_STREAM
@@ -13,16 +14,18 @@
 // Only unary-request methods (unary and server-streaming) are served: all StoreAPI
 // methods are. A message is [compressed flag u8][length u32 BE][bytes].
 
-import http2 from 'node:http2';
-import type { Http2SecureServer, Http2Server, IncomingHttpHeaders, OutgoingHttpHeaders, SecureServerOptions, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
-import type { Socket } from 'node:net';
-import type { SecureContextOptions } from 'node:tls';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import zlib from 'node:zlib';
 import { Metadata, status as Status } from '@grpc/grpc-js';
 import type { ServerCredentials, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { nopLogger } from '@thanos-ts/runtime';
 import type { Logger } from '@thanos-ts/runtime';
 import { SNAPPY_COMPRESSION } from './compression.js';
+import { H2ServerConnection } from './h2-conn.js';
+import type { H2ServerStream, H2StreamEvents } from './h2-conn.js';
+import { encodeHeaders } from './hpack.js';
 import { SnappyLimitError, snappyStreamDecode, snappyStreamEncode } from './snappy-stream.js';
 
 // ---------------------------------------------------------------------------
@@ -103,40 +106,40 @@ const COPY_LIMIT = 32 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const noop = (): void => {};
 
-// Header objects are copied by node:http2's respond(), so constant ones are shared.
-const RESPONSE_HEADERS: OutgoingHttpHeaders = Object.freeze({
-  ':status': 200,
-  'content-type': 'application/grpc',
-  'grpc-encoding': 'identity',
-  'grpc-accept-encoding': GRPC_ACCEPT_ENCODING,
-});
-const COMPRESSED_RESPONSE_HEADERS = new Map<string, OutgoingHttpHeaders>(
-  [...CODECS.keys()].map((name) => [name, Object.freeze({ ...RESPONSE_HEADERS, 'grpc-encoding': name })]),
-);
-const OK_TRAILERS: OutgoingHttpHeaders = Object.freeze({ 'grpc-status': '0' });
-const OK_TRAILERS_ONLY: OutgoingHttpHeaders = Object.freeze({ ...RESPONSE_HEADERS, 'grpc-status': '0' });
-const RESPOND_STREAMING = Object.freeze({ waitForTrailers: true, sendDate: false });
-const RESPOND_END = Object.freeze({ endStream: true, sendDate: false });
+type HeaderFields = [string, string][];
 
-function statusTrailers(code: number, details: string): OutgoingHttpHeaders {
-  if (code === Status.OK && details === '') return OK_TRAILERS;
-  const t: OutgoingHttpHeaders = { 'grpc-status': String(code) };
-  if (details !== '') t['grpc-message'] = encodeGrpcMessage(details);
+// Header blocks are encoded without HPACK's dynamic table, so constant ones are encoded
+// once and blocks can be joined.
+const responseFields = (encoding: string): HeaderFields => [
+  [':status', '200'],
+  ['content-type', 'application/grpc'],
+  ['grpc-encoding', encoding],
+  ['grpc-accept-encoding', GRPC_ACCEPT_ENCODING],
+];
+const RESPONSE_HEADERS = encodeHeaders(responseFields('identity'));
+const COMPRESSED_RESPONSE_HEADERS = new Map<string, Buffer>([...CODECS.keys()].map((name) => [name, encodeHeaders(responseFields(name))]));
+const OK_TRAILERS = encodeHeaders([['grpc-status', '0']]);
+const OK_TRAILERS_ONLY = Buffer.concat([RESPONSE_HEADERS, OK_TRAILERS]);
+
+function statusFields(code: number, details: string): HeaderFields {
+  const t: HeaderFields = [['grpc-status', String(code)]];
+  if (details !== '') t.push(['grpc-message', encodeGrpcMessage(details)]);
   return t;
 }
 
+function statusTrailers(code: number, details: string): Buffer {
+  if (code === Status.OK && details === '') return OK_TRAILERS;
+  return encodeHeaders(statusFields(code, details));
+}
+
 /** Answers a stream that never becomes a call, as grpc-go's early abort does. */
-function respondEarly(stream: ServerHttp2Stream, httpStatus: number, code: number, details: string): void {
-  stream.on('error', noop);
-  if (stream.closed || stream.destroyed) return;
+function respondEarly(stream: H2ServerStream, httpStatus: number, code: number, details: string): void {
+  // Whatever the client still sends is dropped (the stream has no events).
   stream.respond(
-    { ':status': httpStatus, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(details) },
-    RESPOND_END,
+    encodeHeaders([[':status', String(httpStatus)], ['content-type', 'application/grpc'], ...statusFields(code, details)]),
+    true,
   );
-  // Whatever the client still sends is read and dropped.
-  stream.resume();
 }
 
 // ---------------------------------------------------------------------------
@@ -154,23 +157,6 @@ interface CallLimits {
 
 type StatusLike = { code?: number; details?: string; message?: string };
 
-const kCall = Symbol('grpc-call');
-type CallStream = ServerHttp2Stream & { [kCall]: ServerCall };
-
-// Stream listeners shared by all calls (found through the stream), so a call allocates
-// no closures for them.
-function onStreamData(this: CallStream, chunk: Buffer): void {
-  this[kCall].received(chunk);
-}
-function onStreamEnd(this: CallStream): void {
-  this[kCall].requestEnded();
-}
-function onStreamClose(this: CallStream): void {
-  this[kCall].streamClosed();
-}
-function onWantTrailers(this: CallStream): void {
-  this[kCall].sendTrailers();
-}
 function onDeadline(call: ServerCall): void {
   call.deadlineExceeded();
 }
@@ -181,7 +167,7 @@ function onDeadline(call: ServerCall): void {
  * The grpc-js call surface our handlers used (getDeadline, on('cancelled'|'drain'),
  * emit('error', status), metadata) is here too, for services mounted with addService.
  */
-export class ServerCall {
+export class ServerCall implements H2StreamEvents {
   /** The request message (decompressed). */
   request: Buffer = EMPTY;
   /** True once the client cancelled, the connection dropped or the deadline passed. */
@@ -192,7 +178,6 @@ export class ServerCall {
   private parts: Buffer[] = [];
   private receivedBytes = 0;
   private expectedBytes = -1;
-  private trailers: OutgoingHttpHeaders = OK_TRAILERS;
   private timer: NodeJS.Timeout | null = null;
   private ac: AbortController | null = null;
   private cancelReason = '';
@@ -201,10 +186,10 @@ export class ServerCall {
   serialize: ((value: unknown) => Buffer) | null = null;
 
   constructor(
-    readonly stream: ServerHttp2Stream,
+    readonly stream: H2ServerStream,
     /** /package.Service/Method */
     readonly path: string,
-    readonly headers: IncomingHttpHeaders,
+    readonly headers: Record<string, string>,
     /** Unix ms; Infinity without grpc-timeout. */
     readonly deadline: number,
     private readonly codec: MessageCodec | null,
@@ -212,11 +197,7 @@ export class ServerCall {
     private readonly limits: CallLimits,
     private readonly handler: MethodHandler,
   ) {
-    (stream as CallStream)[kCall] = this;
-    stream.on('data', onStreamData);
-    stream.on('end', onStreamEnd);
-    stream.on('close', onStreamClose);
-    stream.on('error', noop);
+    stream.events = this;
     // Node's timers take at most 2^31-1 ms (24.8 days); a later deadline never fires here.
     const ms = deadline - Date.now();
     if (ms <= MAX_TIMER_MS) this.timer = setTimeout(onDeadline, Math.max(0, ms), this);
@@ -246,8 +227,7 @@ export class ServerCall {
   }
 
   getPeer(): string {
-    const s = this.stream.session?.socket;
-    return s ? `${s.remoteAddress}:${s.remotePort}` : 'unknown';
+    return this.stream.peer;
   }
 
   /**
@@ -263,8 +243,7 @@ export class ServerCall {
       return true;
     }
     const stream = this.stream;
-    if (stream.destroyed || stream.closed) {
-      // Reset by the client; its 'close' event is on the way.
+    if (stream.closed) {
       this.cancel('the client cancelled the call');
       return true;
     }
@@ -277,11 +256,8 @@ export class ServerCall {
     if (msg.length <= COPY_LIMIT) return stream.write(grpcFrame(msg, compressed));
     const prefix = Buffer.allocUnsafe(5);
     writeGrpcPrefix(prefix, msg.length, compressed);
-    stream.cork();
     stream.write(prefix);
-    const ok = stream.write(msg);
-    stream.uncork();
-    return ok;
+    return stream.write(msg);
   }
 
   /** Resolves when the stream takes more after write() returned false; rejects on cancel. */
@@ -292,14 +268,15 @@ export class ServerCall {
         return;
       }
       const onDrain = (): void => {
+        this.stream.offDrain(onDrain);
         this.off('cancelled', onCancel);
         resolve();
       };
       const onCancel = (): void => {
-        this.stream.off('drain', onDrain);
+        this.stream.offDrain(onDrain);
         reject(this.signal.reason);
       };
-      this.stream.once('drain', onDrain);
+      this.stream.onDrain(onDrain);
       this.on('cancelled', onCancel);
     });
   }
@@ -322,14 +299,13 @@ export class ServerCall {
     this.finished = true;
     this.clearTimer();
     const stream = this.stream;
-    if (stream.closed || stream.destroyed) return;
+    if (stream.closed) return;
     if (!this.headersSent) {
       this.headersSent = true;
-      const h = code === Status.OK && details === '' ? OK_TRAILERS_ONLY : { ...this.responseHeaders(), ...statusTrailers(code, details) };
-      stream.respond(h, RESPOND_END);
+      const h = code === Status.OK && details === '' ? OK_TRAILERS_ONLY : Buffer.concat([this.responseHeaders(), statusTrailers(code, details)]);
+      stream.respond(h, true);
     } else {
-      this.trailers = statusTrailers(code, details);
-      stream.end();
+      stream.end(statusTrailers(code, details));
     }
   }
 
@@ -337,18 +313,21 @@ export class ServerCall {
   sendMetadata(md: Metadata): void {
     if (this.headersSent || this.finished || this.stream.closed) return;
     this.headersSent = true;
-    this.stream.once('wantTrailers', onWantTrailers);
-    this.stream.respond({ ...md.toHttp2Headers(), ...this.responseHeaders() }, RESPOND_STREAMING);
+    const custom: HeaderFields = [];
+    for (const [k, v] of Object.entries(md.toHttp2Headers())) {
+      for (const one of Array.isArray(v) ? v : [v]) if (one !== undefined) custom.push([k, String(one)]);
+    }
+    this.stream.respond(Buffer.concat([this.responseHeaders(), encodeHeaders(custom)]), false);
   }
 
   on(event: 'cancelled' | 'drain', fn: () => void): this {
-    if (event === 'drain') this.stream.on('drain', fn);
+    if (event === 'drain') this.stream.onDrain(fn);
     else (this.cancelListeners ??= []).push(fn);
     return this;
   }
 
   off(event: 'cancelled' | 'drain', fn: () => void): this {
-    if (event === 'drain') this.stream.off('drain', fn);
+    if (event === 'drain') this.stream.offDrain(fn);
     else if (this.cancelListeners) {
       const i = this.cancelListeners.indexOf(fn);
       if (i >= 0) this.cancelListeners.splice(i, 1);
@@ -364,7 +343,7 @@ export class ServerCall {
   }
 
   /** @internal a DATA frame of the request. */
-  received(chunk: Buffer): void {
+  requestData(chunk: Buffer): void {
     if (this.finished) return;
     this.parts.push(chunk);
     this.receivedBytes += chunk.length;
@@ -432,11 +411,6 @@ export class ServerCall {
     if (!this.finished) this.cancel('the client cancelled the call');
   }
 
-  /** @internal */
-  sendTrailers(): void {
-    if (!this.stream.closed && !this.stream.destroyed) this.stream.sendTrailers(this.trailers);
-  }
-
   /** @internal grpc-timeout passed: DEADLINE_EXCEEDED to the client, abort to the handler. */
   deadlineExceeded(): void {
     this.timer = null;
@@ -468,14 +442,13 @@ export class ServerCall {
     }
   }
 
-  private responseHeaders(): OutgoingHttpHeaders {
+  private responseHeaders(): Buffer {
     return this.codec === null ? RESPONSE_HEADERS : COMPRESSED_RESPONSE_HEADERS.get(this.codecName)!;
   }
 
   private sendHeaders(): void {
     this.headersSent = true;
-    this.stream.once('wantTrailers', onWantTrailers);
-    this.stream.respond(this.responseHeaders(), RESPOND_STREAMING);
+    this.stream.respond(this.responseHeaders(), false);
   }
 }
 
@@ -491,25 +464,18 @@ export interface GrpcServerOptions {
   logger?: Logger;
 }
 
-// node:http2 limits a session's memory (10 MB by default) and refuses streams beyond it;
-// gRPC flow control bounds memory already, so the limit is lifted as grpc-js does.
-const H2_OPTIONS: http2.ServerOptions = {
-  maxSessionMemory: Number.MAX_SAFE_INTEGER,
-  maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
-};
-
 /**
- * A gRPC server on node:http2: h2c with prior knowledge or TLS with ALPN h2. Methods are
- * mounted with addMethod (native) or addService (grpc-js service definitions and
- * handlers). listen() binds; shutdown() drains in-flight calls, then cancels them.
+ * A gRPC server: h2c with prior knowledge or TLS with ALPN h2. Methods are mounted with
+ * addMethod (native) or addService (grpc-js service definitions and handlers). listen()
+ * binds; shutdown() drains in-flight calls, then cancels them.
  */
 export class GrpcServer {
   private readonly methods = new Map<string, MethodHandler>();
   private readonly services = new Set<string>();
-  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly connections = new Set<H2ServerConnection>();
   private readonly limits: CallLimits;
   private readonly logger: Logger;
-  private h2: Http2Server | Http2SecureServer | null = null;
+  private listener: net.Server | tls.Server | null = null;
   private unwatchCredentials: (() => void) | null = null;
 
   constructor(opts: GrpcServerOptions) {
@@ -565,20 +531,12 @@ export class GrpcServer {
    * and renewed certificates reach the listener through setSecureContext.
    */
   async listen(host: string, port: number, credentials: ServerCredentials): Promise<number> {
-    if (this.h2) throw new Error('grpc: server already listening');
-    const h2 = credentials._isSecure() ? this.secureServer(credentials) : http2.createServer(H2_OPTIONS);
-    h2.setTimeout(0);
-    h2.on('session', (s: ServerHttp2Session) => {
-      this.sessions.add(s);
-      s.on('close', () => this.sessions.delete(s));
-      // Socket errors end the session and its streams (which cancels their calls).
-      s.on('error', (err) => this.logger.debug({ err }, 'grpc: session error'));
-    });
-    h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.dispatch(stream, headers));
+    if (this.listener) throw new Error('grpc: server already listening');
+    const listener = credentials._isSecure() ? this.secureServer(credentials) : net.createServer((socket) => this.serve(socket));
     await new Promise<void>((resolve, reject) => {
-      h2.once('error', reject);
-      h2.listen(port, host, () => {
-        h2.off('error', reject);
+      listener.once('error', reject);
+      listener.listen(port, host, () => {
+        listener.off('error', reject);
         resolve();
       });
     }).catch((err: unknown) => {
@@ -586,37 +544,53 @@ export class GrpcServer {
       this.unwatchCredentials = null;
       throw err;
     });
-    h2.on('error', (err) => this.logger.error({ err }, 'grpc: server error'));
-    this.h2 = h2;
-    const a = h2.address();
+    listener.on('error', (err) => this.logger.error({ err }, 'grpc: server error'));
+    this.listener = listener;
+    const a = listener.address();
     return typeof a === 'object' && a !== null ? a.port : port;
   }
 
-  private secureServer(credentials: ServerCredentials): Http2SecureServer {
-    const opts: SecureServerOptions = {
-      ...H2_OPTIONS,
+  /** One connection: its streams become calls. */
+  private serve(socket: net.Socket | TLSSocket): void {
+    const conn = new H2ServerConnection(socket, {
+      onStream: (stream) => this.dispatch(stream, stream.headers),
+      // Socket and protocol errors end that connection and its calls only.
+      onError: (err) => this.logger.debug({ err }, 'grpc: connection error'),
+    });
+    this.connections.add(conn);
+    socket.once('close', () => this.connections.delete(conn));
+  }
+
+  private secureServer(credentials: ServerCredentials): tls.Server {
+    const server = tls.createServer({
       ...credentials._getConstructorOptions(),
       ...credentials._getSecureContextOptions(),
       ALPNProtocols: ['h2'],
-    };
-    const h2 = http2.createSecureServer(opts);
+    });
+    server.on('secureConnection', (socket: TLSSocket) => {
+      // gRPC is HTTP/2 only (grpc-go refuses other protocols too).
+      if (socket.alpnProtocol !== 'h2' && socket.alpnProtocol !== false) {
+        socket.destroy();
+        return;
+      }
+      this.serve(socket);
+    });
     // A failed handshake ends that connection only.
-    h2.on('secureConnection', (socket: Socket) => socket.on('error', noop));
-    h2.on('tlsClientError', (err) => this.logger.debug({ err }, 'grpc: TLS handshake failed'));
+    server.on('tlsClientError', (err) => this.logger.debug({ err }, 'grpc: TLS handshake failed'));
     const watcher = (ctx: SecureContextOptions | null): void => {
       if (!ctx) return;
       try {
-        h2.setSecureContext(ctx);
+        server.setSecureContext(ctx);
       } catch (err) {
         this.logger.error({ err }, 'grpc: set the renewed TLS context; keeping the previous one');
       }
     };
     credentials._addWatcher(watcher);
     this.unwatchCredentials = () => credentials._removeWatcher(watcher);
-    return h2;
+    return server;
   }
 
-  private dispatch(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  private dispatch(stream: H2ServerStream, headers: Record<string, string>): void {
     const ct = headers['content-type'];
     if (typeof ct !== 'string' || !isGrpcContentType(ct)) {
       respondEarly(stream, 415, Status.INVALID_ARGUMENT, `invalid gRPC request content-type ${JSON.stringify(ct ?? '')}`);
@@ -667,23 +641,23 @@ export class GrpcServer {
    * flight, then closes what is left (cancelling those calls).
    */
   async shutdown(graceMs: number): Promise<void> {
-    const h2 = this.h2;
-    if (!h2) return;
-    this.h2 = null;
+    const listener = this.listener;
+    if (!listener) return;
+    this.listener = null;
     this.unwatchCredentials?.();
     this.unwatchCredentials = null;
-    const closed = new Promise<void>((resolve) => h2.close(() => resolve()));
-    for (const s of this.sessions) s.close();
+    const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
     const timer = setTimeout(() => {
-      for (const s of this.sessions) s.destroy();
+      for (const c of this.connections) c.destroy();
     }, graceMs);
+    await Promise.all([...this.connections].map((c) => c.close()));
     await closed;
     clearTimeout(timer);
   }
 
   /** Closes every connection now, cancelling all calls. */
   forceShutdown(): void {
-    for (const s of this.sessions) s.destroy();
+    for (const c of this.connections) c.destroy();
     void this.shutdown(0);
   }
 }
