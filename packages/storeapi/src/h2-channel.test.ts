@@ -1,5 +1,11 @@
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status as Status } from '@grpc/grpc-js';
 import { H2CallError, H2Channel } from './h2-channel.js';
@@ -131,6 +137,123 @@ describe('H2Channel', () => {
     const err = await collect(ch.serverStream('/t/Echo', Buffer.from('x'), opts)).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: Status.UNAVAILABLE });
     expect((err as H2CallError).details).toMatch(/ECONNREFUSED/);
+    ch.close();
+  });
+});
+
+// A gRPC-shaped server on Go's HTTP/2 stack (golang.org/x/net/http2, under grpc-go's
+// transport and so under Thanos's stores and sidecars), h2c with prior knowledge. Its
+// HPACK encoder indexes response fields into the dynamic table and Huffman-codes them.
+const GO_SERVER = `package main
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+
+	"golang.org/x/net/http2"
+)
+
+func frame(msg []byte) []byte {
+	b := make([]byte, 5+len(msg))
+	binary.BigEndian.PutUint32(b[1:], uint32(len(msg)))
+	copy(b[5:], msg)
+	return b
+}
+
+func main() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ln.Addr().String())
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("content-type", "application/grpc")
+		w.Header().Set("x-served-by", "go-http2-"+r.Header.Get("grpc-timeout"))
+		switch r.URL.Path {
+		case "/t/Count":
+			w.Header().Set("Trailer", "grpc-status, grpc-message")
+			w.WriteHeader(200)
+			for i := 0; i < int(body[5]); i++ {
+				w.Write(frame([]byte(fmt.Sprintf("message %d", i))))
+				w.(http.Flusher).Flush()
+			}
+			w.Header().Set("grpc-status", "0")
+		case "/t/Big":
+			// 64 messages of 64 KiB: far past the initial windows.
+			w.Header().Set("Trailer", "grpc-status")
+			w.WriteHeader(200)
+			msg := make([]byte, 64*1024)
+			for i := 0; i < 64; i++ {
+				msg[0] = byte(i)
+				w.Write(frame(msg))
+			}
+			w.Header().Set("grpc-status", "0")
+		default:
+			w.Header().Set("grpc-status", "9")
+			w.Header().Set("grpc-message", "no%20such%20method")
+			w.WriteHeader(200)
+		}
+	})
+	srv := &http2.Server{}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go srv.ServeConn(c, &http2.ServeConnOpts{Handler: h})
+	}
+}
+`;
+
+describe('H2Channel against a server on Go\'s HTTP/2 stack', () => {
+  let dir = '';
+  let proc: ChildProcess | null = null;
+  let goAddress = '';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'thanos-ts-go-server-'));
+    writeFileSync(join(dir, 'main.go'), GO_SERVER);
+    const env = { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOFLAGS: '' };
+    await promisify(execFile)('go', ['build', '-o', join(dir, 'server'), '.'], { cwd: dir, env });
+    const p = spawn(join(dir, 'server'), [], { stdio: ['ignore', 'pipe', 'inherit'] });
+    proc = p;
+    goAddress = await new Promise<string>((resolve, reject) => {
+      p.once('error', reject);
+      p.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    });
+  }, 120_000);
+  afterAll(() => {
+    proc?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('streams messages and reads the status from the trailers, call after call on one connection', async () => {
+    const ch = new H2Channel(goAddress);
+    for (let i = 0; i < 3; i++) {
+      const got = await collect(ch.serverStream('/t/Count', Buffer.from([3]), { ...opts, deadline: Date.now() + 60_000 }));
+      expect(got).toEqual(['message 0', 'message 1', 'message 2']);
+    }
+    ch.close();
+  });
+
+  it('takes an answer far past the initial flow-control windows', async () => {
+    const ch = new H2Channel(goAddress);
+    const got: Buffer[] = [];
+    for await (const b of ch.serverStream('/t/Big', Buffer.alloc(0), { ...opts, maxRecvMsgSize: 1 << 20 })) got.push(b);
+    expect(got.length).toBe(64);
+    expect(got.map((b) => b[0])).toEqual([...Array(64).keys()]);
+    expect(got.every((b) => b.length === 64 * 1024)).toBe(true);
+    ch.close();
+  });
+
+  it('reports a Trailers-Only status with its decoded message', async () => {
+    const ch = new H2Channel(goAddress);
+    const err = await collect(ch.serverStream('/t/Nope', Buffer.alloc(0), opts)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: Status.FAILED_PRECONDITION, details: 'no such method' });
     ch.close();
   });
 });

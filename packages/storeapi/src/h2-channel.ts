@@ -1,17 +1,21 @@
-// A lean gRPC client channel on node:http2 for the hot streaming call of the query path
-// (thanos.Store/Series). grpc-js routes every call through its channel, load balancer,
-// retry and filter machinery: about three times the CPU and wall time per call of a
-// plain HTTP/2 request on loopback (measured in the issue-15 notes). This channel speaks
-// the gRPC wire protocol (PROTOCOL-HTTP2.md) directly: one HTTP/2 session per endpoint,
-// re-dialled when it goes away; one stream per call; length-prefixed messages out,
-// status from the trailers. It carries no compression: a client configured for it keeps
-// grpc-js.
+// A lean gRPC client channel for the hot streaming call of the query path
+// (thanos.Store/Series), on our own HTTP/2 framing (h2-conn.ts). grpc-js routes every
+// call through its channel, load balancer, retry and filter machinery: about three times
+// the CPU and wall time per call of a plain HTTP/2 request on loopback (measured in the
+// issue-15 notes), and node:http2's client stream objects cost ~0.25 ms more per call.
+// This channel speaks the gRPC wire protocol (PROTOCOL-HTTP2.md) directly: one HTTP/2
+// connection per endpoint, re-dialled when it goes away; one stream per call;
+// length-prefixed messages out, status from the trailers. It carries no compression: a
+// client configured for it keeps grpc-js.
 
-import http2 from 'node:http2';
-import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
+import net from 'node:net';
+import tls from 'node:tls';
 import type { SecureContext } from 'node:tls';
 import { status as Status } from '@grpc/grpc-js';
+import { CONNECTION_LOST, H2ClientConnection, H2Error } from './h2-conn.js';
+import type { H2ClientStream } from './h2-conn.js';
 import { grpcFrame } from './h2-server.js';
+import { encodeHeaders } from './hpack.js';
 
 /** TLS of a lean channel; absent: plain text (h2c with prior knowledge, as gRPC does). */
 export interface H2ChannelTLS {
@@ -20,11 +24,6 @@ export interface H2ChannelTLS {
   servername?: string;
   rejectUnauthorized: boolean;
 }
-
-/** What a server may send per call before the client has read it. */
-const STREAM_WINDOW = 1 << 20;
-/** And over all calls of the connection. */
-const CONNECTION_WINDOW = 8 << 20;
 
 /** A failed call as grpc-js reports one: gRPC status code and details. */
 export class H2CallError extends Error {
@@ -45,7 +44,6 @@ export interface H2CallOptions {
   maxRecvMsgSize: number;
 }
 
-const { NGHTTP2_CANCEL } = http2.constants;
 
 /** HTTP status codes of a response without grpc-status, as gRPC maps them. */
 function statusFromHttp(code: number): number {
@@ -74,9 +72,8 @@ function grpcTimeout(ms: number): string {
   return m < 1e8 ? `${m}m` : `${Math.ceil(m / 1000)}S`;
 }
 
-function decodeGrpcMessage(v: string | string[] | undefined): string {
-  if (v === undefined) return '';
-  const s = Array.isArray(v) ? v.join(',') : v;
+function decodeGrpcMessage(s: string | undefined): string {
+  if (s === undefined) return '';
   try {
     return decodeURIComponent(s);
   } catch {
@@ -132,44 +129,133 @@ class ByteQueue {
   }
 }
 
+/** A stream reset by the server, as grpc-js reports it. */
+function resetStatus(code: number, why: string): H2CallError {
+  if (code === CONNECTION_LOST) return new H2CallError(Status.UNAVAILABLE, why);
+  if (code === H2Error.REFUSED_STREAM) return new H2CallError(Status.UNAVAILABLE, why);
+  if (code === H2Error.CANCEL) return new H2CallError(Status.CANCELLED, 'Call cancelled');
+  if (code === H2Error.ENHANCE_YOUR_CALM) return new H2CallError(Status.RESOURCE_EXHAUSTED, 'Bandwidth exhausted or memory limit exceeded');
+  return new H2CallError(Status.INTERNAL, `Received RST_STREAM with code ${code}`);
+}
+
+/**
+ * One call's answer as it arrives: DATA in a queue the consumer drains (giving the
+ * window back as it reads), headers, trailers, or how it failed.
+ */
+class CallState {
+  readonly parts = new ByteQueue();
+  responseHeaders: Record<string, string> | null = null;
+  trailers: Record<string, string> | null = null;
+  ended = false;
+  failure: H2CallError | null = null;
+  stream: H2ClientStream | null = null;
+  private wake: (() => void) | null = null;
+
+  headers(h: Record<string, string>, endStream: boolean): void {
+    if (this.responseHeaders === null && !endStream) this.responseHeaders = h;
+    else if (this.responseHeaders === null) {
+      // Trailers-Only: the status is in the only header block.
+      this.responseHeaders = h;
+      this.trailers = h;
+    } else this.trailers = h;
+    if (endStream) this.ended = true;
+    this.notify();
+  }
+
+  data(chunk: Buffer, endStream: boolean): void {
+    this.parts.push(chunk);
+    if (endStream) this.ended = true;
+    this.notify();
+  }
+
+  failed(code: number, why: string): void {
+    if (this.ended || this.failure) return;
+    this.failure = resetStatus(code, why);
+    this.notify();
+  }
+
+  fail(err: H2CallError): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.notify();
+  }
+
+  /** Resolves at the next event. */
+  next(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    if (w !== null) {
+      this.wake = null;
+      w();
+    }
+  }
+}
+
 export class H2Channel {
-  private session: ClientHttp2Session | null = null;
+  private conn: H2ClientConnection | null = null;
   private closed = false;
-  private readonly authority: string;
+  private readonly host: string;
+  private readonly port: number;
+  /** Request header blocks per method path (HPACK without the dynamic table: encoded once). */
+  private readonly requestHeaders = new Map<string, Buffer>();
 
   /** @param address HOST:PORT (an IPv6 host in brackets). */
   constructor(
     readonly address: string,
     private readonly tls?: H2ChannelTLS,
   ) {
-    this.authority = `${tls ? 'https' : 'http'}://${address}`;
+    const colon = address.lastIndexOf(':');
+    this.host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+    this.port = Number(address.slice(colon + 1));
   }
 
-  private connect(): ClientHttp2Session {
-    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
-    // Windows of HTTP/2's 64 KiB make a large answer wait a round trip per 64 KiB for
-    // WINDOW_UPDATEs; grpc-go's clients grow theirs to megabytes (BDP estimation).
-    const opts: http2.SecureClientSessionOptions = { settings: { enablePush: false, initialWindowSize: STREAM_WINDOW } };
+  private connect(): H2ClientConnection {
+    if (this.conn?.usable) return this.conn;
+    let socket: net.Socket;
     if (this.tls) {
-      opts.secureContext = this.tls.secureContext;
-      opts.rejectUnauthorized = this.tls.rejectUnauthorized;
-      if (this.tls.servername) opts.servername = this.tls.servername;
-      if (!this.tls.rejectUnauthorized) opts.checkServerIdentity = () => undefined;
-      opts.ALPNProtocols = ['h2'];
+      const t = this.tls;
+      socket = tls.connect({
+        host: this.host,
+        port: this.port,
+        secureContext: t.secureContext,
+        rejectUnauthorized: t.rejectUnauthorized,
+        servername: t.servername ?? (net.isIP(this.host) ? undefined : this.host),
+        ALPNProtocols: ['h2'],
+        ...(t.rejectUnauthorized ? {} : { checkServerIdentity: () => undefined }),
+      });
+    } else {
+      socket = net.connect({ host: this.host, port: this.port });
     }
-    const s = http2.connect(this.authority, opts);
-    const forget = (): void => {
-      if (this.session === s) this.session = null;
-    };
-    // Errors reach the streams open on the session; a new call dials again.
-    s.on('error', forget);
-    s.on('close', forget);
-    s.on('goaway', forget);
-    s.once('connect', () => s.setLocalWindowSize(CONNECTION_WINDOW));
-    // Idle sessions must not keep a process alive (grpc-js channels do not either).
-    s.unref();
-    this.session = s;
-    return s;
+    const conn = new H2ClientConnection(socket, {
+      // Failures reach the calls on the connection; a new call dials again.
+      onGone: () => {
+        if (this.conn === conn) this.conn = null;
+      },
+    });
+    this.conn = conn;
+    return conn;
+  }
+
+  private headerBlock(path: string, deadline: number): Buffer {
+    let base = this.requestHeaders.get(path);
+    if (base === undefined) {
+      base = encodeHeaders([
+        [':method', 'POST'],
+        [':scheme', this.tls ? 'https' : 'http'],
+        [':path', path],
+        [':authority', this.address],
+        ['content-type', 'application/grpc'],
+        ['te', 'trailers'],
+        ['grpc-accept-encoding', 'identity'],
+        ['user-agent', 'thanos-ts-h2'],
+      ]);
+      this.requestHeaders.set(path, base);
+    }
+    if (!Number.isFinite(deadline)) return base;
+    return Buffer.concat([base, encodeHeaders([['grpc-timeout', grpcTimeout(deadline - Date.now())]])]);
   }
 
   /**
@@ -181,68 +267,52 @@ export class H2Channel {
     if (this.closed) throw new H2CallError(Status.UNAVAILABLE, 'channel closed');
     const { signal } = opts;
     signal?.throwIfAborted();
-    const headers: http2.OutgoingHttpHeaders = {
-      ':method': 'POST',
-      ':path': path,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'grpc-accept-encoding': 'identity',
-      'user-agent': 'thanos-ts-h2',
-    };
-    if (Number.isFinite(opts.deadline)) headers['grpc-timeout'] = grpcTimeout(opts.deadline - Date.now());
-    let stream: ClientHttp2Stream;
+    const call = new CallState();
+    let stream: H2ClientStream;
     try {
-      stream = this.connect().request(headers, { endStream: false });
+      stream = this.connect().request(this.headerBlock(path, opts.deadline), grpcFrame(request), call);
     } catch (err) {
       throw new H2CallError(Status.UNAVAILABLE, (err as Error).message);
     }
-    stream.end(grpcFrame(request));
-
-    let failure: H2CallError | null = null;
-    let responseHeaders: IncomingHttpHeaders | null = null;
-    let trailers: IncomingHttpHeaders | null = null;
-    stream.on('response', (h) => (responseHeaders = h));
-    stream.on('trailers', (t) => (trailers = t));
-    // Errors surface through the iteration below; this keeps them from being unhandled.
-    stream.on('error', () => {});
-    const cancel = (code: number, details: string): void => {
-      if (!failure) failure = new H2CallError(code, details);
-      if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+    call.stream = stream;
+    const cancel = (err: H2CallError): void => {
+      call.fail(err);
+      stream.reset(H2Error.CANCEL);
     };
     const timer = Number.isFinite(opts.deadline)
-      ? setTimeout(() => cancel(Status.DEADLINE_EXCEEDED, 'Deadline exceeded'), Math.max(0, opts.deadline - Date.now()))
+      ? setTimeout(() => cancel(new H2CallError(Status.DEADLINE_EXCEEDED, 'Deadline exceeded')), Math.max(0, opts.deadline - Date.now()))
       : null;
-    const onAbort = (): void => cancel(Status.CANCELLED, 'Cancelled on client');
+    const onAbort = (): void => cancel(new H2CallError(Status.CANCELLED, 'Cancelled on client'));
     signal?.addEventListener('abort', onAbort, { once: true });
 
     // DATA frames as they came; a message spanning several is copied once, when whole.
-    const parts = new ByteQueue();
+    const parts = call.parts;
     let done = false;
     try {
-      try {
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          parts.push(chunk);
-          while (parts.length >= 5) {
-            const head = parts.peek5();
-            if (head[0] !== 0) throw new H2CallError(Status.INTERNAL, 'compressed message received without grpc-encoding');
-            const len = head.readUInt32BE(1);
-            if (len > opts.maxRecvMsgSize) throw new H2CallError(Status.RESOURCE_EXHAUSTED, `Received message larger than max (${len} vs. ${opts.maxRecvMsgSize})`);
-            if (parts.length < 5 + len) break;
-            yield parts.take(5 + len).subarray(5);
+      for (;;) {
+        if (call.failure) {
+          if (signal?.aborted) throw signal.reason;
+          throw call.failure;
+        }
+        if (parts.length >= 5) {
+          const head = parts.peek5();
+          if (head[0] !== 0) throw new H2CallError(Status.INTERNAL, 'compressed message received without grpc-encoding');
+          const len = head.readUInt32BE(1);
+          if (len > opts.maxRecvMsgSize) throw new H2CallError(Status.RESOURCE_EXHAUSTED, `Received message larger than max (${len} vs. ${opts.maxRecvMsgSize})`);
+          if (parts.length >= 5 + len) {
+            const msg = parts.take(5 + len);
+            stream.consumed(5 + len);
+            yield msg.subarray(5);
+            continue;
           }
         }
-      } catch (err) {
-        if (signal?.aborted) throw signal.reason;
-        if (failure) throw failure;
-        if (err instanceof H2CallError) throw err;
-        throw new H2CallError(Status.UNAVAILABLE, (err as Error).message);
+        if (call.ended) break;
+        await call.next();
       }
-      if (signal?.aborted) throw signal.reason;
-      if (failure) throw failure;
-      const h = (trailers ?? responseHeaders ?? {}) as IncomingHttpHeaders;
-      const st = h['grpc-status'] ?? (responseHeaders as IncomingHttpHeaders | null)?.['grpc-status'];
+      const h = call.trailers ?? call.responseHeaders ?? {};
+      const st = h['grpc-status'];
       if (st === undefined) {
-        const http = Number((responseHeaders as IncomingHttpHeaders | null)?.[':status'] ?? 0);
+        const http = Number(call.responseHeaders?.[':status'] ?? 0);
         if (http !== 200) throw new H2CallError(statusFromHttp(http), `Received HTTP status code ${http}`);
         throw new H2CallError(Status.UNKNOWN, 'stream ended without a gRPC status');
       }
@@ -253,13 +323,13 @@ export class H2Channel {
     } finally {
       if (timer) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      if (!done && !stream.closed) stream.close(NGHTTP2_CANCEL);
+      if (!done && !stream.closed) stream.reset(H2Error.CANCEL);
     }
   }
 
   close(): void {
     this.closed = true;
-    this.session?.close();
-    this.session = null;
+    void this.conn?.close();
+    this.conn = null;
   }
 }

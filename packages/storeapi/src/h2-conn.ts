@@ -1,14 +1,16 @@
-// The server side of an HTTP/2 connection (RFC 9113), just what gRPC needs, written on
-// the socket directly. node:http2 costs a small call about 0.4 ms of CPU in JavaScript
-// around nghttp2 (a Duplex stream, header objects, listeners) and sends each response as
-// three TCP packets: headers and the first message, later messages, then the trailers
-// after a 'wantTrailers' round trip. Here everything a call produces in one turn of the
-// event loop leaves in one write, so a small answer is one packet.
+// HTTP/2 connections (RFC 9113), just what gRPC needs, written on the socket directly:
+// the server side of our gRPC server (h2-server.ts) and the client side of the lean
+// channel (h2-channel.ts). node:http2 costs a small call about 0.4 ms of CPU in
+// JavaScript around nghttp2 on each side (a Duplex stream, header objects, listeners),
+// and a server on it sends each answer as three TCP packets: headers and the first
+// message, later messages, then the trailers after a 'wantTrailers' round trip. Here
+// everything one side produces in a turn of the event loop leaves in one write, so a
+// small request or answer is one packet.
 //
 // Served: HEADERS/CONTINUATION, DATA, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE
 // with flow control both ways; PRIORITY and unknown frames are ignored, PUSH_PROMISE is
-// a protocol error. No server push, no HTTP/1.1 upgrade (h2c with prior knowledge, or
-// TLS with ALPN h2, as grpc-go's server).
+// a protocol error (we never enable push). No HTTP/1.1 upgrade: h2c with prior
+// knowledge, or TLS with ALPN h2, as gRPC does.
 
 import type { Duplex } from 'node:stream';
 import { HpackDecoder, HpackError } from './hpack.js';
@@ -46,7 +48,6 @@ export const H2Error = {
   ENHANCE_YOUR_CALM: 0xb,
 } as const;
 
-const SETTINGS_HEADER_TABLE_SIZE = 0x1;
 const SETTINGS_ENABLE_PUSH = 0x2;
 const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
 const SETTINGS_MAX_FRAME_SIZE = 0x5;
@@ -56,23 +57,32 @@ const DEFAULT_WINDOW = 65_535;
 const MAX_WINDOW = 2 ** 31 - 1;
 /** The largest frame payload we accept (the protocol's default; we advertise no other). */
 const MAX_FRAME_IN = 16_384;
-/** What each stream may send us before a WINDOW_UPDATE: requests are one message. */
+/**
+ * What the peer may send on a stream before our WINDOW_UPDATE. HTTP/2's 64 KiB would make
+ * a large answer wait a round trip per 64 KiB; grpc-go grows its windows to megabytes.
+ */
 const STREAM_RECV_WINDOW = 1 << 20;
 /** The connection's receive window, raised from 64 KiB at the start. */
 const CONN_RECV_WINDOW = 16 << 20;
-/** Decoded request headers allowed per stream (grpc-go's default is 16 MiB; ours is smaller). */
+/** Decoded headers allowed per block (grpc-go's default is 16 MiB; ours is smaller). */
 const MAX_HEADER_LIST = 1 << 20;
-/** Queued response bytes per stream above which write() asks the caller to wait. */
+/** Queued bytes per stream above which write() asks the caller to wait. */
 const STREAM_HIGH_WATER = 256 * 1024;
 /** Socket backlog above which streams stop moving data to the socket. */
 const SOCKET_HIGH_WATER = 1 << 20;
 /**
- * Unsent bytes past which a client is taken to be flooding us with frames that need an
+ * Unsent bytes past which a peer is taken to be flooding us with frames that need an
  * answer (PING, SETTINGS) without reading them: its connection is closed.
  */
 const FLOOD_LIMIT = 16 << 20;
 /** Below this many bytes a turn's output is joined into one buffer before writing. */
 const JOIN_LIMIT = 64 * 1024;
+const MAX_STREAM_ID = 2 ** 31 - 1;
+
+const EMPTY = Buffer.alloc(0);
+
+/** The code a stream is lost with when its connection goes away (no HTTP/2 code). */
+export const CONNECTION_LOST = -1;
 
 /** A connection-level failure: GOAWAY with this code, then the socket closes. */
 class ConnectionError extends Error {
@@ -83,16 +93,6 @@ class ConnectionError extends Error {
     super(message);
     this.name = 'ConnectionError';
   }
-}
-
-/** What a stream tells the call on it. */
-export interface H2StreamEvents {
-  /** A DATA payload of the request. */
-  requestData(chunk: Buffer): void;
-  /** The client half-closed (END_STREAM). */
-  requestEnded(): void;
-  /** The stream is gone before the call finished: reset by the client or connection lost. */
-  streamClosed(): void;
 }
 
 function frameHeader(length: number, type: number, flags: number, id: number): Buffer {
@@ -106,62 +106,62 @@ function frameHeader(length: number, type: number, flags: number, id: number): B
   return h;
 }
 
-/** One request stream; responses are written with respond(), write() and end(). */
-export class H2ServerStream {
-  /** Set by whoever serves the stream; until then request data is dropped. */
-  events: H2StreamEvents | null = null;
-  /** Request headers, names lowercase; repeated names joined with ", ". */
-  readonly headers: Record<string, string>;
-  /** We sent END_STREAM or RST_STREAM, or the stream was reset or lost. */
+type Socket = Duplex & { remoteAddress?: string; remotePort?: number; setNoDelay?(on: boolean): unknown; ref?(): unknown; unref?(): unknown };
+
+// ---------------------------------------------------------------------------
+// Streams
+// ---------------------------------------------------------------------------
+
+/**
+ * One stream, the part both sides share: what we send (headers, DATA under flow
+ * control, END_STREAM on trailers or on the last DATA frame) and its state.
+ */
+abstract class H2Stream {
+  /** Closed both ways, or reset, or the connection is gone. */
   closed = false;
-  /** The client sent END_STREAM. */
+  /** The peer sent END_STREAM. */
   remoteEnded = false;
   /** @internal bytes we may still send on this stream. */
   sendWindow: number;
-  /** @internal request bytes received since our last WINDOW_UPDATE for this stream. */
+  /** @internal bytes received since our last WINDOW_UPDATE for this stream. */
   recvUnacked = 0;
+  /** @internal bytes written but not yet framed. */
+  queued = 0;
   private queue: Buffer[] = [];
   private queueHead = 0;
-  /** @internal response bytes written but not yet framed. */
-  queued = 0;
-  private trailers: Buffer | null = null;
+  /** undefined: not ending; null: END_STREAM on the last DATA; a block: trailers. */
+  private ending: Buffer | null | undefined = undefined;
+  private localEnded = false;
   private headersSent = false;
   private needDrain = false;
   private drainListeners: (() => void)[] | null = null;
 
   constructor(
-    private readonly conn: H2ServerConnection,
+    protected readonly session: H2Session,
     readonly id: number,
-    headers: Record<string, string>,
     initialSendWindow: number,
   ) {
-    this.headers = headers;
     this.sendWindow = initialSendWindow;
   }
 
-  /** The client's address, host:port. */
-  get peer(): string {
-    return this.conn.peer;
-  }
-
-  /** Sends the response headers (an encoded header block); endStream for Trailers-Only. */
-  respond(block: Buffer, endStream: boolean): void {
+  /** Sends a header block (the first HEADERS); endStream: nothing follows. */
+  protected sendHeaders(block: Buffer, endStream: boolean): void {
     if (this.closed || this.headersSent) return;
     this.headersSent = true;
-    this.conn.sendHeaderBlock(this.id, block, endStream);
-    if (endStream) this.finish();
+    this.session.sendHeaderBlock(this.id, block, endStream);
+    if (endStream) this.localEnd();
   }
 
   /**
-   * Queues a DATA payload (after respond()). Returns false when the stream holds more
-   * than it should: wait for the drain listener before writing more.
+   * Queues a DATA payload. Returns false when the stream holds more than it should:
+   * wait for a drain listener before writing more.
    */
   write(chunk: Buffer): boolean {
-    if (this.closed || this.trailers !== null) return true;
+    if (this.closed || this.ending !== undefined) return true;
     if (chunk.length > 0) {
       this.queue.push(chunk);
       this.queued += chunk.length;
-      this.conn.wantsToSend(this);
+      this.session.wantsToSend(this);
     }
     if (this.queued >= STREAM_HIGH_WATER) {
       this.needDrain = true;
@@ -170,18 +170,18 @@ export class H2ServerStream {
     return true;
   }
 
-  /** Ends the response with trailers (an encoded header block), after the queued data. */
-  end(trailerBlock: Buffer): void {
-    if (this.closed || this.trailers !== null) return;
-    this.trailers = trailerBlock;
-    this.conn.wantsToSend(this);
+  /** Ends our side after the queued data: with a trailer block, or null for a bare END_STREAM. */
+  protected endWith(trailers: Buffer | null): void {
+    if (this.closed || this.ending !== undefined || this.localEnded) return;
+    this.ending = trailers;
+    this.session.wantsToSend(this);
   }
 
   /** Resets the stream (RST_STREAM) and drops what is queued. */
   reset(code: number): void {
     if (this.closed) return;
-    this.conn.sendReset(this.id, code);
-    this.lost();
+    this.session.sendReset(this.id, code);
+    this.lost(code, 'reset');
   }
 
   onDrain(fn: () => void): void {
@@ -195,33 +195,45 @@ export class H2ServerStream {
     if (i >= 0) l.splice(i, 1);
   }
 
+  /** @internal Whether pump() has something to do. */
+  get pending(): boolean {
+    return !this.closed && !this.localEnded && (this.queued > 0 || this.ending !== undefined);
+  }
+
   /**
-   * @internal Moves up to `budget` bytes of queued data into DATA frames (and the
-   * trailers once the data is out). Returns the bytes framed.
+   * @internal Moves up to `budget` bytes of queued data into DATA frames, and the end
+   * once the data is out. Returns the bytes framed.
    */
   pump(budget: number, maxFrame: number): number {
+    const session = this.session;
     let sent = 0;
     while (this.queueHead < this.queue.length) {
-      const allowed = Math.min(budget - sent, this.sendWindow, this.conn.sendWindow);
+      const allowed = Math.min(budget - sent, this.sendWindow, session.sendWindow);
       if (allowed <= 0) break;
       const buf = this.queue[this.queueHead];
       const n = Math.min(buf.length, allowed, maxFrame);
       const piece = n === buf.length ? buf : buf.subarray(0, n);
       if (n === buf.length) this.queue[this.queueHead++] = EMPTY;
       else this.queue[this.queueHead] = buf.subarray(n);
-      this.conn.pushFrame(frameHeader(n, DATA, 0, this.id), piece);
-      this.sendWindow -= n;
-      this.conn.sendWindow -= n;
       this.queued -= n;
+      const last = this.queued === 0 && this.ending === null;
+      session.pushFrame(frameHeader(n, DATA, last ? FLAG_END_STREAM : 0, this.id), piece);
+      this.sendWindow -= n;
+      session.sendWindow -= n;
       sent += n;
+      if (last) {
+        this.localEnd();
+        return sent;
+      }
     }
     if (this.queueHead === this.queue.length && this.queueHead > 0) {
       this.queue = [];
       this.queueHead = 0;
     }
-    if (this.queued === 0 && this.trailers !== null) {
-      this.conn.sendHeaderBlock(this.id, this.trailers, true);
-      this.finish();
+    if (this.queued === 0 && this.ending !== undefined) {
+      if (this.ending === null) session.pushFrame(frameHeader(0, DATA, FLAG_END_STREAM, this.id), EMPTY);
+      else session.sendHeaderBlock(this.id, this.ending, true);
+      this.localEnd();
     } else if (this.needDrain && this.queued < STREAM_HIGH_WATER / 2) {
       this.needDrain = false;
       const l = this.drainListeners;
@@ -230,73 +242,262 @@ export class H2ServerStream {
     return sent;
   }
 
-  /** @internal Whether pump() has something to do. */
-  get pending(): boolean {
-    return !this.closed && (this.queued > 0 || this.trailers !== null);
-  }
-
-  /** We sent END_STREAM: a client still sending is told to stop (as grpc-go does). */
-  private finish(): void {
-    this.closed = true;
+  /** We sent END_STREAM. */
+  private localEnd(): void {
+    this.localEnded = true;
     this.queue = [];
-    if (!this.remoteEnded) this.conn.sendReset(this.id, H2Error.NO_ERROR);
-    this.conn.streamDone(this);
+    this.queued = 0;
+    if (this.remoteEnded) this.close();
+    else this.localEndedFirst();
   }
 
-  /** @internal Reset by the client or the connection went away. */
-  lost(): void {
+  /** What happens when we end before the peer did. */
+  protected abstract localEndedFirst(): void;
+
+  /** @internal The peer sent END_STREAM. */
+  remoteEnd(): void {
+    this.remoteEnded = true;
+    if (this.localEnded) this.close();
+  }
+
+  protected close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.session.streamDone(this);
+  }
+
+  /** @internal Reset by the peer (code) or the connection went away. */
+  lost(code: number, why: string): void {
     if (this.closed) return;
     this.closed = true;
     this.queue = [];
     this.queued = 0;
-    this.conn.streamDone(this);
+    this.session.streamDone(this);
+    this.onLost(code, why);
+  }
+
+  protected abstract onLost(code: number, why: string): void;
+
+  /** @internal A DATA payload (padding removed); frameLength counts against the windows. */
+  abstract dataFrame(data: Buffer, frameLength: number, endStream: boolean): void;
+
+  /** @internal A header block on this stream after the first one of the request. */
+  abstract headerBlock(headers: Record<string, string>, endStream: boolean): void;
+}
+
+/** What a server stream tells the call on it. */
+export interface H2StreamEvents {
+  /** A DATA payload of the request. */
+  requestData(chunk: Buffer): void;
+  /** The client half-closed (END_STREAM). */
+  requestEnded(): void;
+  /** The stream is gone before the call finished: reset by the client or connection lost. */
+  streamClosed(): void;
+}
+
+/** A request stream on the server; the answer goes out with respond(), write() and end(). */
+export class H2ServerStream extends H2Stream {
+  /** Set by whoever serves the stream; until then request data is dropped. */
+  events: H2StreamEvents | null = null;
+
+  constructor(
+    session: H2Session,
+    id: number,
+    /** Request headers, names lowercase; repeated names joined with ", ". */
+    readonly headers: Record<string, string>,
+    initialSendWindow: number,
+  ) {
+    super(session, id, initialSendWindow);
+  }
+
+  /** The client's address, host:port. */
+  get peer(): string {
+    return this.session.peer;
+  }
+
+  /** Sends the response headers (an encoded header block); endStream for Trailers-Only. */
+  respond(block: Buffer, endStream: boolean): void {
+    this.sendHeaders(block, endStream);
+  }
+
+  /** Ends the answer with trailers (an encoded header block), after the queued data. */
+  end(trailerBlock: Buffer): void {
+    this.endWith(trailerBlock);
+  }
+
+  /** Answered before the request ended: the client is told to stop sending (as grpc-go does). */
+  protected localEndedFirst(): void {
+    this.session.sendReset(this.id, H2Error.NO_ERROR);
+    this.close();
+  }
+
+  protected onLost(): void {
     this.events?.streamClosed();
+  }
+
+  dataFrame(data: Buffer, frameLength: number, endStream: boolean): void {
+    this.recvUnacked += frameLength;
+    if (this.recvUnacked > STREAM_RECV_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'stream sent past its window');
+    // A request is read as it comes: the window reopens at once.
+    if (!endStream && this.recvUnacked >= STREAM_RECV_WINDOW / 2) {
+      this.session.pushWindowUpdate(this.id, this.recvUnacked);
+      this.recvUnacked = 0;
+    }
+    // The payload is copied: it is a view of the socket's chunk, which the call may keep.
+    if (data.length > 0) this.events?.requestData(Buffer.from(data));
+    if (endStream) this.requestEnd();
+  }
+
+  headerBlock(_headers: Record<string, string>, endStream: boolean): void {
+    // Trailers from the client: they must end the stream.
+    if (!endStream) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'HEADERS after the request headers without END_STREAM');
+    this.requestEnd();
+  }
+
+  /** @internal */
+  requestEnd(): void {
+    if (this.remoteEnded) return;
+    this.remoteEnd();
+    this.events?.requestEnded();
   }
 }
 
-const EMPTY = Buffer.alloc(0);
+/** What a client stream tells the call on it. */
+export interface H2ClientStreamEvents {
+  /** Response headers (the first block) or trailers; endStream: the answer is complete. */
+  headers(headers: Record<string, string>, endStream: boolean): void;
+  /** A DATA payload of the answer: call consumed() once it is read. */
+  data(chunk: Buffer, endStream: boolean): void;
+  /**
+   * Reset by the server (an H2Error code), or CONNECTION_LOST: the connection is gone
+   * (why says how). Not called after the end of the answer.
+   */
+  failed(code: number, why: string): void;
+}
 
-export interface H2ServerConnectionOptions {
-  /** A new request stream with its headers. */
-  onStream(stream: H2ServerStream): void;
+/** A call's stream on the client. */
+export class H2ClientStream extends H2Stream {
+  constructor(
+    session: H2Session,
+    id: number,
+    initialSendWindow: number,
+    private readonly events: H2ClientStreamEvents,
+  ) {
+    super(session, id, initialSendWindow);
+  }
+
+  /** Sends the request: headers, then the body with END_STREAM. */
+  send(headerBlock: Buffer, body: Buffer): void {
+    this.sendHeaders(headerBlock, false);
+    this.write(body);
+    this.endWith(null);
+  }
+
+  /** The caller has read n bytes of DATA: the server may send that much more. */
+  consumed(n: number): void {
+    if (this.closed) return;
+    this.recvUnacked -= n;
+    this.readUnacked += n;
+    if (this.readUnacked >= STREAM_RECV_WINDOW / 2) {
+      this.session.pushWindowUpdate(this.id, this.readUnacked);
+      this.readUnacked = 0;
+    }
+  }
+
+  /** Read but not yet given back to the server. */
+  private readUnacked = 0;
+
+  /** Waiting for the answer after our END_STREAM. */
+  protected localEndedFirst(): void {}
+
+  protected onLost(code: number, why: string): void {
+    this.events.failed(code, why);
+  }
+
+  dataFrame(data: Buffer, frameLength: number, endStream: boolean): void {
+    // Not yet read: counts until consumed() (padding is given back at once).
+    this.recvUnacked += data.length;
+    if (this.recvUnacked + this.readUnacked > STREAM_RECV_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'stream sent past its window');
+    if (frameLength > data.length) this.consumedPadding(frameLength - data.length);
+    if (endStream) this.remoteEnd();
+    this.events.data(data, endStream);
+    if (endStream) this.abandonRequest();
+  }
+
+  private consumedPadding(n: number): void {
+    this.readUnacked += n;
+  }
+
+  headerBlock(headers: Record<string, string>, endStream: boolean): void {
+    if (endStream) this.remoteEnd();
+    this.events.headers(headers, endStream);
+    if (endStream) this.abandonRequest();
+  }
+
+  /** Answered before our request was all sent: the rest is not sent. */
+  private abandonRequest(): void {
+    if (this.closed) return;
+    this.session.sendReset(this.id, H2Error.NO_ERROR);
+    this.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Connections
+// ---------------------------------------------------------------------------
+
+export interface H2SessionOptions {
   /** The connection failed (protocol or socket error): for debug logs. */
   onError?(err: Error): void;
 }
 
-/** One client connection. */
-export class H2ServerConnection {
+/** What both sides of a connection do: frames in and out, settings, flow control. */
+abstract class H2Session {
   /** @internal bytes we may still send on the connection. */
   sendWindow = DEFAULT_WINDOW;
   readonly peer: string;
-  private readonly streams = new Map<number, H2ServerStream>();
+  protected readonly streams = new Map<number, H2Stream>();
+  protected peerInitialWindow = DEFAULT_WINDOW;
+  protected goawaySent = false;
+  protected destroyed = false;
+  /** Highest stream id the peer opened (server) or we opened (client). */
+  protected lastStreamId = 0;
   private readonly decoder = new HpackDecoder(4096, MAX_HEADER_LIST);
-  private readonly sendable = new Set<H2ServerStream>();
-  private prefaceSeen = false;
+  private readonly sendable = new Set<H2Stream>();
+  private prefaceSeen: boolean;
   private pending: Buffer | null = null;
   private out: Buffer[] = [];
   private outBytes = 0;
   private flushScheduled = false;
-  private peerInitialWindow = DEFAULT_WINDOW;
   private peerMaxFrame = 16_384;
-  private lastStreamId = 0;
   private recvUnacked = 0;
   /** Header block being collected across CONTINUATION frames. */
   private continuing: { id: number; endStream: boolean; parts: Buffer[]; bytes: number } | null = null;
-  private goawaySent = false;
-  private destroyed = false;
   private onIdle: (() => void) | null = null;
+  private socketError: Error | null = null;
 
   constructor(
-    readonly socket: Duplex & { remoteAddress?: string; remotePort?: number; setNoDelay?(on: boolean): unknown },
-    private readonly opts: H2ServerConnectionOptions,
+    readonly socket: Socket,
+    protected readonly opts: H2SessionOptions,
+    /** Server: the peer starts with the client preface. Client: we send it. */
+    readonly isServer: boolean,
   ) {
     this.peer = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
+    this.prefaceSeen = !isServer;
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.received(chunk));
     socket.on('drain', () => this.schedulePump());
-    socket.on('error', (err: Error) => this.opts.onError?.(err));
-    socket.on('close', () => this.closed());
-    // Our settings: no push, a 1 MiB stream window; then the connection window raised.
+    socket.on('error', (err: Error) => {
+      this.socketError = err;
+      this.opts.onError?.(err);
+    });
+    socket.on('close', () => this.closed(this.socketError ?? new Error('connection closed')));
+    if (!isServer) {
+      this.out.push(PREFACE);
+      this.outBytes += PREFACE.length;
+    }
+    // Our settings: no push, 1 MiB stream windows, the header list limit; then the
+    // connection window raised.
     const settings = Buffer.allocUnsafe(18);
     settings.writeUInt16BE(SETTINGS_ENABLE_PUSH, 0);
     settings.writeUInt32BE(0, 2);
@@ -311,6 +512,11 @@ export class H2ServerConnection {
   /** Streams in progress. */
   get activeStreams(): number {
     return this.streams.size;
+  }
+
+  /** GOAWAY sent or received, or the connection is gone: no new streams. */
+  get draining(): boolean {
+    return this.goawaySent || this.destroyed;
   }
 
   /**
@@ -335,7 +541,7 @@ export class H2ServerConnection {
   destroy(): void {
     if (this.destroyed) return;
     this.socket.destroy();
-    this.closed();
+    this.closed(new Error('connection closed'));
   }
 
   // ---- input ----
@@ -406,21 +612,22 @@ export class H2ServerConnection {
         return;
       case RST_STREAM: {
         if (id === 0 || p.length !== 4) throw new ConnectionError(id === 0 ? H2Error.PROTOCOL_ERROR : H2Error.FRAME_SIZE_ERROR, 'malformed RST_STREAM');
-        if (id > this.lastStreamId) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
-        this.streams.get(id)?.lost();
+        if (this.isIdle(id)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
+        const code = p.readUInt32BE(0);
+        this.streams.get(id)?.lost(code, `stream reset by the peer with code ${code}`);
         return;
       }
       case SETTINGS:
         return this.onSettings(flags, id, p);
       case PUSH_PROMISE:
-        throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PUSH_PROMISE from a client');
+        throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PUSH_PROMISE with push disabled');
       case PING:
         if (id !== 0 || p.length !== 8) throw new ConnectionError(id !== 0 ? H2Error.PROTOCOL_ERROR : H2Error.FRAME_SIZE_ERROR, 'malformed PING');
         if (!(flags & FLAG_ACK)) this.pushFrame(frameHeader(8, PING, FLAG_ACK, 0), Buffer.from(p));
         return;
       case GOAWAY:
-        // The client stops opening streams; those in progress finish.
-        return;
+        if (id !== 0 || p.length < 8) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'malformed GOAWAY');
+        return this.goawayReceived(p.readUInt32BE(0) & 0x7fffffff, p.readUInt32BE(4), p.subarray(8).toString('utf8'));
       case WINDOW_UPDATE:
         return this.onWindowUpdate(id, p);
       default:
@@ -429,9 +636,19 @@ export class H2ServerConnection {
     }
   }
 
+  /** A stream id neither side has opened yet. */
+  protected abstract isIdle(id: number): boolean;
+
+  /** A header block on a stream we do not know: a new request (server), or an error. */
+  protected abstract newStreamHeaders(id: number, headers: Record<string, string>, endStream: boolean): void;
+
+  /** The peer's GOAWAY: streams above lastStreamId were never processed. */
+  protected abstract goawayReceived(lastStreamId: number, code: number, debug: string): void;
+
   private onData(flags: number, id: number, p: Buffer): void {
     if (id === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'DATA on stream 0');
-    // Every byte counts against the connection window, whatever happens to the stream.
+    // Every byte counts against the connection window, whatever happens to the stream;
+    // the connection window reopens at once (streams' windows bound what is buffered).
     this.recvUnacked += p.length;
     if (this.recvUnacked >= CONN_RECV_WINDOW / 2) {
       this.pushWindowUpdate(0, this.recvUnacked);
@@ -444,21 +661,12 @@ export class H2ServerConnection {
     }
     const s = this.streams.get(id);
     if (s === undefined || s.remoteEnded) {
-      if (id > this.lastStreamId) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'DATA on an idle stream');
-      // A stream we finished or reset: the client may not know yet.
-      if (s !== undefined) this.sendReset(id, H2Error.STREAM_CLOSED);
+      if (this.isIdle(id)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'DATA on an idle stream');
+      // A stream that ended or was reset: the peer may not know yet.
+      if (s !== undefined) s.reset(H2Error.STREAM_CLOSED);
       return;
     }
-    s.recvUnacked += p.length;
-    if (s.recvUnacked > STREAM_RECV_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'stream sent past its window');
-    if (flags & FLAG_END_STREAM) s.remoteEnded = true;
-    else if (s.recvUnacked >= STREAM_RECV_WINDOW / 2) {
-      this.pushWindowUpdate(id, s.recvUnacked);
-      s.recvUnacked = 0;
-    }
-    // The payload is copied: it is a view of the socket's chunk, which the call may keep.
-    if (data.length > 0) s.events?.requestData(Buffer.from(data));
-    if (s.remoteEnded) s.events?.requestEnded();
+    s.dataFrame(data, p.length, (flags & FLAG_END_STREAM) !== 0);
   }
 
   private onHeaders(flags: number, id: number, p: Buffer): void {
@@ -493,30 +701,9 @@ export class H2ServerConnection {
       if (err instanceof HpackError) throw new ConnectionError(H2Error.COMPRESSION_ERROR, err.message);
       throw err;
     }
-    const existing = this.streams.get(id);
-    if (existing !== undefined) {
-      // Trailers from the client: they must end the stream.
-      if (!endStream) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'HEADERS after the request headers without END_STREAM');
-      if (!existing.remoteEnded) {
-        existing.remoteEnded = true;
-        existing.events?.requestEnded();
-      }
-      return;
-    }
-    if (id % 2 === 0 || id <= this.lastStreamId) {
-      // Closed streams' ids, or even ones, never come back.
-      throw new ConnectionError(id % 2 === 0 ? H2Error.PROTOCOL_ERROR : H2Error.STREAM_CLOSED, `HEADERS on stream ${id}`);
-    }
-    this.lastStreamId = id;
-    if (this.goawaySent) {
-      this.sendReset(id, H2Error.REFUSED_STREAM);
-      return;
-    }
-    const s = new H2ServerStream(this, id, headers, this.peerInitialWindow);
-    s.remoteEnded = endStream;
-    this.streams.set(id, s);
-    this.opts.onStream(s);
-    if (endStream && !s.closed) s.events?.requestEnded();
+    const s = this.streams.get(id);
+    if (s !== undefined) s.headerBlock(headers, endStream);
+    else this.newStreamHeaders(id, headers, endStream);
   }
 
   private onSettings(flags: number, id: number, p: Buffer): void {
@@ -544,7 +731,6 @@ export class H2ServerConnection {
         if (value > 1) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'bad SETTINGS_ENABLE_PUSH');
       }
       // SETTINGS_HEADER_TABLE_SIZE does not matter: our encoder never uses the dynamic table.
-      void SETTINGS_HEADER_TABLE_SIZE;
     }
     this.pushFrame(frameHeader(0, SETTINGS, FLAG_ACK, 0), EMPTY);
     for (const s of this.streams.values()) if (s.pending) this.sendable.add(s);
@@ -587,7 +773,8 @@ export class H2ServerConnection {
     this.scheduleFlush();
   }
 
-  private pushWindowUpdate(id: number, inc: number): void {
+  /** @internal */
+  pushWindowUpdate(id: number, inc: number): void {
     const p = Buffer.allocUnsafe(4);
     p.writeUInt32BE(inc, 0);
     this.pushFrame(frameHeader(4, WINDOW_UPDATE, 0, id), p);
@@ -615,27 +802,33 @@ export class H2ServerConnection {
     this.pushFrame(frameHeader(4, RST_STREAM, 0, id), p);
   }
 
-  private sendGoaway(code: number, debug: string): void {
+  protected sendGoaway(code: number, debug: string): void {
     this.goawaySent = true;
     const d = Buffer.from(debug, 'utf8');
     const p = Buffer.allocUnsafe(8 + d.length);
-    p.writeUInt32BE(this.lastStreamId, 0);
+    // A client names no stream of the server's (it never opens any).
+    p.writeUInt32BE(this.isServer ? this.lastStreamId : 0, 0);
     p.writeUInt32BE(code, 4);
     d.copy(p, 8);
     this.pushFrame(frameHeader(p.length, GOAWAY, 0, 0), p);
   }
 
-  /** @internal A stream has data or trailers to send. */
-  wantsToSend(s: H2ServerStream): void {
+  /** @internal A stream has data or an end to send. */
+  wantsToSend(s: H2Stream): void {
     this.sendable.add(s);
     this.scheduleFlush();
   }
 
   /** @internal */
-  streamDone(s: H2ServerStream): void {
+  streamDone(s: H2Stream): void {
     this.streams.delete(s.id);
     this.sendable.delete(s);
-    if (this.streams.size === 0 && this.onIdle !== null) {
+    if (this.streams.size === 0) this.idle();
+  }
+
+  /** No stream left. */
+  protected idle(): void {
+    if (this.onIdle !== null) {
       const fn = this.onIdle;
       this.onIdle = null;
       // After the frames of this turn (the last trailers) are written.
@@ -652,14 +845,14 @@ export class H2ServerConnection {
     this.flushScheduled = true;
     // After the microtasks and callbacks of this turn: what a call writes across its
     // awaits within one turn leaves in one write.
-    setImmediate(flushConnection, this);
+    setImmediate(flushSession, this);
   }
 
   /** @internal Frames what streams have queued (flow control permitting) and writes it all. */
   flush(): void {
     this.flushScheduled = false;
     if (this.destroyed) return;
-    const sock = this.socket as Duplex & { writableLength: number };
+    const sock = this.socket as Socket & { writableLength: number };
     if (this.sendable.size > 0 && sock.writableLength < SOCKET_HIGH_WATER) {
       const max = this.peerMaxFrame;
       // Round robin: each stream a share of what the socket should take now.
@@ -678,7 +871,7 @@ export class H2ServerConnection {
     const out = this.out;
     if (out.length === 0) return;
     if (sock.writableLength > FLOOD_LIMIT) {
-      this.opts.onError?.(new Error(`${sock.writableLength} bytes unread by the client: closing the connection`));
+      this.opts.onError?.(new Error(`${sock.writableLength} bytes unread by the peer: closing the connection`));
       this.destroy();
       return;
     }
@@ -707,7 +900,7 @@ export class H2ServerConnection {
     } else {
       this.destroy();
     }
-    this.closed();
+    this.closed(e);
   }
 
   private endSocket(): void {
@@ -719,11 +912,11 @@ export class H2ServerConnection {
     t.unref();
   }
 
-  private closed(): void {
+  private closed(why: Error): void {
     if (this.destroyed) return;
     this.destroyed = true;
     this.pending = null;
-    for (const s of [...this.streams.values()]) s.lost();
+    for (const s of [...this.streams.values()]) s.lost(CONNECTION_LOST, why.message);
     this.streams.clear();
     this.sendable.clear();
     const fn = this.onIdle;
@@ -732,6 +925,104 @@ export class H2ServerConnection {
   }
 }
 
-function flushConnection(c: H2ServerConnection): void {
+function flushSession(c: H2Session): void {
   c.flush();
+}
+
+export interface H2ServerConnectionOptions extends H2SessionOptions {
+  /** A new request stream with its headers. */
+  onStream(stream: H2ServerStream): void;
+}
+
+/** One client's connection to our server. */
+export class H2ServerConnection extends H2Session {
+  constructor(
+    socket: Socket,
+    private readonly serverOpts: H2ServerConnectionOptions,
+  ) {
+    super(socket, serverOpts, true);
+  }
+
+  protected isIdle(id: number): boolean {
+    return id > this.lastStreamId;
+  }
+
+  protected newStreamHeaders(id: number, headers: Record<string, string>, endStream: boolean): void {
+    if (id % 2 === 0 || id <= this.lastStreamId) {
+      // Closed streams' ids, or even ones, never come back.
+      throw new ConnectionError(id % 2 === 0 ? H2Error.PROTOCOL_ERROR : H2Error.STREAM_CLOSED, `HEADERS on stream ${id}`);
+    }
+    this.lastStreamId = id;
+    if (this.goawaySent) {
+      this.sendReset(id, H2Error.REFUSED_STREAM);
+      return;
+    }
+    const s = new H2ServerStream(this, id, headers, this.peerInitialWindow);
+    this.streams.set(id, s);
+    this.serverOpts.onStream(s);
+    if (endStream && !s.closed) s.requestEnd();
+  }
+
+  protected goawayReceived(): void {
+    // The client stops opening streams; those in progress finish.
+  }
+}
+
+export interface H2ClientConnectionOptions extends H2SessionOptions {
+  /** The server sent GOAWAY or the connection closed: new calls need a new connection. */
+  onGone?(): void;
+}
+
+/** Our connection to a server. */
+export class H2ClientConnection extends H2Session {
+  private goawayFromPeer = false;
+
+  constructor(
+    socket: Socket,
+    private readonly clientOpts: H2ClientConnectionOptions,
+  ) {
+    super(socket, clientOpts, false);
+    socket.once('close', () => this.clientOpts.onGone?.());
+    // An idle connection must not keep the process alive; one with calls does.
+    socket.unref?.();
+  }
+
+  /** False once the server said GOAWAY or stream ids ran out: dial anew. */
+  get usable(): boolean {
+    return !this.draining && !this.goawayFromPeer && this.lastStreamId + 2 <= MAX_STREAM_ID;
+  }
+
+  /** Opens a stream and sends the request (header block, body, END_STREAM). */
+  request(headerBlock: Buffer, body: Buffer, events: H2ClientStreamEvents): H2ClientStream {
+    if (!this.usable) throw new Error('connection is closing');
+    const id = this.lastStreamId === 0 ? 1 : this.lastStreamId + 2;
+    this.lastStreamId = id;
+    const s = new H2ClientStream(this, id, this.peerInitialWindow, events);
+    if (this.streams.size === 0) this.socket.ref?.();
+    this.streams.set(id, s);
+    s.send(headerBlock, body);
+    return s;
+  }
+
+  protected override idle(): void {
+    super.idle();
+    this.socket.unref?.();
+  }
+
+  protected isIdle(id: number): boolean {
+    return id % 2 === 0 || id > this.lastStreamId;
+  }
+
+  protected newStreamHeaders(id: number): void {
+    // Headers for a stream we have reset or finished are dropped; any other is an error.
+    if (this.isIdle(id)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `HEADERS on stream ${id} the client never opened`);
+  }
+
+  protected goawayReceived(lastStreamId: number, code: number, debug: string): void {
+    this.goawayFromPeer = true;
+    this.clientOpts.onGone?.();
+    const why = `the server sent GOAWAY (code ${code}${debug ? `: ${debug}` : ''})`;
+    for (const s of [...this.streams.values()]) if (s.id > lastStreamId) s.lost(H2Error.REFUSED_STREAM, why);
+    if (this.streams.size === 0) void this.close();
+  }
 }
