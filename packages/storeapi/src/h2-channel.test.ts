@@ -192,6 +192,14 @@ func main() {
 				w.Write(frame(msg))
 			}
 			w.Header().Set("grpc-status", "0")
+		case "/t/Huge":
+			// One message of 3 MiB: larger than the client's stream window.
+			w.Header().Set("Trailer", "grpc-status")
+			w.WriteHeader(200)
+			msg := make([]byte, 3<<20)
+			msg[len(msg)-1] = 42
+			w.Write(frame(msg))
+			w.Header().Set("grpc-status", "0")
 		default:
 			w.Header().Set("grpc-status", "9")
 			w.Header().Set("grpc-message", "no%20such%20method")
@@ -247,6 +255,15 @@ describe('H2Channel against a server on Go\'s HTTP/2 stack', () => {
     expect(got.length).toBe(64);
     expect(got.map((b) => b[0])).toEqual([...Array(64).keys()]);
     expect(got.every((b) => b.length === 64 * 1024)).toBe(true);
+    ch.close();
+  });
+
+  it('takes a message larger than its stream window', async () => {
+    const ch = new H2Channel(goAddress);
+    const got: Buffer[] = [];
+    for await (const b of ch.serverStream('/t/Huge', Buffer.alloc(0), { ...opts, maxRecvMsgSize: 4 << 20, deadline: Date.now() + 30_000 })) got.push(b);
+    expect(got.map((b) => b.length)).toEqual([3 << 20]);
+    expect(got[0][(3 << 20) - 1]).toBe(42);
     ch.close();
   });
 

@@ -286,7 +286,11 @@ export class H2Channel {
     signal?.addEventListener('abort', onAbort, { once: true });
 
     // DATA frames as they came; a message spanning several is copied once, when whole.
+    // The stream's window is given back as messages are taken, and for what is buffered
+    // whenever more is needed to complete a message: one larger than the window (a batch
+    // of long series) must not wait forever for room.
     const parts = call.parts;
+    let credited = 0;
     let done = false;
     try {
       for (;;) {
@@ -301,12 +305,18 @@ export class H2Channel {
           if (len > opts.maxRecvMsgSize) throw new H2CallError(Status.RESOURCE_EXHAUSTED, `Received message larger than max (${len} vs. ${opts.maxRecvMsgSize})`);
           if (parts.length >= 5 + len) {
             const msg = parts.take(5 + len);
-            stream.consumed(5 + len);
+            const fromCredit = Math.min(credited, 5 + len);
+            credited -= fromCredit;
+            if (5 + len > fromCredit) stream.consumed(5 + len - fromCredit);
             yield msg.subarray(5);
             continue;
           }
         }
         if (call.ended) break;
+        if (parts.length > credited) {
+          stream.consumed(parts.length - credited);
+          credited = parts.length;
+        }
         await call.next();
       }
       const h = call.trailers ?? call.responseHeaders ?? {};
