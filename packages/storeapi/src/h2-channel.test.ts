@@ -192,6 +192,12 @@ func main() {
 				w.Write(frame(msg))
 			}
 			w.Header().Set("grpc-status", "0")
+		case "/t/Size":
+			// The request's size: the client had to wait for window to send it.
+			w.Header().Set("Trailer", "grpc-status")
+			w.WriteHeader(200)
+			w.Write(frame([]byte(fmt.Sprint(len(body)))))
+			w.Header().Set("grpc-status", "0")
 		case "/t/Huge":
 			// One message of 3 MiB: larger than the client's stream window.
 			w.Header().Set("Trailer", "grpc-status")
@@ -255,6 +261,12 @@ describe('H2Channel against a server on Go\'s HTTP/2 stack', () => {
     expect(got.length).toBe(64);
     expect(got.map((b) => b[0])).toEqual([...Array(64).keys()]);
     expect(got.every((b) => b.length === 64 * 1024)).toBe(true);
+    ch.close();
+  });
+
+  it('sends a request larger than the server\'s initial window', async () => {
+    const ch = new H2Channel(goAddress);
+    expect(await collect(ch.serverStream('/t/Size', Buffer.alloc(300_000, 1), opts))).toEqual([String(5 + 300_000)]);
     ch.close();
   });
 
