@@ -1063,6 +1063,7 @@ export class Evaluator {
       histCount: 0,
       histFirstT: 0,
       histLastT: 0,
+      counts: null,
     };
     const annos = this.q.annos;
     // last_over_time and first_over_time act like an offset and keep the metric name.
@@ -1084,6 +1085,7 @@ export class Evaluator {
       const metric = !this.delayed && seriesDropName ? dropMetricName(s.metric) : s.metric;
       call.metricName = labelValue(s.metric, '__name__');
       call.st = readST ? s.st : null;
+      call.counts = null;
       let ss: Series | null = null;
       let lo = -1;
       let hi = -1;

@@ -329,3 +329,60 @@ describe('double_exponential_smoothing', () => {
     );
   });
 });
+
+describe('long windows read PointCounts', () => {
+  // One series of 2,000 points with counter resets, runs of equal values and NaNs; windows
+  // of 64 points and more slide over it as the evaluator's do, one call object per series.
+  const n = 2000;
+  const t = Float64Array.from({ length: n }, (_, i) => i * 10_000);
+  let v = 0;
+  const f = Float64Array.from({ length: n }, (_, i) => {
+    if (i % 97 === 0) v = i % 3; // a reset
+    else if (i % 5 !== 0) v += (i * 7) % 11; // every fifth point repeats the last
+    return i % 41 === 0 ? NaN : v;
+  });
+  const callFor = (counts: boolean, st: Float64Array | null): RangeCall => ({
+    rangeStart: 0,
+    rangeEnd: 0,
+    evalTs: 0,
+    args: [],
+    metricName: 'm',
+    pos: POS,
+    anchored: false,
+    smoothed: false,
+    st,
+    histCount: 0,
+    histFirstT: 0,
+    histLastT: 0,
+    counts: counts ? null : undefined,
+  });
+
+  it('gives the scans\' answers for changes, resets and rate', () => {
+    const long = callFor(true, null);
+    // Start timestamps of 0 say nothing, but make rate and resets scan.
+    const scan = callFor(false, new Float64Array(n));
+    let compared = 0;
+    for (const width of [64, 65, 100, 600]) {
+      for (let from = 0; from + width <= n; from += 37) {
+        const to = from + width;
+        for (const c of [long, scan]) {
+          c.rangeStart = t[from] - 5000;
+          c.rangeEnd = t[to - 1] + 5000;
+          c.evalTs = c.rangeEnd;
+        }
+        const naiveChanges = (() => {
+          let k = 0;
+          for (let i = from + 1; i < to; i++) if (f[i] !== f[i - 1] && !(Number.isNaN(f[i]) && Number.isNaN(f[i - 1]))) k++;
+          return k;
+        })();
+        expect(funcChanges(t, f, from, to, long, new Annotations())).toBe(naiveChanges);
+        expect(funcResets(t, f, from, to, long, new Annotations())).toBe(funcResets(t, f, from, to, scan, new Annotations()));
+        expect(funcRate(t, f, from, to, long, new Annotations())).toBe(funcRate(t, f, from, to, scan, new Annotations()));
+        expect(funcIncrease(t, f, from, to, long, new Annotations())).toBe(funcIncrease(t, f, from, to, scan, new Annotations()));
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(150);
+    expect(long.counts).not.toBeNull();
+  });
+});

@@ -11,7 +11,7 @@ import {
   type Annotations,
 } from './annotations.js';
 import { quantileOfSorted, sortNaNFirst } from './quantile.js';
-import { FunctionError, type RangeCall } from './types.js';
+import { FunctionError, PointCounts, type RangeCall } from './types.js';
 import { formatFloatFixed } from '../go-strconv.js';
 
 /** time.Duration(ms).Seconds() as Go computes it: whole seconds plus the remainder. */
@@ -61,6 +61,13 @@ function startTimeOverlaps(prevST: number, prevT: number, curST: number): boolea
   return curST !== 0 && curST < prevT && curST !== prevST;
 }
 
+/** Windows of at least this many points read the series' PointCounts instead of scanning. */
+const LONG_WINDOW = 64;
+
+function countsOf(call: RangeCall, f: Float64Array): PointCounts {
+  return (call.counts ??= new PointCounts(f));
+}
+
 // ---- rate, increase, delta ----
 
 /**
@@ -87,7 +94,8 @@ function extrapolatedRate(
   const lastT = t[last];
   let result = f[last] - f[from];
   const st = isCounter ? call.st : null;
-  if (isCounter) {
+  // A long window without a reset adds nothing in the scan: the counts say so at once.
+  if (isCounter && (st !== null || n < LONG_WINDOW || countsOf(call, f).resetsIn(from, to) > 0)) {
     let overlapDetected = false;
     for (let i = from + 1; i < to; i++) {
       const prev = f[i - 1];
@@ -241,6 +249,7 @@ export function funcChanges(t: Float64Array, f: Float64Array, from: number, to: 
   if (to - from === 0) return undefined;
   const first = firstIndex(t, from, to, call);
   if (first < 0) return undefined;
+  if (to - first >= LONG_WINDOW) return countsOf(call, f).changesIn(first, to);
   let changes = 0;
   let prev = f[first];
   for (let i = first + 1; i < to; i++) {
@@ -256,6 +265,7 @@ export function funcResets(t: Float64Array, f: Float64Array, from: number, to: n
   const first = firstIndex(t, from, to, call);
   if (first < 0) return undefined;
   const st = call.st;
+  if (st === null && to - first >= LONG_WINDOW) return countsOf(call, f).resetsIn(first, to);
   let resets = 0;
   for (let i = first + 1; i < to; i++) {
     if (f[i] < f[i - 1] || (st !== null && isStartTimestampReset(st[i - 1], t[i - 1], st[i], t[i]))) resets++;
