@@ -69,6 +69,13 @@ export interface Bucket {
    */
   readonly rangeGapBytes?: number;
 
+  /**
+   * The longest read worth merging ranges into (with rangeGapBytes); unset: no limit. A
+   * local filesystem reads up to this much synchronously into a reused buffer; past it
+   * a read allocates and goes through the thread pool.
+   */
+  readonly rangeReadMaxBytes?: number;
+
   /** exists reports whether an object (not a directory) named name exists. */
   exists(name: string): Promise<boolean>;
 

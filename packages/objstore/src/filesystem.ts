@@ -81,8 +81,14 @@ export class FilesystemBucket implements Bucket {
     return this.#readSmall(name, offset, len, use);
   }
 
-  /** A local read costs microseconds: a gap is not worth more than a few pages. */
-  readonly rangeGapBytes = 8 * 1024;
+  /**
+   * A positional read costs a system call, ~3-6 µs here, about what copying 32 KiB from the
+   * page cache costs: gaps up to that are read through, in reads of at most 64 KiB (the
+   * synchronous ones). An instant query over 1,100 series, whose chunks lie ~22 KB apart,
+   * takes ~370 reads instead of 1,100 (store CPU 21.4 -> 19.5 ms).
+   */
+  readonly rangeGapBytes = 32 * 1024;
+  readonly rangeReadMaxBytes = SYNC_READ_MAX;
 
   /**
    * A small range: one positional read on a kept handle. With `use`, the bytes are read

@@ -107,6 +107,7 @@ export function instrumentBucket(bkt: Bucket, registry: Registry): Bucket {
     getRangeBytes: bkt.getRangeBytes === undefined ? undefined : rangeBytes(bkt, rangeMetrics(m, bucket)),
     readRange: bkt.readRange === undefined ? undefined : readRange(bkt, rangeMetrics(m, bucket)),
     rangeGapBytes: bkt.rangeGapBytes,
+    rangeReadMaxBytes: bkt.rangeReadMaxBytes,
     exists: (name: string): Promise<boolean> => run(BucketOperation.EXISTS, () => bkt.exists(name), false),
     attributes: (name: string): Promise<ObjectAttributes> => run(BucketOperation.ATTRIBUTES, () => bkt.attributes(name), true),
     upload: async (name: string, body: UploadBody, opts?: UploadOptions): Promise<void> => {

@@ -23,11 +23,13 @@ export class PrefixedBucket implements Bucket {
     const range = bkt.readRange?.bind(bkt);
     if (range !== undefined) this.readRange = (name, offset, length, use) => range(this.#full(name), offset, length, use);
     this.rangeGapBytes = bkt.rangeGapBytes;
+    this.rangeReadMaxBytes = bkt.rangeReadMaxBytes;
   }
 
   readonly getRangeBytes?: (name: string, offset: number, length: number) => Promise<Uint8Array>;
   readonly readRange?: <T>(name: string, offset: number, length: number, use: (bytes: Uint8Array) => T) => Promise<T>;
   readonly rangeGapBytes?: number;
+  readonly rangeReadMaxBytes?: number;
 
   /** name is the underlying bucket's name, as in Thanos. */
   name(): string {

@@ -41,6 +41,8 @@ import type { QueryStats } from './stats.js';
 export const ESTIMATED_MAX_SERIES_SIZE = 64 * 1024;
 /** Thanos' EstimatedMaxChunkSize. */
 export const ESTIMATED_MAX_CHUNK_SIZE = 16000;
+/** The least read per chunk once a block's chunk sizes have been seen. */
+const MIN_CHUNK_READ = 512;
 
 const Aggr = thanos.Aggr;
 
@@ -68,8 +70,12 @@ export class BucketBlock {
   readonly meta: BlockMeta;
   private readonly indexFile: string;
   private readonly maxGap: number;
+  private readonly maxRead: number;
   private readonly seriesSizeEstimate: number;
-  private readonly chunkSizeEstimate: number;
+  /** index_stats.chunk_max_size, 0 when the meta has none (blocks not from a compactor). */
+  private readonly metaChunkMax: number;
+  /** The largest chunk record read from this block so far. */
+  private observedChunkMax = 0;
   /** Set once the block has left the store: running queries finish, new ones skip it. */
   dropped = false;
 
@@ -78,9 +84,23 @@ export class BucketBlock {
     this.id = opts.meta.ulid;
     this.indexFile = `${this.id}/index`;
     this.maxGap = opts.maxGapBytes ?? opts.bkt.rangeGapBytes ?? MAX_GAP_BYTES;
+    this.maxRead = opts.bkt.rangeReadMaxBytes ?? Infinity;
     const stats = opts.meta.thanos.index_stats ?? {};
     this.seriesSizeEstimate = stats.series_max_size && stats.series_max_size > 0 ? stats.series_max_size : ESTIMATED_MAX_SERIES_SIZE;
-    this.chunkSizeEstimate = stats.chunk_max_size && stats.chunk_max_size > 0 ? stats.chunk_max_size : ESTIMATED_MAX_CHUNK_SIZE;
+    this.metaChunkMax = stats.chunk_max_size && stats.chunk_max_size > 0 ? stats.chunk_max_size : 0;
+  }
+
+  /**
+   * Bytes read for a chunk whose length is not known yet: the meta's chunk_max_size, else
+   * twice the largest record seen in this block, else Thanos' 16,000. Without the meta's
+   * figure (blocks from sidecars and receivers have none) every chunk read used to copy
+   * 16 KB for records of a few hundred bytes; a record longer than the guess is read again
+   * on its own, and raises the guess.
+   */
+  private get chunkSizeEstimate(): number {
+    if (this.metaChunkMax > 0) return this.metaChunkMax;
+    if (this.observedChunkMax === 0) return ESTIMATED_MAX_CHUNK_SIZE;
+    return Math.min(ESTIMATED_MAX_CHUNK_SIZE, Math.max(MIN_CHUNK_READ, 2 * this.observedChunkMax));
   }
 
   private labelNames: Set<string> | null = null;
@@ -344,7 +364,7 @@ export class BucketBlock {
           ends[k] = k + 1 < group.length && starts[k + 1] > starts[k] ? Math.min(est, starts[k + 1]) : est;
         }
         const g: ChunkGroup = { file, group, starts, series, aggrs, stats, slabs, pool };
-        for (const part of partitionRanges(starts, ends, this.maxGap)) jobs.push(this.loadChunkPart(g, part, signal));
+        for (const part of partitionRanges(starts, ends, this.maxGap, this.maxRead)) jobs.push(this.loadChunkPart(g, part, signal));
         i = j;
       }
       // Every job settles before the slabs may be given back.
@@ -368,8 +388,9 @@ export class BucketBlock {
         stats.chunksFetchedBytes += bytes.length;
         return this.takeRecords(g, part, bytes);
       });
-      for (const k of again) {
-        const parsed = parseChunkRecord(await this.refetchChunk(g, starts[k], -1), 0, file, starts[k]);
+      for (let i = 0; i < again.length; i += 2) {
+        const k = again[i];
+        const parsed = parseChunkRecord(await this.refetchChunk(g, starts[k], again[i + 1]), 0, file, starts[k]);
         this.placeChunk(g, k, parsed);
       }
       return;
@@ -419,8 +440,8 @@ export class BucketBlock {
 
   /**
    * Copies the wanted records of `part` out of `bytes` (the range as read) into the slabs
-   * and places their chunks; returns the indexes of records not wholly inside the range,
-   * to be fetched on their own.
+   * and places their chunks; returns the records not wholly inside the range, to be
+   * fetched on their own, as pairs of index and size (-1 when the header was cut too).
    */
   private takeRecords(g: ChunkGroup, part: Part, bytes: Uint8Array): number[] {
     const { file, starts, slabs } = g;
@@ -430,14 +451,14 @@ export class BucketBlock {
       if (k > part.from && starts[k] === starts[k - 1]) {
         // The same record wanted twice: its bytes are in the slab already.
         if (prev !== null) this.placeChunk(g, k, prev);
-        else again.push(k);
+        else again.push(k, -1);
         continue;
       }
       prev = null;
       const off = starts[k] - part.start;
       const size = off < bytes.length ? chunkRecordSize(bytes, off) : -1;
       if (size < 0 || off + size > bytes.length) {
-        again.push(k);
+        again.push(k, size);
         continue;
       }
       prev = parseChunkRecord(slabs.save(bytes.subarray(off, off + size)), 0, file, starts[k]);
@@ -449,6 +470,7 @@ export class BucketBlock {
   /** The chunk of wanted record k, from its parsed record. */
   private placeChunk(g: ChunkGroup, k: number, parsed: ParsedChunkRecord): void {
     const w = g.group[k];
+    if (parsed.size > this.observedChunkMax) this.observedChunkMax = parsed.size;
     g.stats.chunksFetched++;
     g.stats.chunksTouched++;
     g.stats.chunksTouchedBytes += parsed.size;
@@ -461,7 +483,7 @@ export class BucketBlock {
    */
   private async refetchChunk(g: ChunkGroup, at: number, size: number): Promise<Uint8Array> {
     g.stats.chunkRefetches++;
-    const want = size > 0 ? size : this.chunkSizeEstimate * 4;
+    const want = size > 0 ? size : ESTIMATED_MAX_CHUNK_SIZE * 4;
     const release = g.pool.reserve(want);
     try {
       const b = await getRangeBytes(this.opts.bkt, g.file, at, want);

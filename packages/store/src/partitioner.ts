@@ -16,16 +16,17 @@ export interface Part {
 
 /**
  * Partitions ranges sorted by start into reads: a range joins the current read when it
- * starts at most `maxGap` bytes after the read's end. `starts`/`ends` are parallel.
+ * starts at most `maxGap` bytes after the read's end and the read stays within `maxRead`
+ * bytes (a range longer than that is a read of its own). `starts`/`ends` are parallel.
  */
-export function partitionRanges(starts: ArrayLike<number>, ends: ArrayLike<number>, maxGap = MAX_GAP_BYTES): Part[] {
+export function partitionRanges(starts: ArrayLike<number>, ends: ArrayLike<number>, maxGap = MAX_GAP_BYTES, maxRead = Infinity): Part[] {
   const parts: Part[] = [];
   const n = starts.length;
   let i = 0;
   while (i < n) {
     const p: Part = { start: starts[i], end: ends[i], from: i, to: i + 1 };
     i++;
-    while (i < n && starts[i] <= p.end + maxGap) {
+    while (i < n && starts[i] <= p.end + maxGap && Math.max(ends[i], p.end) - p.start <= maxRead) {
       if (ends[i] > p.end) p.end = ends[i];
       i++;
     }
