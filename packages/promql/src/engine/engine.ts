@@ -213,13 +213,19 @@ export class Engine {
       selected += n;
       if (selected > maxSelected) throw new TooManySamplesError(QUERY_EXECUTION);
     };
+    const instant = start === end && interval === 0;
+    const stepInterval = instant ? 1 : interval;
     try {
       // Selection: every selector once, concurrently (remote stores answer in parallel).
       const selects: Promise<void>[] = [];
       forEachSelector(expr, (vs, path, evalRange) => {
         const hints = selectHints(stmt, vs, path, evalRange, this.noStepSubqueryInterval);
+        // A plain vector selector (no range, `@`, modifier or enclosing subquery) is read
+        // on the query's own steps only: one sample per step is all it keeps.
+        const onSteps = evalRange === 0 && vs.timestamp === null && vs.startOrEnd === null && !vs.anchored && !vs.smoothed && !path.some((p) => p.type === 'SubqueryExpr');
+        const steps = onSteps ? { start, interval: stepInterval, count: stepCount(start, end, stepInterval), offset: vs.originalOffset } : null;
         selects.push(
-          selectSeries(querier, hints, vs, evalRange > 0, () => state.checkDone(QUERY_EXECUTION), arena, countSelected).then((series) => {
+          selectSeries(querier, hints, vs, evalRange > 0, () => state.checkDone(QUERY_EXECUTION), arena, countSelected, steps).then((series) => {
             data.set(vs, series);
           }),
         );
@@ -239,8 +245,7 @@ export class Engine {
       opts.onSelected?.(selected);
 
       setOffsetForAtModifier(start, expr);
-      const instant = start === end && interval === 0;
-      const ev = new Evaluator(state, start, end, instant ? 1 : interval);
+      const ev = new Evaluator(state, start, end, stepInterval);
       const val = ev.evalTop(expr);
       const value = toValue(val, expr, start, instant, () => state.checkDoneSometimes());
       const rendered = annos.asStrings(text);

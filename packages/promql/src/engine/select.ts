@@ -45,6 +45,17 @@ function readsFloatsInBulk(s: object): s is FloatSampleReader {
   return typeof (s as Partial<FloatSampleReader>).readFloats === 'function';
 }
 
+/**
+ * The steps a plain vector selector is evaluated at: count steps from `start`, `interval`
+ * apart, each reading the newest sample at or before (step - offset).
+ */
+export interface StepGrid {
+  start: number;
+  interval: number;
+  count: number;
+  offset: number;
+}
+
 /** The series of every selector of a query, by selector node. */
 export type SelectedData = Map<VectorSelector, SelectedSeries[]>;
 
@@ -67,13 +78,14 @@ export async function selectSeries(
   checkDone: () => void,
   arena: PointsArena,
   countSelected: (n: number) => void = () => {},
+  steps: StepGrid | null = null,
 ): Promise<SelectedSeries[]> {
   const out: SelectedSeries[] = [];
   const scratch = new ReadScratch(checkDone);
   try {
     for await (const s of querier.select(hints, vs.matchers)) {
       checkDone();
-      const { points, st } = readPoints(s, hints.start, hints.end, dropStale, arena, scratch, checkDone);
+      const { points, st } = readPoints(s, hints.start, hints.end, dropStale, arena, scratch, checkDone, steps);
       countSelected(points.length);
       out.push({ metric: s.labels, points, dropName: false, st });
     }
@@ -144,6 +156,32 @@ function dropStaleMarkers(t: Float64Array, f: Float64Array, n: number): number {
   return k;
 }
 
+/**
+ * Keeps of t/f[0, n) the points a vector selector evaluated on the grid reads, in place:
+ * for each step, the newest point at or before the step's reference time. That point is
+ * all the evaluation looks at (stale marker or not, inside the lookback or not), and the
+ * newest kept point at or before any reference time is that point, so the answer is the
+ * same; a range query over long series then holds a point per step, not every sample.
+ */
+function thinToSteps(t: Float64Array, f: Float64Array, n: number, g: StepGrid): number {
+  let out = 0;
+  let i = 0;
+  let last = -1;
+  for (let k = 0; k < g.count && last < n - 1; k++) {
+    const ref = g.start + k * g.interval - g.offset;
+    while (i < n && t[i] <= ref) i++;
+    const c = i - 1;
+    if (c > last) {
+      // c >= out: the write never overtakes the reads.
+      t[out] = t[c];
+      f[out] = f[c];
+      out++;
+      last = c;
+    }
+  }
+  return out;
+}
+
 function readPoints(
   s: StorageSeries,
   mint: number,
@@ -152,12 +190,14 @@ function readPoints(
   arena: PointsArena,
   scratch: ReadScratch,
   checkDone: () => void,
+  steps: StepGrid | null,
 ): { points: FloatPoints; st: Float64Array | null } {
   // fast path: whole chunks decoded in tight loops
   if (readsFloatsInBulk(s)) {
     scratch.n = 0;
     if (s.readFloats(mint, maxt, scratch)) {
-      const n = dropStale ? dropStaleMarkers(scratch.t, scratch.f, scratch.n) : scratch.n;
+      let n = dropStale ? dropStaleMarkers(scratch.t, scratch.f, scratch.n) : scratch.n;
+      if (steps !== null && steps.count < n) n = thinToSteps(scratch.t, scratch.f, n, steps);
       return { points: arena.copy(scratch.t, scratch.f, 0, n), st: null };
     }
   }
@@ -199,7 +239,9 @@ function readPoints(
   }
   const err = it.err();
   if (err !== null) throw err;
-  return { points: arena.copy(scratchT, scratchF, 0, n), st: anyST ? scratchST.slice(0, n) : null };
+  if (anyST) return { points: arena.copy(scratchT, scratchF, 0, n), st: scratchST.slice(0, n) };
+  if (steps !== null && steps.count < n) n = thinToSteps(scratchT, scratchF, n, steps);
+  return { points: arena.copy(scratchT, scratchF, 0, n), st: null };
 }
 
 /**
