@@ -129,6 +129,31 @@ function randomSamples(rand: () => number, n: number): Samples {
 }
 
 describe('selectSeries', () => {
+  it('keeps, on a step grid, the newest sample at or before each step, through bulk and iterator reads alike', async () => {
+    const rand = rng(5);
+    const samples = randomSamples(rand, 3000);
+    const t0 = samples.t[0];
+    for (const grid of [
+      { start: t0 + 100_000, interval: 60_000, count: 200, offset: 0 },
+      { start: t0, interval: 1, count: 1, offset: -30_000 },
+      { start: t0 + 5_000_000, interval: 15_000, count: 500, offset: 300_000 },
+    ]) {
+      const want: number[] = [];
+      for (let k = 0; k < grid.count; k++) {
+        const ref = grid.start + k * grid.interval - grid.offset;
+        let c = -1;
+        for (let i = 0; i < samples.t.length && samples.t[i] <= ref; i++) c = i;
+        if (c >= 0 && want[want.length - 1] !== samples.t[c]) want.push(samples.t[c]);
+      }
+      for (const s of [new BulkSeries('b', samples), new IteratorSeries('i', samples)]) {
+        const [got] = await selectSeries(querierOf([s]), { start: -Infinity, end: Infinity }, selector, false, () => {}, new PointsArena(), () => {}, grid);
+        expect(Array.from(got.points.t.subarray(0, got.points.length))).toEqual(want);
+        // The values travel with their timestamps (stale markers included).
+        for (let i = 0; i < got.points.length; i++) expect(Object.is(got.points.f[i], samples.f[samples.t.indexOf(got.points.t[i])])).toBe(true);
+      }
+    }
+  });
+
   it('reads series in bulk exactly as through their iterators, stale markers dropped for ranges', async () => {
     const rand = rng(21);
     const samples = Array.from({ length: 8 }, (_, i) => randomSamples(rand, [0, 1, 119, 120, 121, 1000, 5000, 3000][i]));
