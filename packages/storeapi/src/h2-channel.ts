@@ -148,7 +148,6 @@ class CallState {
   trailers: Record<string, string> | null = null;
   ended = false;
   failure: H2CallError | null = null;
-  stream: H2ClientStream | null = null;
   private wake: (() => void) | null = null;
 
   headers(h: Record<string, string>, endStream: boolean): void {
@@ -274,7 +273,6 @@ export class H2Channel {
     } catch (err) {
       throw new H2CallError(Status.UNAVAILABLE, (err as Error).message);
     }
-    call.stream = stream;
     const cancel = (err: H2CallError): void => {
       call.fail(err);
       stream.reset(H2Error.CANCEL);

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { ServerCredentials, status as Status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rng } from '@thanos-ts/testutil';
+import { frameHeader } from './h2-conn.js';
 import { GrpcServer, grpcFrame } from './h2-server.js';
 import type { ServerCall } from './h2-server.js';
 import { encodeHeaders, HpackDecoder } from './hpack.js';
@@ -20,12 +21,7 @@ interface Frame {
 }
 
 function frame(type: number, flags: number, id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(id, 5);
-  return Buffer.concat([h, payload]);
+  return Buffer.concat([frameHeader(payload.length, type, flags, id), payload]);
 }
 
 function settings(pairs: [number, number][]): Buffer {

@@ -95,7 +95,8 @@ class ConnectionError extends Error {
   }
 }
 
-function frameHeader(length: number, type: number, flags: number, id: number): Buffer {
+/** The 9-byte header of a frame (RFC 9113 section 4.1). */
+export function frameHeader(length: number, type: number, flags: number, id: number): Buffer {
   const h = Buffer.allocUnsafe(9);
   h[0] = (length >>> 16) & 0xff;
   h[1] = (length >>> 8) & 0xff;
@@ -418,14 +419,11 @@ export class H2ClientStream extends H2Stream {
     // Not yet read: counts until consumed() (padding is given back at once).
     this.recvUnacked += data.length;
     if (this.recvUnacked + this.readUnacked > STREAM_RECV_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'stream sent past its window');
-    if (frameLength > data.length) this.consumedPadding(frameLength - data.length);
+    // Padding is never read by anyone: it is given back with the next window update.
+    this.readUnacked += frameLength - data.length;
     if (endStream) this.remoteEnd();
     this.events.data(data, endStream);
     if (endStream) this.abandonRequest();
-  }
-
-  private consumedPadding(n: number): void {
-    this.readUnacked += n;
   }
 
   headerBlock(headers: Record<string, string>, endStream: boolean): void {

@@ -2,6 +2,7 @@ import { connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { rng, waitFor } from '@thanos-ts/testutil';
 import { afterEach, describe, expect, it } from 'vitest';
+import { frameHeader } from './h2-conn.js';
 import { HpackDecoder, HpackError, encodeHeaders } from './hpack.js';
 import { huffmanDecode, huffmanDecodedMaxLength, huffmanEncode, huffmanEncodedLength } from './hpack-huffman.js';
 
@@ -303,12 +304,7 @@ const FLAG_PADDED = 0x8;
 const FLAG_PRIORITY = 0x20;
 
 function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(streamId, 5);
-  return Buffer.concat([h, payload]);
+  return Buffer.concat([frameHeader(payload.length, type, flags, streamId), payload]);
 }
 
 /** A server speaking raw HTTP/2 frames: it reads the client preface and reassembles header blocks. */

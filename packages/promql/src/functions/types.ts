@@ -2,6 +2,7 @@
 // engine-agnostic: they see typed arrays, numbers, Sample arrays and strings, never AST
 // nodes, and report Prometheus's annotations into a collector the evaluator passes in.
 
+import type { PointCounts } from './range.js';
 import type { PositionRange } from '../ast.js';
 import type { Vector } from '../value.js';
 import type { Annotations } from './annotations.js';
@@ -53,61 +54,6 @@ export interface RangeCall {
   counts?: PointCounts | null;
 }
 
-/**
- * Counter resets (f[i] < f[i-1]) and value changes (f[i] !== f[i-1], NaN equal to NaN) at
- * or before each point of one series, as prefix counts built as far as windows reach.
- * With them a long window's count of either is exact and O(1): rate() skips its scan
- * when a window holds no reset, changes() and resets() need no scan at all.
- */
-export class PointCounts {
-  private resets = new Int32Array(0);
-  private changes = new Int32Array(0);
-  /** Counts are known for indexes below this. */
-  private built = 0;
-
-  constructor(private readonly f: Float64Array) {}
-
-  /** Resets at indexes a+1 .. b-1 (the window [a, b) seen from its first point). */
-  resetsIn(a: number, b: number): number {
-    this.ensure(b);
-    return this.resets[b - 1] - this.resets[a];
-  }
-
-  /** Changes at indexes a+1 .. b-1. */
-  changesIn(a: number, b: number): number {
-    this.ensure(b);
-    return this.changes[b - 1] - this.changes[a];
-  }
-
-  private ensure(to: number): void {
-    if (to <= this.built) return;
-    if (to > this.resets.length) {
-      const cap = Math.min(this.f.length, Math.max(to, this.resets.length * 2, 256));
-      const r = new Int32Array(cap);
-      r.set(this.resets.subarray(0, this.built));
-      this.resets = r;
-      const c = new Int32Array(cap);
-      c.set(this.changes.subarray(0, this.built));
-      this.changes = c;
-    }
-    const f = this.f;
-    const r = this.resets;
-    const c = this.changes;
-    let i = this.built;
-    if (i === 0) {
-      r[0] = 0;
-      c[0] = 0;
-      i = 1;
-    }
-    for (; i < to; i++) {
-      const prev = f[i - 1];
-      const cur = f[i];
-      r[i] = r[i - 1] + (cur < prev ? 1 : 0);
-      c[i] = c[i - 1] + (cur !== prev && !(cur !== cur && prev !== prev) ? 1 : 0);
-    }
-    this.built = to;
-  }
-}
 
 /**
  * A range-vector function over the float points t[from..to), f[from..to) of one series at
