@@ -560,3 +560,218 @@ export function aggregationCountValues(e: AggregateExpr, grouping: readonly stri
   return enh.out;
 }
 
+
+// ---- aggregation as the series arrive ----
+
+/** Operators a StepAggregation computes: no parameter, a few floats of state per step. */
+export const STREAMED_OPS: ReadonlySet<string> = new Set(['sum', 'avg', 'count', 'group', 'min', 'max', 'stddev', 'stdvar']);
+
+/** A group's state at every step, in parallel arrays (Group's fields; count 0: not seen). */
+interface StepGroup {
+  labels: Labels;
+  count: Float64Array;
+  value: Float64Array;
+  /** Kahan compensation (sum, avg). */
+  c: Float64Array | null;
+  /** Running mean (avg after overflow, stddev, stdvar). */
+  mean: Float64Array | null;
+  /** avg switched to the incremental mean at this step. */
+  incremental: Uint8Array | null;
+}
+
+/**
+ * An aggregation (sum, avg, count, group, min, max, stddev, stdvar) of a selector
+ * evaluated on the query's steps, fed series by series as they are selected instead of
+ * from the whole input matrix: a wide aggregation then holds its groups, not its input.
+ * Each step's state sees the series in the same order as rangeEvalAgg's, so every float
+ * operation, and the answer, is the same.
+ */
+export class StepAggregation {
+  private readonly groups: StepGroup[] = [];
+  private readonly index = new Map<string, StepGroup>();
+  /** Points fed: what the input matrix would have held (for the samples limit). */
+  points = 0;
+
+  constructor(
+    readonly op: string,
+    /** Sorted `by` labels (`without` is not streamed: its groups are as many as the series). */
+    private readonly grouping: readonly string[],
+    private readonly start: number,
+    private readonly interval: number,
+    private readonly numSteps: number,
+  ) {
+    if (!STREAMED_OPS.has(op)) throw new EvalError(`internal error: ${op} is not aggregated as series arrive`);
+  }
+
+  private group(metric: Labels): StepGroup {
+    const key = this.grouping.length === 0 ? '' : keyWithLabels(metric, this.grouping);
+    let g = this.index.get(key);
+    if (g === undefined) {
+      const n = this.numSteps;
+      const op = this.op;
+      g = {
+        labels: this.grouping.length === 0 ? [] : keepLabels(metric, this.grouping),
+        count: new Float64Array(n),
+        value: new Float64Array(n),
+        c: op === 'sum' || op === 'avg' ? new Float64Array(n) : null,
+        mean: op === 'avg' || op === 'stddev' || op === 'stdvar' ? new Float64Array(n) : null,
+        incremental: op === 'avg' ? new Uint8Array(n) : null,
+      };
+      this.index.set(key, g);
+      this.groups.push(g);
+    }
+    return g;
+  }
+
+  /** One series' points, at step times (t = start + k·interval). */
+  add(metric: Labels, t: Float64Array, f: Float64Array, n: number): void {
+    if (n === 0) return;
+    this.points += n;
+    const g = this.group(metric);
+    const { count, value } = g;
+    const start = this.start;
+    const interval = this.interval;
+    switch (this.op) {
+      case 'sum': {
+        const c = g.c!;
+        for (let i = 0; i < n; i++) {
+          const k = (t[i] - start) / interval;
+          const v = f[i];
+          if (count[k] === 0) {
+            count[k] = 1;
+            value[k] = v;
+            c[k] = 0;
+            continue;
+          }
+          kahanSumInc(v, value[k], c[k], KAHAN);
+          value[k] = KAHAN[0];
+          c[k] = KAHAN[1];
+        }
+        break;
+      }
+      case 'avg': {
+        const c = g.c!;
+        const mean = g.mean!;
+        const incremental = g.incremental!;
+        for (let i = 0; i < n; i++) {
+          const k = (t[i] - start) / interval;
+          const v = f[i];
+          if (count[k] === 0) {
+            count[k] = 1;
+            value[k] = v;
+            mean[k] = v;
+            c[k] = 0;
+            continue;
+          }
+          const cnt = ++count[k];
+          if (incremental[k] === 0) {
+            kahanSumInc(v, value[k], c[k], KAHAN);
+            if (KAHAN[0] !== Infinity && KAHAN[0] !== -Infinity) {
+              value[k] = KAHAN[0];
+              c[k] = KAHAN[1];
+              continue;
+            }
+            incremental[k] = 1;
+            mean[k] = value[k] / (cnt - 1);
+            c[k] /= cnt - 1;
+          }
+          const r = (cnt - 1) / cnt;
+          kahanSumInc(v / cnt, r * mean[k], r * c[k], KAHAN);
+          mean[k] = KAHAN[0];
+          c[k] = KAHAN[1];
+        }
+        break;
+      }
+      case 'count':
+        for (let i = 0; i < n; i++) count[(t[i] - start) / interval]++;
+        break;
+      case 'group':
+        for (let i = 0; i < n; i++) {
+          const k = (t[i] - start) / interval;
+          count[k] = 1;
+          value[k] = 1;
+        }
+        break;
+      case 'max':
+        for (let i = 0; i < n; i++) {
+          const k = (t[i] - start) / interval;
+          const v = f[i];
+          if (count[k] === 0) {
+            count[k] = 1;
+            value[k] = v;
+          } else if (value[k] < v || Number.isNaN(value[k])) value[k] = v;
+        }
+        break;
+      case 'min':
+        for (let i = 0; i < n; i++) {
+          const k = (t[i] - start) / interval;
+          const v = f[i];
+          if (count[k] === 0) {
+            count[k] = 1;
+            value[k] = v;
+          } else if (value[k] > v || Number.isNaN(value[k])) value[k] = v;
+        }
+        break;
+      case 'stddev':
+      case 'stdvar': {
+        const mean = g.mean!;
+        for (let i = 0; i < n; i++) {
+          const k = (t[i] - start) / interval;
+          const v = f[i];
+          if (count[k] === 0) {
+            count[k] = 1;
+            value[k] = Number.isNaN(v) || v === Infinity || v === -Infinity ? NaN : 0;
+            mean[k] = v;
+            continue;
+          }
+          const cnt = ++count[k];
+          const delta = v - mean[k];
+          mean[k] += delta / cnt;
+          value[k] += delta * (v - mean[k]);
+        }
+        break;
+      }
+    }
+  }
+
+  /** The aggregated series, groups in order of first appearance (as rangeEvalAgg's). */
+  result(ctx: Pick<AggregationContext, 'newSeries' | 'tick'>): Matrix {
+    const out: Matrix = [];
+    const op = this.op;
+    for (const g of this.groups) {
+      ctx.tick(this.numSteps);
+      const { count, value, c, mean, incremental } = g;
+      let seen = 0;
+      for (let k = 0; k < this.numSteps; k++) if (count[k] !== 0) seen++;
+      if (seen === 0) continue;
+      const s = ctx.newSeries(g.labels, seen, seen);
+      for (let k = 0; k < this.numSteps; k++) {
+        const cnt = count[k];
+        if (cnt === 0) continue;
+        let v = value[k];
+        switch (op) {
+          case 'avg':
+            v = incremental![k] !== 0 ? mean![k] + c![k] : value[k] / cnt + c![k] / cnt;
+            break;
+          case 'count':
+            v = cnt;
+            break;
+          case 'stdvar':
+            v = value[k] / cnt;
+            break;
+          case 'stddev':
+            v = Math.sqrt(value[k] / cnt);
+            break;
+          case 'sum':
+            v = value[k] + c![k];
+            break;
+          default:
+            break;
+        }
+        s.floats.push(this.start + k * this.interval, v);
+      }
+      out.push(s);
+    }
+    return out;
+  }
+}

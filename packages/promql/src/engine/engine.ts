@@ -23,7 +23,9 @@ import { type AbortSignalLike, EvalError, QUERY_EXECUTION, TooManySamplesError }
 import { infoCandidateSelector } from './info.js';
 import { Evaluator, QueryState, StringResult, stepCount } from './evaluator.js';
 import { type EvalStatement, cloneExpr, findMinMaxTime, forEachSelector, preprocessExpr, selectHints, setOffsetForAtModifier } from './preprocess.js';
-import { type SelectedData, selectSeries } from './select.js';
+import { type SelectedData, type StepSink, selectSeries } from './select.js';
+import { STREAMED_OPS, StepAggregation } from './aggregation.js';
+import { sortStrings } from './label-sets.js';
 
 export const DEFAULT_LOOKBACK_DELTA = 5 * 60 * 1000;
 export const DEFAULT_TIMEOUT = 2 * 60 * 1000;
@@ -183,6 +185,7 @@ export class Engine {
       {
         lookbackDelta,
         maxSamples: Math.min(this.maxSamples, opts.maxSamples ?? Infinity),
+        engineMaxSamples: this.maxSamples,
         enableDelayedNameRemoval: this.enableDelayedNameRemoval,
         noStepSubqueryInterval: this.noStepSubqueryInterval,
         kernel: (name) => this.kernels.get(name),
@@ -220,12 +223,30 @@ export class Engine {
       const selects: Promise<void>[] = [];
       forEachSelector(expr, (vs, path, evalRange) => {
         const hints = selectHints(stmt, vs, path, evalRange, this.noStepSubqueryInterval);
-        // A plain vector selector (no range, `@`, modifier or enclosing subquery) is read
-        // on the query's own steps only: one sample per step is all it keeps.
-        const onSteps = evalRange === 0 && vs.timestamp === null && vs.startOrEnd === null && !vs.anchored && !vs.smoothed && !path.some((p) => p.type === 'SubqueryExpr');
-        const steps = onSteps ? { start, interval: stepInterval, count: stepCount(start, end, stepInterval), offset: vs.originalOffset } : null;
+        // A plain vector selector (no range, `@`, modifier or enclosing subquery, and not
+        // timestamp()'s argument, which reads the samples' times) is evaluated on the
+        // query's steps as its series arrive: a point per step is all it keeps.
+        const parent = path[path.length - 1];
+        const onSteps =
+          evalRange === 0 &&
+          vs.timestamp === null &&
+          vs.startOrEnd === null &&
+          !vs.anchored &&
+          !vs.smoothed &&
+          !(parent?.type === 'Call' && (parent.func.name === 'timestamp' || parent.func.name === 'start_timestamp')) &&
+          !path.some((p) => p.type === 'SubqueryExpr');
+        const steps = onSteps ? { start, interval: stepInterval, count: stepCount(start, end, stepInterval), offset: vs.originalOffset, lookback: lookbackDelta } : null;
+        if (onSteps) state.evaluatedOnSteps.add(vs);
+        // An aggregation right around it takes the series as they arrive, by `by` groups.
+        let sink: StepSink | null = null;
+        if (steps !== null && parent?.type === 'AggregateExpr' && parent.expr === vs && STREAMED_OPS.has(parent.op) && !parent.without) {
+          const agg = new StepAggregation(parent.op, sortStrings(parent.grouping), start, stepInterval, steps.count);
+          state.streamedAggregations.set(parent, agg);
+          sink = (metric, t, f, n) => agg.add(metric, t, f, n);
+        }
         selects.push(
-          selectSeries(querier, hints, vs, evalRange > 0, () => state.checkDone(QUERY_EXECUTION), arena, countSelected, steps).then((series) => {
+          // The selection limit bounds what is held: a sink's series are not.
+          selectSeries(querier, hints, vs, evalRange > 0, () => state.checkDone(QUERY_EXECUTION), arena, sink === null ? countSelected : () => {}, steps, sink).then((series) => {
             data.set(vs, series);
           }),
         );

@@ -22,7 +22,7 @@ import { printExpr } from '../printer.js';
 import type { Matrix, Sample, Series, Vector } from '../value.js';
 import { FloatPoints } from '../value.js';
 import type { PointsArena } from './arena.js';
-import { FParams, aggregationCountValues, rangeEvalAgg } from './aggregation.js';
+import { FParams, type StepAggregation, aggregationCountValues, rangeEvalAgg } from './aggregation.js';
 import { scalarBinop, vectorAnd, vectorBinop, vectorOr, vectorScalarBinop, vectorUnless } from './binop.js';
 import { type AbortSignalLike, EXPRESSION_EVALUATION, EvalError, QueryCanceledError, QueryTimeoutError, TooManySamplesError, UnsupportedError } from './errors.js';
 import { dropMetricName, keyWithLabels, keyWithoutLabels, labelValue, setLabel, sortStrings } from './label-sets.js';
@@ -34,7 +34,13 @@ import { type SelectedData, type SelectedSeries, upperBound } from './select.js'
 /** Engine settings the evaluator needs. */
 export interface EvaluatorConfig {
   lookbackDelta: number;
+  /** Samples the query may hold (the engine's limit, or a lower one for this query). */
   maxSamples: number;
+  /**
+   * The engine's own limit (--query.max-samples): what a streamed aggregation's input,
+   * never held, counts against, so the same queries fail as in Prometheus.
+   */
+  engineMaxSamples: number;
   enableDelayedNameRemoval: boolean;
   /** The step of subqueries written without one (`x[5m:]`), given their range. */
   noStepSubqueryInterval: (rangeMs: number) => number;
@@ -84,6 +90,12 @@ export class QueryState {
     /** The candidate info series of every info() call, selected ahead (info.ts). */
     readonly infoCandidates: Map<Call, SelectedSeries[]> = new Map(),
   ) {}
+
+  /** Selectors whose series hold their values at the query's steps already (select.ts). */
+  readonly evaluatedOnSteps = new Set<VectorSelector>();
+
+  /** Aggregations computed as their selector's series arrived, by aggregation node. */
+  readonly streamedAggregations = new Map<AggregateExpr, StepAggregation>();
 
   /**
    * A new series whose points come from the query's arena. Capacity beyond one point is
@@ -271,6 +283,16 @@ export class Evaluator {
   /** An instant vector selector at every step (evalSeries + vectorSelectorSingle). */
   private evalVectorSelector(vs: VectorSelector): Matrix {
     const out: Matrix = [];
+    if (this.q.evaluatedOnSteps.has(vs)) {
+      // Evaluated once, so the points are handed on, not copied.
+      for (const s of this.selected(vs)) {
+        if (s.points.length === 0) continue;
+        this.q.currentSamples += s.points.length;
+        this.q.checkSamples();
+        out.push({ metric: s.metric, floats: s.points, histograms: null, dropName: false });
+      }
+      return out;
+    }
     const lookback = this.q.cfg.lookbackDelta;
     const offset = vs.offset;
     for (const s of this.selected(vs)) {
@@ -642,6 +664,17 @@ export class Evaluator {
       return this.rangeEval(null, (v, _s, enh) => aggregationCountValues(e, grouping, valueLabel, v[0], enh), [e.expr]);
     }
     const originalNumSamples = this.q.currentSamples;
+    const streamed = this.q.streamedAggregations.get(e);
+    if (streamed !== undefined) {
+      // The input matrix never existed: its samples count as they would have against the
+      // engine's limit, but not against a lower one bounding what this query holds.
+      if (this.q.currentSamples + streamed.points > this.q.cfg.engineMaxSamples) throw new TooManySamplesError();
+      const result = streamed.result({ newSeries: (m, cap, max) => this.q.newSeries(m, cap, max), tick: this.tick });
+      let total = 0;
+      for (const s of result) total += s.floats.length;
+      this.q.currentSamples = originalNumSamples + total;
+      return result;
+    }
     const params = this.fParams(e.param);
     const input = this.evalMatrix(e.expr);
     const result = rangeEvalAgg(

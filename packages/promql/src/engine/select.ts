@@ -1,7 +1,9 @@
 // The preparation pass (Prometheus's populateSeries + checkAndExpandSeriesSet): every
 // vector selector of the query is selected once, with hints covering the whole query
 // range, and its samples are read into typed arrays. Evaluation then runs synchronously
-// over these arrays: windows are index ranges found by binary search, never copies.
+// over these arrays: windows are index ranges found by binary search, never copies. A
+// plain selector is evaluated on the query's steps right here, series by series, and an
+// aggregation around it may take each series as it comes (a StepSink) and keep nothing.
 
 import {
   type FloatSampleArrays,
@@ -14,14 +16,20 @@ import {
   isStaleNaN,
 } from '@thanos-ts/tsdb';
 import type { VectorSelector } from '../ast.js';
-import type { FloatPoints } from '../value.js';
+import { FloatPoints } from '../value.js';
 import type { PointsArena } from './arena.js';
 import { QueryCanceledError, QueryTimeoutError, TooManySamplesError, UnsupportedError } from './errors.js';
 
-/** One selected series: its labels and its float samples in [hints.start, hints.end]. */
+/**
+ * One selected series: its labels and its float samples in [hints.start, hints.end], or,
+ * selected on a step grid, its values at the grid's steps.
+ */
 export interface SelectedSeries {
   readonly metric: Labels;
-  /** Samples in time order. Stale markers are kept for instant selectors and dropped for range selectors. */
+  /**
+   * Samples in time order. Stale markers are kept for instant selectors and dropped for
+   * range selectors. On a step grid: a point per step that has a value, at the step's time.
+   */
   readonly points: FloatPoints;
   /** Set when the series comes from a subquery result whose name is to be dropped. */
   readonly dropName: boolean;
@@ -47,14 +55,19 @@ function readsFloatsInBulk(s: object): s is FloatSampleReader {
 
 /**
  * The steps a plain vector selector is evaluated at: count steps from `start`, `interval`
- * apart, each reading the newest sample at or before (step - offset).
+ * apart, each reading the newest sample at or before (step - offset) that is newer than
+ * (step - offset - lookback) and no stale marker.
  */
 export interface StepGrid {
   start: number;
   interval: number;
   count: number;
   offset: number;
+  lookback: number;
 }
+
+/** Takes a selected series' points on the step grid (t, f)[0, n), valid during the call only. */
+export type StepSink = (metric: Labels, t: Float64Array, f: Float64Array, n: number) => void;
 
 /** The series of every selector of a query, by selector node. */
 export type SelectedData = Map<VectorSelector, SelectedSeries[]>;
@@ -79,15 +92,19 @@ export async function selectSeries(
   arena: PointsArena,
   countSelected: (n: number) => void = () => {},
   steps: StepGrid | null = null,
+  sink: StepSink | null = null,
 ): Promise<SelectedSeries[]> {
   const out: SelectedSeries[] = [];
   const scratch = new ReadScratch(checkDone);
+  // A sink takes each series' points on the steps as they are made: one buffer for all.
+  const stepPoints = sink !== null && steps !== null ? new FloatPoints(0) : null;
   try {
     for await (const s of querier.select(hints, vs.matchers)) {
       checkDone();
-      const { points, st } = readPoints(s, hints.start, hints.end, dropStale, arena, scratch, checkDone, steps);
+      const { points, st } = readPoints(s, hints.start, hints.end, dropStale, arena, scratch, checkDone, steps, stepPoints);
       countSelected(points.length);
-      out.push({ metric: s.labels, points, dropName: false, st });
+      if (sink !== null) sink(s.labels, points.t, points.f, points.length);
+      else out.push({ metric: s.labels, points, dropName: false, st });
     }
   } catch (err) {
     if (err instanceof UnsupportedError || err instanceof QueryTimeoutError || err instanceof QueryCanceledError || err instanceof TooManySamplesError) throw err;
@@ -157,29 +174,42 @@ function dropStaleMarkers(t: Float64Array, f: Float64Array, n: number): number {
 }
 
 /**
- * Keeps of t/f[0, n) the points a vector selector evaluated on the grid reads, in place:
- * for each step, the newest point at or before the step's reference time. That point is
- * all the evaluation looks at (stale marker or not, inside the lookback or not), and the
- * newest kept point at or before any reference time is that point, so the answer is the
- * same; a range query over long series then holds a point per step, not every sample.
+ * The selector's value at each step of the grid, from its samples t/f[0, n)
+ * (vectorSelectorSingle at every step): the points the evaluation produces, made here
+ * so that a range query over long series never holds every sample, nor the samples and
+ * the evaluated points at once.
  */
-function thinToSteps(t: Float64Array, f: Float64Array, n: number, g: StepGrid): number {
-  let out = 0;
-  let i = 0;
-  let last = -1;
-  for (let k = 0; k < g.count && last < n - 1; k++) {
-    const ref = g.start + k * g.interval - g.offset;
-    while (i < n && t[i] <= ref) i++;
-    const c = i - 1;
-    if (c > last) {
-      // c >= out: the write never overtakes the reads.
-      t[out] = t[c];
-      f[out] = f[c];
-      out++;
-      last = c;
-    }
+function evalOnSteps(t: Float64Array, f: Float64Array, n: number, g: StepGrid, arena: PointsArena, into: FloatPoints | null): FloatPoints {
+  // At most one point per step, and each sample lasts at most a lookback delta.
+  const cap = Math.min(g.count, n * (Math.floor(g.lookback / g.interval) + 1));
+  let p: FloatPoints;
+  if (into !== null) {
+    into.reset();
+    into.grow(cap);
+    p = into;
+  } else {
+    p = arena.points(cap, cap);
   }
-  return out;
+  if (n === 0) return p;
+  const pt = p.t;
+  const pf = p.f;
+  let out = 0;
+  const lastT = t[n - 1];
+  let i = 0;
+  for (let k = 0; k < g.count; k++) {
+    const ts = g.start + k * g.interval;
+    const ref = ts - g.offset;
+    if (lastT <= ref - g.lookback) break;
+    while (i < n && t[i] <= ref) i++;
+    if (i === 0 || t[i - 1] <= ref - g.lookback) continue;
+    const v = f[i - 1];
+    if (v !== v && isStaleNaN(v)) continue;
+    pt[out] = ts;
+    pf[out] = v;
+    out++;
+  }
+  p.length = out;
+  return p;
 }
 
 function readPoints(
@@ -191,13 +221,14 @@ function readPoints(
   scratch: ReadScratch,
   checkDone: () => void,
   steps: StepGrid | null,
+  stepPoints: FloatPoints | null,
 ): { points: FloatPoints; st: Float64Array | null } {
   // fast path: whole chunks decoded in tight loops
   if (readsFloatsInBulk(s)) {
     scratch.n = 0;
     if (s.readFloats(mint, maxt, scratch)) {
-      let n = dropStale ? dropStaleMarkers(scratch.t, scratch.f, scratch.n) : scratch.n;
-      if (steps !== null && steps.count < n) n = thinToSteps(scratch.t, scratch.f, n, steps);
+      if (steps !== null) return { points: evalOnSteps(scratch.t, scratch.f, scratch.n, steps, arena, stepPoints), st: null };
+      const n = dropStale ? dropStaleMarkers(scratch.t, scratch.f, scratch.n) : scratch.n;
       return { points: arena.copy(scratch.t, scratch.f, 0, n), st: null };
     }
   }
@@ -239,8 +270,9 @@ function readPoints(
   }
   const err = it.err();
   if (err !== null) throw err;
+  // The evaluation on steps reads no start timestamps.
+  if (steps !== null) return { points: evalOnSteps(scratchT, scratchF, n, steps, arena, stepPoints), st: null };
   if (anyST) return { points: arena.copy(scratchT, scratchF, 0, n), st: scratchST.slice(0, n) };
-  if (steps !== null && steps.count < n) n = thinToSteps(scratchT, scratchF, n, steps);
   return { points: arena.copy(scratchT, scratchF, 0, n), st: null };
 }
 
