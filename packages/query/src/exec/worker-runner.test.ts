@@ -96,3 +96,32 @@ describe('WorkerPromQLRunner', () => {
     expect(await text(a)).toContain('"3"');
   });
 });
+
+describe('WorkerPromQLRunner threads', () => {
+  it('load at startup, stop, start again for a query and stop after idleMs without work', async () => {
+    const runner = new WorkerPromQLRunner({ config: CONFIG, threads: 1, endpoints: () => [], logger: nopLogger(), idleMs: 300 });
+    try {
+      await runner.start();
+      expect(runner.running).toBe(false);
+      const a = await runner.run(task('vector(2)'), new AbortController().signal);
+      expect(runner.running).toBe(true);
+      expect(await text(a)).toContain('"2"');
+      // still up while queries come
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await text(await runner.run(task('vector(4)'), new AbortController().signal))).toContain('"4"');
+      expect(runner.running).toBe(true);
+      await new Promise((r) => setTimeout(r, 600));
+      expect(runner.running).toBe(false);
+      expect(await text(await runner.run(task('vector(5)'), new AbortController().signal))).toContain('"5"');
+    } finally {
+      await runner.close();
+    }
+    expect(runner.running).toBe(false);
+  });
+
+  it('fail at startup when the worker module cannot load', async () => {
+    const runner = new WorkerPromQLRunner({ config: CONFIG, threads: 1, endpoints: () => [], logger: nopLogger(), workerFile: new URL('file:///nonexistent/worker.js') });
+    await expect(runner.start()).rejects.toThrow();
+    await runner.close();
+  });
+});

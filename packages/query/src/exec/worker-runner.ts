@@ -1,4 +1,5 @@
-// PromQL evaluation on a pool of worker threads (piscina), one per core by default. The
+// PromQL evaluation on a pool of worker threads (piscina), one per core by default,
+// started when a query needs them and stopped after a minute without work. The
 // main thread only routes: it hands a worker the task and a snapshot of the endpoints,
 // and streams the answer to the client as the worker encodes it.
 //
@@ -22,6 +23,9 @@ import type { WorkerConfig, WorkerMessage, WorkerTask } from './worker-protocol.
 /** How long a worker may go on after its query was cancelled or timed out. */
 export const GRACE_MS = 2_000;
 
+/** How long the worker threads stay up without a query. */
+export const IDLE_MS = 60_000;
+
 export interface WorkerRunnerOptions {
   config: WorkerConfig;
   /** Worker threads (default: one per core). */
@@ -32,15 +36,23 @@ export interface WorkerRunnerOptions {
   maxHeapMb?: number;
   /** The endpoints to query, read per query (EndpointSet.storeEndpoints). */
   endpoints: () => readonly StoreEndpoint[];
+  /** How long the threads stay up without work (default IDLE_MS). */
+  idleMs?: number;
   /** The worker module (default: worker.js beside this file). */
   workerFile?: string | URL;
   logger: Logger;
 }
 
 export class WorkerPromQLRunner implements PromQLRunner {
-  private readonly pool: Piscina;
+  /** The threads while in use: started for the first query that needs them. */
+  private pool: Piscina | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** Tasks on the pool's threads (the idle timer runs at zero). */
+  private active = 0;
+  private closed = false;
   readonly threads: number;
   readonly maxHeapMb: number;
+  readonly idleMs: number;
   /** The running tasks' message handlers by task id. */
   private readonly routes = new Map<number, (m: WorkerMessage) => void>();
   private nextId = 1;
@@ -48,28 +60,74 @@ export class WorkerPromQLRunner implements PromQLRunner {
   constructor(private readonly opts: WorkerRunnerOptions) {
     this.threads = Math.max(1, opts.threads ?? availableParallelism());
     this.maxHeapMb = opts.maxHeapMb ?? Math.min(4096, Math.floor(totalmem() / 2 ** 20 / (this.threads + 1)));
-    const file = opts.workerFile ?? defaultWorkerFile();
-    this.pool = new Piscina({
+    this.idleMs = opts.idleMs ?? IDLE_MS;
+  }
+
+  /**
+   * The pool, started if it is not running. Threads cost ~30 MiB each and most queries
+   * never need them (small ones are answered on the main thread), so they stop after
+   * idleMs without work and start again, in ~0.35 s, when a query needs them.
+   */
+  private threadPool(): Piscina {
+    if (this.idleTimer !== null) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+    if (this.pool !== null) return this.pool;
+    const file = this.opts.workerFile ?? defaultWorkerFile();
+    const pool = new Piscina({
       filename: typeof file === 'string' ? file : file.href,
       minThreads: this.threads,
       maxThreads: this.threads,
       idleTimeout: Infinity,
-      concurrentTasksPerWorker: Math.max(1, opts.tasksPerThread ?? 8),
+      concurrentTasksPerWorker: Math.max(1, this.opts.tasksPerThread ?? 8),
       // Tasks await the network; piscina's synchronous Atomics wait would stall them.
       atomics: 'disabled',
       resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb },
-      workerData: opts.config,
+      workerData: this.opts.config,
       execArgv: compiledExecArgv(process.execArgv),
     });
-    this.pool.on('error', (err: unknown) => opts.logger.error({ err }, 'query worker failed'));
-    this.pool.on('message', (m: unknown) => {
+    pool.on('error', (err: unknown) => this.opts.logger.error({ err }, 'query worker failed'));
+    pool.on('message', (m: unknown) => {
       if (isWorkerMessage(m)) this.routes.get(m.id)?.(m);
     });
+    this.pool = pool;
+    return pool;
   }
 
-  /** Loads every worker (piscina starts the threads; the first task waits for their modules). */
+  private taskStarted(): Piscina {
+    const pool = this.threadPool();
+    this.active++;
+    return pool;
+  }
+
+  private taskEnded(): void {
+    if (--this.active > 0 || this.closed || this.pool === null) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      const pool = this.pool;
+      this.pool = null;
+      void pool?.destroy();
+    }, this.idleMs);
+    this.idleTimer.unref();
+  }
+
+  /** Whether the threads are running (for tests). */
+  get running(): boolean {
+    return this.pool !== null;
+  }
+
+  /**
+   * Loads every worker once, so a broken worker fails at startup, not at a query; the
+   * threads then stop until a query needs them.
+   */
   async start(): Promise<void> {
-    await Promise.all(Array.from({ length: this.threads }, () => this.pool.run(undefined, { name: 'ping' })));
+    const pool = this.threadPool();
+    await Promise.all(Array.from({ length: this.threads }, () => pool.run(undefined, { name: 'ping' })));
+    if (this.active === 0 && this.pool === pool) {
+      this.pool = null;
+      await pool.destroy();
+    }
   }
 
   run(task: PromQLTask, signal: AbortSignal): Promise<PromQLAnswer> {
@@ -90,7 +148,7 @@ export class WorkerPromQLRunner implements PromQLRunner {
         if (settled) return;
         // 0 - 1: still queued in the pool, no thread to stop.
         const threadId = Atomics.load(ctl, CONTROL_THREAD) - 1;
-        const t = this.pool.threads.find((x) => x.threadId === threadId);
+        const t = this.pool?.threads.find((x) => x.threadId === threadId);
         this.opts.logger.warn({ thread: threadId, query: task.query }, 'query worker did not stop in time; terminating it');
         void t?.terminate();
       }, GRACE_MS);
@@ -143,9 +201,11 @@ export class WorkerPromQLRunner implements PromQLRunner {
             break;
         }
       });
-      this.pool.run(w).then(
-        () => {},
+      const pool = this.taskStarted();
+      pool.run(w).then(
+        () => this.taskEnded(),
         (err: unknown) => {
+          this.taskEnded();
           if (settled) return;
           fail(this.workerDied(err, killTimer !== null, cancelled));
         },
@@ -165,7 +225,11 @@ export class WorkerPromQLRunner implements PromQLRunner {
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    this.closed = true;
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.destroy();
   }
 }
 
