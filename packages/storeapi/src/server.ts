@@ -6,9 +6,9 @@
 
 import { InvalidArgumentError, nopLogger, parseHostPort } from '@thanos-ts/runtime';
 import type { GrpcServerTLSConfig, Logger } from '@thanos-ts/runtime';
-import { uvarintSize, writeUvarint } from '@thanos-ts/tsdb';
 import type { Matcher } from '@thanos-ts/tsdb';
 import { matchersFromProto } from './convert.js';
+import { encodeSeriesBatchResponse, encodeSeriesResponse } from './series-codec.js';
 import { Status, toWireStatus } from './errors.js';
 import { addHealthService, HealthStatus, ServingStatus } from './health.js';
 import { addExemplarsService, addMetadataService, addRulesService, addTargetsService } from './apis.js';
@@ -286,7 +286,6 @@ export class GrpcSeriesSink implements SeriesSink {
   bytes = 0;
   /** Pending series of a batch: objects, or encoded SeriesResponse{series} from encodedSeries(). */
   private batch: (StoreSeries | Uint8Array)[] | null;
-  private encodedInBatch = 0;
   private drain: Promise<void> | null = null;
 
   constructor(
@@ -298,7 +297,7 @@ export class GrpcSeriesSink implements SeriesSink {
   }
 
   series(s: StoreSeries): Promise<void> | undefined {
-    if (this.batch === null) return this.write({ series: s as thanos.Series.$Properties });
+    if (this.batch === null) return this.writeBytes(encodeSeriesResponse(s));
     this.signal.throwIfAborted();
     this.batch.push(s);
     return this.batch.length >= this.batchSize ? this.flush() : undefined;
@@ -309,7 +308,6 @@ export class GrpcSeriesSink implements SeriesSink {
     if (this.batch === null) return this.writeBytes(Buffer.isBuffer(response) ? response : Buffer.from(response.buffer, response.byteOffset, response.length));
     this.signal.throwIfAborted();
     this.batch.push(response);
-    this.encodedInBatch++;
     return this.batch.length >= this.batchSize ? this.flush() : undefined;
   }
 
@@ -328,9 +326,7 @@ export class GrpcSeriesSink implements SeriesSink {
     if (this.batch === null || this.batch.length === 0) return this.drain ?? undefined;
     const batch = this.batch;
     this.batch = [];
-    if (this.encodedInBatch === 0) return this.write({ batch: { series: batch as thanos.Series.$Properties[] } });
-    this.encodedInBatch = 0;
-    return this.writeBytes(encodeBatchResponse(batch));
+    return this.writeBytes(encodeSeriesBatchResponse(batch));
   }
 
   private write(msg: thanos.SeriesResponse.$Properties): Promise<void> | undefined {
@@ -346,25 +342,6 @@ export class GrpcSeriesSink implements SeriesSink {
     this.drain ??= drainOnce(this.call, () => (this.drain = null));
     return this.drain;
   }
-}
-
-/**
- * SeriesResponse{batch: SeriesBatch{series...}} (field 4) from series that are objects or
- * encoded SeriesResponse{series} messages: the latter's bytes are SeriesBatch entries as
- * they are (both are field 1, length-delimited).
- */
-function encodeBatchResponse(batch: readonly (StoreSeries | Uint8Array)[]): Buffer {
-  const entries = batch.map((s) => (s instanceof Uint8Array ? s : thanos.SeriesResponse.encode({ series: s as thanos.Series.$Properties }).finish()));
-  let inner = 0;
-  for (const e of entries) inner += e.length;
-  const out = Buffer.allocUnsafe(1 + uvarintSize(inner) + inner);
-  out[0] = 0x22;
-  let pos = writeUvarint(out, 1, inner);
-  for (const e of entries) {
-    out.set(e, pos);
-    pos += e.length;
-  }
-  return out;
 }
 
 /** call.drained(), running `settled` first whichever way it ends. */
