@@ -349,10 +349,14 @@ export class BucketStore implements StoreAPI, InfoAPI {
       const batch = Math.min(base, Math.max(MIN_BATCH, Math.floor((base * 4) / Math.max(4, jobs.length))));
       const loads = new Gate(LOADS_PER_REQUEST);
       const ctx: BlockSeriesContext = { req, mint, maxt, batch, loads, seriesLimiter, chunksLimiter, stats, slabs, signal };
-      const streams = jobs.map((j) => this.blockSeries(j.block, j.matchers, j.set.labels.filter((l) => !drop.has(l.name)), ctx));
+      const exts = jobs.map((j) => j.set.labels.filter((l) => !drop.has(l.name)));
+      const streams = jobs.map((j, i) => this.blockSeries(j.block, j.matchers, exts[i], ctx));
       const limit = Number(req.limit ?? 0);
       let sent = 0;
-      for await (const s of mergeSeriesStreams(streams)) {
+      // One block's series are sorted and distinct already, nothing to merge, unless an
+      // external label overrides a series label (two series may then become one).
+      const alone = streams.length === 1 && !(await jobs[0].block.hasAnyLabelName(exts[0].map((l) => l.name)));
+      for await (const s of alone ? streams[0] : mergeSeriesStreams(streams)) {
         const p = sink.series(s);
         if (p) await p;
         stats.mergedSeries++;
@@ -462,8 +466,14 @@ export class BucketStore implements StoreAPI, InfoAPI {
       next = from + batch < refs.length ? load(from + batch) : null;
       // An abandoned prefetch must not surface as an unhandled rejection.
       next?.catch(noop);
-      for (const s of cur) await sorter.push(s.labels, withExternalLabels(s.labels, ext), s.chunks);
-      if (next === null) await sorter.flush();
+      for (const s of cur) {
+        const p = sorter.push(s.labels, withExternalLabels(s.labels, ext), s.chunks);
+        if (p) await p;
+      }
+      if (next === null) {
+        const p = sorter.flush();
+        if (p) await p;
+      }
       // When a series label shares its name with an external label, the external value
       // replaces it and the block's order no longer holds: the slow path sorts the
       // block's whole answer (Thanos re-sorts in this case too).

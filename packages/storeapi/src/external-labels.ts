@@ -45,17 +45,30 @@ export class PrefixRunSorter<T> {
 
   constructor(private readonly emit: (final: Labels, item: T) => Promise<void> | void) {}
 
-  /** `key`: labels in the order the input is sorted by; `final`: labels the output is sorted by. */
-  async push(key: Labels, final: Labels, item: T): Promise<void> {
-    if (this.run.length > 0 && !isProperPrefix(this.run[0].key, key)) await this.flush();
+  /**
+   * `key`: labels in the order the input is sorted by; `final`: labels the output is
+   * sorted by. Returns a promise only when an emit did (a synchronous emit costs no tick).
+   */
+  push(key: Labels, final: Labels, item: T): Promise<void> | void {
+    if (this.run.length > 0 && !isProperPrefix(this.run[0].key, key)) {
+      const p = this.flush();
+      if (p) return p.then(() => void this.run.push({ key, final, item }));
+    }
     this.run.push({ key, final, item });
   }
 
-  async flush(): Promise<void> {
+  flush(): Promise<void> | void {
     const run = this.run;
     this.run = [];
     if (run.length > 1) run.sort((a, b) => compareLabels(a.final, b.final));
-    for (const r of run) await this.emit(r.final, r.item);
+    for (let i = 0; i < run.length; i++) {
+      const p = this.emit(run[i].final, run[i].item);
+      if (p) return p.then(() => this.emitFrom(run, i + 1));
+    }
+  }
+
+  private async emitFrom(run: { final: Labels; item: T }[], from: number): Promise<void> {
+    for (let i = from; i < run.length; i++) await this.emit(run[i].final, run[i].item);
   }
 }
 
