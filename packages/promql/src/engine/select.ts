@@ -122,9 +122,11 @@ const CHECK_EVERY_SAMPLES = 1 << 16;
  * query. Bulk readers append to t and f, reserving room chunk by chunk.
  */
 class ReadScratch implements FloatSampleArrays {
-  t: Float64Array = new Float64Array(1024);
-  f: Float64Array = new Float64Array(1024);
-  st: Float64Array = new Float64Array(1024);
+  // Small at first: most selections are of a few short series, and every query zeroes
+  // these (a long series grows them by doubling).
+  t: Float64Array = new Float64Array(128);
+  f: Float64Array = new Float64Array(128);
+  st: Float64Array = new Float64Array(128);
   n = 0;
   /** Samples reserved since checkDone was last called. */
   private unchecked = 0;
