@@ -80,6 +80,27 @@ export function describeBucketContract(name: string, factory: () => Promise<Buck
         await expect(bkt.readRange('obj', 0, 10, () => { throw mine; })).rejects.toBe(mine);
         await expect(bkt.readRange('missing/obj', 0, 10, () => 1)).rejects.toBeInstanceOf(ObjectNotFoundError);
       }
+      if (bkt.readRanges !== undefined) {
+        // Many ranges in one call, in order, past the end cut short; more than one turn's worth.
+        const starts: number[] = [];
+        const ends: number[] = [];
+        for (let i = 0; i < 2500; i++) {
+          const at = (i * 7919) % 100_000;
+          starts.push(at);
+          ends.push(at + 1 + (i % 50));
+        }
+        starts.push(99_995, 100_000);
+        ends.push(100_010, 100_004);
+        const seen: number[] = [];
+        await bkt.readRanges('obj', starts, ends, (i, b) => {
+          seen.push(i);
+          expect(Buffer.from(b).equals(data.subarray(starts[i], Math.min(ends[i], data.length))), `readRanges ${i}`).toBe(true);
+        });
+        expect(seen).toEqual(starts.map((_, i) => i));
+        const mine = new Error('mine');
+        await expect(bkt.readRanges('obj', [0, 5], [3, 9], () => { throw mine; })).rejects.toBe(mine);
+        await expect(bkt.readRanges('missing/obj', [0], [10], () => {})).rejects.toBeInstanceOf(ObjectNotFoundError);
+      }
     });
 
     it('stops a ranged read early when the stream is destroyed', async () => {

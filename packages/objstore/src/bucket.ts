@@ -62,6 +62,14 @@ export interface Bucket {
   readRange?<T>(name: string, offset: number, length: number, use: (bytes: Uint8Array) => T): Promise<T>;
 
   /**
+   * Ranges [starts[i], ends[i]) of one object, each at most rangeReadMaxBytes, read in
+   * order: `use(i, bytes)` gets range i (bytes valid during the call only; shorter at
+   * the end of the object). One call for many small ranges: where a read costs a system
+   * call, the per-read promises and bookkeeping of readRange would cost more than it.
+   */
+  readRanges?(name: string, starts: ArrayLike<number>, ends: ArrayLike<number>, use: (i: number, bytes: Uint8Array) => void): Promise<void>;
+
+  /**
    * The gap worth reading through rather than asking again (the store gateway's
    * partitioner). Unset: an object store's, 512 KiB as in Thanos, where every request is
    * a round trip. A local filesystem pays microseconds per positional read, so reading

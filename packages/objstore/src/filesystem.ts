@@ -81,6 +81,44 @@ export class FilesystemBucket implements Bucket {
     return this.#readSmall(name, offset, len, use);
   }
 
+  async readRanges(name: string, starts: ArrayLike<number>, ends: ArrayLike<number>, use: (i: number, bytes: Uint8Array) => void): Promise<void> {
+    const op = (i: number): string => rangeContext(name, starts[i], ends[i] - starts[i]);
+    for (let i = 0; i < starts.length; i++) {
+      const len = checkRange(name, starts[i], ends[i] - starts[i]);
+      if (len > SYNC_READ_MAX) throw new RangeError(`${op(i)}: a range of readRanges is longer than ${SYNC_READ_MAX} bytes`);
+    }
+    if (starts.length === 0) return;
+    const file = this.#path(() => op(0), name);
+    let f: OpenFile | null = await this.#acquire(() => op(0), name, file);
+    try {
+      for (let i = 0; i < starts.length; i++) {
+        // Long batches let the event loop in now and then (health checks, other calls).
+        if (i > 0 && i % READS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
+        let bytes: Uint8Array;
+        try {
+          bytes = readIntoScratch(f, starts[i], ends[i] - starts[i]);
+        } catch (err) {
+          if (!isStale(err)) throw wrapError(op(i), err);
+          // A stale handle (NFS, after the file changed on the server): reopen once.
+          const stale: OpenFile = f;
+          f = null;
+          this.#handles.release(stale);
+          this.#handles.discard(stale);
+          f = await this.#acquire(() => op(i), name, file);
+          try {
+            bytes = readIntoScratch(f, starts[i], ends[i] - starts[i]);
+          } catch (err) {
+            throw wrapError(op(i), err);
+          }
+        }
+        // Errors of `use` are the caller's, not the bucket's: not wrapped.
+        use(i, bytes);
+      }
+    } finally {
+      if (f !== null) this.#handles.release(f);
+    }
+  }
+
   /**
    * A positional read costs a system call, ~3-6 µs here, about what copying 32 KiB from the
    * page cache costs: gaps up to that are read through, in reads of at most 64 KiB (the
@@ -324,6 +362,9 @@ async function hasEntries(dir: string): Promise<boolean> {
  * in issue 15). The bound keeps a cold read from holding the event loop for long.
  */
 const SYNC_READ_MAX = 64 * 1024;
+
+/** Synchronous reads of one readRanges call between turns of the event loop. */
+const READS_PER_TURN = 1024;
 
 /** Scratch for readRange: reads up to SYNC_READ_MAX are synchronous, so one buffer serves all. */
 const scratch = Buffer.allocUnsafe(SYNC_READ_MAX);

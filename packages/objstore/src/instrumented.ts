@@ -106,6 +106,7 @@ export function instrumentBucket(bkt: Bucket, registry: Registry): Bucket {
     // The store gateway's small reads: bytes without a stream around them.
     getRangeBytes: bkt.getRangeBytes === undefined ? undefined : rangeBytes(bkt, rangeMetrics(m, bucket)),
     readRange: bkt.readRange === undefined ? undefined : readRange(bkt, rangeMetrics(m, bucket)),
+    readRanges: bkt.readRanges === undefined ? undefined : readRanges(bkt, rangeMetrics(m, bucket)),
     rangeGapBytes: bkt.rangeGapBytes,
     rangeReadMaxBytes: bkt.rangeReadMaxBytes,
     exists: (name: string): Promise<boolean> => run(BucketOperation.EXISTS, () => bkt.exists(name), false),
@@ -140,6 +141,34 @@ function rangeBytes(bkt: Bucket, { ops, failures, duration, fetched }: RangeMetr
     } catch (err) {
       if (!isObjectNotFound(err)) failures.inc();
       throw err;
+    }
+  };
+}
+
+/**
+ * Many ranges, one call: each range counts as a get_range operation and its bytes as
+ * fetched; the call is timed once (its ranges are read back to back, microseconds each).
+ */
+function readRanges(bkt: Bucket, { ops, failures, duration, fetched }: RangeMetrics): NonNullable<Bucket['readRanges']> {
+  return async (name, starts, ends, use) => {
+    ops.inc(starts.length);
+    const t0 = performance.now();
+    let bytes = 0;
+    let inUse = false;
+    try {
+      await bkt.readRanges!(name, starts, ends, (i, b) => {
+        bytes += b.length;
+        inUse = true;
+        use(i, b);
+        inUse = false;
+      });
+      duration.observe((performance.now() - t0) / 1000);
+    } catch (err) {
+      // A failure of `use` is the caller's; a missing object is an answer.
+      if (!inUse && !isObjectNotFound(err)) failures.inc();
+      throw err;
+    } finally {
+      if (bytes > 0) fetched.inc(bytes);
     }
   };
 }

@@ -22,12 +22,15 @@ export class PrefixedBucket implements Bucket {
     if (bytes !== undefined) this.getRangeBytes = (name, offset, length) => bytes(this.#full(name), offset, length);
     const range = bkt.readRange?.bind(bkt);
     if (range !== undefined) this.readRange = (name, offset, length, use) => range(this.#full(name), offset, length, use);
+    const ranges = bkt.readRanges?.bind(bkt);
+    if (ranges !== undefined) this.readRanges = (name, starts, ends, use) => ranges(this.#full(name), starts, ends, use);
     this.rangeGapBytes = bkt.rangeGapBytes;
     this.rangeReadMaxBytes = bkt.rangeReadMaxBytes;
   }
 
   readonly getRangeBytes?: (name: string, offset: number, length: number) => Promise<Uint8Array>;
   readonly readRange?: <T>(name: string, offset: number, length: number, use: (bytes: Uint8Array) => T) => Promise<T>;
+  readonly readRanges?: Bucket['readRanges'];
   readonly rangeGapBytes?: number;
   readonly rangeReadMaxBytes?: number;
 

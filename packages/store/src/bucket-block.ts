@@ -364,7 +364,16 @@ export class BucketBlock {
           ends[k] = k + 1 < group.length && starts[k + 1] > starts[k] ? Math.min(est, starts[k + 1]) : est;
         }
         const g: ChunkGroup = { file, group, starts, series, aggrs, stats, slabs, pool };
-        for (const part of partitionRanges(starts, ends, this.maxGap, this.maxRead)) jobs.push(this.loadChunkPart(g, part, signal));
+        const parts = partitionRanges(starts, ends, this.maxGap, this.maxRead);
+        if (this.opts.bkt.readRanges !== undefined) {
+          // Ranges the bucket reads in one call; a longer one (a record larger than the
+          // bucket's longest read) goes on its own.
+          const small = parts.filter((p) => p.end - p.start <= this.maxRead);
+          if (small.length > 0) jobs.push(this.loadChunkParts(g, small, signal));
+          for (const part of parts) if (part.end - part.start > this.maxRead) jobs.push(this.loadChunkPart(g, part, signal));
+        } else {
+          for (const part of parts) jobs.push(this.loadChunkPart(g, part, signal));
+        }
         i = j;
       }
       // Every job settles before the slabs may be given back.
@@ -372,6 +381,33 @@ export class BucketBlock {
       for (const r of res) if (r.status === 'rejected') throw r.reason;
     } finally {
       slabs.endLoad();
+    }
+  }
+
+  /**
+   * Every merged read of a segment in one readRanges call (a local bucket): the wanted
+   * records are copied out of each range as it is read, without a promise per read.
+   */
+  private async loadChunkParts(g: ChunkGroup, parts: Part[], signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const { file, starts, stats } = g;
+    const from = new Float64Array(parts.length);
+    const to = new Float64Array(parts.length);
+    for (let i = 0; i < parts.length; i++) {
+      from[i] = parts[i].start;
+      to[i] = parts[i].end;
+    }
+    stats.chunksFetchCount += parts.length;
+    const again: number[] = [];
+    await this.opts.bkt.readRanges!(file, from, to, (i, bytes) => {
+      stats.chunksFetchedBytes += bytes.length;
+      const a = this.takeRecords(g, parts[i], bytes);
+      for (let j = 0; j < a.length; j++) again.push(a[j]);
+    });
+    for (let i = 0; i < again.length; i += 2) {
+      const k = again[i];
+      const parsed = parseChunkRecord(await this.refetchChunk(g, starts[k], again[i + 1]), 0, file, starts[k]);
+      this.placeChunk(g, k, parsed);
     }
   }
 
