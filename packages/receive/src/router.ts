@@ -11,6 +11,7 @@ import type { Logger } from '@thanos-ts/runtime';
 import { StoreAPIError, StoreClient, thanos } from '@thanos-ts/storeapi';
 import type { GrpcClientTransport, prometheus } from '@thanos-ts/storeapi';
 import type { Labels } from '@thanos-ts/tsdb';
+import { uvarintSize, writeUvarint } from '@thanos-ts/tsdb';
 import type { EncodedWriteRequest } from './encoded-write-request.js';
 import { hashRawLabels } from './hashring.js';
 import type { Hashring } from './hashring.js';
@@ -411,7 +412,7 @@ function encodeForward(d: Destination): Uint8Array {
     const tb = Buffer.from(tenant, 'utf8');
     if (tb.length > 0) {
       tuple.push(Uint8Array.of(0x12), uvarint(tb.length), tb);
-      len += 1 + uvarintLen(tb.length) + tb.length;
+      len += 1 + uvarintSize(tb.length) + tb.length;
     }
     push(Uint8Array.of(0x22));
     push(uvarint(len));
@@ -422,22 +423,8 @@ function encodeForward(d: Destination): Uint8Array {
   return Buffer.concat(parts, total);
 }
 
-function uvarintLen(x: number): number {
-  let n = 1;
-  while (x >= 0x80) {
-    x = Math.floor(x / 0x80);
-    n++;
-  }
-  return n;
-}
-
 function uvarint(x: number): Uint8Array {
-  const out = new Uint8Array(uvarintLen(x));
-  let i = 0;
-  while (x >= 0x80) {
-    out[i++] = (x % 0x80) | 0x80;
-    x = Math.floor(x / 0x80);
-  }
-  out[i] = x;
+  const out = new Uint8Array(uvarintSize(x));
+  writeUvarint(out, 0, x);
   return out;
 }

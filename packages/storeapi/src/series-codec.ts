@@ -12,6 +12,7 @@
 
 import type { AggrChunk, AnyMessage, SeriesResponse, StoreChunk, StoreSeries } from './proto.js';
 import type { Label } from '@thanos-ts/tsdb';
+import { uvarintSize, writeUvarint } from '@thanos-ts/tsdb';
 
 /** A malformed message: the frame is not a thanos.SeriesResponse. */
 export class SeriesDecodeError extends Error {
@@ -319,7 +320,7 @@ function interned(b: Uint8Array, start: number, end: number): string {
 /** SeriesResponse{series} (field 1). */
 export function encodeSeriesResponse(s: StoreSeries): Buffer {
   const n = seriesSize(s);
-  const out = Buffer.allocUnsafe(1 + uvarintLen(n) + n);
+  const out = Buffer.allocUnsafe(1 + uvarintSize(n) + n);
   const w = new Writer(out);
   w.tagLen(1, n);
   w.series(s, n);
@@ -336,10 +337,10 @@ export function encodeSeriesBatchResponse(batch: readonly (StoreSeries | Uint8Ar
       inner += s.length;
     } else {
       sizes[i] = seriesSize(s);
-      inner += 1 + uvarintLen(sizes[i]) + sizes[i];
+      inner += 1 + uvarintSize(sizes[i]) + sizes[i];
     }
   }
-  const out = Buffer.allocUnsafe(1 + uvarintLen(inner) + inner);
+  const out = Buffer.allocUnsafe(1 + uvarintSize(inner) + inner);
   const w = new Writer(out);
   w.tagLen(4, inner);
   for (let i = 0; i < batch.length; i++) {
@@ -356,18 +357,9 @@ export function encodeSeriesBatchResponse(batch: readonly (StoreSeries | Uint8Ar
   return out;
 }
 
-function uvarintLen(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
 /** Bytes of an int64 varint: negatives take ten (two's complement). */
 function int64Len(v: number): number {
-  return v < 0 ? 10 : uvarintLen(v);
+  return v < 0 ? 10 : uvarintSize(v);
 }
 
 /** UTF-8 bytes of s; ASCII (nearly every label) is counted without a call. */
@@ -377,7 +369,7 @@ function utf8Len(s: string): number {
 }
 
 function fieldLen(contentLen: number): number {
-  return 1 + uvarintLen(contentLen) + contentLen;
+  return 1 + uvarintSize(contentLen) + contentLen;
 }
 
 /** A string field's bytes (none when empty). */
@@ -389,7 +381,7 @@ function chunkSize(c: StoreChunk): number {
   let n = 0;
   if (c.type) n += 1 + int64Len(c.type);
   if (c.data != null && c.data.length > 0) n += fieldLen(c.data.length);
-  if (c.hash) n += 1 + uvarintLen(c.hash);
+  if (c.hash) n += 1 + uvarintSize(c.hash);
   return n;
 }
 
@@ -418,12 +410,7 @@ class Writer {
   constructor(private readonly b: Buffer) {}
 
   uvarint(v: number): void {
-    const b = this.b;
-    while (v >= 0x80) {
-      b[this.pos++] = (v & 0x7f) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    b[this.pos++] = v;
+    this.pos = writeUvarint(this.b, this.pos, v);
   }
 
   int64(v: number): void {

@@ -693,25 +693,18 @@ export class StepAggregation {
         }
         break;
       case 'max':
+      case 'min': {
+        const max = this.op === 'max';
         for (let i = 0; i < n; i++) {
           const k = (t[i] - start) / interval;
           const v = f[i];
           if (count[k] === 0) {
             count[k] = 1;
             value[k] = v;
-          } else if (value[k] < v || Number.isNaN(value[k])) value[k] = v;
+          } else if ((max ? value[k] < v : value[k] > v) || Number.isNaN(value[k])) value[k] = v;
         }
         break;
-      case 'min':
-        for (let i = 0; i < n; i++) {
-          const k = (t[i] - start) / interval;
-          const v = f[i];
-          if (count[k] === 0) {
-            count[k] = 1;
-            value[k] = v;
-          } else if (value[k] > v || Number.isNaN(value[k])) value[k] = v;
-        }
-        break;
+      }
       case 'stddev':
       case 'stdvar': {
         const mean = g.mean!;
