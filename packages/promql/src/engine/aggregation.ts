@@ -11,7 +11,7 @@ import { kahanSumInc } from '../functions/kahan.js';
 import { quantile } from '../functions/quantile.js';
 import { formatFloatF, formatFloatG } from '../go-strconv.js';
 import type { Matrix, Series, Vector } from '../value.js';
-import { EvalError } from './errors.js';
+import { EvalError, TooManySamplesError } from './errors.js';
 import { METRIC_NAME_LABEL, hashRatioOffset } from './hash-ratio.js';
 import { deleteLabels, keepLabels, keyWithLabels, keyWithoutLabels, setLabel } from './label-sets.js';
 import { type EvalNodeHelper, keyOf } from './node-helper.js';
@@ -591,6 +591,8 @@ export class StepAggregation {
   private readonly index = new Map<string, StepGroup>();
   /** Points fed: what the input matrix would have held (for the samples limit). */
   points = 0;
+  /** Step slots held by the groups' state, a value each. */
+  private slots = 0;
 
   constructor(
     readonly op: string,
@@ -599,6 +601,12 @@ export class StepAggregation {
     private readonly start: number,
     private readonly interval: number,
     private readonly numSteps: number,
+    /**
+     * Slots the state may hold (the query's bound on samples held): every group holds a
+     * slot per step, so many groups over many steps fail as too many samples instead of
+     * allocating without bound.
+     */
+    private readonly maxSlots: number = Infinity,
   ) {
     if (!STREAMED_OPS.has(op)) throw new EvalError(`internal error: ${op} is not aggregated as series arrive`);
   }
@@ -609,6 +617,8 @@ export class StepAggregation {
     if (g === undefined) {
       const n = this.numSteps;
       const op = this.op;
+      this.slots += n;
+      if (this.slots > this.maxSlots) throw new TooManySamplesError();
       g = {
         labels: this.grouping.length === 0 ? [] : keepLabels(metric, this.grouping),
         count: new Float64Array(n),

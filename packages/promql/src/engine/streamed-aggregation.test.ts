@@ -123,4 +123,14 @@ describe('aggregations streamed as series arrive', () => {
     expect(bits(r.value)).toEqual(bits((await engine.rangeQuery(st, 'sum(x * 1)', 0, 3600 * S, 60 * S)).value));
     await expect(engine.rangeQuery(st, 'sum(x * 1)', 0, 3600 * S, 60 * S, { maxSamples: 500 })).rejects.toBeInstanceOf(TooManySamplesError);
   });
+
+  it('count the state of every group at every step against the bound on samples held', async () => {
+    const st = storage(4);
+    // 40 groups × 3,601 steps = 144k slots: over a bound of 100k, though one group is far under it
+    await expect(engine.rangeQuery(st, 'sum by (i) (x)', 0, 3600 * S, S, { maxSamples: 100_000 })).rejects.toBeInstanceOf(TooManySamplesError);
+    const one = await engine.rangeQuery(st, 'sum (x)', 0, 3600 * S, S, { maxSamples: 100_000 });
+    expect(one.value.type === 'matrix' && one.value.matrix.length).toBe(1);
+    const all = await engine.rangeQuery(st, 'sum by (i) (x)', 0, 3600 * S, S, { maxSamples: 200_000 });
+    expect(all.value.type === 'matrix' && all.value.matrix.length).toBe(40);
+  });
 });
