@@ -157,6 +157,8 @@ describe('selectSeries', () => {
         const pts: string[] = [];
         for (let i = 0; i < got.points.length; i++) pts.push(`${got.points.t[i]}:${Object.is(got.points.f[i], -0) ? '-0' : got.points.f[i]}`);
         expect(pts).toEqual(want);
+        // held at their size, not at a bound made up front
+        expect(got.points.t.length).toBe(Math.max(1, got.points.length));
       }
     }
   });

@@ -96,12 +96,14 @@ export async function selectSeries(
 ): Promise<SelectedSeries[]> {
   const out: SelectedSeries[] = [];
   const scratch = new ReadScratch(checkDone);
-  // A sink takes each series' points on the steps as they are made: one buffer for all.
-  const stepPoints = sink !== null && steps !== null ? new FloatPoints(0) : null;
+  // Points on the steps are made in one buffer for all series, then handed to the sink
+  // or copied out at their exact size (a bound made up front can be far too large: a
+  // series alive for an hour of a two-day range).
+  const stepPoints = steps !== null ? new FloatPoints(0) : null;
   try {
     for await (const s of querier.select(hints, vs.matchers)) {
       checkDone();
-      const { points, st } = readPoints(s, hints.start, hints.end, dropStale, arena, scratch, checkDone, steps, stepPoints);
+      const { points, st } = readPoints(s, hints.start, hints.end, dropStale, arena, scratch, checkDone, steps, stepPoints, sink !== null);
       countSelected(points.length);
       if (sink !== null) sink(s.labels, points.t, points.f, points.length);
       else out.push({ metric: s.labels, points, dropName: false, st });
@@ -181,17 +183,10 @@ function dropStaleMarkers(t: Float64Array, f: Float64Array, n: number): number {
  * so that a range query over long series never holds every sample, nor the samples and
  * the evaluated points at once.
  */
-function evalOnSteps(t: Float64Array, f: Float64Array, n: number, g: StepGrid, arena: PointsArena, into: FloatPoints | null): FloatPoints {
+function evalOnSteps(t: Float64Array, f: Float64Array, n: number, g: StepGrid, p: FloatPoints): FloatPoints {
   // At most one point per step, and each sample lasts at most a lookback delta.
-  const cap = Math.min(g.count, n * (Math.floor(g.lookback / g.interval) + 1));
-  let p: FloatPoints;
-  if (into !== null) {
-    into.reset();
-    into.grow(cap);
-    p = into;
-  } else {
-    p = arena.points(cap, cap);
-  }
+  p.reset();
+  p.grow(Math.min(g.count, n * (Math.floor(g.lookback / g.interval) + 1)));
   if (n === 0) return p;
   const pt = p.t;
   const pf = p.f;
@@ -214,6 +209,11 @@ function evalOnSteps(t: Float64Array, f: Float64Array, n: number, g: StepGrid, a
   return p;
 }
 
+/** Points made on the steps: as they are for a sink (which copies what it keeps), else copied out at their size. */
+function onSteps(p: FloatPoints, arena: PointsArena, sinking: boolean): { points: FloatPoints; st: null } {
+  return { points: sinking ? p : arena.copy(p.t, p.f, 0, p.length), st: null };
+}
+
 function readPoints(
   s: StorageSeries,
   mint: number,
@@ -224,12 +224,13 @@ function readPoints(
   checkDone: () => void,
   steps: StepGrid | null,
   stepPoints: FloatPoints | null,
+  sinking: boolean,
 ): { points: FloatPoints; st: Float64Array | null } {
   // fast path: whole chunks decoded in tight loops
   if (readsFloatsInBulk(s)) {
     scratch.n = 0;
     if (s.readFloats(mint, maxt, scratch)) {
-      if (steps !== null) return { points: evalOnSteps(scratch.t, scratch.f, scratch.n, steps, arena, stepPoints), st: null };
+      if (steps !== null) return onSteps(evalOnSteps(scratch.t, scratch.f, scratch.n, steps, stepPoints!), arena, sinking);
       const n = dropStale ? dropStaleMarkers(scratch.t, scratch.f, scratch.n) : scratch.n;
       return { points: arena.copy(scratch.t, scratch.f, 0, n), st: null };
     }
@@ -273,7 +274,7 @@ function readPoints(
   const err = it.err();
   if (err !== null) throw err;
   // The evaluation on steps reads no start timestamps.
-  if (steps !== null) return { points: evalOnSteps(scratchT, scratchF, n, steps, arena, stepPoints), st: null };
+  if (steps !== null) return onSteps(evalOnSteps(scratchT, scratchF, n, steps, stepPoints!), arena, sinking);
   if (anyST) return { points: arena.copy(scratchT, scratchF, 0, n), st: scratchST.slice(0, n) };
   return { points: arena.copy(scratchT, scratchF, 0, n), st: null };
 }
