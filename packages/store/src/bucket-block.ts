@@ -390,7 +390,7 @@ export class BucketBlock {
    */
   private async loadChunkParts(g: ChunkGroup, parts: Part[], signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
-    const { file, starts, stats } = g;
+    const { file, stats } = g;
     const from = new Float64Array(parts.length);
     const to = new Float64Array(parts.length);
     for (let i = 0; i < parts.length; i++) {
@@ -404,6 +404,12 @@ export class BucketBlock {
       const a = this.takeRecords(g, parts[i], bytes);
       for (let j = 0; j < a.length; j++) again.push(a[j]);
     });
+    await this.refetchChunks(g, again);
+  }
+
+  /** Fetches and places, one by one, the records takeRecords left (pairs of index and size). */
+  private async refetchChunks(g: ChunkGroup, again: readonly number[]): Promise<void> {
+    const { file, starts } = g;
     for (let i = 0; i < again.length; i += 2) {
       const k = again[i];
       const parsed = parseChunkRecord(await this.refetchChunk(g, starts[k], again[i + 1]), 0, file, starts[k]);
@@ -424,11 +430,7 @@ export class BucketBlock {
         stats.chunksFetchedBytes += bytes.length;
         return this.takeRecords(g, part, bytes);
       });
-      for (let i = 0; i < again.length; i += 2) {
-        const k = again[i];
-        const parsed = parseChunkRecord(await this.refetchChunk(g, starts[k], again[i + 1]), 0, file, starts[k]);
-        this.placeChunk(g, k, parsed);
-      }
+      await this.refetchChunks(g, again);
       return;
     }
     // What the read holds at most at once: the whole range, or one streamed piece of it.

@@ -12,6 +12,7 @@ import { quantile } from '../functions/quantile.js';
 import { formatFloatF, formatFloatG } from '../go-strconv.js';
 import type { Matrix, Series, Vector } from '../value.js';
 import { EvalError, TooManySamplesError } from './errors.js';
+import type { StepGrid } from './select.js';
 import { METRIC_NAME_LABEL, hashRatioOffset } from './hash-ratio.js';
 import { deleteLabels, keepLabels, keyWithLabels, keyWithoutLabels, setLabel } from './label-sets.js';
 import { type EvalNodeHelper, keyOf } from './node-helper.js';
@@ -598,9 +599,8 @@ export class StepAggregation {
     readonly op: string,
     /** Sorted `by` labels (`without` is not streamed: its groups are as many as the series). */
     private readonly grouping: readonly string[],
-    private readonly start: number,
-    private readonly interval: number,
-    private readonly numSteps: number,
+    /** The query's steps, which the points fed lie on. */
+    private readonly grid: Pick<StepGrid, 'start' | 'interval' | 'count'>,
     /**
      * Slots the state may hold (the query's bound on samples held): every group holds a
      * slot per step, so many groups over many steps fail as too many samples instead of
@@ -615,7 +615,7 @@ export class StepAggregation {
     const key = this.grouping.length === 0 ? '' : keyWithLabels(metric, this.grouping);
     let g = this.index.get(key);
     if (g === undefined) {
-      const n = this.numSteps;
+      const n = this.grid.count;
       const op = this.op;
       this.slots += n;
       if (this.slots > this.maxSlots) throw new TooManySamplesError();
@@ -639,8 +639,7 @@ export class StepAggregation {
     this.points += n;
     const g = this.group(metric);
     const { count, value } = g;
-    const start = this.start;
-    const interval = this.interval;
+    const { start, interval } = this.grid;
     switch (this.op) {
       case 'sum': {
         const c = g.c!;
@@ -741,14 +740,15 @@ export class StepAggregation {
   result(ctx: Pick<AggregationContext, 'newSeries' | 'tick'>): Matrix {
     const out: Matrix = [];
     const op = this.op;
+    const { start, interval, count: steps } = this.grid;
     for (const g of this.groups) {
-      ctx.tick(this.numSteps);
+      ctx.tick(steps);
       const { count, value, c, mean, incremental } = g;
       let seen = 0;
-      for (let k = 0; k < this.numSteps; k++) if (count[k] !== 0) seen++;
+      for (let k = 0; k < steps; k++) if (count[k] !== 0) seen++;
       if (seen === 0) continue;
       const s = ctx.newSeries(g.labels, seen, seen);
-      for (let k = 0; k < this.numSteps; k++) {
+      for (let k = 0; k < steps; k++) {
         const cnt = count[k];
         if (cnt === 0) continue;
         let v = value[k];
@@ -771,7 +771,7 @@ export class StepAggregation {
           default:
             break;
         }
-        s.floats.push(this.start + k * this.interval, v);
+        s.floats.push(start + k * interval, v);
       }
       out.push(s);
     }

@@ -240,7 +240,7 @@ export class Engine {
         // An aggregation right around it takes the series as they arrive, by `by` groups.
         let sink: StepSink | null = null;
         if (steps !== null && parent?.type === 'AggregateExpr' && parent.expr === vs && STREAMED_OPS.has(parent.op) && !parent.without) {
-          const agg = new StepAggregation(parent.op, sortStrings(parent.grouping), start, stepInterval, steps.count, state.cfg.maxSamples);
+          const agg = new StepAggregation(parent.op, sortStrings(parent.grouping), steps, state.cfg.maxSamples);
           state.streamedAggregations.set(parent, agg);
           sink = (metric, t, f, n) => agg.add(metric, t, f, n);
         }

@@ -69,6 +69,13 @@ export interface StepGrid {
 /** Takes a selected series' points on the step grid (t, f)[0, n), valid during the call only. */
 export type StepSink = (metric: Labels, t: Float64Array, f: Float64Array, n: number) => void;
 
+/** A selection evaluated on a grid: the buffer its points are made in, and who takes them. */
+interface OnSteps {
+  grid: StepGrid;
+  buf: FloatPoints;
+  sink: StepSink | null;
+}
+
 /** The series of every selector of a query, by selector node. */
 export type SelectedData = Map<VectorSelector, SelectedSeries[]>;
 
@@ -99,11 +106,11 @@ export async function selectSeries(
   // Points on the steps are made in one buffer for all series, then handed to the sink
   // or copied out at their exact size (a bound made up front can be far too large: a
   // series alive for an hour of a two-day range).
-  const stepPoints = steps !== null ? new FloatPoints(0) : null;
+  const onSteps: OnSteps | null = steps !== null ? { grid: steps, buf: new FloatPoints(0), sink } : null;
   try {
     for await (const s of querier.select(hints, vs.matchers)) {
       checkDone();
-      const { points, st } = readPoints(s, hints.start, hints.end, dropStale, arena, scratch, checkDone, steps, stepPoints, sink !== null);
+      const { points, st } = readPoints(s, hints.start, hints.end, dropStale, arena, scratch, checkDone, onSteps);
       countSelected(points.length);
       if (sink !== null) sink(s.labels, points.t, points.f, points.length);
       else out.push({ metric: s.labels, points, dropName: false, st });
@@ -209,9 +216,10 @@ function evalOnSteps(t: Float64Array, f: Float64Array, n: number, g: StepGrid, p
   return p;
 }
 
-/** Points made on the steps: as they are for a sink (which copies what it keeps), else copied out at their size. */
-function onSteps(p: FloatPoints, arena: PointsArena, sinking: boolean): { points: FloatPoints; st: null } {
-  return { points: sinking ? p : arena.copy(p.t, p.f, 0, p.length), st: null };
+/** Samples t/f[0, n) evaluated on the grid: as made for a sink (which copies what it keeps), else copied out at their size. */
+function pointsOnSteps(t: Float64Array, f: Float64Array, n: number, s: OnSteps, arena: PointsArena): { points: FloatPoints; st: null } {
+  const p = evalOnSteps(t, f, n, s.grid, s.buf);
+  return { points: s.sink !== null ? p : arena.copy(p.t, p.f, 0, p.length), st: null };
 }
 
 function readPoints(
@@ -222,15 +230,13 @@ function readPoints(
   arena: PointsArena,
   scratch: ReadScratch,
   checkDone: () => void,
-  steps: StepGrid | null,
-  stepPoints: FloatPoints | null,
-  sinking: boolean,
+  onSteps: OnSteps | null,
 ): { points: FloatPoints; st: Float64Array | null } {
   // fast path: whole chunks decoded in tight loops
   if (readsFloatsInBulk(s)) {
     scratch.n = 0;
     if (s.readFloats(mint, maxt, scratch)) {
-      if (steps !== null) return onSteps(evalOnSteps(scratch.t, scratch.f, scratch.n, steps, stepPoints!), arena, sinking);
+      if (onSteps !== null) return pointsOnSteps(scratch.t, scratch.f, scratch.n, onSteps, arena);
       const n = dropStale ? dropStaleMarkers(scratch.t, scratch.f, scratch.n) : scratch.n;
       return { points: arena.copy(scratch.t, scratch.f, 0, n), st: null };
     }
@@ -274,9 +280,8 @@ function readPoints(
   const err = it.err();
   if (err !== null) throw err;
   // The evaluation on steps reads no start timestamps.
-  if (steps !== null) return onSteps(evalOnSteps(scratchT, scratchF, n, steps, stepPoints!), arena, sinking);
-  if (anyST) return { points: arena.copy(scratchT, scratchF, 0, n), st: scratchST.slice(0, n) };
-  return { points: arena.copy(scratchT, scratchF, 0, n), st: null };
+  if (onSteps !== null) return pointsOnSteps(scratchT, scratchF, n, onSteps, arena);
+  return { points: arena.copy(scratchT, scratchF, 0, n), st: anyST ? scratchST.slice(0, n) : null };
 }
 
 /**
