@@ -7,7 +7,7 @@
 
 import { createGzip, gzip, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
-import { once } from 'node:events';
+import { drainedOrClosed } from './drain.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { buildInfo, nopLogger, runtimeInfo, sortedFlags } from '@thanos-ts/runtime';
@@ -273,7 +273,7 @@ export class QueryAPI {
     }
     const write = async (b: Uint8Array | string): Promise<void> => {
       if (res.destroyed) throw new DOMException('client closed the connection', 'AbortError');
-      if (!out.write(b)) await Promise.race([once(out, 'drain'), once(res, 'close')]);
+      if (!out.write(b)) await drainedOrClosed(out, res);
     };
     try {
       await write(SUCCESS_HEAD);
