@@ -21,7 +21,7 @@ import { documentedType } from '../value-type.js';
 import { PointsArena } from './arena.js';
 import { type AbortSignalLike, EvalError, QUERY_EXECUTION, TooManySamplesError } from './errors.js';
 import { infoCandidateSelector } from './info.js';
-import { Evaluator, QueryState, StringResult, stepCount } from './evaluator.js';
+import { Evaluator, QueryState, ST_FUNCTIONS, StringResult, stepCount } from './evaluator.js';
 import { type EvalStatement, cloneExpr, findMinMaxTime, forEachSelector, preprocessExpr, selectHints, setOffsetForAtModifier } from './preprocess.js';
 import { type SelectedData, type StepSink, selectSeries } from './select.js';
 import { STREAMED_OPS, StepAggregation } from './aggregation.js';
@@ -218,6 +218,7 @@ export class Engine {
     };
     const instant = start === end && interval === 0;
     const stepInterval = instant ? 1 : interval;
+    const ev = new Evaluator(state, start, end, stepInterval);
     try {
       // Selection: every selector once, concurrently (remote stores answer in parallel).
       const selects: Promise<void>[] = [];
@@ -244,9 +245,55 @@ export class Engine {
           state.streamedAggregations.set(parent, agg);
           sink = (metric, t, f, n) => agg.add(metric, t, f, n);
         }
+        if (steps !== null) {
+          selects.push(
+            // The selection limit bounds what is held: a sink's series are not.
+            selectSeries(querier, hints, vs, false, () => state.checkDone(QUERY_EXECUTION), arena, sink === null ? countSelected : () => {}, { kind: 'steps', grid: steps, sink }).then((series) => {
+              data.set(vs, series);
+            }),
+          );
+          return;
+        }
+        // A range function whose only argument is this matrix selector (no `@`, modifier or
+        // enclosing subquery) runs over each series as it is read: only its points are kept.
+        const call = path[path.length - 2];
+        const ms = path[path.length - 1];
+        if (
+          evalRange > 0 &&
+          ms?.type === 'MatrixSelector' &&
+          call?.type === 'Call' &&
+          call.args.length === 1 &&
+          call.args[0] === ms &&
+          vs.timestamp === null &&
+          vs.startOrEnd === null &&
+          !vs.anchored &&
+          !vs.smoothed &&
+          state.cfg.kernel(call.func.name)?.kind === 'range' &&
+          !(state.cfg.useStartTimestamps && ST_FUNCTIONS.has(call.func.name)) &&
+          !path.some((p) => p.type === 'SubqueryExpr')
+        ) {
+          // Its windows and points count against the bound on what is held, as they would
+          // while evaluating (without what other parts of the query hold by then).
+          const count = { currentSamples: 0 };
+          const windows = { offset: vs.originalOffset, range: ms.range, fixed: false, anchored: false, smoothed: false, pos: { start: ms.start, end: ms.end } };
+          const rf = ev.rangeFunction(call, 0, windows, count);
+          const streamed = { series: [] as Matrix, dropName: rf.dropName };
+          state.streamedRangeCalls.set(call, streamed);
+          const take: StepSink = (metric, t, f, n) => {
+            const ss = rf.series(metric, false, null, t, f, n);
+            if (ss !== null) streamed.series.push(ss);
+          };
+          selects.push(
+            // The selection limit still counts the samples read: they all pass through here.
+            selectSeries(querier, hints, vs, true, () => state.checkDone(QUERY_EXECUTION), arena, countSelected, { kind: 'samples', sink: take }).then(() => {
+              rf.done();
+              data.set(vs, []);
+            }),
+          );
+          return;
+        }
         selects.push(
-          // The selection limit bounds what is held: a sink's series are not.
-          selectSeries(querier, hints, vs, evalRange > 0, () => state.checkDone(QUERY_EXECUTION), arena, sink === null ? countSelected : () => {}, steps, sink).then((series) => {
+          selectSeries(querier, hints, vs, evalRange > 0, () => state.checkDone(QUERY_EXECUTION), arena, countSelected).then((series) => {
             data.set(vs, series);
           }),
         );
@@ -266,7 +313,6 @@ export class Engine {
       opts.onSelected?.(selected);
 
       setOffsetForAtModifier(start, expr);
-      const ev = new Evaluator(state, start, end, stepInterval);
       const val = ev.evalTop(expr);
       const value = toValue(val, expr, start, instant, () => state.checkDoneSometimes());
       const rendered = annos.asStrings(text);

@@ -13,9 +13,8 @@ import { type Labels, isStaleNaN } from '@thanos-ts/tsdb';
 import type { AggregateExpr, BinaryExpr, Call, Expr, MatrixSelector, PositionRange, SubqueryExpr, UnaryExpr, VectorMatching, VectorSelector } from '../ast.js';
 import { isSetOp } from '../ast.js';
 import { type Annotations, sortInRangeQueryWarning } from '../functions/annotations.js';
-import { checkCounterName } from '../functions/index.js';
 import { absentLabels, compileLabelJoin, compileLabelReplace, isValidLabelName } from '../functions/labels.js';
-import type { KernelEntry, RangeCall, VectorCall } from '../functions/types.js';
+import type { KernelEntry, VectorCall } from '../functions/types.js';
 import { FunctionError } from '../functions/types.js';
 import { formatFloatG } from '../go-strconv.js';
 import { printExpr } from '../printer.js';
@@ -25,10 +24,11 @@ import type { PointsArena } from './arena.js';
 import { FParams, type StepAggregation, aggregationCountValues, rangeEvalAgg } from './aggregation.js';
 import { scalarBinop, vectorAnd, vectorBinop, vectorOr, vectorScalarBinop, vectorUnless } from './binop.js';
 import { type AbortSignalLike, EXPRESSION_EVALUATION, EvalError, QueryCanceledError, QueryTimeoutError, TooManySamplesError, UnsupportedError } from './errors.js';
-import { dropMetricName, keyWithLabels, keyWithoutLabels, labelValue, setLabel, sortStrings } from './label-sets.js';
+import { dropMetricName, keyWithLabels, keyWithoutLabels, setLabel, sortStrings } from './label-sets.js';
 import { EvalNodeHelper, keyOf } from './node-helper.js';
 import { evalInfo, type InfoContext } from './info.js';
 import { setOffsetForAtModifier } from './preprocess.js';
+import { RangeFunction, type RangeWindows, type SampleCount } from './range-call.js';
 import { type SelectedData, type SelectedSeries, upperBound } from './select.js';
 
 /** Engine settings the evaluator needs. */
@@ -51,7 +51,7 @@ export interface EvaluatorConfig {
 }
 
 /** Range functions that read start timestamps. */
-const ST_FUNCTIONS = new Set(['rate', 'irate', 'increase', 'resets']);
+export const ST_FUNCTIONS = new Set(['rate', 'irate', 'increase', 'resets']);
 
 /**
  * Units of work (roughly: samples or series touched) between two reads of the clock and
@@ -96,6 +96,12 @@ export class QueryState {
 
   /** Aggregations computed as their selector's series arrived, by aggregation node. */
   readonly streamedAggregations = new Map<AggregateExpr, StepAggregation>();
+
+  /**
+   * Range functions computed as their matrix selector's series were read, by call node:
+   * their points (not yet counted in currentSamples) and whether they drop the name.
+   */
+  readonly streamedRangeCalls = new Map<Call, { series: Matrix; dropName: boolean }>();
 
   /**
    * A new series whose points come from the query's arena. Capacity beyond one point is
@@ -170,20 +176,11 @@ const EMPTY_SIGS: Int32Array[] = [];
  */
 const NO_LABELS: Labels = Object.freeze([]);
 
-/** A matrix argument prepared for a range function: the series and their window parameters. */
-interface RangeSource {
+/** A matrix argument prepared for a range function: the series and their windows. */
+interface RangeSource extends RangeWindows {
   series: SelectedSeries[];
-  /** Offset to subtract from the step time (includes the `@` adjustment). */
-  offset: number;
-  range: number;
-  /** `@` timestamp: the window is computed once, at the first step. */
-  fixed: boolean;
   /** Position annotations of kernels point at (the call's first argument). */
   pos: PositionRange;
-  /** `anchored`: windows reach one lookback delta further back. */
-  anchored: boolean;
-  /** `smoothed`: windows reach one lookback delta further back and ahead. */
-  smoothed: boolean;
 }
 
 /** Functions that accept the anchored / smoothed modifiers (AnchoredSafeFunctions, SmoothedSafeFunctions). */
@@ -755,6 +752,14 @@ export class Evaluator {
         this.q.annos.add(sortInRangeQueryWarning({ start: e.start, end: e.end }));
       }
       if (matrixArg < 0) return this.evalInstantCall(e);
+      const streamed = this.q.streamedRangeCalls.get(e);
+      if (streamed !== undefined) {
+        let total = 0;
+        for (const s of streamed.series) total += s.floats.length;
+        this.q.checkRoomFor(total);
+        this.q.currentSamples += total;
+        return this.rangeCallResult(e, streamed.series, streamed.dropName);
+      }
       const source = subqueryResult !== null ? subqueryResult.source : this.matrixSource(e.args[matrixArg] as MatrixSelector);
       return this.evalRangeCall(e, matrixArg, source);
     } finally {
@@ -1060,20 +1065,32 @@ export class Evaluator {
 
   /** A function over a range vector, one series at a time, step by step. */
   private evalRangeCall(e: Call, matrixArg: number, src: RangeSource): Matrix {
+    const rf = this.rangeFunction(e, matrixArg, src, this.q);
+    const out: Matrix = [];
+    for (const s of src.series) {
+      this.q.checkDoneSometimes();
+      const ss = rf.series(s.metric, s.dropName, s.st, s.points.t, s.points.f, s.points.length);
+      if (ss !== null) out.push(ss);
+    }
+    rf.done();
+    return this.rangeCallResult(e, out, rf.dropName);
+  }
+
+  /**
+   * The range function e over its matrix argument src: checked, with its scalar
+   * arguments evaluated. Its samples count in `count` (the query's state, or a
+   * selection's own count when it runs as the series are read).
+   */
+  rangeFunction(e: Call, matrixArg: number, src: Omit<RangeSource, 'series'>, count: SampleCount): RangeFunction {
     const name = e.func.name;
     const entry = this.kernel(name);
     if (entry.kind !== 'range') throw new EvalError(`function ${name}() does not take a range vector`);
-    const kernel = entry.kernel;
     if (src.anchored && !ANCHORED_SAFE.includes(name)) {
       throw new EvalError(`anchored modifier can only be used with: ${ANCHORED_SAFE.join(', ')} - not with ${name}`);
     }
     if (src.smoothed && !SMOOTHED_SAFE.includes(name)) {
       throw new EvalError(`smoothed modifier can only be used with: ${SMOOTHED_SAFE.join(', ')} - not with ${name}`);
     }
-    const lookback = this.q.cfg.lookbackDelta;
-    // How far windows reach beyond (rangeStart, rangeEnd].
-    const extraBack = src.anchored || src.smoothed ? lookback : 0;
-    const extraAhead = src.smoothed ? lookback : 0;
     // Scalar arguments, one value per step.
     const argVals: Float64Array[] = [];
     for (let i = 0; i < e.args.length; i++) {
@@ -1081,99 +1098,15 @@ export class Evaluator {
       const m = this.evalMatrix(e.args[i]);
       argVals.push(m.length > 0 ? m[0].floats.f : new Float64Array(0));
     }
-    const args: number[] = new Array<number>(argVals.length).fill(0);
     const firstArgPos = matrixArg === 0 ? src.pos : { start: e.args[0].start, end: e.args[0].end };
-    const call: RangeCall = {
-      rangeStart: 0,
-      rangeEnd: 0,
-      evalTs: 0,
-      args,
-      metricName: '',
-      pos: firstArgPos,
-      anchored: src.anchored,
-      smoothed: src.smoothed,
-      st: null,
-      histCount: 0,
-      histFirstT: 0,
-      histLastT: 0,
-      counts: null,
-    };
-    const annos = this.q.annos;
-    // last_over_time and first_over_time act like an offset and keep the metric name.
-    const dropName = name !== 'last_over_time' && name !== 'first_over_time';
-    const counterCheck = name === 'rate' || name === 'increase';
     const readST = this.q.cfg.useStartTimestamps && ST_FUNCTIONS.has(name);
-    const out: Matrix = [];
-    const stepCap = Math.min(this.numSteps, 4096);
-    let held = 0;
+    const steps = { start: this.startTs, interval: this.interval, numSteps: this.numSteps };
+    return new RangeFunction(this.q, count, name, entry.kernel, steps, src, argVals, readST, firstArgPos);
+  }
 
-    for (const s of src.series) {
-      this.q.checkDoneSometimes();
-      this.q.currentSamples -= held;
-      held = 0;
-      const t = s.points.t;
-      const f = s.points.f;
-      const n = s.points.length;
-      const seriesDropName = dropName || s.dropName;
-      const metric = !this.delayed && seriesDropName ? dropMetricName(s.metric) : s.metric;
-      call.metricName = labelValue(s.metric, '__name__');
-      call.st = readST ? s.st : null;
-      call.counts = null;
-      let ss: Series | null = null;
-      let lo = -1;
-      let hi = -1;
-      for (let step = 0; step < this.numSteps; step++) {
-        const ts = this.stepTs(step);
-        for (let j = 0; j < argVals.length; j++) args[j] = argVals[j][step];
-        // With `@`, the window is the same at every step: computed once.
-        if (step === 0 || !src.fixed) {
-          const maxt = ts - src.offset;
-          const mint = maxt - src.range;
-          const from = mint - extraBack;
-          const to = maxt + extraAhead;
-          if (lo < 0) {
-            lo = upperBound(t, 0, n, from);
-            hi = upperBound(t, lo, n, to);
-          } else {
-            while (lo < n && t[lo] <= from) lo++;
-            if (hi < lo) hi = lo;
-            while (hi < n && t[hi] <= to) hi++;
-          }
-          call.rangeStart = mint;
-          call.rangeEnd = maxt;
-          this.q.currentSamples += hi - lo - held;
-          held = hi - lo;
-          this.q.checkSamples();
-        }
-        if (hi <= lo) {
-          this.q.checkDoneSometimes();
-          continue;
-        }
-        // A kernel's work grows with its window.
-        this.q.checkDoneSometimes(1 + hi - lo);
-        call.evalTs = ts;
-        const v = kernel(t, f, lo, hi, call, annos);
-        if (v === undefined) continue;
-        if (ss === null) {
-          ss = this.q.newSeries(metric, stepCap, this.numSteps);
-          ss.dropName = seriesDropName;
-        }
-        ss.floats.push(ts, v);
-        // Prometheus checks once the series is complete, with its last window held;
-        // failing as soon as the part built so far cannot fit even without a window gives
-        // the same answer sooner.
-        if ((ss.floats.length & 1023) === 0) this.q.checkRoomFor(ss.floats.length - held);
-      }
-      if (ss !== null) {
-        if (this.q.currentSamples + ss.floats.length > this.q.cfg.maxSamples) throw new TooManySamplesError();
-        this.q.currentSamples += ss.floats.length;
-        out.push(ss);
-      }
-      if (counterCheck) checkCounterName(call.metricName, ss !== null, firstArgPos, annos);
-    }
-    this.q.currentSamples -= held;
-
-    if (name === 'absent_over_time') return this.absentOverTime(e, out, dropName);
+  /** A range function's result from its series' points: absent_over_time's, or checked for clashes. */
+  private rangeCallResult(e: Call, out: Matrix, dropName: boolean): Matrix {
+    if (e.func.name === 'absent_over_time') return this.absentOverTime(e, out, dropName);
     if (!this.delayed && containsSameLabelsetMatrix(out, this.tick)) throw new EvalError('vector cannot contain metrics with the same labelset');
     return out;
   }

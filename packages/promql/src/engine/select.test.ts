@@ -153,7 +153,7 @@ describe('selectSeries', () => {
       }
       expect(want.length).toBeGreaterThan(0);
       for (const s of [new BulkSeries('b', samples), new IteratorSeries('i', samples)]) {
-        const [got] = await selectSeries(querierOf([s]), { start: -Infinity, end: Infinity }, selector, false, () => {}, new PointsArena(), () => {}, grid);
+        const [got] = await selectSeries(querierOf([s]), { start: -Infinity, end: Infinity }, selector, false, () => {}, new PointsArena(), () => {}, { kind: "steps", grid, sink: null });
         const pts: string[] = [];
         for (let i = 0; i < got.points.length; i++) pts.push(`${got.points.t[i]}:${Object.is(got.points.f[i], -0) ? '-0' : got.points.f[i]}`);
         expect(pts).toEqual(want);

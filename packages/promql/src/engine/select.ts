@@ -3,7 +3,9 @@
 // range, and its samples are read into typed arrays. Evaluation then runs synchronously
 // over these arrays: windows are index ranges found by binary search, never copies. A
 // plain selector is evaluated on the query's steps right here, series by series, and an
-// aggregation around it may take each series as it comes (a StepSink) and keep nothing.
+// aggregation around it may take each series as it comes (a StepSink) and keep nothing;
+// a range function over a matrix selector may likewise take each series' samples as
+// they are read and keep only its own points.
 
 import {
   type FloatSampleArrays,
@@ -76,6 +78,13 @@ interface OnSteps {
   sink: StepSink | null;
 }
 
+/**
+ * How a selection hands on its series, when not as copies of their samples: evaluated on
+ * a step grid (to a sink, or kept), or as read (stale markers dropped as asked) to a sink
+ * that copies what it keeps.
+ */
+export type SelectMode = { kind: 'steps'; grid: StepGrid; sink: StepSink | null } | { kind: 'samples'; sink: StepSink };
+
 /** The series of every selector of a query, by selector node. */
 export type SelectedData = Map<VectorSelector, SelectedSeries[]>;
 
@@ -98,19 +107,19 @@ export async function selectSeries(
   checkDone: () => void,
   arena: PointsArena,
   countSelected: (n: number) => void = () => {},
-  steps: StepGrid | null = null,
-  sink: StepSink | null = null,
+  mode: SelectMode | null = null,
 ): Promise<SelectedSeries[]> {
   const out: SelectedSeries[] = [];
   const scratch = new ReadScratch(checkDone);
   // Points on the steps are made in one buffer for all series, then handed to the sink
   // or copied out at their exact size (a bound made up front can be far too large: a
   // series alive for an hour of a two-day range).
-  const onSteps: OnSteps | null = steps !== null ? { grid: steps, buf: new FloatPoints(0), sink } : null;
+  const onSteps: OnSteps | null = mode?.kind === 'steps' ? { grid: mode.grid, buf: new FloatPoints(0), sink: mode.sink } : null;
+  const sink = mode === null ? null : mode.sink;
   try {
     for await (const s of querier.select(hints, vs.matchers)) {
       checkDone();
-      const { points, st } = readPoints(s, hints.start, hints.end, dropStale, arena, scratch, checkDone, onSteps);
+      const { points, st } = readPoints(s, hints.start, hints.end, dropStale, arena, scratch, checkDone, onSteps, sink !== null);
       countSelected(points.length);
       if (sink !== null) sink(s.labels, points.t, points.f, points.length);
       else out.push({ metric: s.labels, points, dropName: false, st });
@@ -137,6 +146,8 @@ class ReadScratch implements FloatSampleArrays {
   f: Float64Array = new Float64Array(128);
   st: Float64Array = new Float64Array(128);
   n = 0;
+  /** The samples read, as points, for a sink (views of t and f, valid until the next read). */
+  readonly view = new FloatPoints(0);
   /** Samples reserved since checkDone was last called. */
   private unchecked = 0;
 
@@ -231,6 +242,7 @@ function readPoints(
   scratch: ReadScratch,
   checkDone: () => void,
   onSteps: OnSteps | null,
+  toSink: boolean,
 ): { points: FloatPoints; st: Float64Array | null } {
   // fast path: whole chunks decoded in tight loops
   if (readsFloatsInBulk(s)) {
@@ -238,7 +250,7 @@ function readPoints(
     if (s.readFloats(mint, maxt, scratch)) {
       if (onSteps !== null) return pointsOnSteps(scratch.t, scratch.f, scratch.n, onSteps, arena);
       const n = dropStale ? dropStaleMarkers(scratch.t, scratch.f, scratch.n) : scratch.n;
-      return { points: arena.copy(scratch.t, scratch.f, 0, n), st: null };
+      return { points: toSink ? viewOf(scratch, scratch.t, scratch.f, n) : arena.copy(scratch.t, scratch.f, 0, n), st: null };
     }
   }
   let scratchT = scratch.t;
@@ -281,7 +293,18 @@ function readPoints(
   if (err !== null) throw err;
   // The evaluation on steps reads no start timestamps.
   if (onSteps !== null) return pointsOnSteps(scratchT, scratchF, n, onSteps, arena);
+  // A sink reads no start timestamps (the engine streams no function that needs them).
+  if (toSink) return { points: viewOf(scratch, scratchT, scratchF, n), st: null };
   return { points: arena.copy(scratchT, scratchF, 0, n), st: anyST ? scratchST.slice(0, n) : null };
+}
+
+/** The samples read, without copying them: for a sink, which copies what it keeps. */
+function viewOf(scratch: ReadScratch, t: Float64Array, f: Float64Array, n: number): FloatPoints {
+  const v = scratch.view;
+  v.t = t;
+  v.f = f;
+  v.length = n;
+  return v;
 }
 
 /**
