@@ -50,6 +50,8 @@ import type { QueryStats } from './stats.js';
 
 /** Thanos' SeriesBatchSize: series entries (and their chunks) fetched per round. */
 export const SERIES_BATCH_SIZE = 10_000;
+/** Series in a block's first batch; batches double from there up to the batch size. */
+const FIRST_BATCH = 16;
 /** Go's math.MinInt64/MaxInt64 as Thanos reports an empty store's range (saturated numbers). */
 const MIN_TIME = -(2 ** 63);
 const MAX_TIME = 2 ** 63;
@@ -441,16 +443,19 @@ export class BucketStore implements StoreAPI, InfoAPI {
     const sorter = new PrefixRunSorter<AggrChunk[]>((labels, chunks) => {
       out.push({ labels, chunks });
     });
-    const load = async (from: number): Promise<BlockSeries[]> => {
+    const load = async (from: number, size: number): Promise<BlockSeries[]> => {
       await loads.acquire(signal);
       try {
-        return await loadBatch(from);
+        return await loadBatch(from, size);
       } finally {
         loads.release();
       }
     };
-    const loadBatch = async (from: number): Promise<BlockSeries[]> => {
-      const batchRefs = refs.subarray(from, Math.min(refs.length, from + batch));
+    // The first batches are small and double up to `batch`: the querier decodes the
+    // first series while the store still reads the chunks of the next ones.
+    const sizeAfter = (size: number): number => Math.min(batch, size * 2);
+    const loadBatch = async (from: number, size: number): Promise<BlockSeries[]> => {
+      const batchRefs = refs.subarray(from, Math.min(refs.length, from + size));
       const entries = await block.loadSeries(batchRefs, stats, signal);
       const kept = await block.decodeSeriesForTime(entries, batchRefs, mint, maxt);
       if (req.skipChunks) return kept;
@@ -460,10 +465,11 @@ export class BucketStore implements StoreAPI, InfoAPI {
       await block.loadChunks(kept, req.aggregates ?? [], stats, slabs, this.pool, signal);
       return kept;
     };
-    let next: Promise<BlockSeries[]> | null = refs.length > 0 ? load(0) : null;
-    for (let from = 0; next !== null; from += batch) {
+    let size = Math.min(batch, FIRST_BATCH);
+    let next: Promise<BlockSeries[]> | null = refs.length > 0 ? load(0, size) : null;
+    for (let from = 0; next !== null; from += size, size = sizeAfter(size)) {
       const cur = await next;
-      next = from + batch < refs.length ? load(from + batch) : null;
+      next = from + size < refs.length ? load(from + size, sizeAfter(size)) : null;
       // An abandoned prefetch must not surface as an unhandled rejection.
       next?.catch(noop);
       for (const s of cur) {
