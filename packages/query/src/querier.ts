@@ -142,14 +142,17 @@ export class StoreQuerier implements Querier {
     await this.gate.acquire(signal);
     this.streaming++;
     try {
-      const series = this.storeSeries(this.opts.proxy.seriesStream(req, signal));
+      const frames = this.opts.proxy.seriesStream(req, signal);
       if (!this.dedupEnabled) {
-        for await (const s of series) {
-          yield new StoreChunkSeries(s.labels, sortedByMinTime(s.chunks), this.mint, this.maxt, aggrs);
+        // The frames read here, not through storeSeries: a generator less per series.
+        for await (const f of frames) {
+          if (f.series) yield new StoreChunkSeries(f.series.labels, sortedByMinTime(f.series.chunks), this.mint, this.maxt, aggrs);
+          else if (f.batch) for (const s of f.batch.series) yield new StoreChunkSeries(s.labels, sortedByMinTime(s.chunks), this.mint, this.maxt, aggrs);
+          else if (f.warning) this.addWarning(f.warning);
         }
         return;
       }
-      yield* dedupSeriesSet(series, {
+      yield* dedupSeriesSet(this.storeSeries(frames), {
         mint: this.mint,
         maxt: this.maxt,
         aggrs,

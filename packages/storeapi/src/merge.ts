@@ -12,7 +12,8 @@ import type { AggrChunk, SeriesResponse, StoreChunk, StoreSeries } from './proto
 interface Cursor {
   readonly index: number;
   cur: StoreSeries | null;
-  advance(): Promise<void>;
+  /** Moves to the next series: at once (undefined) when it is at hand, else by the promise. */
+  advance(): Promise<void> | undefined;
 }
 
 /**
@@ -58,11 +59,14 @@ async function* runMerge<T>(
       if (top === null) break;
       const first = top.cur!;
       let parts: StoreSeries[] | null = null;
-      await top.advance();
+      // Series of a batch frame are at hand: no promise, no turn of the microtask queue.
+      const p = top.advance();
+      if (p !== undefined) await p;
       heap.fixTop();
       for (let next = heap.top(); next !== null && compareLabels(next.cur!.labels, first.labels) === 0; next = heap.top()) {
         (parts ??= [first]).push(next.cur!);
-        await next.advance();
+        const q = next.advance();
+        if (q !== undefined) await q;
         heap.fixTop();
       }
       if (side !== null && side.length > 0) yield* side.splice(0);
@@ -80,7 +84,7 @@ abstract class BaseCursor implements Cursor {
 
   constructor(readonly index: number) {}
 
-  abstract advance(): Promise<void>;
+  abstract advance(): Promise<void> | undefined;
   abstract close(): Promise<void>;
 
   protected set(s: StoreSeries | null): void {
@@ -124,12 +128,16 @@ class ResponseCursor extends BaseCursor {
     super(index);
   }
 
-  async advance(): Promise<void> {
+  advance(): Promise<void> | undefined {
     if (this.batch !== null && this.batchPos < this.batch.length) {
       this.set(this.batch[this.batchPos++]);
-      return;
+      return undefined;
     }
     this.batch = null;
+    return this.nextFrame();
+  }
+
+  private async nextFrame(): Promise<void> {
     for (;;) {
       const r = await this.it.next();
       if (r.done) {

@@ -71,6 +71,17 @@ export interface StoreEndpoint {
   down?(): boolean;
 }
 
+const NO_FRAMES: AsyncIterable<SeriesResponse> = { [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve({ done: true, value: undefined }) }) };
+
+/** The frames up to the limit-th series (the merge yields one series per frame). */
+async function* limitSeries(frames: AsyncIterable<SeriesResponse>, limit: number): AsyncGenerator<SeriesResponse> {
+  let n = 0;
+  for await (const f of frames) {
+    if (f.series && ++n > limit) break;
+    yield f;
+  }
+}
+
 /** Series per response frame asked of stores (Thanos DefaultResponseBatchSize). */
 export const SERIES_RESPONSE_BATCH_SIZE = 64;
 
@@ -287,16 +298,23 @@ export class ProxyStore implements StoreAPI, InfoAPI {
    * warnings. The endpoints are called concurrently; reading stops, and the calls are
    * cancelled, when the consumer stops or `signal` aborts.
    */
-  async *seriesStream(req: ProxySeriesRequest, signal?: AbortSignal): AsyncGenerator<SeriesResponse> {
+  seriesStream(req: ProxySeriesRequest, signal?: AbortSignal): AsyncIterable<SeriesResponse> {
+    // The endpoints are chosen when iteration starts (errors then reject the first
+    // step), and the merge's own iterator is handed out: no generator re-yielding every
+    // frame in between.
+    return { [Symbol.asyncIterator]: () => this.seriesFrames(req, signal)[Symbol.asyncIterator]() };
+  }
+
+  private seriesFrames(req: ProxySeriesRequest, signal?: AbortSignal): AsyncIterable<SeriesResponse> {
     const abortOnError = req.partialResponseStrategy === PartialResponseStrategy.ABORT;
     const { match, matchers } = matchesExternalLabels(req.matchers, this.selectorLabels);
-    if (!match) return;
+    if (!match) return NO_FRAMES;
     if (matchers.length === 0) throw new InvalidArgumentError('no matchers specified (excluding selector labels)');
     if (this.opts.endpoints().length === 0 && abortOnError) throw new UnavailableError(NO_STORES_AVAILABLE);
     const stores = this.matchingEndpoints(req.minTime, req.maxTime, matchers, req.storeMatchers, abortOnError);
     if (stores.length === 0) {
       this.logger.debug({ matchers: matchers.map(String) }, 'No StoreAPIs matched for this query');
-      return;
+      return NO_FRAMES;
     }
     const without = req.withoutReplicaLabels ?? [];
     const base: SeriesRequestInit = {
@@ -319,12 +337,9 @@ export class ProxyStore implements StoreAPI, InfoAPI {
       const storeReq: SeriesRequestInit = native ? { ...base, withoutReplicaLabels: without as string[] } : base;
       return this.storeSeries(st, storeReq, native ? null : new Set(without), abortOnError, signal);
     });
+    const merged = mergeSeriesResponses(streams);
     const limit = req.limit ?? 0;
-    let n = 0;
-    for await (const f of mergeSeriesResponses(streams)) {
-      if (f.series && limit > 0 && ++n > limit) break;
-      yield f;
-    }
+    return limit > 0 ? limitSeries(merged, limit) : merged;
   }
 
   /**
