@@ -8,7 +8,7 @@
 //  3. evaluation, synchronous, step by step (evaluator.ts).
 
 import { type Queryable, compareLabels } from '@thanos-ts/tsdb';
-import type { Expr } from '../ast.js';
+import type { Call, Expr, MatrixSelector, VectorSelector } from '../ast.js';
 import { inspect } from '../ast.js';
 import { Annotations } from '../functions/annotations.js';
 import { FUNCTION_KERNELS } from '../functions/index.js';
@@ -21,7 +21,7 @@ import { documentedType } from '../value-type.js';
 import { PointsArena } from './arena.js';
 import { type AbortSignalLike, EvalError, QUERY_EXECUTION, TooManySamplesError } from './errors.js';
 import { infoCandidateSelector } from './info.js';
-import { Evaluator, QueryState, ST_FUNCTIONS, StringResult, stepCount } from './evaluator.js';
+import { type EvaluatorConfig, Evaluator, QueryState, ST_FUNCTIONS, StringResult, stepCount } from './evaluator.js';
 import { type EvalStatement, cloneExpr, findMinMaxTime, forEachSelector, preprocessExpr, selectHints, setOffsetForAtModifier } from './preprocess.js';
 import { type SelectedData, type StepSink, selectSeries } from './select.js';
 import { STREAMED_OPS, StepAggregation } from './aggregation.js';
@@ -254,24 +254,11 @@ export class Engine {
           );
           return;
         }
-        // A range function whose only argument is this matrix selector (no `@`, modifier or
-        // enclosing subquery) runs over each series as it is read: only its points are kept.
-        const call = path[path.length - 2];
-        const ms = path[path.length - 1];
-        if (
-          evalRange > 0 &&
-          ms?.type === 'MatrixSelector' &&
-          call?.type === 'Call' &&
-          call.args.length === 1 &&
-          call.args[0] === ms &&
-          vs.timestamp === null &&
-          vs.startOrEnd === null &&
-          !vs.anchored &&
-          !vs.smoothed &&
-          state.cfg.kernel(call.func.name)?.kind === 'range' &&
-          !(state.cfg.useStartTimestamps && ST_FUNCTIONS.has(call.func.name)) &&
-          !path.some((p) => p.type === 'SubqueryExpr')
-        ) {
+        // A range function over this matrix selector runs over each series as it is read:
+        // only its points are kept.
+        const streamedCall = evalRange > 0 ? streamableRangeCall(vs, path, state.cfg) : null;
+        if (streamedCall !== null) {
+          const { call, ms } = streamedCall;
           // Its windows and points count against the bound on what is held, as they would
           // while evaluating (without what other parts of the query hold by then).
           const count = { currentSamples: 0 };
@@ -321,6 +308,21 @@ export class Engine {
       await querier.close();
     }
   }
+}
+
+/**
+ * The range function call whose only argument is vs's matrix selector, when it can run
+ * over the series as they are read: no `@`, anchored or smoothed modifier, no enclosing
+ * subquery, and no start timestamps to read.
+ */
+function streamableRangeCall(vs: VectorSelector, path: readonly Expr[], cfg: EvaluatorConfig): { call: Call; ms: MatrixSelector } | null {
+  const call = path[path.length - 2];
+  const ms = path[path.length - 1];
+  if (ms?.type !== 'MatrixSelector' || call?.type !== 'Call' || call.args.length !== 1 || call.args[0] !== ms) return null;
+  if (vs.timestamp !== null || vs.startOrEnd !== null || vs.anchored || vs.smoothed) return null;
+  if (cfg.kernel(call.func.name)?.kind !== 'range') return null;
+  if (cfg.useStartTimestamps && ST_FUNCTIONS.has(call.func.name)) return null;
+  return path.some((p) => p.type === 'SubqueryExpr') ? null : { call, ms };
 }
 
 /** The API value of an evaluation result (execEvalStmt's conversions). */

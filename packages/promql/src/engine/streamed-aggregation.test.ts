@@ -10,34 +10,11 @@ import { parseExpr } from '../parser.js';
 import { MemStorage } from '../promqltest/mem-storage.js';
 import { FloatPoints, matrixValue, type Value } from '../value.js';
 import { type AggregationContext, FParams, STREAMED_OPS, rangeEvalAgg } from './aggregation.js';
+import { pointBits } from './bits-fixture.js';
 import { Engine } from './engine.js';
 import { TooManySamplesError } from './errors.js';
 
 const S = 1000;
-
-/**
- * Every point as text, value bits included, so -0 is told apart. NaNs are all alike: V8
- * may or may not keep a NaN's payload through arithmetic, and no answer shows it.
- */
-function bits(v: Value): string[] {
-  const f64 = new Float64Array(1);
-  const u32 = new Uint32Array(f64.buffer);
-  const hex = (x: number): string => {
-    if (Number.isNaN(x)) return 'NaN';
-    f64[0] = x;
-    return `${u32[1].toString(16)}.${u32[0].toString(16)}`;
-  };
-  const ls = (l: readonly { name: string; value: string }[]): string => l.map((x) => `${x.name}=${x.value}`).join(',');
-  if (v.type === 'vector') return v.vector.map((s) => `${ls(s.metric)} ${s.t}:${hex(s.f)}`);
-  if (v.type === 'matrix') {
-    return v.matrix.map((s) => {
-      const pts: string[] = [];
-      for (let i = 0; i < s.floats.length; i++) pts.push(`${s.floats.t[i]}:${hex(s.floats.f[i])}`);
-      return `${ls(s.metric)} ${pts.join(' ')}`;
-    });
-  }
-  throw new Error(`unexpected ${v.type}`);
-}
 
 /** Series x{g, i} with gaps, stale markers and every awkward float. */
 function storage(seed: number): MemStorage {
@@ -95,7 +72,7 @@ describe('aggregations streamed as series arrive', () => {
             if (input.type !== 'matrix') throw new Error('x: not a matrix');
             const whole = rangeEvalAgg(context(start, end, step), e, [...e.grouping].sort(), input.matrix, FParams.none());
             whole.sort((a, b) => compareLabels(a.metric, b.metric));
-            expect(bits(streamed.value), `${q} seed ${seed} step ${step}`).toEqual(bits(matrixValue(whole)));
+            expect(pointBits(streamed.value), `${q} seed ${seed} step ${step}`).toEqual(pointBits(matrixValue(whole)));
           }
         }
       }
@@ -120,7 +97,7 @@ describe('aggregations streamed as series arrive', () => {
     await expect(limited.rangeQuery(st, 'sum(x * 1)', 0, 3600 * S, 60 * S)).rejects.toBeInstanceOf(TooManySamplesError);
     // a per-query bound on what the query holds: the streamed input is never held
     const r = await engine.rangeQuery(st, 'sum(x)', 0, 3600 * S, 60 * S, { maxSamples: 500 });
-    expect(bits(r.value)).toEqual(bits((await engine.rangeQuery(st, 'sum(x * 1)', 0, 3600 * S, 60 * S)).value));
+    expect(pointBits(r.value)).toEqual(pointBits((await engine.rangeQuery(st, 'sum(x * 1)', 0, 3600 * S, 60 * S)).value));
     await expect(engine.rangeQuery(st, 'sum(x * 1)', 0, 3600 * S, 60 * S, { maxSamples: 500 })).rejects.toBeInstanceOf(TooManySamplesError);
   });
 

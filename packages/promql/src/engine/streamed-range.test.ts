@@ -6,29 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { rng } from '@thanos-ts/testutil';
 import { STALE_NAN, labelsFromStrings } from '@thanos-ts/tsdb';
 import { FUNCTION_KERNELS } from '../functions/index.js';
-import { parseExpr } from '../parser.js';
-import { ALL_FEATURES } from '../parser.js';
+import { ALL_FEATURES, parseExpr } from '../parser.js';
 import { MemStorage } from '../promqltest/mem-storage.js';
-import type { Value } from '../value.js';
+import { pointBits } from './bits-fixture.js';
 import { Engine } from './engine.js';
 import { TooManySamplesError } from './errors.js';
 
 const S = 1000;
-
-/** Every point as labels, time and value bits (NaNs all alike). */
-function points(v: Value): string[] {
-  const f64 = new Float64Array(1);
-  const u32 = new Uint32Array(f64.buffer);
-  const hex = (x: number): string => {
-    if (Number.isNaN(x)) return 'NaN';
-    f64[0] = x;
-    return `${u32[1].toString(16)}.${u32[0].toString(16)}`;
-  };
-  const ls = (l: readonly { name: string; value: string }[]): string => l.map((x) => `${x.name}=${x.value}`).join(',');
-  if (v.type === 'vector') return v.vector.map((s) => `${ls(s.metric)} ${s.t}:${hex(s.f)}`);
-  if (v.type === 'matrix') return v.matrix.flatMap((s) => Array.from({ length: s.floats.length }, (_, i) => `${ls(s.metric)} ${s.floats.t[i]}:${hex(s.floats.f[i])}`));
-  throw new Error(`unexpected ${v.type}`);
-}
 
 /** Counters with resets, gauges with awkward floats, gaps and stale markers. */
 function storage(seed: number): MemStorage {
@@ -80,9 +64,9 @@ describe('range functions streamed as their series are read', () => {
           const [matrix, offset] = sel.split(' offset ');
           for (let t = start; t <= end; t += step) {
             const ref = await engine.instantQuery(st, `${name}(${matrix} @ ${t / S}${offset ? ` offset ${offset}` : ''})`, t);
-            expected.push(...points(ref.value));
+            expected.push(...pointBits(ref.value));
           }
-          const got = points(streamed.value);
+          const got = pointBits(streamed.value);
           // the matrix is ordered by series, the instants by time
           expect(got.slice().sort(), `${name}(${sel}) seed ${seed}`).toEqual(expected.slice().sort());
           expect(streamed.annotations.asStrings(`${name}(${sel})`)).toEqual(
