@@ -8,7 +8,7 @@
 //  3. evaluation, synchronous, step by step (evaluator.ts).
 
 import { type Queryable, compareLabels } from '@thanos-ts/tsdb';
-import type { Call, Expr, MatrixSelector, VectorSelector } from '../ast.js';
+import type { AggregateExpr, Call, Expr, MatrixSelector, VectorSelector } from '../ast.js';
 import { inspect } from '../ast.js';
 import { Annotations } from '../functions/annotations.js';
 import { FUNCTION_KERNELS } from '../functions/index.js';
@@ -26,6 +26,7 @@ import { type EvalStatement, cloneExpr, findMinMaxTime, forEachSelector, preproc
 import { type SelectedData, type StepSink, selectSeries } from './select.js';
 import { STREAMED_OPS, StepAggregation } from './aggregation.js';
 import { sortStrings } from './label-sets.js';
+import { keyOf } from './node-helper.js';
 
 export const DEFAULT_LOOKBACK_DELTA = 5 * 60 * 1000;
 export const DEFAULT_TIMEOUT = 2 * 60 * 1000;
@@ -263,13 +264,35 @@ export class Engine {
           // while evaluating (without what other parts of the query hold by then).
           const count = { currentSamples: 0 };
           const windows = { offset: vs.originalOffset, range: ms.range, fixed: false, anchored: false, smoothed: false, pos: { start: ms.start, end: ms.end } };
-          const rf = ev.rangeFunction(call, 0, windows, count);
-          const streamed = { series: [] as Matrix, dropName: rf.dropName };
-          state.streamedRangeCalls.set(call, streamed);
-          const take: StepSink = (metric, t, f, n) => {
-            const ss = rf.series(metric, false, null, t, f, n);
-            if (ss !== null) streamed.series.push(ss);
-          };
+          // An aggregation right around the call takes its points series by series: they
+          // are made in one reused buffer, and the call's matrix never exists either.
+          const outer = path[path.length - 3];
+          const agg = outer !== undefined && aggregatesAsSeriesArrive(outer, call) ? new StepAggregation(outer.op, sortStrings(outer.grouping), { start, interval: stepInterval, count: stepCount(start, end, stepInterval) }, state.cfg.maxSamples) : null;
+          const rf = ev.rangeFunction(call, 0, windows, count, agg !== null);
+          let take: StepSink;
+          if (agg !== null) {
+            state.streamedAggregations.set(outer as AggregateExpr, agg);
+            // What evalRangeCall checks of the matrix it would have returned.
+            const labelsets = !state.cfg.enableDelayedNameRemoval && rf.dropName ? new Set<string>() : null;
+            take = (metric, t, f, n) => {
+              const ss = rf.series(metric, false, null, t, f, n);
+              if (ss === null) return;
+              if (labelsets !== null) {
+                const k = keyOf(ss.metric);
+                if (labelsets.has(k)) throw new EvalError('vector cannot contain metrics with the same labelset');
+                labelsets.add(k);
+              }
+              agg.add(ss.metric, ss.floats.t, ss.floats.f, ss.floats.length);
+              count.currentSamples -= ss.floats.length;
+            };
+          } else {
+            const streamed = { series: [] as Matrix, dropName: rf.dropName };
+            state.streamedRangeCalls.set(call, streamed);
+            take = (metric, t, f, n) => {
+              const ss = rf.series(metric, false, null, t, f, n);
+              if (ss !== null) streamed.series.push(ss);
+            };
+          }
           selects.push(
             // The selection limit still counts the samples read: they all pass through here.
             selectSeries(querier, hints, vs, true, () => state.checkDone(QUERY_EXECUTION), arena, countSelected, { kind: 'samples', sink: take }).then(() => {
@@ -323,6 +346,16 @@ function streamableRangeCall(vs: VectorSelector, path: readonly Expr[], cfg: Eva
   if (cfg.kernel(call.func.name)?.kind !== 'range') return null;
   if (cfg.useStartTimestamps && ST_FUNCTIONS.has(call.func.name)) return null;
   return path.some((p) => p.type === 'SubqueryExpr') ? null : { call, ms };
+}
+
+/**
+ * Whether e is an aggregation that can take call's series as they come (StepAggregation):
+ * one of STREAMED_OPS, `by` or no grouping but not by the metric name (which the call
+ * may drop only later, with delayed name removal), over a call whose result needs no
+ * look at all its series first (absent_over_time's does).
+ */
+function aggregatesAsSeriesArrive(e: Expr, call: Call): e is AggregateExpr {
+  return e.type === 'AggregateExpr' && e.expr === call && STREAMED_OPS.has(e.op) && !e.without && !e.grouping.includes('__name__') && call.func.name !== 'absent_over_time';
 }
 
 /** The API value of an evaluation result (execEvalStmt's conversions). */

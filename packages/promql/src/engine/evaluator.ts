@@ -1079,9 +1079,10 @@ export class Evaluator {
   /**
    * The range function e over its matrix argument src: checked, with its scalar
    * arguments evaluated. Its samples count in `count` (the query's state, or a
-   * selection's own count when it runs as the series are read).
+   * selection's own count when it runs as the series are read). With `reuse`, each
+   * series' points are made in one buffer, valid until the next series.
    */
-  rangeFunction(e: Call, matrixArg: number, src: Omit<RangeSource, 'series'>, count: SampleCount): RangeFunction {
+  rangeFunction(e: Call, matrixArg: number, src: Omit<RangeSource, 'series'>, count: SampleCount, reuse = false): RangeFunction {
     const name = e.func.name;
     const entry = this.kernel(name);
     if (entry.kind !== 'range') throw new EvalError(`function ${name}() does not take a range vector`);
@@ -1101,7 +1102,7 @@ export class Evaluator {
     const firstArgPos = matrixArg === 0 ? src.pos : { start: e.args[0].start, end: e.args[0].end };
     const readST = this.q.cfg.useStartTimestamps && ST_FUNCTIONS.has(name);
     const steps = { start: this.startTs, interval: this.interval, numSteps: this.numSteps };
-    return new RangeFunction(this.q, count, name, entry.kernel, steps, src, argVals, readST, firstArgPos);
+    return new RangeFunction(this.q, count, name, entry.kernel, steps, src, argVals, readST, firstArgPos, reuse);
   }
 
   /** A range function's result from its series' points: absent_over_time's, or checked for clashes. */

@@ -7,7 +7,7 @@ import type { Labels } from '@thanos-ts/tsdb';
 import type { PositionRange } from '../ast.js';
 import { checkCounterName } from '../functions/index.js';
 import type { RangeCall, RangeKernel } from '../functions/types.js';
-import type { Series } from '../value.js';
+import { FloatPoints, type Series } from '../value.js';
 import { TooManySamplesError } from './errors.js';
 import type { QueryState } from './evaluator.js';
 import { dropMetricName, labelValue } from './label-sets.js';
@@ -50,6 +50,7 @@ export class RangeFunction {
   private readonly extraAhead: number;
   /** Window samples counted for the series in progress. */
   private held = 0;
+  private readonly reused: FloatPoints | null;
 
   constructor(
     private readonly q: QueryState,
@@ -63,7 +64,10 @@ export class RangeFunction {
     private readonly argVals: Float64Array[],
     private readonly readST: boolean,
     firstArgPos: PositionRange,
+    /** Make every series' points in one buffer, valid until the next series (for a consumer that copies what it keeps). */
+    reuse = false,
   ) {
+    this.reused = reuse ? new FloatPoints(0) : null;
     const lookback = q.cfg.lookbackDelta;
     this.extraBack = src.anchored || src.smoothed ? lookback : 0;
     this.extraAhead = src.smoothed ? lookback : 0;
@@ -142,7 +146,7 @@ export class RangeFunction {
       const v = this.kernel(t, f, lo, hi, call, q.annos);
       if (v === undefined) continue;
       if (ss === null) {
-        ss = q.newSeries(out, this.stepCap, numSteps);
+        ss = this.newSeries(out);
         ss.dropName = dropName;
       }
       ss.floats.push(ts, v);
@@ -157,6 +161,13 @@ export class RangeFunction {
     }
     if (this.counterCheck) checkCounterName(call.metricName, ss !== null, call.pos, q.annos);
     return ss;
+  }
+
+  private newSeries(metric: Labels): Series {
+    const r = this.reused;
+    if (r === null) return this.q.newSeries(metric, this.stepCap, this.steps.numSteps);
+    r.reset();
+    return { metric, floats: r, histograms: null, dropName: false };
   }
 
   /** Releases the last series' window: called once every series is done. */

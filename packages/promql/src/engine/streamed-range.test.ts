@@ -9,6 +9,7 @@ import { FUNCTION_KERNELS } from '../functions/index.js';
 import { ALL_FEATURES, parseExpr } from '../parser.js';
 import { MemStorage } from '../promqltest/mem-storage.js';
 import { pointBits } from './bits-fixture.js';
+import { STREAMED_OPS } from './aggregation.js';
 import { Engine } from './engine.js';
 import { TooManySamplesError } from './errors.js';
 
@@ -93,12 +94,51 @@ describe('range functions streamed as their series are read', () => {
     expect(r.value.type === 'matrix' && r.value.matrix.length).toBe(6);
   });
 
-  it('keep the labelset clash check of functions that drop the name', async () => {
+  it('keep the labelset clash check of functions that drop the name, also under an aggregation', async () => {
     const st = new MemStorage();
     st.appendFloat(labelsFromStrings('__name__', 'a', 'j', '1'), 0, 1);
     st.appendFloat(labelsFromStrings('__name__', 'b', 'j', '1'), 0, 2);
-    await expect(engine.instantQuery(st, 'sum_over_time({j="1"}[5m])', 60 * S)).rejects.toThrow('vector cannot contain metrics with the same labelset');
+    for (const q of ['sum_over_time({j="1"}[5m])', 'sum(sum_over_time({j="1"}[5m]))', 'max by (j) (max_over_time({j="1"}[5m]))']) {
+      await expect(engine.instantQuery(st, q, 60 * S), q).rejects.toThrow('vector cannot contain metrics with the same labelset');
+    }
     const kept = await engine.instantQuery(st, 'last_over_time({j="1"}[5m])', 60 * S);
     expect(kept.value.type === 'vector' && kept.value.vector.length).toBe(2);
+    const summed = await engine.instantQuery(st, 'sum(last_over_time({j="1"}[5m]))', 60 * S);
+    expect(summed.value.type === 'vector' && summed.value.vector.map((s) => s.f)).toEqual([3]);
+  });
+
+  it('feed an aggregation around them series by series, answering exactly as over the held matrix', async () => {
+    // `at` is '' (streamed) or ' @ t' (never streamed: the reference, one instant at a time)
+    const calls = [
+      (at: string) => `rate(x_total[5m]${at})`,
+      (at: string) => `max_over_time(x[17m]${at})`,
+      (at: string) => `count_over_time({__name__=~"x.*"}[1m]${at} offset 2m)`,
+      (at: string) => `last_over_time(x[5m]${at})`,
+      (at: string) => `stddev_over_time(x[10m]${at})`,
+    ];
+    for (const seed of [4, 5]) {
+      const st = storage(seed);
+      for (const op of STREAMED_OPS) {
+        for (const by of ['', ' by (i)', ' by (odd)']) {
+          for (const call of calls) {
+            const q = `${op}${by} (${call('')})`;
+            const [start, end, step] = [600 * S, 3600 * S, 300 * S];
+            const got = await engine.rangeQuery(st, q, start, end, step);
+            const want: string[] = [];
+            for (let t = start; t <= end; t += step) want.push(...pointBits((await engine.instantQuery(st, `${op}${by} (${call(` @ ${t / S}`)})`, t)).value));
+            expect(pointBits(got.value).sort(), `${q} seed ${seed}`).toEqual(want.sort());
+          }
+        }
+      }
+    }
+  });
+
+  it('count the points fed to an aggregation against the engine limit on samples', async () => {
+    const st = storage(3);
+    const limited = new Engine({ lookbackDelta: 300 * S, maxSamples: 300 });
+    await expect(limited.rangeQuery(st, 'sum(rate(x_total[5m]))', 0, 3600 * S, 60 * S)).rejects.toBeInstanceOf(TooManySamplesError);
+    await expect(limited.rangeQuery(st, 'sum(rate(x_total[5m]) * 1)', 0, 3600 * S, 60 * S)).rejects.toBeInstanceOf(TooManySamplesError);
+    const r = await engine.rangeQuery(st, 'sum(rate(x_total[5m]))', 0, 3600 * S, 60 * S);
+    expect(r.value.type === 'matrix' && r.value.matrix.length).toBe(1);
   });
 });
