@@ -597,8 +597,9 @@ export class StepAggregation {
 
   constructor(
     readonly op: string,
-    /** Sorted `by` labels (`without` is not streamed: its groups are as many as the series). */
+    /** Sorted `by` labels, or `without` labels when `without`. */
     private readonly grouping: readonly string[],
+    private readonly without: boolean,
     /** The query's steps, which the points fed lie on. */
     private readonly grid: Pick<StepGrid, 'start' | 'interval' | 'count'>,
     /**
@@ -612,7 +613,7 @@ export class StepAggregation {
   }
 
   private group(metric: Labels): StepGroup {
-    const key = this.grouping.length === 0 ? '' : keyWithLabels(metric, this.grouping);
+    const key = groupingKey(metric, this.grouping, this.without);
     let g = this.index.get(key);
     if (g === undefined) {
       const n = this.grid.count;
@@ -620,7 +621,7 @@ export class StepAggregation {
       this.slots += n;
       if (this.slots > this.maxSlots) throw new TooManySamplesError();
       g = {
-        labels: this.grouping.length === 0 ? [] : keepLabels(metric, this.grouping),
+        labels: groupingLabels(metric, this.grouping, this.without),
         count: new Float64Array(n),
         value: new Float64Array(n),
         c: op === 'sum' || op === 'avg' ? new Float64Array(n) : null,

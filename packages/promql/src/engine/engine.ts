@@ -241,8 +241,8 @@ export class Engine {
         if (onSteps) state.evaluatedOnSteps.add(vs);
         // An aggregation right around it takes the series as they arrive, by `by` groups.
         let sink: StepSink | null = null;
-        if (steps !== null && parent?.type === 'AggregateExpr' && parent.expr === vs && STREAMED_OPS.has(parent.op) && !parent.without) {
-          const agg = new StepAggregation(parent.op, sortStrings(parent.grouping), steps, state.cfg.maxSamples);
+        if (steps !== null && parent?.type === 'AggregateExpr' && parent.expr === vs && STREAMED_OPS.has(parent.op)) {
+          const agg = new StepAggregation(parent.op, sortStrings(parent.grouping), parent.without, steps, state.cfg.maxSamples);
           state.streamedAggregations.set(parent, agg);
           sink = (metric, t, f, n) => agg.add(metric, t, f, n);
         }
@@ -267,7 +267,7 @@ export class Engine {
           // An aggregation right around the call takes its points series by series: they
           // are made in one reused buffer, and the call's matrix never exists either.
           const outer = path[path.length - 3];
-          const agg = outer !== undefined && aggregatesAsSeriesArrive(outer, call) ? new StepAggregation(outer.op, sortStrings(outer.grouping), { start, interval: stepInterval, count: stepCount(start, end, stepInterval) }, state.cfg.maxSamples) : null;
+          const agg = outer !== undefined && aggregatesAsSeriesArrive(outer, call) ? new StepAggregation(outer.op, sortStrings(outer.grouping), outer.without, { start, interval: stepInterval, count: stepCount(start, end, stepInterval) }, state.cfg.maxSamples) : null;
           const rf = ev.rangeFunction(call, 0, windows, count, agg !== null);
           let take: StepSink;
           if (agg !== null) {
@@ -350,12 +350,12 @@ function streamableRangeCall(vs: VectorSelector, path: readonly Expr[], cfg: Eva
 
 /**
  * Whether e is an aggregation that can take call's series as they come (StepAggregation):
- * one of STREAMED_OPS, `by` or no grouping but not by the metric name (which the call
- * may drop only later, with delayed name removal), over a call whose result needs no
- * look at all its series first (absent_over_time's does).
+ * one of STREAMED_OPS, not `by` the metric name (which the call may drop only later,
+ * with delayed name removal), over a call whose result needs no look at all its series
+ * first (absent_over_time's does).
  */
 function aggregatesAsSeriesArrive(e: Expr, call: Call): e is AggregateExpr {
-  return e.type === 'AggregateExpr' && e.expr === call && STREAMED_OPS.has(e.op) && !e.without && !e.grouping.includes('__name__') && call.func.name !== 'absent_over_time';
+  return e.type === 'AggregateExpr' && e.expr === call && STREAMED_OPS.has(e.op) && !(!e.without && e.grouping.includes('__name__')) && call.func.name !== 'absent_over_time';
 }
 
 /** The API value of an evaluation result (execEvalStmt's conversions). */

@@ -58,7 +58,7 @@ describe('aggregations streamed as series arrive', () => {
     for (const seed of [1, 2, 3]) {
       const st = storage(seed);
       for (const op of STREAMED_OPS) {
-        for (const by of ['', ' by (g)', ' by (odd)', ' by (g, i)']) {
+        for (const by of ['', ' by (g)', ' by (odd)', ' by (g, i)', ' without (i)', ' without (g, odd)', ' without (__name__)']) {
           const q = `${op}${by} (x)`;
           const e = parseExpr(q) as AggregateExpr;
           for (const [start, end, step] of [
@@ -74,6 +74,20 @@ describe('aggregations streamed as series arrive', () => {
             whole.sort((a, b) => compareLabels(a.metric, b.metric));
             expect(pointBits(streamed.value), `${q} seed ${seed} step ${step}`).toEqual(pointBits(matrixValue(whole)));
           }
+        }
+      }
+    }
+  });
+
+  it('order the groups of an instant answer as the unstreamed aggregation does', async () => {
+    const st = storage(6);
+    for (const op of STREAMED_OPS) {
+      for (const by of [' by (g)', ' without (i)', ' without (g, odd)']) {
+        for (const t of [900, 2000, 3500]) {
+          // a selector with `@` is never streamed
+          const got = await engine.instantQuery(st, `${op}${by} (x)`, t * S);
+          const want = await engine.instantQuery(st, `${op}${by} (x @ ${t})`, t * S);
+          expect(pointBits(got.value), `${op}${by} at ${t}`).toEqual(pointBits(want.value));
         }
       }
     }

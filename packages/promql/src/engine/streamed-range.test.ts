@@ -119,7 +119,7 @@ describe('range functions streamed as their series are read', () => {
     for (const seed of [4, 5]) {
       const st = storage(seed);
       for (const op of STREAMED_OPS) {
-        for (const by of ['', ' by (i)', ' by (odd)']) {
+        for (const by of ['', ' by (i)', ' by (odd)', ' without (i)', ' without (odd)']) {
           for (const call of calls) {
             const q = `${op}${by} (${call('')})`;
             const [start, end, step] = [600 * S, 3600 * S, 300 * S];
