@@ -20,7 +20,7 @@ import {
 import type { VectorSelector } from '../ast.js';
 import { FloatPoints } from '../value.js';
 import type { PointsArena } from './arena.js';
-import { QueryCanceledError, QueryTimeoutError, TooManySamplesError, UnsupportedError } from './errors.js';
+import { EvalError, QueryCanceledError, QueryTimeoutError, TooManySamplesError, UnsupportedError } from './errors.js';
 
 /**
  * One selected series: its labels and its float samples in [hints.start, hints.end], or,
@@ -125,7 +125,8 @@ export async function selectSeries(
       else out.push({ metric: s.labels, points, dropName: false, st });
     }
   } catch (err) {
-    if (err instanceof UnsupportedError || err instanceof QueryTimeoutError || err instanceof QueryCanceledError || err instanceof TooManySamplesError) throw err;
+    // A sink's evaluation errors are the query's own, not the storage's.
+    if (err instanceof UnsupportedError || err instanceof QueryTimeoutError || err instanceof QueryCanceledError || err instanceof TooManySamplesError || err instanceof EvalError) throw err;
     throw expandError(err);
   }
   return out;
