@@ -21,12 +21,11 @@ import { documentedType } from '../value-type.js';
 import { PointsArena } from './arena.js';
 import { type AbortSignalLike, EvalError, QUERY_EXECUTION, TooManySamplesError } from './errors.js';
 import { infoCandidateSelector } from './info.js';
-import { type EvaluatorConfig, Evaluator, QueryState, ST_FUNCTIONS, StringResult, stepCount } from './evaluator.js';
+import { type EvaluatorConfig, Evaluator, Labelsets, QueryState, ST_FUNCTIONS, StringResult, stepCount } from './evaluator.js';
 import { type EvalStatement, cloneExpr, findMinMaxTime, forEachSelector, preprocessExpr, selectHints, setOffsetForAtModifier } from './preprocess.js';
 import { type SelectedData, type StepSink, selectSeries } from './select.js';
 import { STREAMED_OPS, StepAggregation } from './aggregation.js';
 import { sortStrings } from './label-sets.js';
-import { keyOf } from './node-helper.js';
 
 export const DEFAULT_LOOKBACK_DELTA = 5 * 60 * 1000;
 export const DEFAULT_TIMEOUT = 2 * 60 * 1000;
@@ -220,6 +219,8 @@ export class Engine {
     const instant = start === end && interval === 0;
     const stepInterval = instant ? 1 : interval;
     const ev = new Evaluator(state, start, end, stepInterval);
+    // The query's steps, on which plain selectors and streamed aggregations are evaluated.
+    const grid = { start, interval: stepInterval, count: ev.numSteps };
     try {
       // Selection: every selector once, concurrently (remote stores answer in parallel).
       const selects: Promise<void>[] = [];
@@ -237,7 +238,7 @@ export class Engine {
           !vs.smoothed &&
           !(parent?.type === 'Call' && (parent.func.name === 'timestamp' || parent.func.name === 'start_timestamp')) &&
           !path.some((p) => p.type === 'SubqueryExpr');
-        const steps = onSteps ? { start, interval: stepInterval, count: stepCount(start, end, stepInterval), offset: vs.originalOffset, lookback: lookbackDelta } : null;
+        const steps = onSteps ? { ...grid, offset: vs.originalOffset, lookback: lookbackDelta } : null;
         if (onSteps) state.evaluatedOnSteps.add(vs);
         // An aggregation right around it takes the series as they arrive, by `by` groups.
         let sink: StepSink | null = null;
@@ -267,23 +268,18 @@ export class Engine {
           // An aggregation right around the call takes its points series by series: they
           // are made in one reused buffer, and the call's matrix never exists either.
           const outer = path[path.length - 3];
-          const agg = outer !== undefined && aggregatesAsSeriesArrive(outer, call) ? new StepAggregation(outer.op, sortStrings(outer.grouping), outer.without, { start, interval: stepInterval, count: stepCount(start, end, stepInterval) }, state.cfg.maxSamples) : null;
+          const agg = outer !== undefined && aggregatesAsSeriesArrive(outer, call) ? new StepAggregation(outer.op, sortStrings(outer.grouping), outer.without, grid, state.cfg.maxSamples) : null;
           const rf = ev.rangeFunction(call, 0, windows, count, agg !== null);
           let take: StepSink;
           if (agg !== null) {
             state.streamedAggregations.set(outer as AggregateExpr, agg);
             // What evalRangeCall checks of the matrix it would have returned.
-            const labelsets = !state.cfg.enableDelayedNameRemoval && rf.dropName ? new Set<string>() : null;
+            const labelsets = !state.cfg.enableDelayedNameRemoval && rf.dropName ? new Labelsets() : null;
             take = (metric, t, f, n) => {
               const ss = rf.series(metric, false, null, t, f, n);
               if (ss === null) return;
-              if (labelsets !== null) {
-                const k = keyOf(ss.metric);
-                if (labelsets.has(k)) throw new EvalError('vector cannot contain metrics with the same labelset');
-                labelsets.add(k);
-              }
+              if (labelsets !== null && !labelsets.add(ss.metric)) throw new EvalError('vector cannot contain metrics with the same labelset');
               agg.add(ss.metric, ss.floats.t, ss.floats.f, ss.floats.length);
-              count.currentSamples -= ss.floats.length;
             };
           } else {
             const streamed = { series: [] as Matrix, dropName: rf.dropName };

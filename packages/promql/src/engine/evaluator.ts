@@ -1283,12 +1283,23 @@ export function containsSameLabelset(vec: Vector): boolean {
 
 function containsSameLabelsetMatrix(mat: Matrix, tick: () => void): boolean {
   if (mat.length <= 1) return false;
-  const seen = new Set<string>();
+  const seen = new Labelsets();
   for (const s of mat) {
     tick();
-    const k = keyOf(s.metric);
-    if (seen.has(k)) return true;
-    seen.add(k);
+    if (!seen.add(s.metric)) return true;
   }
   return false;
+}
+
+/** The label sets of series seen so far, to find two with the same (ContainsSameLabelset). */
+export class Labelsets {
+  private readonly seen = new Set<string>();
+
+  /** Adds metric's label set; false when it was there already. */
+  add(metric: Labels): boolean {
+    const k = keyOf(metric);
+    if (this.seen.has(k)) return false;
+    this.seen.add(k);
+    return true;
+  }
 }

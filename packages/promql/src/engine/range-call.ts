@@ -157,7 +157,8 @@ export class RangeFunction {
     }
     if (ss !== null) {
       if (count.currentSamples + ss.floats.length > maxSamples) throw new TooManySamplesError();
-      count.currentSamples += ss.floats.length;
+      // Points in the reused buffer are gone with the next series: not held.
+      if (this.reused === null) count.currentSamples += ss.floats.length;
     }
     if (this.counterCheck) checkCounterName(call.metricName, ss !== null, call.pos, q.annos);
     return ss;
