@@ -16,7 +16,7 @@ import {
   hintspb,
   labelsToProto,
   limitList,
-  mergeSeriesStreams,
+  mergeSeriesBatches,
   PrefixRunSorter,
   typeUrl,
   withExternalLabels,
@@ -358,12 +358,15 @@ export class BucketStore implements StoreAPI, InfoAPI {
       // One block's series are sorted and distinct already, nothing to merge, unless an
       // external label overrides a series label (two series may then become one).
       const alone = streams.length === 1 && !(await jobs[0].block.hasAnyLabelName(exts[0].map((l) => l.name)));
-      for await (const s of alone ? streams[0] : mergeSeriesStreams(streams)) {
-        const p = sink.series(s);
-        if (p) await p;
-        stats.mergedSeries++;
-        stats.mergedChunks += s.chunks.length;
-        if (limit > 0 && ++sent >= limit) break;
+      answer: for await (const batch of alone ? streams[0] : mergeSeriesBatches(streams)) {
+        for (let i = 0; i < batch.length; i++) {
+          const s = batch[i];
+          const p = sink.series(s);
+          if (p) await p;
+          stats.mergedSeries++;
+          stats.mergedChunks += s.chunks.length;
+          if (limit > 0 && ++sent >= limit) break answer;
+        }
       }
       // Query statistics only when asked for, as Thanos does (they cost a message per call).
       const hints = hintspb.SeriesResponseHints.encode({
@@ -425,10 +428,10 @@ export class BucketStore implements StoreAPI, InfoAPI {
   }
 
   /**
-   * One block's matching series with external labels added, sorted, fetched in batches;
-   * the next batch is fetched while the current one is consumed.
+   * One block's matching series with external labels added, sorted, fetched in batches
+   * and handed out as such; the next batch is fetched while the current one is consumed.
    */
-  private async *blockSeries(block: BucketBlock, matchers: Matcher[], ext: Labels, ctx: BlockSeriesContext): AsyncGenerator<StoreSeries> {
+  private async *blockSeries(block: BucketBlock, matchers: Matcher[], ext: Labels, ctx: BlockSeriesContext): AsyncGenerator<StoreSeries[]> {
     const { req, mint, maxt, batch, loads, seriesLimiter, chunksLimiter, stats, slabs, signal } = ctx;
     await loads.acquire(signal);
     let refs: Uint32Array;
@@ -484,7 +487,7 @@ export class BucketStore implements StoreAPI, InfoAPI {
       // replaces it and the block's order no longer holds: the slow path sorts the
       // block's whole answer (Thanos re-sorts in this case too).
       if (next === null && clash) out.sort((a, b) => compareLabels(a.labels, b.labels));
-      if (!clash || next === null) for (const s of out.splice(0)) yield s;
+      if ((!clash || next === null) && out.length > 0) yield out.splice(0);
     }
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { rng } from '@thanos-ts/testutil';
 import { compareLabels, labelsKey, labelsToString } from '@thanos-ts/tsdb';
 import type { Label, Labels } from '@thanos-ts/tsdb';
-import { compareAggrChunks, mergeChunks, mergeSeriesResponses, mergeSeriesStreams } from './merge.js';
+import { compareAggrChunks, mergeChunks, mergeSeriesBatches, mergeSeriesResponses } from './merge.js';
 import type { AggrChunk, SeriesResponse, StoreSeries } from './proto.js';
 
 async function* gen<T>(items: T[], rand?: () => number): AsyncGenerator<T> {
@@ -11,6 +11,27 @@ async function* gen<T>(items: T[], rand?: () => number): AsyncGenerator<T> {
     if (rand && rand() < 0.1) await new Promise((r) => setImmediate(r));
     yield x;
   }
+}
+
+/** The items in batches of 1 to 5 (random with rand, else 2), as a block's series come. */
+async function* batched<T>(items: T[], rand?: () => number): AsyncGenerator<T[]> {
+  for (let i = 0; i < items.length; ) {
+    const n = rand ? 1 + Math.floor(rand() * 5) : 2;
+    if (rand && rand() < 0.1) await new Promise((r) => setImmediate(r));
+    yield items.slice(i, i + n);
+    i += n;
+  }
+}
+
+/** The series of merged batches, with the batches' sizes. */
+async function collectBatches(it: AsyncIterable<StoreSeries[]>): Promise<StoreSeries[] & { sizes?: number[] }> {
+  const out: StoreSeries[] & { sizes?: number[] } = [];
+  out.sizes = [];
+  for await (const b of it) {
+    out.sizes.push(b.length);
+    out.push(...b);
+  }
+  return out;
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
@@ -29,7 +50,7 @@ const L = (...nv: string[]): Label[] => {
   return out;
 };
 
-describe('mergeSeriesStreams', () => {
+describe('mergeSeriesBatches', () => {
   it('merges sorted streams and equal series across them', async () => {
     const a: StoreSeries[] = [
       { labels: L('a', '1'), chunks: [chunk(0, 10, 1)] },
@@ -40,13 +61,38 @@ describe('mergeSeriesStreams', () => {
       { labels: L('a', '3'), chunks: [chunk(0, 10, 9), chunk(20, 30, 3)] }, // (20,30,3) duplicates a's
     ];
     const c: StoreSeries[] = [];
-    const out = await collect(mergeSeriesStreams([gen(a), gen(b), gen(c)]));
+    const out = await collectBatches(mergeSeriesBatches([batched(a), batched(b), batched(c)]));
     expect(out.map((s) => labelsToString(s.labels))).toEqual(['{a="1"}', '{a="2"}', '{a="3"}']);
     expect(out[2].chunks.map((x) => [x.minTime, x.raw!.data[0]])).toEqual([
       [0, 9],
       [20, 3],
       [40, 4],
     ]);
+  });
+
+  it('hands out what is ready in one batch, waiting only between input batches', async () => {
+    const mk = (p: string, n: number): StoreSeries[] => Array.from({ length: n }, (_, i) => ({ labels: L('a', `${p}${String(i).padStart(3, '0')}`), chunks: [] }));
+    async function* fifties(items: StoreSeries[]): AsyncGenerator<StoreSeries[]> {
+      for (let i = 0; i < items.length; i += 50) yield items.slice(i, i + 50);
+    }
+    const out = await collectBatches(mergeSeriesBatches([fifties(mk('x', 200)), fifties(mk('y', 100))], 64));
+    expect(out.map((s) => s.labels[0].value)).toEqual([...mk('x', 200), ...mk('y', 100)].map((s) => s.labels[0].value));
+    // Batches end where an input needs its next batch (every 50 series) or at 64.
+    expect(out.sizes).toEqual([49, 50, 50, 50, 50, 50, 1]);
+  });
+
+  it('concatenates parts already in time order and sorts the others', () => {
+    const ordered = mergeChunks([
+      { labels: L('a', '1'), chunks: [chunk(0, 10, 1), chunk(11, 20, 2)] },
+      { labels: L('a', '1'), chunks: [chunk(21, 30, 3)] },
+      { labels: L('a', '1'), chunks: [chunk(31, 40, 4)] },
+    ]);
+    expect(ordered.map((x) => x.raw!.data[0])).toEqual([1, 2, 3, 4]);
+    const reversed = mergeChunks([
+      { labels: L('a', '1'), chunks: [chunk(21, 30, 3)] },
+      { labels: L('a', '1'), chunks: [chunk(0, 10, 1), chunk(21, 30, 3)] },
+    ]);
+    expect(reversed.map((x) => x.raw!.data[0])).toEqual([1, 3]);
   });
 
   it('keeps chunks with the same time range but different bytes', async () => {
@@ -66,7 +112,7 @@ describe('mergeSeriesStreams', () => {
       { labels: L('a', '2'), chunks: [] },
       { labels: L('a', '1'), chunks: [] },
     ];
-    await expect(collect(mergeSeriesStreams([gen(bad)]))).rejects.toThrow(/stream 0 is not sorted: \{a="1"\} after \{a="2"\}/);
+    await expect(collectBatches(mergeSeriesBatches([batched(bad)]))).rejects.toThrow(/stream 0 is not sorted: \{a="1"\} after \{a="2"\}/);
   });
 
   it('matches a collect-and-group reference on random inputs', async () => {
@@ -124,7 +170,7 @@ describe('mergeSeriesStreams', () => {
           return { labels: labelsToString(g.labels), chunks: dedup.map((c) => `${c.minTime}-${c.maxTime}:${c.raw!.data[0]}`) };
         });
 
-      const got = (await collect(mergeSeriesStreams(streams.map((s) => gen(s, rand))))).map((s) => ({
+      const got = (await collectBatches(mergeSeriesBatches(streams.map((s) => batched(s, rand)), 7))).map((s) => ({
         labels: labelsToString(s.labels),
         chunks: s.chunks.map((c) => `${c.minTime}-${c.maxTime}:${c.raw!.data[0]}`),
       }));
@@ -135,13 +181,13 @@ describe('mergeSeriesStreams', () => {
   it('streams: yields the first series before the inputs end, and closes inputs on early exit', async () => {
     let closed = 0;
     let produced = 0;
-    const infinite = (prefix: string): AsyncIterable<StoreSeries> => ({
+    const infinite = (prefix: string): AsyncIterable<StoreSeries[]> => ({
       [Symbol.asyncIterator]: () => {
         let i = 0;
         return {
           next: async () => {
             produced++;
-            return { done: false, value: { labels: L('a', `${prefix}${String(i++).padStart(8, '0')}`), chunks: [] } };
+            return { done: false, value: [{ labels: L('a', `${prefix}${String(i++).padStart(8, '0')}`), chunks: [] }] };
           },
           return: async () => {
             closed++;
@@ -151,9 +197,11 @@ describe('mergeSeriesStreams', () => {
       },
     });
     let n = 0;
-    for await (const s of mergeSeriesStreams([infinite('x'), infinite('y')])) {
-      expect(s.labels[0].value.startsWith('x')).toBe(true);
-      if (++n === 1000) break;
+    outer: for await (const b of mergeSeriesBatches([infinite('x'), infinite('y')])) {
+      for (const s of b) {
+        expect(s.labels[0].value.startsWith('x')).toBe(true);
+        if (++n === 1000) break outer;
+      }
     }
     expect(closed).toBe(2);
     expect(produced).toBeLessThan(1010);

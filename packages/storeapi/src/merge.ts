@@ -17,21 +17,23 @@ interface Cursor {
 }
 
 /**
- * Merges label-sorted streams of series into one label-sorted stream. Series with the
- * same labels are merged into one (see mergeChunks). Throws when an input is not sorted.
+ * Merges label-sorted streams of series batches into one label-sorted stream of
+ * batches. Series with the same labels are merged into one (see mergeChunks). Throws
+ * when an input is not sorted. A batch goes out when `max` series are ready or when the
+ * merge must wait for an input: within an input's batch no promise is made per series.
  */
-export function mergeSeriesStreams(streams: AsyncIterable<StoreSeries>[]): AsyncIterable<StoreSeries> {
+export function mergeSeriesBatches(streams: AsyncIterable<readonly StoreSeries[]>[], max = MERGE_BATCH): AsyncIterable<StoreSeries[]> {
   return {
     [Symbol.asyncIterator]: () => {
-      const cursors = streams.map((s, i) => new SeriesCursor(i, s[Symbol.asyncIterator]()));
-      return runMerge(cursors, null, (s) => s) as AsyncGenerator<StoreSeries>;
+      const cursors = streams.map((s, i) => new BatchCursor(i, s[Symbol.asyncIterator]()));
+      return runMerge(cursors, null, (s) => s, max) as AsyncGenerator<StoreSeries[]>;
     },
   };
 }
 
 /**
  * Merges StoreAPI Series responses from several stores: series (and batches, which are
- * flattened) as mergeSeriesStreams does; warnings and hints are passed through as they
+ * flattened) as mergeSeriesBatches does; warnings and hints are passed through as they
  * arrive, ahead of the series that follow them. The output has one series per frame.
  */
 export function mergeSeriesResponses(streams: AsyncIterable<SeriesResponse>[]): AsyncIterable<SeriesResponse> {
@@ -39,39 +41,67 @@ export function mergeSeriesResponses(streams: AsyncIterable<SeriesResponse>[]): 
     [Symbol.asyncIterator]: () => {
       const side: SeriesResponse[] = [];
       const cursors = streams.map((s, i) => new ResponseCursor(i, s[Symbol.asyncIterator](), side));
-      return runMerge(cursors, side, (series) => ({ result: 'series', series }));
+      return flatten(runMerge(cursors, side, (series): SeriesResponse => ({ result: 'series', series }), MERGE_BATCH));
     },
   };
+}
+
+/** Series per merged batch at most. */
+const MERGE_BATCH = 256;
+
+async function* flatten<T>(batches: AsyncIterable<T[]>): AsyncGenerator<T> {
+  // Leaving early returns the merge (for await does), which closes its inputs.
+  for await (const b of batches) for (let i = 0; i < b.length; i++) yield b[i];
 }
 
 async function* runMerge<T>(
   cursors: (Cursor & { close(): Promise<void> })[],
   side: SeriesResponse[] | null,
   wrap: (s: StoreSeries) => T,
-): AsyncGenerator<T | SeriesResponse> {
+  max: number,
+): AsyncGenerator<(T | SeriesResponse)[]> {
   try {
     // Fetch the first series of every stream concurrently: stores answer in parallel.
     await Promise.all(cursors.map((c) => c.advance()));
     const heap = new CursorHeap(cursors.filter((c) => c.cur !== null));
+    let out: (T | SeriesResponse)[] = [];
     for (;;) {
-      if (side !== null && side.length > 0) yield* side.splice(0);
+      if (side !== null && side.length > 0) for (const f of side.splice(0)) out.push(f);
       const top = heap.top();
       if (top === null) break;
       const first = top.cur!;
       let parts: StoreSeries[] | null = null;
-      // Series of a batch frame are at hand: no promise, no turn of the microtask queue.
+      // Series of a batch are at hand: no promise, no turn of the microtask queue. What is
+      // ready goes out before waiting for the next batch of an input.
       const p = top.advance();
-      if (p !== undefined) await p;
+      if (p !== undefined) {
+        if (out.length > 0) {
+          yield out;
+          out = [];
+        }
+        await p;
+      }
       heap.fixTop();
       for (let next = heap.top(); next !== null && compareLabels(next.cur!.labels, first.labels) === 0; next = heap.top()) {
         (parts ??= [first]).push(next.cur!);
         const q = next.advance();
-        if (q !== undefined) await q;
+        if (q !== undefined) {
+          if (out.length > 0) {
+            yield out;
+            out = [];
+          }
+          await q;
+        }
         heap.fixTop();
       }
-      if (side !== null && side.length > 0) yield* side.splice(0);
-      yield wrap(parts === null ? first : { labels: first.labels, chunks: mergeChunks(parts) });
+      if (side !== null && side.length > 0) for (const f of side.splice(0)) out.push(f);
+      out.push(wrap(parts === null ? first : { labels: first.labels, chunks: mergeChunks(parts) }));
+      if (out.length >= max) {
+        yield out;
+        out = [];
+      }
     }
+    if (out.length > 0) yield out;
   } finally {
     // Early exit or failure: stop the inputs (for gRPC streams this cancels the calls).
     await Promise.allSettled(cursors.map((c) => c.close()));
@@ -98,17 +128,39 @@ abstract class BaseCursor implements Cursor {
   }
 }
 
-class SeriesCursor extends BaseCursor {
+class BatchCursor extends BaseCursor {
+  private batch: readonly StoreSeries[] | null = null;
+  private batchPos = 0;
+
   constructor(
     index: number,
-    private readonly it: AsyncIterator<StoreSeries>,
+    private readonly it: AsyncIterator<readonly StoreSeries[]>,
   ) {
     super(index);
   }
 
-  async advance(): Promise<void> {
-    const r = await this.it.next();
-    this.set(r.done ? null : r.value);
+  advance(): Promise<void> | undefined {
+    if (this.batch !== null && this.batchPos < this.batch.length) {
+      this.set(this.batch[this.batchPos++]);
+      return undefined;
+    }
+    this.batch = null;
+    return this.nextBatch();
+  }
+
+  private async nextBatch(): Promise<void> {
+    for (;;) {
+      const r = await this.it.next();
+      if (r.done) {
+        this.set(null);
+        return;
+      }
+      if (r.value.length === 0) continue;
+      this.batch = r.value;
+      this.batchPos = 1;
+      this.set(this.batch[0]);
+      return;
+    }
   }
 
   async close(): Promise<void> {
@@ -217,7 +269,16 @@ export function mergeChunks(parts: readonly StoreSeries[]): AggrChunk[] {
   for (const p of parts) n += p.chunks.length;
   const all: AggrChunk[] = new Array<AggrChunk>(n);
   let k = 0;
-  for (const p of parts) for (const c of p.chunks) all[k++] = c;
+  // Parts from time-disjoint blocks come in time order already: then nothing is sorted
+  // and no chunk can be a duplicate.
+  let ordered = true;
+  for (const p of parts) {
+    for (const c of p.chunks) {
+      if (ordered && k > 0 && compareAggrChunks(all[k - 1], c) >= 0) ordered = false;
+      all[k++] = c;
+    }
+  }
+  if (ordered) return all;
   all.sort(compareAggrChunks);
   let w = 0;
   for (let i = 0; i < all.length; i++) {
