@@ -22,6 +22,8 @@ import {
   listPostings,
   merge,
   parseChunkRecord,
+  checkChunkRecord,
+  CHUNK_CRC_SIZE,
   postingsForMatchers,
   readPostingsList,
   BigEndianPostings,
@@ -339,31 +341,43 @@ export class BucketBlock {
    * the wanted records are copied into the call's slabs, which the chunks then point into.
    */
   async loadChunks(series: BlockSeries[], aggrs: readonly number[], stats: QueryStats, slabs: ChunkSlabs, pool: ChunkPool, signal?: AbortSignal): Promise<void> {
-    // Every wanted chunk, grouped by segment and sorted by offset.
-    const wants: Want[] = [];
-    for (let s = 0; s < series.length; s++) {
+    // Every wanted chunk by its ref (segment * 2^32 + offset, so ref order is segment
+    // then offset order) and where it goes (series ws[i], chunk wc[i]).
+    let n = 0;
+    for (let s = 0; s < series.length; s++) n += series[s].metas.length;
+    let refs: Float64Array = new Float64Array(n);
+    let ws: Uint32Array = new Uint32Array(n);
+    let wc: Uint32Array = new Uint32Array(n);
+    let sorted = true;
+    for (let s = 0, i = 0; s < series.length; s++) {
       const metas = series[s].metas;
       series[s].chunks = new Array<AggrChunk>(metas.length);
-      for (let c = 0; c < metas.length; c++) wants.push({ seg: chunkRefSegment(metas[c].ref), off: chunkRefOffset(metas[c].ref), s, c });
+      for (let c = 0; c < metas.length; c++, i++) {
+        refs[i] = metas[c].ref;
+        ws[i] = s;
+        wc[i] = c;
+        if (i > 0 && refs[i] < refs[i - 1]) sorted = false;
+      }
     }
-    wants.sort((a, b) => a.seg - b.seg || a.off - b.off);
+    // A compacted block writes chunks in series order: most requests are in order already.
+    if (!sorted) [refs, ws, wc] = sortWants(refs, ws, wc);
     slabs.beginLoad();
     try {
       const jobs: Promise<void>[] = [];
-      for (let i = 0; i < wants.length; ) {
-        let j = i;
-        while (j < wants.length && wants[j].seg === wants[i].seg) j++;
-        const group = wants.slice(i, j);
-        const file = `${this.id}/chunks/${chunkSegmentFileName(wants[i].seg + 1)}`;
-        const starts = new Float64Array(group.length);
-        const ends = new Float64Array(group.length);
-        for (let k = 0; k < group.length; k++) starts[k] = group[k].off;
-        for (let k = 0; k < group.length; k++) {
+      for (let i = 0; i < n; ) {
+        const seg = chunkRefSegment(refs[i]);
+        let j = i + 1;
+        while (j < n && chunkRefSegment(refs[j]) === seg) j++;
+        const file = `${this.id}/chunks/${chunkSegmentFileName(seg + 1)}`;
+        const starts = new Float64Array(j - i);
+        const ends = new Float64Array(j - i);
+        for (let k = 0; k < starts.length; k++) starts[k] = chunkRefOffset(refs[i + k]);
+        for (let k = 0; k < starts.length; k++) {
           // A record ends before the next wanted one starts (records never overlap).
           const est = starts[k] + this.chunkSizeEstimate + 10;
-          ends[k] = k + 1 < group.length && starts[k + 1] > starts[k] ? Math.min(est, starts[k + 1]) : est;
+          ends[k] = k + 1 < starts.length && starts[k + 1] > starts[k] ? Math.min(est, starts[k + 1]) : est;
         }
-        const g: ChunkGroup = { file, group, starts, series, aggrs, stats, slabs, pool };
+        const g: ChunkGroup = { file, ws: ws.subarray(i, j), wc: wc.subarray(i, j), starts, series, aggrs, stats, slabs, pool };
         const parts = partitionRanges(starts, ends, this.maxGap, this.maxRead);
         if (this.opts.bkt.readRanges !== undefined) {
           // Ranges the bucket reads in one call; a longer one (a record larger than the
@@ -413,7 +427,7 @@ export class BucketBlock {
     for (let i = 0; i < again.length; i += 2) {
       const k = again[i];
       const parsed = parseChunkRecord(await this.refetchChunk(g, starts[k], again[i + 1]), 0, file, starts[k]);
-      this.placeChunk(g, k, parsed);
+      this.placeChunk(g, k, parsed.encoding, parsed.data, parsed.size);
     }
   }
 
@@ -455,7 +469,8 @@ export class BucketBlock {
             size = chunkRecordSize(hdr.subarray(0, hl), 0);
             // The record must lie inside the range read; otherwise it is fetched on its own.
             if (size >= hl && starts[k] + size <= part.end) {
-              const { slab, off } = slabs.alloc(size);
+              const off = slabs.alloc(size);
+              const slab = slabs.slab;
               slab.set(hdr.subarray(0, hl), off);
               if ((await cur.read(slab, off + hl, size - hl)) === size - hl) rec = slab.subarray(off, off + size);
             }
@@ -464,7 +479,7 @@ export class BucketBlock {
           parsed = parseChunkRecord(rec, 0, file, starts[k]);
           prev = parsed;
         }
-        this.placeChunk(g, k, parsed);
+        this.placeChunk(g, k, parsed.encoding, parsed.data, parsed.size);
       }
     } finally {
       if (cur !== null) {
@@ -484,35 +499,45 @@ export class BucketBlock {
   private takeRecords(g: ChunkGroup, part: Part, bytes: Uint8Array): number[] {
     const { file, starts, slabs } = g;
     const again: number[] = [];
-    let prev: ParsedChunkRecord | null = null;
+    // The last record placed (its data in `slab`), for a record wanted twice.
+    let prevSize = -1;
+    let slab = slabs.slab;
+    let encAt = 0;
+    let dataEnd = 0;
     for (let k = part.from; k < part.to; k++) {
       if (k > part.from && starts[k] === starts[k - 1]) {
         // The same record wanted twice: its bytes are in the slab already.
-        if (prev !== null) this.placeChunk(g, k, prev);
+        if (prevSize >= 0) this.placeChunk(g, k, slab[encAt], slab.subarray(encAt + 1, dataEnd), prevSize);
         else again.push(k, -1);
         continue;
       }
-      prev = null;
+      prevSize = -1;
       const off = starts[k] - part.start;
       const size = off < bytes.length ? chunkRecordSize(bytes, off) : -1;
       if (size < 0 || off + size > bytes.length) {
         again.push(k, size);
         continue;
       }
-      prev = parseChunkRecord(slabs.save(bytes.subarray(off, off + size)), 0, file, starts[k]);
-      this.placeChunk(g, k, prev);
+      // Copied and checked in place: the data's view is the only object made per chunk.
+      const at = slabs.copy(bytes, off, off + size);
+      slab = slabs.slab;
+      encAt = checkChunkRecord(slab, at, file, starts[k] - at);
+      dataEnd = at + size - CHUNK_CRC_SIZE;
+      prevSize = size;
+      this.placeChunk(g, k, slab[encAt], slab.subarray(encAt + 1, dataEnd), size);
     }
     return again;
   }
 
-  /** The chunk of wanted record k, from its parsed record. */
-  private placeChunk(g: ChunkGroup, k: number, parsed: ParsedChunkRecord): void {
-    const w = g.group[k];
-    if (parsed.size > this.observedChunkMax) this.observedChunkMax = parsed.size;
+  /** The chunk of wanted record k, from its record's encoding, data and size. */
+  private placeChunk(g: ChunkGroup, k: number, encoding: number, data: Uint8Array, size: number): void {
+    const s = g.series[g.ws[k]];
+    const c = g.wc[k];
+    if (size > this.observedChunkMax) this.observedChunkMax = size;
     g.stats.chunksFetched++;
     g.stats.chunksTouched++;
-    g.stats.chunksTouchedBytes += parsed.size;
-    g.series[w.s].chunks[w.c] = toAggrChunk(parsed.encoding, parsed.data, g.series[w.s].metas[w.c], g.aggrs, g.file, g.starts[k]);
+    g.stats.chunksTouchedBytes += size;
+    s.chunks[c] = toAggrChunk(encoding, data, s.metas[c], g.aggrs, g.file, g.starts[k]);
   }
 
   /**
@@ -536,18 +561,28 @@ export class BucketBlock {
   }
 }
 
-/** A wanted chunk: its segment and offset, and where it goes (series s, chunk c). */
-interface Want {
-  seg: number;
-  off: number;
-  s: number;
-  c: number;
+/** The wanted chunks ordered by ref (stable: a chunk wanted twice keeps its order). */
+function sortWants(refs: Float64Array, ws: Uint32Array, wc: Uint32Array): [Float64Array, Uint32Array, Uint32Array] {
+  const order = new Uint32Array(refs.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort((a, b) => refs[a] - refs[b] || a - b);
+  const r = new Float64Array(refs.length);
+  const s = new Uint32Array(refs.length);
+  const c = new Uint32Array(refs.length);
+  for (let i = 0; i < order.length; i++) {
+    r[i] = refs[order[i]];
+    s[i] = ws[order[i]];
+    c[i] = wc[order[i]];
+  }
+  return [r, s, c];
 }
 
 /** What the reads of one segment share. */
 interface ChunkGroup {
   file: string;
-  group: Want[];
+  /** Where each wanted record goes: series ws[k], chunk wc[k]. */
+  ws: Uint32Array;
+  wc: Uint32Array;
   starts: Float64Array;
   series: BlockSeries[];
   aggrs: readonly number[];

@@ -75,6 +75,8 @@ export class ChunkPool {
  * be copying into them), and a load that starts after release fails instead of writing
  * into memory another call may own.
  */
+const EMPTY = new Uint8Array(0);
+
 export class ChunkSlabs {
   private readonly slabs: Uint8Array[] = [];
   private cur: Uint8Array | null = null;
@@ -103,30 +105,44 @@ export class ChunkSlabs {
     this.giveBack();
   }
 
+  /** The slab of the last alloc or copy. */
+  slab: Uint8Array = EMPTY;
+
   /**
-   * Room for n bytes: the slab and the offset to write them at. The bytes must be written
+   * Room for n bytes: the offset to write them at in `slab`. The bytes must be written
    * before the next call (records are copied synchronously, so calls cannot interleave).
    */
-  alloc(n: number): { slab: Uint8Array; off: number } {
+  alloc(n: number): number {
     if (this.released) throw new Error('load chunks: the Series call has finished');
     if (this.cur === null || this.cur.length - this.at < n) {
       const s = this.pool.getSlab(n);
       this.slabs.push(s);
       // A dedicated slab for a large record leaves the current one open for small ones.
-      if (s.length > SLAB_SIZE && this.cur !== null) return { slab: s, off: 0 };
+      if (s.length > SLAB_SIZE && this.cur !== null) {
+        this.slab = s;
+        return 0;
+      }
       this.cur = s;
       this.at = 0;
     }
     const off = this.at;
     this.at += n;
-    return { slab: this.cur, off };
+    this.slab = this.cur;
+    return off;
+  }
+
+  /** Copies src[from, to) into a slab: the offset of the copy in `slab`. */
+  copy(src: Uint8Array, from: number, to: number): number {
+    const off = this.alloc(to - from);
+    // A short-lived view and set() copy faster than a byte loop, even for 40 bytes.
+    this.slab.set(src.subarray(from, to), off);
+    return off;
   }
 
   /** Copies src into a slab and returns the copy. */
   save(src: Uint8Array): Uint8Array {
-    const { slab, off } = this.alloc(src.length);
-    slab.set(src, off);
-    return slab.subarray(off, off + src.length);
+    const off = this.copy(src, 0, src.length);
+    return this.slab.subarray(off, off + src.length);
   }
 
   /** Ends the call's use of its slabs; they return to the pool when no load is running. */
@@ -140,5 +156,6 @@ export class ChunkSlabs {
     this.returned = true;
     for (const s of this.slabs.splice(0)) this.pool.putSlab(s);
     this.cur = null;
+    this.slab = EMPTY;
   }
 }

@@ -67,6 +67,20 @@ export interface ParsedChunkRecord extends ChunkRecord {
  * the real position. Throws CorruptionError naming `file` and the offset.
  */
 export function parseChunkRecord(buf: Uint8Array, offset: number, file: string, base = 0): ParsedChunkRecord {
+  const encAt = checkChunkRecord(buf, offset, file, base);
+  // The length varint was read and bounded by the check.
+  let len = 0;
+  for (let p = offset, mul = 1; p < encAt; p++, mul *= 128) len += (buf[p] & 0x7f) * mul;
+  const dataEnd = encAt + CHUNK_ENCODING_SIZE + len;
+  return { encoding: buf[encAt], data: buf.subarray(encAt + 1, dataEnd), size: dataEnd + CHUNK_CRC_SIZE - offset };
+}
+
+/**
+ * CRC-checks the chunk record starting at buf[offset] as parseChunkRecord does, without
+ * allocating: returns the position of its encoding byte. The data follows it and ends
+ * CHUNK_CRC_SIZE bytes before the record does.
+ */
+export function checkChunkRecord(buf: Uint8Array, offset: number, file: string, base = 0): number {
   const at = base + offset;
   if (offset < 0 || offset >= buf.length) {
     throw new CorruptionError(file, at, `chunk record offset outside the ${buf.length} available bytes`);
@@ -97,7 +111,7 @@ export function parseChunkRecord(buf: Uint8Array, offset: number, file: string, 
       `chunk checksum mismatch: stored 0x${stored.toString(16).padStart(8, '0')}, computed 0x${computed.toString(16).padStart(8, '0')}`,
     );
   }
-  return { encoding: buf[encAt], data: buf.subarray(encAt + 1, dataEnd), size: end - offset };
+  return encAt;
 }
 
 /** Checks the 8-byte segment header at the start of buf. */

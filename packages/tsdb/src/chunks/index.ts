@@ -9,6 +9,8 @@ export {
   chunkRefSegment,
   chunkRefOffset,
   parseChunkRecord,
+  checkChunkRecord,
+  CHUNK_CRC_SIZE,
   checkSegmentHeader,
 } from './chunk-record.js';
 export type { ChunkRecord, ParsedChunkRecord } from './chunk-record.js';
