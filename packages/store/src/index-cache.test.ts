@@ -28,6 +28,31 @@ describe('InMemoryIndexCache', () => {
     expect(c.size).toBeLessThanOrEqual(3 * 1200);
   });
 
+  it('keeps one recency order across item types and blocks, and accounts replaced and dropped items', () => {
+    const c = new InMemoryIndexCache({ maxSizeBytes: 4 * 1200, maxItemSizeBytes: 2000, enabledItems: [] });
+    c.storeSeries('B1', 7, bytes(1000));
+    c.storePostings('B1', 'job', 'api', bytes(1000));
+    c.storeSeries('B2', 7, bytes(1000));
+    c.storePostings('B2', 'job', 'api', bytes(1000));
+    c.fetchSeries('B1', [7]);
+    c.fetchPostings('B1', [{ name: 'job', value: 'api' }]);
+    // Least recently used now: B2's series, then B2's postings.
+    c.storeSeries('B3', 1, bytes(1000));
+    expect(c.fetchSeries('B2', [7])).toEqual([undefined]);
+    expect(c.fetchPostings('B2', [{ name: 'job', value: 'api' }])[0]).toBeDefined();
+    // Replacing an item keeps one copy, with the new value.
+    c.storeSeries('B1', 7, bytes(900, 3));
+    expect(c.length).toBe(4);
+    expect(c.fetchSeries('B1', [7])[0]![0]).toBe(3);
+    // The entry's size counts the key Thanos would use: S + ULID-sized block + \xff + ref.
+    const sized = new InMemoryIndexCache({ maxSizeBytes: 1 << 20, maxItemSizeBytes: 1 << 19, enabledItems: [] });
+    sized.storeSeries('01M999Y3CKB1XDYD4ES988W1M4', 123456, bytes(10));
+    expect(sized.size).toBe(10 + 'S01M999Y3CKB1XDYD4ES988W1M4\xff123456'.length + 64);
+    for (const b of ['B1', 'B2', 'B3']) c.dropBlock(b);
+    expect(c.length).toBe(0);
+    expect(c.size).toBe(0);
+  });
+
   it('does not cache items over max_item_size, nor disabled item types', () => {
     const c = new InMemoryIndexCache({ maxSizeBytes: 1 << 20, maxItemSizeBytes: 500, enabledItems: ['Series'] });
     c.storeSeries('B', 1, bytes(1000));

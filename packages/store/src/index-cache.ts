@@ -128,17 +128,29 @@ function enabledItems(v: unknown, source: string): CacheItemType[] {
 // Per-entry bookkeeping on top of the value's own bytes (key string, Map slot).
 const ENTRY_OVERHEAD = 64;
 
+/** An item, linked into the LRU list (least recently used at the head). */
 interface Entry {
   type: CacheItemType;
   block: string;
+  /** Its key in the map it lives in: a postings key, or a series ref. */
+  key: string | number;
   value: Uint8Array;
   size: number;
+  prev: Entry | null;
+  next: Entry | null;
 }
 
-/** An LRU of index items bounded by bytes. */
+/**
+ * An LRU of index items bounded by bytes. Series entries are keyed by ref in a map per
+ * block, so a Series call's thousands of lookups build no key strings; a hit relinks its
+ * entry at the tail of the list instead of re-inserting it into a map.
+ */
 export class InMemoryIndexCache implements IndexCache {
-  // Map iteration order is insertion order: re-inserting on a hit makes the first key the LRU one.
-  private readonly entries = new Map<string, Entry>();
+  private readonly postings = new Map<string, Entry>();
+  private readonly series = new Map<string, Map<number, Entry>>();
+  private head: Entry | null = null;
+  private tail: Entry | null = null;
+  private count = 0;
   private curSize = 0;
   private readonly enabled: Set<CacheItemType>;
   private readonly m: ReturnType<typeof cacheMetrics>;
@@ -156,47 +168,50 @@ export class InMemoryIndexCache implements IndexCache {
   }
 
   get length(): number {
-    return this.entries.size;
+    return this.count;
   }
 
   fetchPostings(block: string, keys: readonly { name: string; value: string }[]): (Uint8Array | undefined)[] {
     const out = new Array<Uint8Array | undefined>(keys.length);
     if (!this.enabled.has(CacheItemType.POSTINGS)) return out;
     let hits = 0;
-    for (let i = 0; i < keys.length; i++) if ((out[i] = this.lookup(postingsKey(block, keys[i].name, keys[i].value))) !== undefined) hits++;
+    for (let i = 0; i < keys.length; i++) if ((out[i] = this.hit(this.postings.get(postingsKey(block, keys[i].name, keys[i].value)))) !== undefined) hits++;
     this.counted(CacheItemType.POSTINGS, keys.length, hits);
     return out;
   }
 
   storePostings(block: string, name: string, value: string, v: Uint8Array): void {
-    this.set(CacheItemType.POSTINGS, block, postingsKey(block, name, value), v);
+    const key = postingsKey(block, name, value);
+    this.set(CacheItemType.POSTINGS, block, key, key.length, v);
   }
 
   fetchSeries(block: string, refs: ArrayLike<number>): (Uint8Array | undefined)[] {
     const out = new Array<Uint8Array | undefined>(refs.length);
     if (!this.enabled.has(CacheItemType.SERIES)) return out;
+    const m = this.series.get(block);
     let hits = 0;
-    for (let i = 0; i < refs.length; i++) if ((out[i] = this.lookup(seriesKey(block, refs[i]))) !== undefined) hits++;
+    if (m !== undefined) for (let i = 0; i < refs.length; i++) if ((out[i] = this.hit(m.get(refs[i]))) !== undefined) hits++;
     this.counted(CacheItemType.SERIES, refs.length, hits);
     return out;
   }
 
   storeSeries(block: string, ref: number, v: Uint8Array): void {
-    this.set(CacheItemType.SERIES, block, seriesKey(block, ref), v);
+    this.set(CacheItemType.SERIES, block, ref, seriesKeyLength(block, ref), v);
   }
 
   dropBlock(block: string): void {
-    for (const [k, e] of this.entries) {
-      if (e.block === block) this.remove(k, e, false);
-    }
+    const m = this.series.get(block);
+    if (m !== undefined) for (const e of [...m.values()]) this.remove(e, false);
+    for (const e of [...this.postings.values()]) if (e.block === block) this.remove(e, false);
   }
 
-  /** The value under key, made the most recently used. */
-  private lookup(key: string): Uint8Array | undefined {
-    const e = this.entries.get(key);
+  /** The entry's value, its entry made the most recently used. */
+  private hit(e: Entry | undefined): Uint8Array | undefined {
     if (e === undefined) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, e);
+    if (e !== this.tail) {
+      this.unlink(e);
+      this.append(e);
+    }
     return e.value;
   }
 
@@ -206,36 +221,63 @@ export class InMemoryIndexCache implements IndexCache {
     if (hits > 0) this.m.hits.inc({ item_type: type }, hits);
   }
 
-  private set(type: CacheItemType, block: string, key: string, value: Uint8Array): void {
+  private set(type: CacheItemType, block: string, key: string | number, keyLength: number, value: Uint8Array): void {
     if (!this.enabled.has(type)) return;
-    const size = value.byteLength + key.length + ENTRY_OVERHEAD;
+    const size = value.byteLength + keyLength + ENTRY_OVERHEAD;
     if (size > this.cfg.maxItemSizeBytes || size > this.cfg.maxSizeBytes) {
       this.m.overflowed.inc({ item_type: type });
       return;
     }
-    const old = this.entries.get(key);
-    if (old !== undefined) this.remove(key, old, false);
-    while (this.curSize + size > this.cfg.maxSizeBytes) {
-      const first = this.entries.entries().next();
-      if (first.done === true) break;
-      this.remove(first.value[0], first.value[1], true);
-    }
+    const old = typeof key === 'string' ? this.postings.get(key) : this.series.get(block)?.get(key);
+    if (old !== undefined) this.remove(old, false);
+    while (this.curSize + size > this.cfg.maxSizeBytes && this.head !== null) this.remove(this.head, true);
     // Copy: the value may be a view into a large fetched range that must not stay pinned.
     // (Uint8Array's slice copies; Buffer's, which a Node Buffer would pick, does not.)
     const own = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : Uint8Array.prototype.slice.call(value);
-    this.entries.set(key, { type, block, value: own, size });
+    const e: Entry = { type, block, key, value: own, size, prev: null, next: null };
+    if (typeof key === 'string') this.postings.set(key, e);
+    else {
+      let m = this.series.get(block);
+      if (m === undefined) this.series.set(block, (m = new Map()));
+      m.set(key, e);
+    }
+    this.append(e);
+    this.count++;
     this.curSize += size;
     this.m.added.inc({ item_type: type });
     this.m.items.inc({ item_type: type });
     this.m.itemsSize.inc({ item_type: type }, size);
   }
 
-  private remove(key: string, e: Entry, evicted: boolean): void {
-    this.entries.delete(key);
+  private remove(e: Entry, evicted: boolean): void {
+    if (typeof e.key === 'string') this.postings.delete(e.key);
+    else {
+      const m = this.series.get(e.block)!;
+      m.delete(e.key);
+      if (m.size === 0) this.series.delete(e.block);
+    }
+    this.unlink(e);
+    this.count--;
     this.curSize -= e.size;
     if (evicted) this.m.evicted.inc({ item_type: e.type });
     this.m.items.dec({ item_type: e.type });
     this.m.itemsSize.dec({ item_type: e.type }, e.size);
+  }
+
+  private append(e: Entry): void {
+    e.prev = this.tail;
+    e.next = null;
+    if (this.tail !== null) this.tail.next = e;
+    else this.head = e;
+    this.tail = e;
+  }
+
+  private unlink(e: Entry): void {
+    if (e.prev !== null) e.prev.next = e.next;
+    else this.head = e.next;
+    if (e.next !== null) e.next.prev = e.prev;
+    else this.tail = e.prev;
+    e.prev = e.next = null;
   }
 }
 
@@ -244,8 +286,11 @@ function postingsKey(block: string, name: string, value: string): string {
   return `P${block}\xff${name}\xff${value}`;
 }
 
-function seriesKey(block: string, ref: number): string {
-  return `S${block}\xff${ref}`;
+/** The length of the key Thanos would use (`S` block `\xff` ref), which the entry's size counts. */
+function seriesKeyLength(block: string, ref: number): number {
+  let digits = 1;
+  for (let r = ref; r >= 10; r = Math.floor(r / 10)) digits++;
+  return 2 + block.length + digits;
 }
 
 function cacheMetrics(registry: Registry | undefined, cfg: InMemoryIndexCacheConfig, size: () => number) {
