@@ -17,6 +17,7 @@ import {
   decodeAggrChunk,
   decodeSeries,
   decodeSeriesForTime,
+  ChunkMetaBuffer,
   emptyPostings,
   expandPostings,
   listPostings,
@@ -30,7 +31,7 @@ import {
   CHUNK_ENC_AGGR,
   verifySeriesEntry,
 } from '@thanos-ts/tsdb';
-import type { BlockMeta, ChunkMeta, IndexPostingsReader, Labels, Matcher, ParsedChunkRecord, Postings, SeriesEntry } from '@thanos-ts/tsdb';
+import type { BlockMeta, ChunkMeta, IndexPostingsReader, Label, Labels, Matcher, ParsedChunkRecord, Postings, SeriesEntry } from '@thanos-ts/tsdb';
 import type { IndexCache } from './index-cache.js';
 import type { LazyIndexHeader } from './lazy-index-header.js';
 import type { ChunkPool, ChunkSlabs } from './chunk-pool.js';
@@ -49,9 +50,13 @@ const MIN_CHUNK_READ = 512;
 const Aggr = thanos.Aggr;
 
 /** A series entry of this block with the chunks that overlap the request. */
+/** A series of a block kept for a request: its chunk metas are metas[metaFrom, metaFrom + metaCount). */
 export interface BlockSeries {
   labels: Labels;
-  metas: ChunkMeta[];
+  /** Shared by the series of one batch. */
+  metas: ChunkMetaBuffer;
+  metaFrom: number;
+  metaCount: number;
   chunks: AggrChunk[];
 }
 
@@ -321,12 +326,15 @@ export class BucketBlock {
     try {
       const lookup = (ref: number): string => hdr.lookupSymbol(ref);
       const kept: BlockSeries[] = [];
-      // Arrays handed out only with a kept series; a skipped series leaves them for the next.
-      let e: SeriesEntry = { labels: [], chunks: [] };
+      const metas = new ChunkMetaBuffer(4 * entries.length);
+      // Handed out only with a kept series; a skipped series leaves it for the next.
+      let labels: Label[] = [];
       for (let i = 0; i < entries.length; i++) {
-        if (!decodeSeriesForTime(entries[i], 0, this.indexFile, lookup, e, mint, maxt, refs[i] * 16)) continue;
-        kept.push({ labels: e.labels, metas: e.chunks, chunks: [] });
-        e = { labels: [], chunks: [] };
+        const from = metas.length;
+        const n = decodeSeriesForTime(entries[i], 0, this.indexFile, lookup, labels, metas, mint, maxt, refs[i] * 16);
+        if (n === 0) continue;
+        kept.push({ labels, metas, metaFrom: from, metaCount: n, chunks: [] });
+        labels = [];
       }
       return kept;
     } finally {
@@ -344,16 +352,16 @@ export class BucketBlock {
     // Every wanted chunk by its ref (segment * 2^32 + offset, so ref order is segment
     // then offset order) and where it goes (series ws[i], chunk wc[i]).
     let n = 0;
-    for (let s = 0; s < series.length; s++) n += series[s].metas.length;
+    for (let s = 0; s < series.length; s++) n += series[s].metaCount;
     let refs: Float64Array = new Float64Array(n);
     let ws: Uint32Array = new Uint32Array(n);
     let wc: Uint32Array = new Uint32Array(n);
     let sorted = true;
     for (let s = 0, i = 0; s < series.length; s++) {
-      const metas = series[s].metas;
-      series[s].chunks = new Array<AggrChunk>(metas.length);
-      for (let c = 0; c < metas.length; c++, i++) {
-        refs[i] = metas[c].ref;
+      const { metas, metaFrom, metaCount } = series[s];
+      series[s].chunks = new Array<AggrChunk>(metaCount);
+      for (let c = 0; c < metaCount; c++, i++) {
+        refs[i] = metas.ref(metaFrom + c);
         ws[i] = s;
         wc[i] = c;
         if (i > 0 && refs[i] < refs[i - 1]) sorted = false;
@@ -537,7 +545,8 @@ export class BucketBlock {
     g.stats.chunksFetched++;
     g.stats.chunksTouched++;
     g.stats.chunksTouchedBytes += size;
-    s.chunks[c] = toAggrChunk(encoding, data, s.metas[c], g.aggrs, g.file, g.starts[k]);
+    const m = s.metaFrom + c;
+    s.chunks[c] = toAggrChunk(encoding, data, s.metas.mint(m), s.metas.maxt(m), g.aggrs, g.file, g.starts[k]);
   }
 
   /**
@@ -633,10 +642,10 @@ function chunkRecordSize(buf: Uint8Array, off: number): number {
  * The wire form of one chunk: raw chunks as they are (encoding − 1, see StoreChunkEncoding),
  * downsampled ones as the requested aggregates.
  */
-function toAggrChunk(encoding: number, data: Uint8Array, meta: ChunkMeta, aggrs: readonly number[], file: string, off: number): AggrChunk {
+function toAggrChunk(encoding: number, data: Uint8Array, minTime: number, maxTime: number, aggrs: readonly number[], file: string, off: number): AggrChunk {
   // One literal per shape: adding fields one by one costs V8 a hidden-class transition each.
-  if (encoding !== CHUNK_ENC_AGGR) return { minTime: meta.mint, maxTime: meta.maxt, raw: { type: encoding - 1, data } };
-  const c: AggrChunk = { minTime: meta.mint, maxTime: meta.maxt, count: null, sum: null, min: null, max: null, counter: null };
+  if (encoding !== CHUNK_ENC_AGGR) return { minTime, maxTime, raw: { type: encoding - 1, data } };
+  const c: AggrChunk = { minTime, maxTime, count: null, sum: null, min: null, max: null, counter: null };
   let parts;
   try {
     parts = decodeAggrChunk(data);

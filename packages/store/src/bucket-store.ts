@@ -463,7 +463,7 @@ export class BucketStore implements StoreAPI, InfoAPI {
       const kept = await block.decodeSeriesForTime(entries, batchRefs, mint, maxt);
       if (req.skipChunks) return kept;
       let n = 0;
-      for (const s of kept) n += s.metas.length;
+      for (const s of kept) n += s.metaCount;
       chunksLimiter.reserve(n);
       await block.loadChunks(kept, req.aggregates ?? [], stats, slabs, this.pool, signal);
       return kept;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadBlock } from '@thanos-ts/block';
 import { FilesystemBucket } from '@thanos-ts/objstore';
 import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
-import { labelsFromRecord, labelsToString, MatchType, newMatcher, SeriesBuilder, XorIterator } from '@thanos-ts/tsdb';
+import { ChunkMetaBuffer, labelsFromRecord, labelsToString, MatchType, newMatcher, SeriesBuilder, XorIterator } from '@thanos-ts/tsdb';
 import type { BucketBlock, BlockSeries } from './bucket-block.js';
 import { BucketStore } from './bucket-store.js';
 import { ChunkPool, ChunkSlabs } from './chunk-pool.js';
@@ -54,6 +54,13 @@ async function seriesOfBlock(): Promise<BlockSeries[]> {
   return block.decodeSeriesForTime(entries, refs, 0, END);
 }
 
+/** The series with its chunk metas in reverse order, in a buffer of its own. */
+function reverseMetas(s: BlockSeries): BlockSeries {
+  const metas = new ChunkMetaBuffer();
+  for (let i = s.metaCount - 1; i >= 0; i--) metas.push(s.metas.mint(s.metaFrom + i), s.metas.maxt(s.metaFrom + i), s.metas.ref(s.metaFrom + i));
+  return { ...s, metas, metaFrom: 0 };
+}
+
 /** Each series' samples, read back from the chunks loadChunks placed. */
 function samplesOf(series: BlockSeries[]): Map<string, number[]> {
   const out = new Map<string, number[]>();
@@ -75,25 +82,20 @@ describe('BucketBlock.loadChunks', () => {
     const pool = new ChunkPool(1 << 26);
 
     const inOrder = await seriesOfBlock();
-    expect(inOrder.every((s) => s.metas.length === 5)).toBe(true);
+    expect(inOrder.every((s) => s.metaCount === 5)).toBe(true);
     const slabs1 = new ChunkSlabs(pool);
     await block.loadChunks(inOrder, [], newQueryStats(), slabs1, pool);
     expect(samplesOf(inOrder)).toEqual(want);
     slabs1.release();
 
     // Series and their chunk metas reversed (refs descending), and one series twice.
-    const reversed = (await seriesOfBlock()).reverse();
-    for (const s of reversed) s.metas.reverse();
-    const again = (await seriesOfBlock())[3];
-    again.metas.reverse();
+    const reversed = (await seriesOfBlock()).reverse().map(reverseMetas);
+    const again = reverseMetas((await seriesOfBlock())[3]);
     reversed.push(again);
     const slabs2 = new ChunkSlabs(pool);
     const stats = newQueryStats();
     await block.loadChunks(reversed, [], stats, slabs2, pool);
-    for (const s of reversed) {
-      s.chunks.reverse();
-      s.metas.reverse();
-    }
+    for (const s of reversed) s.chunks.reverse();
     const got = samplesOf(reversed.slice(0, SERIES));
     expect(got).toEqual(want);
     expect(samplesOf([again])).toEqual(new Map([[labelsToString(again.labels), want.get(labelsToString(again.labels))]]));
@@ -101,7 +103,7 @@ describe('BucketBlock.loadChunks', () => {
     // Sorted, the wanted records are read in merged ranges, none on its own.
     expect(stats.chunkRefetches).toBe(0);
     expect(stats.chunksFetchCount).toBe(1);
-    for (const s of reversed) for (let c = 0; c < s.chunks.length; c++) expect(s.chunks[c].minTime).toBe(s.metas[c].mint);
+    for (const s of reversed) for (let c = 0; c < s.chunks.length; c++) expect(s.chunks[c].minTime).toBe(s.metas.mint(s.metaFrom + s.metaCount - 1 - c));
     slabs2.release();
   });
 });

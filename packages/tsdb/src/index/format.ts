@@ -329,6 +329,47 @@ export function verifySeriesEntry(bytes: Uint8Array, off: number, file: string, 
 }
 
 /**
+ * Chunk metas as (mint, maxt, ref) triples in one growable Float64Array: what a batch of
+ * series keeps of its entries without an object and three boxed numbers per chunk.
+ */
+export class ChunkMetaBuffer {
+  /** The triples; replaced by a larger array when full, so read it after appending. */
+  data: Float64Array;
+  /** Metas held. */
+  length = 0;
+
+  constructor(capacity = 256) {
+    this.data = new Float64Array(3 * Math.max(1, capacity));
+  }
+
+  push(mint: number, maxt: number, ref: number): void {
+    let d = this.data;
+    const at = 3 * this.length;
+    if (at + 3 > d.length) {
+      const grown = new Float64Array(2 * d.length);
+      grown.set(d);
+      this.data = d = grown;
+    }
+    d[at] = mint;
+    d[at + 1] = maxt;
+    d[at + 2] = ref;
+    this.length++;
+  }
+
+  mint(i: number): number {
+    return this.data[3 * i];
+  }
+
+  maxt(i: number): number {
+    return this.data[3 * i + 1];
+  }
+
+  ref(i: number): number {
+    return this.data[3 * i + 2];
+  }
+}
+
+/**
  * Decodes the series entry at bytes[off] for a request over [mint, maxt], as Thanos'
  * decodeSeriesForTime: chunk metas outside the window are stepped over without being
  * materialised, decoding stops at the first chunk starting after maxt (the format keeps
@@ -336,28 +377,27 @@ export function verifySeriesEntry(bytes: Uint8Array, off: number, file: string, 
  * and label symbols are looked up only for a series that keeps a chunk. The CRC is not
  * checked here: the entry must have passed verifySeriesEntry when it was read.
  *
- * out.labels and out.chunks are emptied and refilled with new objects, so the caller may
- * keep them; pass fresh arrays per kept series. Returns whether any chunk overlaps.
+ * The kept metas are appended to `metas`; when there are any, the labels are pushed to
+ * `labels` (new objects, so the caller may keep them). Returns how many metas were kept:
+ * on 0, `metas` and `labels` are as they were.
  */
 export function decodeSeriesForTime(
   bytes: Uint8Array,
   off: number,
   file: string,
   lookup: (ref: number) => string,
-  out: SeriesEntry,
+  labels: Label[],
+  metas: ChunkMetaBuffer,
   mint: number,
   maxt: number,
   base = 0,
-): boolean {
+): number {
   const b = new DecodingBuffer(bytes, file, base);
   b.pos = off;
   const len = b.uvarint();
   const end = b.pos + len;
   if (end > bytes.length) throw new CorruptionError(file, base + off, `read series: length ${len} runs past the end of data`);
-  const labels = out.labels;
-  const chunks = out.chunks;
-  labels.length = 0;
-  chunks.length = 0;
+  const from = metas.length;
   // Step over the label refs; they are resolved below only if the series is kept.
   const labelsAt = b.pos;
   const k = b.uvarint();
@@ -376,7 +416,7 @@ export function decodeSeriesForTime(
     if (pos > end) throw new CorruptionError(file, base + off, 'read series: chunk meta 0 runs past the entry');
     for (let i = 0; ; ) {
       if (cmint > maxt) break;
-      if (cmaxt >= mint) chunks.push({ mint: cmint, maxt: cmaxt, ref });
+      if (cmaxt >= mint) metas.push(cmint, cmaxt, ref);
       if (++i >= c) break;
       let x = bytes[pos++];
       let v = x & 0x7f;
@@ -391,14 +431,21 @@ export function decodeSeriesForTime(
       for (let m = 128; x >= 0x80; m *= 128) v += ((x = bytes[pos++]) & 0x7f) * m;
       ref += v % 2 === 0 ? v / 2 : -(v + 1) / 2;
       if (pos > end || cmaxt > Number.MAX_SAFE_INTEGER || ref > Number.MAX_SAFE_INTEGER) {
+        metas.length = from;
         throw new CorruptionError(file, base + off, `read series: chunk meta ${i} runs past the entry or beyond 2^53`);
       }
     }
   }
-  if (chunks.length === 0) return false;
+  const kept = metas.length - from;
+  if (kept === 0) return 0;
   b.pos = labelsAt;
-  readSeriesLabels(b, labels, lookup, file, base);
-  return true;
+  try {
+    readSeriesLabels(b, labels, lookup, file, base);
+  } catch (err) {
+    metas.length = from;
+    throw err;
+  }
+  return kept;
 }
 
 /** A series entry's label count and symbol references, at b.pos, resolved into labels. */

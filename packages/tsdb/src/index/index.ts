@@ -14,6 +14,7 @@ export {
   readPostingsList,
   decodeSeries,
   decodeSeriesForTime,
+  ChunkMetaBuffer,
   verifySeriesEntry,
 } from './format.js';
 export { IndexWriter } from './writer.js';

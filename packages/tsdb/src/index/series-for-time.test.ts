@@ -5,7 +5,13 @@ import { removeTempDirs, rng, tempDir } from '@thanos-ts/testutil';
 import { CorruptionError } from '../encoding/index.js';
 import { labelsFromStrings } from '../labels/index.js';
 import { expandPostings } from '../postings/index.js';
-import { decodeSeries, decodeSeriesForTime, IndexReader, IndexWriter, verifySeriesEntry, type ChunkMeta, type SeriesEntry } from './index.js';
+import { ChunkMetaBuffer, decodeSeries, decodeSeriesForTime, IndexReader, IndexWriter, verifySeriesEntry, type ChunkMeta, type SeriesEntry } from './index.js';
+import type { Label } from '../labels/index.js';
+
+/** Metas [from, from + n) of a buffer as objects. */
+function metasOf(b: ChunkMetaBuffer, from: number, n: number): ChunkMeta[] {
+  return Array.from({ length: n }, (_, i) => ({ mint: b.mint(from + i), maxt: b.maxt(from + i), ref: b.ref(from + i) }));
+}
 
 afterAll(removeTempDirs);
 
@@ -75,24 +81,29 @@ describe('decodeSeriesForTime', () => {
         edges.push([cs[j].mint, cs[j].mint], [cs[j].maxt, cs[j].maxt], [cs[j].maxt + 1, cs[j].maxt + 1], [cs[j].mint - 10, cs[j].mint - 1]);
       }
       for (const [mint, maxt] of [...windows, ...edges]) {
-        const out: SeriesEntry = { labels: [{ name: 'stale', value: 'x' }], chunks: [{ mint: 1, maxt: 2, ref: 3 }] };
-        const ok = decodeSeriesForTime(e, 0, 'index', lookup(ir), out, mint, maxt, refs[i] * 16);
+        // A meta there already stays: kept metas are appended.
+        const metas = new ChunkMetaBuffer(1);
+        metas.push(1, 2, 3);
+        const labels: Label[] = [];
+        const n = decodeSeriesForTime(e, 0, 'index', lookup(ir), labels, metas, mint, maxt, refs[i] * 16);
         const chunks = want[i].chunks.filter((c) => c.maxt >= mint && c.mint <= maxt);
-        expect(ok).toBe(chunks.length > 0);
-        expect(out.chunks).toEqual(chunks);
-        expect(out.labels).toEqual(ok ? want[i].labels : []);
+        expect(n).toBe(chunks.length);
+        expect(metas.length).toBe(1 + n);
+        expect(metasOf(metas, 0, 1)).toEqual([{ mint: 1, maxt: 2, ref: 3 }]);
+        expect(metasOf(metas, 1, n)).toEqual(chunks);
+        expect(labels).toEqual(n > 0 ? want[i].labels : []);
       }
     }
   });
 
-  it('returns new objects, so kept arrays survive the next decode', () => {
-    const out: SeriesEntry = { labels: [], chunks: [] };
-    expect(decodeSeriesForTime(entry(1), 0, 'index', lookup(ir), out, -Infinity, Infinity)).toBe(want[1].chunks.length > 0);
-    const kept = out.chunks;
-    const first = kept[0];
-    decodeSeriesForTime(entry(2), 0, 'index', lookup(ir), { labels: [], chunks: [] }, -Infinity, Infinity);
-    expect(kept[0]).toBe(first);
-    expect(kept).toEqual(want[1].chunks);
+  it('appends series after series to one buffer, which grows', () => {
+    const metas = new ChunkMetaBuffer(2);
+    const n1 = decodeSeriesForTime(entry(1), 0, 'index', lookup(ir), [], metas, -Infinity, Infinity);
+    const n2 = decodeSeriesForTime(entry(2), 0, 'index', lookup(ir), [], metas, -Infinity, Infinity);
+    expect(n1).toBe(want[1].chunks.length);
+    expect(n2).toBe(want[2].chunks.length);
+    expect(metasOf(metas, 0, n1)).toEqual(want[1].chunks);
+    expect(metasOf(metas, n1, n2)).toEqual(want[2].chunks);
   });
 
   it('reports an entry cut short instead of reading past it', () => {
@@ -107,8 +118,11 @@ describe('decodeSeriesForTime', () => {
     const shorter = len - 10;
     cut[0] = (shorter & 0x7f) | 0x80;
     cut[1] = shorter >> 7;
-    expect(() => decodeSeriesForTime(cut, 0, 'index', lookup(ir), { labels: [], chunks: [] }, -Infinity, Infinity)).toThrow(CorruptionError);
-    expect(() => decodeSeriesForTime(e.subarray(0, 40), 0, 'index', lookup(ir), { labels: [], chunks: [] }, -Infinity, Infinity)).toThrow(CorruptionError);
+    const metas = new ChunkMetaBuffer();
+    expect(() => decodeSeriesForTime(cut, 0, 'index', lookup(ir), [], metas, -Infinity, Infinity)).toThrow(CorruptionError);
+    expect(() => decodeSeriesForTime(e.subarray(0, 40), 0, 'index', lookup(ir), [], metas, -Infinity, Infinity)).toThrow(CorruptionError);
+    // Nothing of a failed entry stays in the buffer.
+    expect(metas.length).toBe(0);
   });
 });
 
