@@ -381,6 +381,16 @@ describe('BucketStore', () => {
     expect(store.indexHeaderBytes).toBeGreaterThan(0);
   });
 
+  it('reads every index-header at sync unless lazy (Thanos default: not lazy)', async () => {
+    const eager = await newStore({ lazyIndexHeaders: false });
+    const lazy = await newStore({ lazyIndexHeaders: true });
+    expect(lazy.indexHeaderBytes).toBe(0);
+    await collect(lazy, request([re('cluster', '.+'), eq('idx', '1')], 0, 4 * H));
+    // The eager store holds at sync what the lazy one loads for a query over every block.
+    expect(eager.indexHeaderBytes).toBe(lazy.indexHeaderBytes);
+    expect(eager.indexHeaderBytes).toBeGreaterThan(0);
+  });
+
   it('loads index-headers lazily and unloads idle ones', async () => {
     const store = await newStore({ indexHeaderIdleTimeoutMs: 1 });
     expect(store.indexHeaderBytes).toBe(0);

@@ -79,6 +79,11 @@ export interface BucketStoreOptions {
   minTime?: number;
   maxTime?: number;
   postingOffsetsInMemSampling?: number;
+  /**
+   * Read a block's index-header into memory only when a query first needs it (Thanos
+   * --store.enable-index-header-lazy-reader); otherwise when the block is added. Default true.
+   */
+  lazyIndexHeaders?: boolean;
   /** Unload index-headers idle this long (ms); 0 never. */
   indexHeaderIdleTimeoutMs?: number;
   /**
@@ -217,6 +222,11 @@ export class BucketStore implements StoreAPI, InfoAPI {
     if (!(await fileExists(path.join(dir, 'index-header')))) {
       const fetched = await header.build();
       this.m.indexHeaderBuildBytes.inc(fetched);
+    }
+    if (this.opts.lazyIndexHeaders === false) {
+      // Loaded now, as Thanos's eager reader maps it at sync: the first query finds it ready.
+      await header.acquire();
+      header.release();
     }
     const block = new BucketBlock({ meta, bkt: this.opts.bkt, header, indexCache: this.opts.indexCache });
     const ext = labelsFromRecord(meta.thanos.labels ?? {});

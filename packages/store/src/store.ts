@@ -51,6 +51,8 @@ export interface StoreConfig {
   consistencyDelayMs: number;
   ignoreDeletionMarksDelayMs: number;
   postingOffsetsInMemSampling: number;
+  /** --store.enable-index-header-lazy-reader: headers load on first use instead of at sync. */
+  lazyIndexHeaders: boolean;
   /** 0: keep index-headers loaded once read. */
   indexHeaderIdleTimeoutMs: number;
   /** 0: no cap on index-header bytes in memory. */
@@ -115,6 +117,7 @@ export class Store implements Service {
       minTime: cfg.minTime,
       maxTime: cfg.maxTime,
       postingOffsetsInMemSampling: cfg.postingOffsetsInMemSampling,
+      lazyIndexHeaders: cfg.lazyIndexHeaders,
       indexHeaderIdleTimeoutMs: cfg.indexHeaderIdleTimeoutMs,
       indexHeaderMaxLoadedBytes: cfg.indexHeaderMaxLoadedBytes,
       seriesBatchSize: cfg.seriesBatchSize,
