@@ -319,6 +319,7 @@ function interned(b: Uint8Array, start: number, end: number): string {
 
 /** SeriesResponse{series} (field 1). */
 export function encodeSeriesResponse(s: StoreSeries): Buffer {
+  measured = 0;
   const n = seriesSize(s);
   const out = Buffer.allocUnsafe(1 + uvarintSize(n) + n);
   const w = new Writer(out);
@@ -330,6 +331,7 @@ export function encodeSeriesResponse(s: StoreSeries): Buffer {
 /** SeriesResponse{batch: SeriesBatch{series}} (field 4); encoded SeriesResponse{series} entries are copied as they are. */
 export function encodeSeriesBatchResponse(batch: readonly (StoreSeries | Uint8Array)[]): Buffer {
   let inner = 0;
+  measured = 0;
   const sizes = new Float64Array(batch.length);
   for (let i = 0; i < batch.length; i++) {
     const s = batch[i];
@@ -398,15 +400,35 @@ function aggrChunkSize(c: AggrChunk): number {
   return n;
 }
 
+/**
+ * Sizes of the AggrChunks measured by seriesSize since the encoder started (`measured` of
+ * them), which the Writer takes in the same order instead of measuring each chunk again.
+ * Encoding is synchronous, so one scratch serves every call.
+ */
+let chunkSizes = new Int32Array(4096);
+let measured = 0;
+
 function seriesSize(s: StoreSeries): number {
   let n = 0;
   for (const l of s.labels) n += fieldLen(stringLen(l.name) + stringLen(l.value));
-  for (const c of s.chunks) n += fieldLen(aggrChunkSize(c));
+  const chunks = s.chunks;
+  if (measured + chunks.length > chunkSizes.length) {
+    const grown = new Int32Array(2 * (measured + chunks.length));
+    grown.set(chunkSizes.subarray(0, measured));
+    chunkSizes = grown;
+  }
+  for (let i = 0; i < chunks.length; i++) {
+    const m = aggrChunkSize(chunks[i]);
+    chunkSizes[measured++] = m;
+    n += fieldLen(m);
+  }
   return n;
 }
 
 class Writer {
   pos = 0;
+  /** The next of chunkSizes to write. */
+  private nextChunk = 0;
   constructor(private readonly b: Buffer) {}
 
   uvarint(v: number): void {
@@ -480,7 +502,7 @@ class Writer {
       this.string(2, l.value);
     }
     for (const c of s.chunks) {
-      this.tagLen(2, aggrChunkSize(c));
+      this.tagLen(2, chunkSizes[this.nextChunk++]);
       if (c.minTime) {
         this.b[this.pos++] = (1 << 3) | 0;
         this.int64(c.minTime);

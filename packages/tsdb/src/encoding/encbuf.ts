@@ -117,9 +117,15 @@ export class EncodingBuffer {
 
 /** Writes v as a uvarint into buf at pos and returns the new position. buf must have room (10 bytes). */
 export function writeUvarint(buf: Uint8Array, pos: number, v: number): number {
-  while (v >= 0x80) {
+  // Above 32 bits (timestamps, chunk refs) groups come off by division until the rest fits
+  // 32 bits; from there integer shifts, which cost a fraction of a division each.
+  while (v > 0xffffffff) {
     buf[pos++] = (v % 128) | 0x80;
     v = Math.floor(v / 128);
+  }
+  while (v >= 0x80) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
   }
   buf[pos++] = v;
   return pos;
@@ -127,12 +133,16 @@ export function writeUvarint(buf: Uint8Array, pos: number, v: number): number {
 
 /** Number of bytes the uvarint encoding of v takes. */
 export function uvarintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x200000) return 3;
+  if (v < 0x10000000) return 4;
+  if (v < 0x800000000) return 5;
+  if (v < 0x40000000000) return 6;
+  if (v < 0x2000000000000) return 7;
+  if (v < 0x100000000000000) return 8;
+  if (v < 0x8000000000000000) return 9;
+  return 10;
 }
 
 /** Zigzag-encodes a signed integer the way Go's binary.PutVarint does. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { crc32c, DecodingBuffer, EncodingBuffer, CorruptionError } from './index.js';
+import { uvarintSize, writeUvarint } from './encbuf.js';
 
 describe('crc32c', () => {
   it('matches the Castagnoli check value', () => {
@@ -47,5 +48,28 @@ describe('varints and fixed ints', () => {
     const d = new DecodingBuffer(new Uint8Array([0x80, 0x80]), 'index', 100);
     expect(() => d.uvarint()).toThrow(CorruptionError);
     expect(() => new DecodingBuffer(new Uint8Array(3), 'index', 40).be32()).toThrow('index: offset 40: unexpected end of data');
+  });
+});
+
+describe('writeUvarint and uvarintSize', () => {
+  it('agree with the 7-bit groups of the value at every length (hashes reach 2^64)', () => {
+    const values = [0, 1, 127, 128, 255, 16383, 16384, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 1.7e12, 2 ** 53 - 1];
+    for (let bits = 1; bits <= 53; bits++) values.push(2 ** bits - 1, 2 ** bits, 2 ** (bits - 1) + 12345 * bits);
+    values.push(2 ** 56 + 2 ** 20, 2 ** 60, 2 ** 63, 2 ** 64 - 2 ** 11);
+    const buf = new Uint8Array(12);
+    for (const v of values) {
+      // The reference: groups by division, the low group first, high bit on all but the last.
+      const want: number[] = [];
+      let x = v;
+      while (x >= 128) {
+        want.push((x % 128) | 0x80);
+        x = Math.floor(x / 128);
+      }
+      want.push(x);
+      const end = writeUvarint(buf, 1, v);
+      expect([...buf.subarray(1, end)], `${v}`).toEqual(want);
+      expect(uvarintSize(v), `${v}`).toBe(want.length);
+      if (v <= Number.MAX_SAFE_INTEGER) expect(new DecodingBuffer(buf.subarray(1, end), 'test').uvarint(), `${v}`).toBe(v);
+    }
   });
 });
