@@ -108,14 +108,43 @@ async function* runMerge<T>(
   }
 }
 
-abstract class BaseCursor implements Cursor {
+/**
+ * A cursor over an input that delivers series in batches (a block's batch, a batch frame, or
+ * one series): within a batch it advances without a promise; `next` fetches what follows.
+ */
+abstract class BaseCursor<F> implements Cursor {
   cur: StoreSeries | null = null;
   private prev: Labels | null = null;
+  private batch: readonly StoreSeries[] | null = null;
+  private batchPos = 0;
 
-  constructor(readonly index: number) {}
+  constructor(
+    readonly index: number,
+    private readonly it: AsyncIterator<F>,
+  ) {}
 
-  abstract advance(): Promise<void> | undefined;
-  abstract close(): Promise<void>;
+  /** Takes in what the input gave next: whether it held series (else the cursor reads on). */
+  protected abstract take(item: F): boolean;
+
+  advance(): Promise<void> | undefined {
+    if (this.batch !== null && this.batchPos < this.batch.length) {
+      this.set(this.batch[this.batchPos++]);
+      return undefined;
+    }
+    this.batch = null;
+    return this.next();
+  }
+
+  async close(): Promise<void> {
+    await this.it.return?.();
+  }
+
+  /** Makes `series` (not empty) the current batch. */
+  protected setBatch(series: readonly StoreSeries[]): void {
+    this.batch = series;
+    this.batchPos = 1;
+    this.set(series[0]);
+  }
 
   protected set(s: StoreSeries | null): void {
     if (s !== null && this.prev !== null && compareLabels(this.prev, s.labels) > 0) {
@@ -126,94 +155,48 @@ abstract class BaseCursor implements Cursor {
     this.cur = s;
     if (s !== null) this.prev = s.labels;
   }
-}
 
-class BatchCursor extends BaseCursor {
-  private batch: readonly StoreSeries[] | null = null;
-  private batchPos = 0;
-
-  constructor(
-    index: number,
-    private readonly it: AsyncIterator<readonly StoreSeries[]>,
-  ) {
-    super(index);
-  }
-
-  advance(): Promise<void> | undefined {
-    if (this.batch !== null && this.batchPos < this.batch.length) {
-      this.set(this.batch[this.batchPos++]);
-      return undefined;
-    }
-    this.batch = null;
-    return this.nextBatch();
-  }
-
-  private async nextBatch(): Promise<void> {
+  private async next(): Promise<void> {
     for (;;) {
       const r = await this.it.next();
       if (r.done) {
         this.set(null);
         return;
       }
-      if (r.value.length === 0) continue;
-      this.batch = r.value;
-      this.batchPos = 1;
-      this.set(this.batch[0]);
-      return;
+      if (this.take(r.value)) return;
     }
-  }
-
-  async close(): Promise<void> {
-    await this.it.return?.();
   }
 }
 
-class ResponseCursor extends BaseCursor {
-  private batch: StoreSeries[] | null = null;
-  private batchPos = 0;
+class BatchCursor extends BaseCursor<readonly StoreSeries[]> {
+  protected take(batch: readonly StoreSeries[]): boolean {
+    if (batch.length === 0) return false;
+    this.setBatch(batch);
+    return true;
+  }
+}
 
+class ResponseCursor extends BaseCursor<SeriesResponse> {
   constructor(
     index: number,
-    private readonly it: AsyncIterator<SeriesResponse>,
+    it: AsyncIterator<SeriesResponse>,
     private readonly side: SeriesResponse[],
   ) {
-    super(index);
+    super(index, it);
   }
 
-  advance(): Promise<void> | undefined {
-    if (this.batch !== null && this.batchPos < this.batch.length) {
-      this.set(this.batch[this.batchPos++]);
-      return undefined;
+  protected take(f: SeriesResponse): boolean {
+    if (f.series) {
+      this.set(f.series);
+      return true;
     }
-    this.batch = null;
-    return this.nextFrame();
-  }
-
-  private async nextFrame(): Promise<void> {
-    for (;;) {
-      const r = await this.it.next();
-      if (r.done) {
-        this.set(null);
-        return;
-      }
-      const f = r.value;
-      if (f.series) {
-        this.set(f.series);
-        return;
-      }
-      if (f.batch) {
-        if (f.batch.series.length === 0) continue;
-        this.batch = f.batch.series;
-        this.batchPos = 1;
-        this.set(this.batch[0]);
-        return;
-      }
-      if (f.warning || f.hints) this.side.push(f);
+    if (f.batch) {
+      if (f.batch.series.length === 0) return false;
+      this.setBatch(f.batch.series);
+      return true;
     }
-  }
-
-  async close(): Promise<void> {
-    await this.it.return?.();
+    if (f.warning || f.hints) this.side.push(f);
+    return false;
   }
 }
 
