@@ -14,6 +14,7 @@ import { registerRule } from './commands/rule.js';
 import { registerSidecar } from './commands/sidecar.js';
 import { registerStore } from './commands/store.js';
 import { registerTools } from './commands/tools.js';
+import { tuneTierUp } from './tier-up.js';
 
 // --help as Thanos users read it: a bool flag with its --no- form is one `--[no-]name`
 // entry, and required flags say so.
@@ -42,7 +43,8 @@ export function buildProgram(): Command {
     .option('--log.format <format>', 'Log format to use. Possible options: logfmt or json.', 'logfmt')
     .showHelpAfterError(false)
     .configureHelp(helpConfiguration)
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (_program, action) => tuneTierUp(action.name()));
   registerQuickstart(program);
   registerSidecar(program);
   registerQuery(program);
