@@ -221,6 +221,35 @@ describe('mergeSeriesResponses', () => {
     expect(kinds).toEqual(['warning', 'series {a="1"} 2', 'series {a="2"} 0', 'hints', 'series {a="3"} 0']);
   });
 
+  it('closes every input when the reader stops early (a limit, a cancelled query)', async () => {
+    let closed = 0;
+    let frames = 0;
+    const endless = (prefix: string): AsyncIterable<SeriesResponse> => ({
+      [Symbol.asyncIterator]: () => {
+        let i = 0;
+        return {
+          next: async () => {
+            frames++;
+            const series = Array.from({ length: 64 }, () => ({ labels: L('a', `${prefix}${String(i++).padStart(8, '0')}`), chunks: [] }));
+            return { done: false, value: { batch: { series } } };
+          },
+          return: async () => {
+            closed++;
+            return { done: true, value: undefined };
+          },
+        };
+      },
+    });
+    let n = 0;
+    for await (const f of mergeSeriesResponses([endless('x'), endless('y')])) {
+      expect(f.series!.labels[0].value.startsWith('x')).toBe(true);
+      if (++n === 500) break;
+    }
+    expect(closed).toBe(2);
+    // The merge reads ahead at most a frame per input beyond what it handed out.
+    expect(frames).toBeLessThanOrEqual(Math.ceil(500 / 64) + 2);
+  });
+
   it('propagates an input failure', async () => {
     async function* failing(): AsyncGenerator<SeriesResponse> {
       yield { series: { labels: L('a', '1'), chunks: [] } };
