@@ -71,26 +71,21 @@ async function* runMerge<T>(
       if (top === null) break;
       const first = top.cur!;
       let parts: StoreSeries[] | null = null;
-      // Series of a batch are at hand: no promise, no turn of the microtask queue. What is
-      // ready goes out before waiting for the next batch of an input.
-      const p = top.advance();
-      if (p !== undefined) {
-        if (out.length > 0) {
-          yield out;
-          out = [];
+      // The top gives `first`, then every cursor at a series with the same labels gives
+      // its part; each moves on. Series of a batch are at hand: no promise, no turn of the
+      // microtask queue. What is ready goes out before waiting for an input's next batch.
+      for (let c: Cursor | null = top, taken = false; c !== null; c = heap.top(), taken = true) {
+        if (taken) {
+          if (compareLabels(c.cur!.labels, first.labels) !== 0) break;
+          (parts ??= [first]).push(c.cur!);
         }
-        await p;
-      }
-      heap.fixTop();
-      for (let next = heap.top(); next !== null && compareLabels(next.cur!.labels, first.labels) === 0; next = heap.top()) {
-        (parts ??= [first]).push(next.cur!);
-        const q = next.advance();
-        if (q !== undefined) {
+        const p = c.advance();
+        if (p !== undefined) {
           if (out.length > 0) {
             yield out;
             out = [];
           }
-          await q;
+          await p;
         }
         heap.fixTop();
       }
