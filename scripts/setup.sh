@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Everything thanos-ts needs on a fresh Debian machine with Node.js 20: the Prometheus
-# tools the tests run against (Debian's prometheus and prometheus-alertmanager
-# packages), pnpm, the workspace's packages, and a build. Safe to run again.
+# Everything thanos-ts needs on a fresh Debian machine with Node.js 20 or later: the
+# Prometheus tools the tests run against (Debian's prometheus and prometheus-alertmanager
+# packages), pnpm, the workspace's packages (with the Node.js 24 LTS the workspace runs
+# on, where it fits the machine), and a build. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,4 +41,5 @@ if ! have pnpm; then
 fi
 
 pnpm install --frozen-lockfile --reporter=append-only
+echo "setup: the workspace runs on Node.js $(pnpm -s exec node -p process.version) (README \"Development\")"
 pnpm build
