@@ -7,6 +7,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FakeStore, StoreAPIError, StoreClient, StoreServer } from '@thanos-ts/storeapi';
 import type { InfoResponseInit, SeriesResponse, SeriesSink, StoreAPI, StoreSeries, ValidatedLabelNamesRequest, ValidatedLabelValuesRequest, ValidatedSeriesRequest } from '@thanos-ts/storeapi';
+import { Engine, TooManySamplesError } from '@thanos-ts/promql';
 import { UnavailableError } from '@thanos-ts/runtime';
 import { freePort, tempDir, waitFor } from '@thanos-ts/testutil';
 import { compareLabels, labelsToString, MatchType, newMatcher, withoutLabels } from '@thanos-ts/tsdb';
@@ -515,5 +516,44 @@ describe('StoreQueryable', () => {
     const on = await new StoreQueryable({ proxy: p2, replicaLabels: ['replica'] }).querier(T0, T0 + HOUR);
     expect(await selectAll(on.select({ start: T0, end: T0 + HOUR }, [eq('__name__', 'http_requests_total')]))).toHaveLength(3);
     expect(on.warnings.some((w) => w.includes(dead))).toBe(true);
+  });
+});
+
+describe('StoreQueryable under the PromQL engine', () => {
+  it('fails a query over its selection bound and cancels the stream without an unhandled rejection', async () => {
+    // The bound is crossed while three selects are still streaming: the engine stops
+    // reading, the querier closes and cancels them, and what they were reading must fail
+    // nowhere but there. (The merge's own test pins down the read that used to reject
+    // unhandled, "querier closed", and end the querier's process; the timing of a whole
+    // query over real gRPC does not reproduce it reliably.)
+    const instances = Array.from({ length: 40 }, (_, i) => `host-${String(i).padStart(2, '0')}`);
+    const store = await startStore({
+      series: upSeries({ cluster: 'x' }, instances, SAMPLES),
+      ext: { cluster: 'x' },
+      beforeSeries: (i) => (i > 0 ? new Promise((r) => setTimeout(r, 2)) : undefined),
+    });
+    const set = endpointSet({ endpoints: [store.address] });
+    await set.update();
+    const proxy = new ProxyStore({ endpoints: () => set.storeEndpoints() });
+    const engine = new Engine({ lookbackDelta: 300_000 });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const err = await engine
+          .instantQuery(new StoreQueryable({ proxy }), 'count_over_time(up[1h]) + count_over_time(up[1h] offset 1m) + count_over_time(up[1h] offset 2m)', T0 + HOUR, { maxSelectedSamples: 3000 })
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(TooManySamplesError);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    expect(store.fake.sentAfterAbort).toBe(0);
+    // And the same stores answer a query within the bound.
+    const ok = await engine.instantQuery(new StoreQueryable({ proxy }), 'count(up)', T0 + HOUR);
+    expect(ok.value).toMatchObject({ type: 'vector' });
   });
 });

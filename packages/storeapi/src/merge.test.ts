@@ -250,6 +250,43 @@ describe('mergeSeriesResponses', () => {
     expect(frames).toBeLessThanOrEqual(Math.ceil(500 / 64) + 2);
   });
 
+  it('leaves no read unhandled when the reader stops while an input is being waited for', async () => {
+    // The merge hands out what it has before it waits for an input's next frame. A reader
+    // that stops then (a limit; another selector of the query failed) closes the inputs,
+    // which cancels that read: its rejection must not reach the process (it ended the
+    // querier with "querier closed").
+    const input: AsyncIterable<SeriesResponse> = {
+      [Symbol.asyncIterator]: () => {
+        let sent = false;
+        let cancel: ((err: Error) => void) | null = null;
+        return {
+          next: () => {
+            if (sent) return new Promise<IteratorResult<SeriesResponse>>((_, reject) => (cancel = reject));
+            sent = true;
+            return Promise.resolve({ done: false, value: { batch: { series: [{ labels: L('a', '1'), chunks: [] }, { labels: L('a', '2'), chunks: [] }] } } });
+          },
+          return: async () => {
+            cancel?.(new DOMException('querier closed', 'AbortError'));
+            return { done: true, value: undefined };
+          },
+        };
+      },
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      for await (const f of mergeSeriesResponses([input])) {
+        expect(f.series!.labels).toEqual(L('a', '1'));
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
   it('propagates an input failure', async () => {
     async function* failing(): AsyncGenerator<SeriesResponse> {
       yield { series: { labels: L('a', '1'), chunks: [] } };

@@ -46,6 +46,8 @@ export function mergeSeriesResponses(streams: AsyncIterable<SeriesResponse>[]): 
   };
 }
 
+function ignore(): void {}
+
 /** Series per merged batch at most. */
 const MERGE_BATCH = 256;
 
@@ -82,6 +84,10 @@ async function* runMerge<T>(
         const p = c.advance();
         if (p !== undefined) {
           if (out.length > 0) {
+            // A reader that stops at this yield never resumes the await below: the
+            // advance's failure (its call cancelled as the inputs close) is then nobody's,
+            // and an unhandled rejection ends the process.
+            p.catch(ignore);
             yield out;
             out = [];
           }
