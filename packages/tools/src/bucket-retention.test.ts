@@ -22,14 +22,16 @@ interface Spec {
 }
 
 // For each resolution: a block just past its retention (by a minute, more than the
-// second precision Thanos compares at) and one just within it.
+// second precision Thanos compares at) and one just within it (by five: maxTime is
+// rounded down to the minute, which ages a block by up to a minute more, and a loaded
+// machine may take a while between making the scene and judging it).
 const SPECS: Spec[] = [
   { name: 'raw-old', resolution: RAW, age: 7 * DAY + MINUTE },
-  { name: 'raw-new', resolution: RAW, age: 7 * DAY - MINUTE },
+  { name: 'raw-new', resolution: RAW, age: 7 * DAY - 5 * MINUTE },
   { name: '5m-old', resolution: FIVE_MIN, age: 30 * DAY + MINUTE },
-  { name: '5m-new', resolution: FIVE_MIN, age: 30 * DAY - MINUTE },
+  { name: '5m-new', resolution: FIVE_MIN, age: 30 * DAY - 5 * MINUTE },
   { name: '1h-old', resolution: ONE_HOUR, age: 365 * DAY + MINUTE },
-  { name: '1h-new', resolution: ONE_HOUR, age: 365 * DAY - MINUTE },
+  { name: '1h-new', resolution: ONE_HOUR, age: 365 * DAY - 5 * MINUTE },
   // Older than the raw retention but of a resolution kept longer.
   { name: '5m-past-raw-retention', resolution: FIVE_MIN, age: 8 * DAY },
 ];
