@@ -2,6 +2,9 @@
  * Runs fn over items with at most `limit` calls in flight, preserving result order.
  * The first error stops new calls and is rethrown once the running ones settle.
  */
+/** Does nothing: the handler of a promise whose failure is reported elsewhere, or nowhere on purpose. */
+export function noop(): void {}
+
 export async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;

@@ -27,7 +27,7 @@ export {
   parseTimeOrDuration,
   formatRFC3339,
 } from './duration.js';
-export { mapConcurrent } from './concurrency.js';
+export { mapConcurrent, noop } from './concurrency.js';
 export { writeFileAtomic, renameDirAtomic, syncDir } from './atomic-file.js';
 export type { AtomicFileData, WriteFileAtomicOptions } from './atomic-file.js';
 export { Gate } from './gate.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { MetaFetcher } from '@thanos-ts/block';
 import type { MetaFilter } from '@thanos-ts/block';
 import type { Bucket } from '@thanos-ts/objstore';
-import { Gate, LimitExceededError, mapConcurrent, nopLogger } from '@thanos-ts/runtime';
+import { Gate, LimitExceededError, mapConcurrent, noop, nopLogger } from '@thanos-ts/runtime';
 import type { Logger } from '@thanos-ts/runtime';
 import {
   ComponentType,
@@ -611,7 +611,6 @@ interface BlockSeriesContext {
 /** Every series: the index's all-postings key. */
 const ALL_SERIES = newMatcher(MatchType.EQ, '', '');
 
-function noop(): void {}
 
 async function fileExists(p: string): Promise<boolean> {
   try {

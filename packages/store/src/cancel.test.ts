@@ -8,9 +8,7 @@ import { FilesystemBucket } from '@thanos-ts/objstore';
 import type { SeriesSink } from '@thanos-ts/storeapi';
 import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
 import { labelsFromRecord, MatchType, newMatcher, SeriesBuilder } from '@thanos-ts/tsdb';
-import { BucketStore } from './bucket-store.js';
-import { InMemoryIndexCache } from './index-cache.js';
-import { collectSeries, seriesRequest, testThanosMeta } from './series-fixture.js';
+import { collectSeries, seriesRequest, syncedTestStore, testThanosMeta } from './series-fixture.js';
 
 afterAll(removeTempDirs);
 
@@ -30,13 +28,7 @@ describe('BucketStore: a cancelled Series call over several blocks', () => {
       const w = await b.writeBlock(local, { mint: k * SPAN, maxt: (k + 1) * SPAN, thanos: testThanosMeta({ c: 'x' }) });
       await uploadBlock(bkt, w!.dir);
     }
-    const store = new BucketStore({
-      bkt,
-      dataDir: await tempDir('cancel-data'),
-      indexCache: new InMemoryIndexCache({ maxSizeBytes: 1 << 24, maxItemSizeBytes: 1 << 20, enabledItems: [] }),
-      chunkPoolBytes: 1 << 30,
-    });
-    await store.syncBlocks();
+    const store = await syncedTestStore(bkt);
     const req = seriesRequest([newMatcher(MatchType.EQ, '__name__', 'm')], 0, BLOCKS * SPAN);
 
     const unhandled: unknown[] = [];

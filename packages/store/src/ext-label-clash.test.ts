@@ -3,9 +3,7 @@ import { uploadBlock } from '@thanos-ts/block';
 import { FilesystemBucket } from '@thanos-ts/objstore';
 import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
 import { labelsFromRecord, labelsToString, MatchType, newMatcher, SeriesBuilder } from '@thanos-ts/tsdb';
-import { BucketStore } from './bucket-store.js';
-import { InMemoryIndexCache } from './index-cache.js';
-import { collectSeries, seriesRequest, testThanosMeta } from './series-fixture.js';
+import { collectSeries, seriesRequest, syncedTestStore, testThanosMeta } from './series-fixture.js';
 
 afterAll(removeTempDirs);
 
@@ -22,14 +20,7 @@ describe('BucketStore with series labels named like external labels', () => {
     const w = await b.writeBlock(await tempDir('clash-blocks'), { mint: 0, maxt: 600_000, thanos: testThanosMeta({ az: 'ext' }) });
     const bkt = new FilesystemBucket(await tempDir('clash-bucket'));
     await uploadBlock(bkt, w!.dir);
-    const store = new BucketStore({
-      bkt,
-      dataDir: await tempDir('clash-data'),
-      indexCache: new InMemoryIndexCache({ maxSizeBytes: 1 << 20, maxItemSizeBytes: 1 << 19, enabledItems: [] }),
-      chunkPoolBytes: 1 << 30,
-      seriesBatchSize: 1,
-    });
-    await store.syncBlocks();
+    const store = await syncedTestStore(bkt, { seriesBatchSize: 1 });
     const { series: out } = await collectSeries(store, seriesRequest([newMatcher(MatchType.EQ, '__name__', 'm')], 0, 600_000));
     expect(out.map((s) => labelsToString(s.labels))).toEqual(['{__name__="m", az="ext"}', '{__name__="m", az="ext", b="1"}', '{__name__="m", az="ext", b="2"}']);
   });

@@ -3,9 +3,7 @@ import { uploadBlock } from '@thanos-ts/block';
 import { FilesystemBucket } from '@thanos-ts/objstore';
 import { removeTempDirs, tempDir } from '@thanos-ts/testutil';
 import { labelsFromRecord, MatchType, newMatcher, SeriesBuilder, XorIterator } from '@thanos-ts/tsdb';
-import { BucketStore } from './bucket-store.js';
-import { InMemoryIndexCache } from './index-cache.js';
-import { collectSeries, seriesRequest, testThanosMeta } from './series-fixture.js';
+import { collectSeries, seriesRequest, syncedTestStore, testThanosMeta } from './series-fixture.js';
 
 afterAll(removeTempDirs);
 
@@ -27,14 +25,7 @@ describe('BucketStore over many blocks', () => {
       const w = await b.writeBlock(local, { mint: k * SPAN, maxt: (k + 1) * SPAN, thanos: testThanosMeta({ c: 'x' }) });
       await uploadBlock(bkt, w!.dir);
     }
-    const store = new BucketStore({
-      bkt,
-      dataDir: await tempDir('many-data'),
-      indexCache: new InMemoryIndexCache({ maxSizeBytes: 1 << 24, maxItemSizeBytes: 1 << 20, enabledItems: [] }),
-      chunkPoolBytes: 1 << 30,
-      seriesBatchSize: 400, // shrinks to the 256 minimum over 60 blocks
-    });
-    await store.syncBlocks();
+    const store = await syncedTestStore(bkt, { seriesBatchSize: 400 }); // shrinks to the 256 minimum over 60 blocks
     expect(store.blockCount).toBe(BLOCKS);
     const { series: out } = await collectSeries(store, seriesRequest([newMatcher(MatchType.EQ, '__name__', 'm')], 0, BLOCKS * SPAN));
     expect(out).toHaveLength(SERIES);

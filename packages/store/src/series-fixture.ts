@@ -2,8 +2,25 @@
 // requests as the gRPC server hands them over, and a sink that collects the answer.
 
 import type { AggrChunk, SeriesSink, StoreChunk, StoreSeries, ValidatedSeriesRequest } from '@thanos-ts/storeapi';
+import type { Bucket } from '@thanos-ts/objstore';
+import { tempDir } from '@thanos-ts/testutil';
 import type { Matcher, ThanosMeta } from '@thanos-ts/tsdb';
-import type { BucketStore } from './bucket-store.js';
+import { BucketStore } from './bucket-store.js';
+import type { BucketStoreOptions } from './bucket-store.js';
+import { InMemoryIndexCache } from './index-cache.js';
+
+/** A gateway over `bkt` with an in-memory index cache and a roomy chunk pool, synced. */
+export async function syncedTestStore(bkt: Bucket, opts: Partial<BucketStoreOptions> = {}): Promise<BucketStore> {
+  const store = new BucketStore({
+    bkt,
+    dataDir: await tempDir('store-data'),
+    indexCache: new InMemoryIndexCache({ maxSizeBytes: 1 << 24, maxItemSizeBytes: 1 << 20, enabledItems: [] }),
+    chunkPoolBytes: 1 << 30,
+    ...opts,
+  });
+  await store.syncBlocks();
+  return store;
+}
 
 export function seriesRequest(matchers: Matcher[], minTime: number, maxTime: number, extra: Record<string, unknown> = {}): ValidatedSeriesRequest {
   return {

@@ -6,6 +6,7 @@
 import { Client, status as Status } from '@grpc/grpc-js';
 import type { ChannelOptions, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import type { GrpcClientConfig } from '@thanos-ts/runtime';
+import { noop } from '@thanos-ts/runtime';
 import { StoreAPIError } from './errors.js';
 import { H2Channel } from './h2-channel.js';
 import { grpcClientTransport } from './tls.js';
@@ -281,7 +282,6 @@ export class StoreClient {
 }
 
 const passthrough = (b: Buffer): Buffer => b;
-const noop = (): void => {};
 
 function deadlineOf(opts: StoreCallOptions): number {
   return opts.timeoutMs !== undefined && opts.timeoutMs > 0 ? Date.now() + opts.timeoutMs : Infinity;

@@ -4,6 +4,7 @@
 // one series whose chunks are sorted by time with exact duplicates dropped. It streams:
 // at most one series per input is held, plus the parts of the series being merged.
 
+import { noop } from '@thanos-ts/runtime';
 import { compareLabels, labelsToString } from '@thanos-ts/tsdb';
 import type { Labels } from '@thanos-ts/tsdb';
 import type { AggrChunk, SeriesResponse, StoreChunk, StoreSeries } from './proto.js';
@@ -46,8 +47,6 @@ export function mergeSeriesResponses(streams: AsyncIterable<SeriesResponse>[]): 
   };
 }
 
-function ignore(): void {}
-
 /** Series per merged batch at most. */
 const MERGE_BATCH = 256;
 
@@ -87,7 +86,7 @@ async function* runMerge<T>(
             // A reader that stops at this yield never resumes the await below: the
             // advance's failure (its call cancelled as the inputs close) is then nobody's,
             // and an unhandled rejection ends the process.
-            p.catch(ignore);
+            p.catch(noop);
             yield out;
             out = [];
           }
